@@ -1,0 +1,39 @@
+# syntax=docker/dockerfile:1
+#
+# One image, two processes (docker-compose.yml picks the command):
+#   node dist/worker.js        the Temporal worker (scale it: docker compose up --scale worker=N)
+#   node dist/api/server.js    the HTTP API on port 8003 (default command)
+#
+# Debian slim, not Alpine: @temporalio/core-bridge ships a glibc-linked native library.
+
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+
+# Dependencies first, so source edits reuse this layer. The native core-bridge binary is
+# inside the npm package; nothing is downloaded at install beyond the registry.
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
+
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund
+
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+
+COPY --from=build /app/package.json /app/package-lock.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# The worker bundles workflow code (webpack, inside @temporalio/worker) when it starts, so the
+# workflow sources travel with the compiled output.
+COPY --from=build /app/tsconfig.json /app/tsconfig.build.json ./
+COPY --from=build /app/src ./src
+
+# No state lives in the container: everything durable is in Temporal.
+USER node
+EXPOSE 8003
+CMD ["node", "dist/api/server.js"]

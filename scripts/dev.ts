@@ -1,0 +1,92 @@
+/**
+ * `npm start`: the whole orchestrator on one machine. Starts the Temporal dev server (persistent SQLite in .data/,
+ * Web UI on 8233) unless TEMPORAL_ADDRESS is set, then the worker, then the API. Ctrl-C stops all of them.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { resolve } from 'node:path';
+import { loadConfigOrExit } from '../src/config';
+import { startDevServer, type DevServer } from './dev-server';
+
+const root = resolve(__dirname, '..');
+
+async function main(): Promise<void> {
+  const external = Boolean(process.env.TEMPORAL_ADDRESS);
+  const config = loadConfigOrExit();
+  let server: DevServer | undefined;
+  const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
+  if (!external) {
+    const port = Number(config.TEMPORAL_ADDRESS.split(':').pop() ?? 7233);
+    console.log(`starting Temporal dev server on :${port} (data in .data/temporal.db) ...`);
+    server = await startDevServer({
+      port,
+      uiPort,
+      dbFile: resolve(root, '.data/temporal.db'),
+      namespace: config.TEMPORAL_NAMESPACE,
+      log: (l) => process.stderr.write(`[temporal] ${l}`),
+    });
+  }
+  const env = { ...process.env, TEMPORAL_ADDRESS: server?.address ?? config.TEMPORAL_ADDRESS };
+  const tsNode = resolve(root, 'node_modules/.bin/ts-node');
+  const run = (name: string, entry: string): ChildProcess => {
+    const child = spawn(tsNode, ['--transpile-only', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const prefix = (d: Buffer) =>
+      d
+        .toString()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `[${name}] ${l}\n`)
+        .join('');
+    child.stdout?.on('data', (d: Buffer) => process.stdout.write(prefix(d)));
+    child.stderr?.on('data', (d: Buffer) => process.stderr.write(prefix(d)));
+    return child;
+  };
+  const worker = run('worker', 'src/worker.ts');
+  const api = run('api', 'src/api/server.ts');
+  const children = [worker, api];
+
+  let stopping = false;
+  const stop = async (why: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${why}: stopping API, worker${server ? ' and Temporal' : ''} ...`);
+    await Promise.all(
+      children.map(
+        (c) =>
+          new Promise<void>((done) => {
+            if (c.exitCode !== null) return done();
+            c.once('exit', () => done());
+            c.kill('SIGTERM');
+            setTimeout(() => c.kill('SIGKILL'), 15_000).unref();
+          }),
+      ),
+    );
+    await server?.stop();
+    process.exit(code);
+  };
+  for (const [name, child] of [
+    ['worker', worker],
+    ['api', api],
+  ] as const) {
+    child.once('exit', (code) => void stop(`${name} exited with code ${code}`, code === 0 ? 0 : 1));
+  }
+  server?.process.once('exit', (code) => void stop(`Temporal dev server exited with code ${code}`, 1));
+  process.once('SIGINT', () => void stop('SIGINT', 0));
+  process.once('SIGTERM', () => void stop('SIGTERM', 0));
+
+  console.log(
+    [
+      '',
+      'Agent Orchestrator is starting:',
+      `  API          http://localhost:${config.AGENT_ORCHESTRATOR_PORT}   (try: curl -s localhost:${config.AGENT_ORCHESTRATOR_PORT}/healthz)`,
+      server ? `  Temporal UI  http://localhost:${uiPort}` : `  Temporal     ${config.TEMPORAL_ADDRESS} (external)`,
+      `  Temporal     ${env.TEMPORAL_ADDRESS}, namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TEMPORAL_TASK_QUEUE}`,
+      'Press Ctrl-C to stop.',
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

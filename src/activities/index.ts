@@ -1,0 +1,114 @@
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { checkPlan } from '../shared/plan';
+import type { Registry } from '../shared/registry';
+import type { AgentActivities, AiRuntime, MemoryService, StepControl, ToolRunner } from './types';
+
+export interface ActivityDeps {
+  registry: () => Registry;
+  runtime: (agentType: string) => AiRuntime;
+  tools: ToolRunner;
+  memory: MemoryService;
+}
+
+function control(): StepControl {
+  const ctx = Context.current();
+  return {
+    attempt: ctx.info.attempt,
+    idempotencyKey: `${ctx.info.workflowExecution?.workflowId ?? ctx.info.activityType}/${ctx.info.activityId}`,
+    heartbeat: (details?: unknown) => ctx.heartbeat(details),
+    sleep: async (ms: number) => {
+      // Heartbeat while waiting so a live agent is told apart from a hung one well before the step timeout.
+      const deadline = Date.now() + ms;
+      for (let left = ms; left > 0; left = deadline - Date.now()) {
+        ctx.heartbeat();
+        await ctx.sleep(Math.min(left, 1_000));
+      }
+    },
+    cancellationSignal: ctx.cancellationSignal,
+    heartbeatTimeoutMs: ctx.info.heartbeatTimeoutMs,
+  };
+}
+
+/**
+ * The lifecycle steps as activities. Each is retried by Temporal's policy, so each must be safe to repeat: reason and
+ * validate have no side effects; execute hands the runtime an idempotency key stable across retries.
+ */
+export function createActivities(deps: ActivityDeps): AgentActivities {
+  return {
+    async reason(ctx) {
+      const c = control();
+      const result = await deps.runtime(ctx.agentType).reason(ctx, c);
+      if (!result.subtasks || result.subtasks.length === 0) return { thoughts: result.thoughts, attempt: c.attempt };
+      // Dynamic decomposition: prefix ids with the parent's so they cannot clash with the plan's other tasks.
+      const prefix = (id: unknown) => `${ctx.taskId}.${String(id)}`;
+      const proposed = result.subtasks.map((s) => ({
+        ...s,
+        id: prefix(s.id),
+        dependsOn: Array.isArray(s.dependsOn) ? s.dependsOn.map(prefix) : [],
+      }));
+      const checked = checkPlan({ tasks: proposed }, deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
+      if (!checked.ok) {
+        throw ApplicationFailure.create({
+          type: 'InvalidSubtasks',
+          message: `task "${ctx.taskId}": the subtasks its reasoning returned are invalid: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          nonRetryable: true,
+        });
+      }
+      return { thoughts: result.thoughts, subtasks: checked.plan.tasks, attempt: c.attempt };
+    },
+
+    async execute(ctx) {
+      const c = control();
+      const memory = await deps.memory.recall(ctx.agentId);
+      const output = await deps.runtime(ctx.agentType).act(ctx, c, deps.tools, memory);
+      await deps.memory.remember(ctx.agentId, {
+        at: new Date().toISOString(),
+        planId: ctx.planId,
+        taskId: ctx.taskId,
+        note: `completed "${ctx.description ?? ctx.taskId}"`,
+      });
+      return { output, attempt: c.attempt };
+    },
+
+    async validate(ctx) {
+      const c = control();
+      const verdict = await deps.runtime(ctx.agentType).validate(ctx, c);
+      if (!verdict.ok) {
+        throw ApplicationFailure.create({
+          type: 'ValidationRejected',
+          message: `task "${ctx.taskId}": output rejected by validation: ${verdict.reason}`,
+          nonRetryable: true,
+        });
+      }
+      return { output: true, attempt: c.attempt };
+    },
+  };
+}
+
+/** Memory kept in the worker process: enough for the offline runtime; a durable store replaces it in production. */
+export class InProcessMemory implements MemoryService {
+  private readonly entries = new Map<string, import('./types').MemoryEntry[]>();
+  constructor(private readonly limit = 50) {}
+  async recall(agentId: string) {
+    return this.entries.get(agentId) ?? [];
+  }
+  async remember(agentId: string, entry: import('./types').MemoryEntry) {
+    const list = [...(this.entries.get(agentId) ?? []), entry];
+    this.entries.set(agentId, list.slice(-this.limit));
+  }
+}
+
+/** A tool runner with no tools: what agent types get until tools are configured for them. */
+export const noTools: ToolRunner = {
+  async list() {
+    return [];
+  },
+  async call(name) {
+    throw ApplicationFailure.create({
+      type: 'BadInput',
+      message: `no tool named "${name}" is configured`,
+      nonRetryable: true,
+    });
+  },
+};

@@ -1,0 +1,116 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { z } from 'zod';
+import type { AiRuntime, ExecuteContext, MemoryEntry, StepContext, StepControl } from './types';
+
+/** Directives the offline runtime reads from `task.input.simulate` (API.md, "The offline runtime"). */
+export const Simulate = z
+  .object({
+    latencyMs: z.number().int().min(0).max(3_600_000).optional(),
+    failAttempts: z.number().int().min(0).optional(),
+    failOnAgents: z.number().int().min(0).optional(),
+    alwaysFail: z.boolean().optional(),
+    nonRetryable: z.boolean().optional(),
+    hang: z.boolean().optional(),
+    output: z.unknown().optional(),
+    subtasks: z.array(z.record(z.string(), z.unknown())).optional(),
+  })
+  .strict();
+export type Simulate = z.infer<typeof Simulate>;
+
+function directives(ctx: StepContext): Simulate {
+  const raw = ctx.input?.simulate;
+  if (raw === undefined) return {};
+  const parsed = Simulate.safeParse(raw);
+  if (!parsed.success) {
+    throw ApplicationFailure.create({
+      type: 'BadInput',
+      message: `task "${ctx.taskId}": bad input.simulate: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+      nonRetryable: true,
+    });
+  }
+  return parsed.data;
+}
+
+/** A short, bounded rendering of another task's output, so chains of tasks do not grow their outputs quadratically. */
+export function summarize(output: unknown): unknown {
+  if (output && typeof output === 'object' && 'summary' in output) return (output as { summary: unknown }).summary;
+  const text = typeof output === 'string' ? output : JSON.stringify(output);
+  return text !== undefined && text.length > 200 ? `${text.slice(0, 200)}…` : output;
+}
+
+const summarizeAll = (outputs: Record<string, unknown> | undefined): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(outputs ?? {}).map(([k, v]) => [k, summarize(v)]));
+
+/**
+ * The built-in AI runtime used when an agent type has no model: deterministic, never touches the network, and driven by
+ * `task.input.simulate` so every path of the orchestrator (latency, retries, reassignment, hangs, decomposition) can be
+ * reached without an LLM.
+ */
+export class OfflineRuntime implements AiRuntime {
+  async reason(
+    ctx: StepContext,
+    control: StepControl,
+  ): Promise<{ thoughts: string; subtasks?: Record<string, unknown>[] }> {
+    const sim = directives(ctx);
+    if (sim.latencyMs) await control.sleep(sim.latencyMs);
+    const deps = Object.keys(ctx.dependencies);
+    return {
+      thoughts: `${ctx.agentId} plans "${ctx.description ?? ctx.taskId}"${deps.length ? ` using ${deps.join(', ')}` : ''}`,
+      subtasks: sim.subtasks,
+    };
+  }
+
+  async act(ctx: ExecuteContext, control: StepControl, _tools: unknown, memory: MemoryEntry[]): Promise<unknown> {
+    const sim = directives(ctx);
+    if (sim.hang) {
+      // Stop heartbeating and never finish; the server's heartbeat timeout fails this attempt. The activity gives up
+      // on its own after a while so a hung attempt does not occupy the worker forever.
+      await new Promise<void>((resolve) =>
+        setTimeout(resolve, Math.max(3 * (control.heartbeatTimeoutMs ?? 30_000), 1_000)).unref(),
+      );
+      throw ApplicationFailure.create({ type: 'SimulatedHang', message: 'simulated hang ended' });
+    }
+    if (sim.latencyMs) await control.sleep(sim.latencyMs);
+    if (sim.alwaysFail) {
+      throw ApplicationFailure.create({
+        type: sim.nonRetryable ? 'SimulatedFatal' : 'SimulatedFailure',
+        message: `simulated failure of "${ctx.taskId}" on ${ctx.agentId} (attempt ${control.attempt})`,
+        nonRetryable: sim.nonRetryable ?? false,
+      });
+    }
+    if (sim.failAttempts !== undefined && control.attempt <= sim.failAttempts) {
+      throw ApplicationFailure.create({
+        type: 'SimulatedFailure',
+        message: `simulated failure of "${ctx.taskId}", attempt ${control.attempt} of the first ${sim.failAttempts}`,
+      });
+    }
+    if (sim.failOnAgents !== undefined && ctx.assignment < sim.failOnAgents) {
+      throw ApplicationFailure.create({
+        type: 'SimulatedAgentFailure',
+        message: `simulated failure of "${ctx.taskId}" on agent ${ctx.agentId} (${ctx.assignment + 1} of ${sim.failOnAgents})`,
+        nonRetryable: false,
+      });
+    }
+    if ('output' in sim) return sim.output;
+    const { simulate: _simulate, ...input } = ctx.input ?? {};
+    return {
+      summary: `${ctx.taskId} done by ${ctx.agentId} (${ctx.agentType})`,
+      task: ctx.taskId,
+      agent: ctx.agentId,
+      agentType: ctx.agentType,
+      description: ctx.description,
+      input,
+      dependencies: summarizeAll(ctx.dependencies),
+      ...(ctx.subtaskOutputs ? { subtasks: summarizeAll(ctx.subtaskOutputs) } : {}),
+      reasoning: ctx.reasoning,
+      memory: memory.length,
+      inbox: [],
+    };
+  }
+
+  async validate(ctx: StepContext, control: StepControl): Promise<{ ok: true } | { ok: false; reason: string }> {
+    const sim = directives(ctx);
+    if (sim.latencyMs) await control.sleep(sim.latencyMs);
+    return { ok: true };
+  }
+}

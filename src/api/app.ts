@@ -1,0 +1,132 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import type { Config } from '../config';
+import type { Registry } from '../shared/registry';
+import { PLAN_STATUSES } from '../shared/status';
+import { ApiError, errorHandler } from './errors';
+import { openApiDocument } from './openapi';
+import { PlanService } from './plan-service';
+
+const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
+const ResultQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
+const ListQuery = z.object({
+  status: z.enum(PLAN_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).default(50),
+});
+const ReasonBody = z.object({ reason: z.string().max(1_000).optional() }).default({});
+
+function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({
+    path: [where, ...i.path.map(String)].join('.'),
+    message: i.message,
+  }));
+  throw new ApiError(
+    'VALIDATION_ERROR',
+    `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    issues,
+  );
+}
+
+function planId(req: Request): string {
+  const id = req.params.planId;
+  if (!PlanIdParam.safeParse(id).success) throw new ApiError('NOT_FOUND', `no plan "${String(id)}"`);
+  return id as string;
+}
+
+/** Rejects bodies that are not JSON before they are parsed (415), so bad input never reaches Temporal. */
+function requireJson(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  if (hasBody && !req.is('application/json')) {
+    next(
+      new ApiError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `expected Content-Type: application/json, got ${req.headers['content-type'] ?? 'none'}`,
+      ),
+    );
+    return;
+  }
+  next();
+}
+
+export interface AppDeps {
+  client: Client;
+  config: Config;
+  registry: () => Registry;
+}
+
+/** The HTTP API (API.md): validates with zod, then starts, signals and queries workflows. Holds no state. */
+export function createApp({ client, config, registry }: AppDeps): express.Express {
+  const plans = new PlanService(client, config, registry);
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false }));
+
+  app.get('/healthz', async (_req, res) => {
+    if (await plans.healthy()) res.json({ status: 'ok' });
+    else
+      res
+        .status(503)
+        .json({
+          status: 'unavailable',
+          error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
+        });
+  });
+  app.get('/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  app.post('/v1/plans', async (req, res) => {
+    if (req.body === undefined) throw new ApiError('VALIDATION_ERROR', 'request body is empty: send a plan as JSON');
+    const { created, answer } = await plans.submit(req.body);
+    res
+      .status(created ? 202 : 200)
+      .location(answer.links.self)
+      .json(answer);
+  });
+  app.get('/v1/plans', async (req, res) => {
+    const q = parse(ListQuery, req.query, 'query');
+    res.json({ plans: await plans.list(q.status, q.limit) });
+  });
+  app.get('/v1/plans/:planId', async (req, res) => {
+    res.json(await plans.status(planId(req)));
+  });
+  app.get('/v1/plans/:planId/result', async (req, res) => {
+    const id = planId(req);
+    const { wait } = parse(ResultQuery, req.query, 'query');
+    const result = await plans.result(id, wait);
+    if (result) res.json(result);
+    else {
+      const view = await plans.status(id);
+      res.status(202).json({ planId: id, status: view.status, progress: view.progress });
+    }
+  });
+  app.post('/v1/plans/:planId/cancel', async (req, res) => {
+    const id = planId(req);
+    const { reason } = parse(ReasonBody, req.body, 'body');
+    await plans.cancel(id, reason);
+    res.status(202).json({ planId: id, status: 'cancelling' });
+  });
+  app.post('/v1/plans/:planId/tasks/:taskId/cancel', async (req, res) => {
+    const id = planId(req);
+    const { reason } = parse(ReasonBody, req.body, 'body');
+    const task = await plans.cancelTask(id, String(req.params.taskId), reason);
+    res.status(202).json({ planId: id, taskId: task.id, status: 'cancelling' });
+  });
+  app.post('/v1/plans/:planId/pause', async (req, res) => {
+    const id = planId(req);
+    await plans.pause(id, true);
+    res.status(202).json({ planId: id, paused: true });
+  });
+  app.post('/v1/plans/:planId/resume', async (req, res) => {
+    const id = planId(req);
+    await plans.pause(id, false);
+    res.status(202).json({ planId: id, paused: false });
+  });
+
+  app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,89 @@
+import type { ErrorRequestHandler } from 'express';
+import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import type { ValidationIssue } from '../shared/plan';
+
+export const ERROR_STATUS = {
+  VALIDATION_ERROR: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  TEMPORAL_UNAVAILABLE: 503,
+} as const;
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** An error the API answers with its own status and code, in the envelope API.md defines. */
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly issues?: ValidationIssue[],
+  ) {
+    super(message);
+  }
+}
+
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_UNAVAILABLE = 14;
+
+/** True when the error means Temporal could not be reached in time (not a bad request of ours). */
+export function isTemporalUnavailable(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED) return true;
+    if (/failed to connect|connection refused|ECONNREFUSED|deadline exceeded|UNAVAILABLE/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** Maps every error to the envelope; bad input never becomes a 500. */
+export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
+  let apiError: ApiError;
+  if (err instanceof ApiError) apiError = err;
+  else if (err instanceof WorkflowNotFoundError)
+    apiError = new ApiError('NOT_FOUND', `no plan with workflow id "${err.workflowId}"`);
+  else if (isBodyParserError(err)) apiError = bodyParserError(err);
+  else if (isTemporalUnavailable(err))
+    apiError = new ApiError('TEMPORAL_UNAVAILABLE', `Temporal is not reachable: ${(err as Error).message}`);
+  else {
+    console.error('unhandled API error', err);
+    const message = err instanceof ServiceError ? `Temporal error: ${err.message}` : 'internal error';
+    apiError = new ApiError('INTERNAL', message);
+  }
+  res.status(ERROR_STATUS[apiError.code]).json({
+    error: { code: apiError.code, message: apiError.message, ...(apiError.issues ? { issues: apiError.issues } : {}) },
+  });
+};
+
+interface BodyParserError {
+  type: string;
+  status: number;
+  message: string;
+  limit?: number;
+}
+
+function isBodyParserError(err: unknown): err is BodyParserError {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as BodyParserError).type === 'string' &&
+    typeof (err as BodyParserError).status === 'number'
+  );
+}
+
+function bodyParserError(err: BodyParserError): ApiError {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new ApiError('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${err.limit ?? '?'} bytes`);
+    case 'entity.parse.failed':
+      return new ApiError('VALIDATION_ERROR', `request body is not valid JSON: ${err.message}`);
+    case 'charset.unsupported':
+    case 'encoding.unsupported':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', err.message);
+    default:
+      return new ApiError(err.status === 413 ? 'PAYLOAD_TOO_LARGE' : 'VALIDATION_ERROR', err.message);
+  }
+}

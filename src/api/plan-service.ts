@@ -1,0 +1,255 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowIdReusePolicy,
+  type Client,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import type { Config } from '../config';
+import { executionSettings } from '../config';
+import { planWorkflowId, taskWorkflowId } from '../shared/ids';
+import { checkPlan } from '../shared/plan';
+import type { Registry } from '../shared/registry';
+import { PlanIdKey, PlanStatusKey } from '../shared/search-attributes';
+import { FINAL_TASK_STATES, type PlanResult, type PlanStatus, type PlanView, type TaskView } from '../shared/status';
+import {
+  planStatusQuery,
+  taskStatusQuery,
+  cancelPlanSignal,
+  cancelTaskSignal,
+  pausePlanSignal,
+  resumePlanSignal,
+} from '../workflows/messages';
+import type { planWorkflow } from '../workflows/plan';
+import { ApiError, isTemporalUnavailable } from './errors';
+
+export interface SubmitAnswer {
+  planId: string;
+  workflowId: string;
+  status: PlanStatus;
+  links: { self: string; result: string; ui: string };
+}
+
+export interface PlanSummary {
+  planId: string;
+  workflowId: string;
+  name?: string;
+  status: PlanStatus;
+  startedAt: string;
+  closedAt: string | null;
+}
+
+/** Stable JSON: the same body with keys in another order hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+const TEMPORAL_CLOSED_STATUS: Record<string, PlanStatus> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'failed',
+  TIMED_OUT: 'failed',
+  CONTINUED_AS_NEW: 'running',
+  RUNNING: 'running',
+};
+
+function statusOf(desc: Pick<WorkflowExecutionDescription, 'status' | 'typedSearchAttributes'>): PlanStatus {
+  const sa = desc.typedSearchAttributes.get(PlanStatusKey);
+  if (desc.status.name === 'RUNNING') return 'running';
+  if (desc.status.name === 'COMPLETED' && sa && sa !== 'running') return sa as PlanStatus;
+  return TEMPORAL_CLOSED_STATUS[desc.status.name] ?? 'failed';
+}
+
+/** Everything the HTTP API does with Temporal, kept out of the route handlers. Holds no state of its own. */
+export class PlanService {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+    private readonly registry: () => Registry,
+  ) {}
+
+  /** Bounds every call so a Temporal outage answers 503 quickly instead of hanging the request. */
+  private rpc<T>(fn: () => Promise<T>, ms = this.config.TEMPORAL_RPC_TIMEOUT_MS): Promise<T> {
+    return this.client.connection.withDeadline(Date.now() + ms, fn);
+  }
+
+  private links(planId: string): SubmitAnswer['links'] {
+    const ns = encodeURIComponent(this.config.TEMPORAL_NAMESPACE);
+    return {
+      self: `/v1/plans/${planId}`,
+      result: `/v1/plans/${planId}/result`,
+      ui: `${this.config.TEMPORAL_UI_URL.replace(/\/$/, '')}/namespaces/${ns}/workflows/${encodeURIComponent(planWorkflowId(planId))}`,
+    };
+  }
+
+  async submit(body: unknown): Promise<{ created: boolean; answer: SubmitAnswer }> {
+    const checked = checkPlan(body, this.registry(), { maxTasks: this.config.PLAN_MAX_TASKS }, () => randomUUID());
+    if (!checked.ok) {
+      const first = checked.issues[0];
+      const more = checked.issues.length > 1 ? ` (and ${checked.issues.length - 1} more)` : '';
+      throw new ApiError(
+        'VALIDATION_ERROR',
+        `invalid plan: ${first?.path ? `${first.path}: ` : ''}${first?.message}${more}`,
+        checked.issues,
+      );
+    }
+    const { plan } = checked;
+    const workflowId = planWorkflowId(plan.id);
+    const bodyHash = createHash('sha256').update(canonical(body)).digest('hex');
+    const count = plan.tasks.length;
+    try {
+      await this.rpc(() =>
+        this.client.workflow.start<typeof planWorkflow>('planWorkflow', {
+          workflowId,
+          taskQueue: this.config.TEMPORAL_TASK_QUEUE,
+          args: [{ plan, settings: executionSettings(this.config) }],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [
+            { key: PlanIdKey, value: plan.id },
+            { key: PlanStatusKey, value: 'running' },
+          ],
+          memo: { bodyHash, ...(plan.name ? { name: plan.name } : {}) },
+          staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
+        }),
+      );
+      return { created: true, answer: { planId: plan.id, workflowId, status: 'running', links: this.links(plan.id) } };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const desc = await this.rpc(() => this.client.workflow.getHandle(workflowId).describe());
+      if (desc.memo?.bodyHash !== bodyHash) {
+        throw new ApiError('CONFLICT', `plan "${plan.id}" already exists with a different body`);
+      }
+      return {
+        created: false,
+        answer: { planId: plan.id, workflowId, status: statusOf(desc), links: this.links(plan.id) },
+      };
+    }
+  }
+
+  private async describe(planId: string): Promise<WorkflowExecutionDescription> {
+    try {
+      return await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).describe());
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') throw new ApiError('NOT_FOUND', `no plan "${planId}"`);
+      throw err;
+    }
+  }
+
+  /** The plan's status, with running tasks' live lifecycle state read from their own workflows. */
+  async status(planId: string): Promise<PlanView> {
+    await this.describe(planId);
+    const view = await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).query(planStatusQuery));
+    const live = (tasks: TaskView[]) =>
+      tasks.filter((t) => t.state !== 'pending' && !FINAL_TASK_STATES.includes(t.state));
+    const running = live(view.tasks).slice(0, 200);
+    const enriched = await Promise.all(
+      running.map((t) =>
+        this.rpc(
+          () => this.client.workflow.getHandle(taskWorkflowId(planId, t.id)).query(taskStatusQuery),
+          2_000,
+        ).catch((err: unknown) => {
+          if (isTemporalUnavailable(err)) throw err;
+          return undefined; // the child just finished or has not started: keep the plan's own view of it
+        }),
+      ),
+    );
+    const byId = new Map(enriched.filter((t): t is TaskView => t !== undefined).map((t) => [t.id, t]));
+    return { ...view, tasks: view.tasks.map((t) => byId.get(t.id) ?? t) };
+  }
+
+  /** Waits up to `waitSeconds` for the plan to close. Returns null while it is still running. */
+  async result(planId: string, waitSeconds: number): Promise<PlanResult | null> {
+    const desc = await this.describe(planId);
+    const handle = this.client.workflow.getHandle<typeof planWorkflow>(planWorkflowId(planId));
+    if (desc.status.name === 'RUNNING' && waitSeconds === 0) return null;
+    try {
+      return await this.rpc(
+        () => handle.result(),
+        desc.status.name === 'RUNNING' ? waitSeconds * 1_000 : this.config.TEMPORAL_RPC_TIMEOUT_MS,
+      );
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        const closed = await this.describe(planId);
+        return {
+          planId,
+          status: statusOf(closed),
+          outputs: {},
+          errors: { '*': { message: err.cause?.message ?? err.message, type: closed.status.name, state: 'failed' } },
+        };
+      }
+      if (isTemporalUnavailable(err)) {
+        // The wait ran out; tell a timeout apart from an outage with one more quick call.
+        const again = await this.describe(planId);
+        if (again.status.name === 'RUNNING') return null;
+        return this.rpc(() => handle.result());
+      }
+      throw err;
+    }
+  }
+
+  async list(status: PlanStatus | undefined, limit: number): Promise<PlanSummary[]> {
+    const query = `WorkflowType = 'planWorkflow'${status ? ` AND PlanStatus = '${status}'` : ''}`;
+    const plans: PlanSummary[] = [];
+    await this.rpc(async () => {
+      for await (const wf of this.client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {
+        const planId = wf.typedSearchAttributes.get(PlanIdKey) ?? wf.workflowId.replace(/^plan-/, '');
+        plans.push({
+          planId,
+          workflowId: wf.workflowId,
+          ...(typeof wf.memo?.name === 'string' ? { name: wf.memo.name } : {}),
+          status: statusOf(wf),
+          startedAt: wf.startTime.toISOString(),
+          closedAt: wf.closeTime?.toISOString() ?? null,
+        });
+        if (plans.length >= limit) break;
+      }
+    });
+    return plans;
+  }
+
+  private async runningHandle(planId: string, action: string) {
+    const desc = await this.describe(planId);
+    if (desc.status.name !== 'RUNNING')
+      throw new ApiError('CONFLICT', `plan "${planId}" is already closed (${statusOf(desc)}); cannot ${action}`);
+    return this.client.workflow.getHandle(planWorkflowId(planId));
+  }
+
+  async cancel(planId: string, reason?: string): Promise<void> {
+    const handle = await this.runningHandle(planId, 'cancel');
+    await this.rpc(() => handle.signal(cancelPlanSignal, { reason }));
+  }
+
+  async cancelTask(planId: string, taskId: string, reason?: string): Promise<TaskView> {
+    const handle = await this.runningHandle(planId, 'cancel a task');
+    const view = await this.rpc(() => handle.query(planStatusQuery));
+    const task = view.tasks.find((t) => t.id === taskId);
+    if (!task) throw new ApiError('NOT_FOUND', `plan "${planId}" has no top-level task "${taskId}"`);
+    if (FINAL_TASK_STATES.includes(task.state))
+      throw new ApiError('CONFLICT', `task "${taskId}" already ended ${task.state}`);
+    await this.rpc(() => handle.signal(cancelTaskSignal, { taskId, reason }));
+    return task;
+  }
+
+  async pause(planId: string, paused: boolean): Promise<void> {
+    const handle = await this.runningHandle(planId, paused ? 'pause' : 'resume');
+    await this.rpc(() => (paused ? handle.signal(pausePlanSignal) : handle.signal(resumePlanSignal)));
+  }
+
+  async healthy(): Promise<boolean> {
+    try {
+      await this.rpc(() => this.client.workflowService.getSystemInfo({}), 2_000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

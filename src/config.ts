@@ -1,0 +1,68 @@
+import type { ExecutionSettings } from './shared/status';
+import { z } from 'zod';
+
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+
+/** Every setting the orchestrator reads from the environment; the one place that touches process.env. */
+export const ConfigSchema = z.object({
+  AGENT_ORCHESTRATOR_PORT: int(8003, 0, 65535),
+  AGENT_ORCHESTRATOR_HOST: z.string().min(1).default('0.0.0.0'),
+  MAX_AGENTS: int(100, 1, 100_000),
+  AGENT_TIMEOUT_SECONDS: int(300, 1, 86_400),
+  MAX_RETRIES: int(3, 0, 100),
+  HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3_600),
+  RETRY_INITIAL_INTERVAL_MS: int(1_000, 1, 3_600_000),
+  RETRY_MAX_INTERVAL_MS: int(30_000, 1, 3_600_000),
+  MAX_SUBTASK_DEPTH: int(5, 1, 50),
+  MAX_SUBTASK_FANOUT: int(100, 1, 1_000),
+  AGENT_REGISTRY_FILE: z.string().min(1).optional(),
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-orchestrator'),
+  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  TEMPORAL_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
+  PLAN_MAX_BYTES: int(1_048_576, 1_024, 50 * 1_048_576),
+  PLAN_MAX_TASKS: int(10_000, 1, 100_000),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once at start-up; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = ConfigSchema.safeParse(defined);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map(
+      (i) => `  ${i.path.join('.')}=${JSON.stringify(env[String(i.path[0])])}: ${i.message}`,
+    );
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** For process entry points: load or exit with the message. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
+/** The execution settings a plan is stamped with at submission. */
+export function executionSettings(config: Config): ExecutionSettings {
+  return {
+    agentTimeoutSeconds: config.AGENT_TIMEOUT_SECONDS,
+    heartbeatTimeoutSeconds: config.HEARTBEAT_TIMEOUT_SECONDS,
+    maxRetries: config.MAX_RETRIES,
+    retryInitialIntervalMs: config.RETRY_INITIAL_INTERVAL_MS,
+    retryMaxIntervalMs: config.RETRY_MAX_INTERVAL_MS,
+    maxDepth: config.MAX_SUBTASK_DEPTH,
+    maxFanOut: config.MAX_SUBTASK_FANOUT,
+  };
+}

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** One kind of agent the pool can spawn, and what it can do. */
+export const AgentType = z.object({
+  name: z.string().regex(NAME, 'lowercase letters, digits and dashes, starting with a letter'),
+  description: z.string().default(''),
+  capabilities: z.array(z.string().min(1).max(100)).min(1),
+  maxInstances: z.number().int().min(1).default(10),
+  idleTtlSeconds: z.number().int().min(1).default(600),
+  runtime: z
+    .object({
+      provider: z.enum(['offline']).default('offline'),
+      model: z.string().optional(),
+      systemPrompt: z.string().optional(),
+      tools: z.array(z.string()).default([]),
+    })
+    .default({ provider: 'offline', tools: [] }),
+  timeoutSeconds: z.number().int().min(1).optional(),
+  maxRetries: z.number().int().min(0).optional(),
+});
+export type AgentType = z.infer<typeof AgentType>;
+
+export const Registry = z.object({ agentTypes: z.array(AgentType).min(1) });
+export type Registry = z.infer<typeof Registry>;
+
+/** The built-in registry, used when no AGENT_REGISTRY_FILE is configured. */
+export const DEFAULT_REGISTRY: Registry = Registry.parse({
+  agentTypes: [
+    {
+      name: 'generalist',
+      description: 'Handles tasks that ask for no particular capability.',
+      capabilities: ['general'],
+    },
+    {
+      name: 'researcher',
+      description: 'Finds and condenses information.',
+      capabilities: ['web-research', 'research', 'summarize'],
+    },
+    {
+      name: 'writer',
+      description: 'Drafts and edits prose.',
+      capabilities: ['writing', 'editing', 'summarize'],
+    },
+    {
+      name: 'reviewer',
+      description: 'Checks work against criteria.',
+      capabilities: ['review', 'fact-check', 'validation'],
+    },
+    {
+      name: 'coder',
+      description: 'Writes and tests code.',
+      capabilities: ['coding', 'code-review', 'testing'],
+    },
+    {
+      name: 'coordinator',
+      description: 'Breaks work into subtasks, delegates to sub-agents and synthesizes their results.',
+      capabilities: ['planning', 'coordination', 'synthesis'],
+    },
+  ],
+});
+
+export type MatchResult = { ok: true; agentType: string } | { ok: false; message: string };
+
+/**
+ * Picks the agent type for a task. An explicit `agentType` wins (it must offer every capability asked);
+ * otherwise the tightest fit: the type with the fewest capabilities beyond those asked, then by name.
+ */
+export function matchAgentType(registry: Registry, capabilities: string[], pinned?: string): MatchResult {
+  if (pinned !== undefined) {
+    const type = registry.agentTypes.find((t) => t.name === pinned);
+    if (!type) return { ok: false, message: `unknown agent type "${pinned}"` };
+    const missing = capabilities.filter((c) => !type.capabilities.includes(c));
+    if (missing.length > 0) {
+      return { ok: false, message: `agent type "${pinned}" does not offer ${missing.map((c) => `"${c}"`).join(', ')}` };
+    }
+    return { ok: true, agentType: pinned };
+  }
+  const eligible = registry.agentTypes
+    .filter((t) => capabilities.every((c) => t.capabilities.includes(c)))
+    .sort((a, b) => a.capabilities.length - b.capabilities.length || a.name.localeCompare(b.name));
+  const best = eligible[0];
+  if (best) return { ok: true, agentType: best.name };
+  const offered = new Set(registry.agentTypes.flatMap((t) => t.capabilities));
+  const unknown = capabilities.filter((c) => !offered.has(c));
+  return {
+    ok: false,
+    message:
+      unknown.length > 0
+        ? `no registered agent type offers ${unknown.map((c) => `"${c}"`).join(', ')}`
+        : `no single registered agent type offers all of ${capabilities.map((c) => `"${c}"`).join(', ')}`,
+  };
+}

@@ -1,0 +1,139 @@
+import type { FailurePolicy, PlanMode, PlanSpec, TaskSpec } from './plan';
+
+/** Lifecycle states of an agent instance, exactly these words everywhere. */
+export const AGENT_STATES = [
+  'created',
+  'idle',
+  'assigned',
+  'reasoning',
+  'executing',
+  'validating',
+  'completed',
+  'failed',
+  'terminated',
+] as const;
+export type AgentState = (typeof AGENT_STATES)[number];
+
+export const TASK_STATES = [
+  'pending',
+  'assigned',
+  'reasoning',
+  'executing',
+  'validating',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+  'waiting',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+export const FINAL_TASK_STATES: readonly TaskState[] = ['completed', 'failed', 'skipped', 'cancelled'];
+
+export const PLAN_STATUSES = ['running', 'completed', 'partial', 'failed', 'cancelled'] as const;
+export type PlanStatus = (typeof PLAN_STATUSES)[number];
+
+export interface TaskError {
+  message: string;
+  type: string;
+}
+
+export interface Assignment {
+  agentId: string;
+  agentType: string;
+  outcome: 'completed' | 'failed' | 'cancelled' | 'running';
+  error?: string;
+}
+
+/** Execution settings stamped into a plan at submission, so a running plan keeps the settings it started with. */
+export interface ExecutionSettings {
+  agentTimeoutSeconds: number;
+  heartbeatTimeoutSeconds: number;
+  maxRetries: number;
+  retryInitialIntervalMs: number;
+  retryMaxIntervalMs: number;
+  /** How deep sub-agents may nest (a top-level task is depth 0). */
+  maxDepth: number;
+  /** How many subtasks one coordinator may spawn. */
+  maxFanOut: number;
+}
+
+export const DEFAULT_SETTINGS: ExecutionSettings = {
+  agentTimeoutSeconds: 300,
+  heartbeatTimeoutSeconds: 30,
+  maxRetries: 3,
+  retryInitialIntervalMs: 1_000,
+  retryMaxIntervalMs: 30_000,
+  maxDepth: 5,
+  maxFanOut: 100,
+};
+
+export interface TaskView {
+  id: string;
+  state: TaskState;
+  agentId?: string;
+  agentType: string;
+  attempts: number;
+  assignments: Assignment[];
+  error?: TaskError;
+  reason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  subtasks: TaskView[];
+}
+
+export interface PlanProgress {
+  total: number;
+  pending: number;
+  running: number;
+  completed: number;
+  failed: number;
+  skipped: number;
+  cancelled: number;
+}
+
+export interface PlanView {
+  planId: string;
+  name?: string;
+  status: PlanStatus;
+  mode: PlanMode;
+  failurePolicy: FailurePolicy;
+  paused: boolean;
+  progress: PlanProgress;
+  tasks: TaskView[];
+  startedAt: string;
+  closedAt: string | null;
+}
+
+export interface PlanResult {
+  planId: string;
+  status: PlanStatus;
+  outputs: Record<string, unknown>;
+  errors: Record<string, TaskError & { state: TaskState; reason?: string }>;
+}
+
+/** What an agent task workflow returns when its task completed. */
+export interface TaskOutcome {
+  taskId: string;
+  agentId: string;
+  agentType: string;
+  attempts: number;
+  output: unknown;
+  assignments: Assignment[];
+  subtasks: TaskView[];
+}
+
+export interface TaskWorkflowInput {
+  planId: string;
+  task: TaskSpec;
+  /** Outputs of the tasks this one depends on, by task id. */
+  dependencies: Record<string, unknown>;
+  settings: ExecutionSettings;
+  failurePolicy: FailurePolicy;
+  maxConcurrency: number;
+  depth: number;
+}
+
+export interface PlanWorkflowInput {
+  plan: PlanSpec;
+  settings?: ExecutionSettings;
+}

@@ -1,0 +1,66 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, InProcessMemory, noTools, type ActivityDeps } from './activities';
+import { OfflineRuntime } from './activities/offline-runtime';
+import { loadConfigOrExit, type Config } from './config';
+import { loadRegistry } from './registry';
+import { ensureSearchAttributes } from './temporal';
+
+/** The real dependencies of the activities, built from configuration. */
+export function buildDeps(config: Pick<Config, 'AGENT_REGISTRY_FILE'>): ActivityDeps {
+  const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
+  const offline = new OfflineRuntime();
+  return { registry: () => registry, runtime: () => offline, tools: noTools, memory: new InProcessMemory() };
+}
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  identity?: string;
+}
+
+/** A worker that runs the plan and task workflows and the lifecycle activities on one task queue. */
+export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities(opts.deps),
+  });
+}
+
+async function main(): Promise<void> {
+  const config = loadConfigOrExit();
+  const deps = buildDeps(config);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const added = await ensureSearchAttributes(connection.operatorService, config.TEMPORAL_NAMESPACE);
+  if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+  const worker = await createWorker({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    deps,
+  });
+  console.log(
+    `worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
+  );
+  try {
+    await worker.run(); // returns after SIGINT/SIGTERM once in-flight work is handed back
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,204 @@
+import {
+  ApplicationFailure,
+  ActivityFailure,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { AgentActivities, StepContext } from '../activities/types';
+import type { TaskSpec } from '../shared/plan';
+import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
+import type { Assignment, TaskError, TaskOutcome, TaskState, TaskView, TaskWorkflowInput } from '../shared/status';
+import { childStarter } from './children';
+import { DagExecutor, describeFailure, TASK_FAILED, type TaskFailureDetails } from './dag';
+import { taskStatusQuery } from './messages';
+
+/** Error types that no retry or other agent can fix: the task fails at once. */
+export const NON_RETRYABLE_TYPES = ['BadInput', 'ValidationRejected', 'InvalidSubtasks', 'SimulatedFatal'];
+
+function activityOptions(input: TaskWorkflowInput, step: string, agentId: string): ActivityOptions {
+  const { task, settings } = input;
+  const timeoutSeconds = task.timeoutSeconds ?? settings.agentTimeoutSeconds;
+  return {
+    startToCloseTimeout: `${timeoutSeconds}s`,
+    heartbeatTimeout: `${Math.min(settings.heartbeatTimeoutSeconds, timeoutSeconds)}s`,
+    retry: {
+      maximumAttempts: (task.maxRetries ?? settings.maxRetries) + 1,
+      initialInterval: settings.retryInitialIntervalMs,
+      maximumInterval: Math.max(settings.retryMaxIntervalMs, settings.retryInitialIntervalMs),
+      backoffCoefficient: 2,
+      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+    },
+    summary: `${step} · ${task.id} · ${agentId}`,
+  };
+}
+
+function isFatal(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && (cause.nonRetryable || NON_RETRYABLE_TYPES.includes(cause.type ?? ''));
+}
+
+/**
+ * One agent working one task: assigned → reasoning → (sub-agents) → executing → validating → completed.
+ * Lifecycle steps are activities with Temporal retries; when an agent exhausts them the task is reassigned to another
+ * instance (or the fallback type) up to `maxReassignments`. Tasks with subtasks spawn one child workflow per subtask.
+ * Deterministic; safe to replay.
+ */
+export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskOutcome> {
+  const { planId, task, settings } = input;
+  let state: TaskState = 'assigned';
+  let agentId: string | undefined;
+  let agentType = task.agentType;
+  let attempts = 0;
+  let error: TaskError | undefined;
+  let finishedAt: string | undefined;
+  const startedAt = new Date().toISOString();
+  const assignments: Assignment[] = [];
+  let sub: DagExecutor | undefined;
+
+  const view = (): TaskView => ({
+    id: task.id,
+    state,
+    agentId,
+    agentType,
+    attempts,
+    assignments,
+    error,
+    startedAt,
+    finishedAt,
+    subtasks: sub?.views() ?? [],
+  });
+  setHandler(taskStatusQuery, view);
+
+  const transition = (next: TaskState): void => {
+    state = next;
+    upsertSearchAttributes([
+      { key: LifecycleStateKey, value: next },
+      { key: AgentTypeKey, value: agentType },
+      ...(agentId ? [{ key: AgentIdKey, value: agentId }] : []),
+    ]);
+    setCurrentDetails(`**${next}** · ${task.id}${agentId ? ` · ${agentId}` : ''}`);
+  };
+
+  let subtaskOutputs: Record<string, unknown> | undefined;
+  let subtaskErrors: Record<string, unknown> | undefined;
+  const runSubtasks = async (subtasks: TaskSpec[]): Promise<void> => {
+    if (input.depth + 1 > settings.maxDepth) {
+      throw ApplicationFailure.create({
+        type: 'InvalidSubtasks',
+        message: `task "${task.id}" would nest sub-agents deeper than the maximum depth ${settings.maxDepth}`,
+        nonRetryable: true,
+      });
+    }
+    if (subtasks.length > settings.maxFanOut) {
+      throw ApplicationFailure.create({
+        type: 'InvalidSubtasks',
+        message: `task "${task.id}" asks for ${subtasks.length} subtasks; the maximum fan-out is ${settings.maxFanOut}`,
+        nonRetryable: true,
+      });
+    }
+    sub = new DagExecutor(
+      subtasks,
+      { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },
+      childStarter({ ...input, depth: input.depth + 1 }),
+    );
+    await sub.run();
+    if (input.failurePolicy === 'fail-fast' && sub.hasRequiredFailure()) {
+      const failed = Object.entries(sub.errors())[0];
+      throw ApplicationFailure.create({
+        type: 'SubtaskFailed',
+        message: `subtask "${failed?.[0]}" ${failed?.[1].state ?? 'failed'}: ${failed?.[1].message ?? ''}`,
+        nonRetryable: true,
+      });
+    }
+    subtaskOutputs = sub.outputs();
+    subtaskErrors = sub.errors();
+  };
+
+  const maxAssignments = task.maxReassignments + 1;
+  try {
+    for (let n = 0; ; n++) {
+      agentType = n > 0 && task.fallbackAgentType ? task.fallbackAgentType : task.agentType;
+      // Until the pool owns instances, each assignment gets its own instance, named after the task it serves.
+      agentId = `${agentType}-${task.id}${n > 0 ? `-${n + 1}` : ''}`;
+      const assignment: Assignment = { agentId, agentType, outcome: 'running' };
+      assignments.push(assignment);
+      transition('assigned');
+      const ctx: StepContext = {
+        planId,
+        taskId: task.id,
+        workflowId: workflowInfo().workflowId,
+        agentId,
+        agentType,
+        description: task.description,
+        input: task.input,
+        dependencies: input.dependencies,
+        assignment: n,
+        depth: input.depth,
+      };
+      const step = <K extends keyof AgentActivities>(name: K): AgentActivities[K] =>
+        proxyActivities<AgentActivities>(activityOptions(input, name, ctx.agentId))[name];
+      try {
+        transition('reasoning');
+        const reasoning = await step('reason')(ctx);
+        attempts = Math.max(attempts, reasoning.attempt);
+        const subtasks = task.subtasks.length > 0 ? task.subtasks : (reasoning.subtasks ?? []);
+        if (subtasks.length > 0 && subtaskOutputs === undefined) await runSubtasks(subtasks);
+        transition('executing');
+        const executed = await step('execute')({
+          ...ctx,
+          reasoning: reasoning.thoughts,
+          subtaskOutputs,
+          subtaskErrors,
+        });
+        attempts = Math.max(attempts, executed.attempt);
+        transition('validating');
+        const validated = await step('validate')({ ...ctx, output: executed.output });
+        attempts = Math.max(attempts, validated.attempt);
+        assignment.outcome = 'completed';
+        finishedAt = new Date().toISOString();
+        transition('completed');
+        return {
+          taskId: task.id,
+          agentId,
+          agentType,
+          attempts,
+          output: executed.output,
+          assignments,
+          subtasks: sub?.views() ?? [],
+        };
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const described = describeFailure(err);
+        assignment.outcome = 'failed';
+        assignment.error = described.error.message;
+        if (err instanceof ActivityFailure) attempts = Math.max(attempts, (task.maxRetries ?? settings.maxRetries) + 1);
+        if (isFatal(err) || n + 1 >= maxAssignments) {
+          error = described.error;
+          throw err;
+        }
+      }
+    }
+  } catch (err) {
+    finishedAt = new Date().toISOString();
+    if (isCancellation(err)) {
+      for (const a of assignments) if (a.outcome === 'running') a.outcome = 'cancelled';
+      transition('cancelled');
+      throw err;
+    }
+    transition('failed');
+    const details: TaskFailureDetails = { agentId, attempts, assignments, error, subtasks: sub?.views() ?? [] };
+    const message = `task "${task.id}" failed after ${assignments.length} assignment(s): ${error?.message ?? describeFailure(err).error.message}`;
+    throw ApplicationFailure.create({
+      type: TASK_FAILED,
+      message,
+      nonRetryable: true,
+      details: [details],
+      cause: err instanceof Error ? err : undefined,
+    });
+  }
+}

@@ -1,0 +1,42 @@
+import { ParentClosePolicy, ChildWorkflowCancellationType, executeChild } from '@temporalio/workflow';
+import type { FailurePolicy, TaskSpec } from '../shared/plan';
+import { taskWorkflowId } from '../shared/ids';
+import { AgentTypeKey, LifecycleStateKey, PlanIdKey, TaskIdKey } from '../shared/search-attributes';
+import type { ExecutionSettings, TaskOutcome } from '../shared/status';
+import type { StartTask } from './dag';
+
+export interface ChildContext {
+  planId: string;
+  settings: ExecutionSettings;
+  failurePolicy: FailurePolicy;
+  maxConcurrency: number;
+  depth: number;
+}
+
+/** Starts one task as a child `agentTaskWorkflow` with a readable id, search attributes and a summary for the Web UI. */
+export function childStarter(ctx: ChildContext): StartTask {
+  return (task: TaskSpec, dependencies: Record<string, unknown>): Promise<TaskOutcome> =>
+    executeChild('agentTaskWorkflow', {
+      workflowId: taskWorkflowId(ctx.planId, task.id),
+      args: [
+        {
+          planId: ctx.planId,
+          task,
+          dependencies,
+          settings: ctx.settings,
+          failurePolicy: ctx.failurePolicy,
+          maxConcurrency: ctx.maxConcurrency,
+          depth: ctx.depth,
+        },
+      ],
+      typedSearchAttributes: [
+        { key: PlanIdKey, value: ctx.planId },
+        { key: TaskIdKey, value: task.id },
+        { key: AgentTypeKey, value: task.agentType },
+        { key: LifecycleStateKey, value: 'assigned' },
+      ],
+      staticSummary: `${task.id} · ${task.agentType}${task.description ? ` · ${task.description.slice(0, 80)}` : ''}`,
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+}

@@ -1,0 +1,289 @@
+import {
+  ApplicationFailure,
+  CancellationScope,
+  ChildWorkflowFailure,
+  condition,
+  isCancellation,
+} from '@temporalio/workflow';
+import type { FailurePolicy, TaskSpec } from '../shared/plan';
+import type { Assignment, PlanProgress, TaskError, TaskOutcome, TaskState, TaskView } from '../shared/status';
+
+/** Details a failed agent task workflow attaches to its ApplicationFailure, so the parent can show who tried what. */
+export interface TaskFailureDetails {
+  agentId?: string;
+  attempts: number;
+  assignments: Assignment[];
+  /** The root cause, as the failing step reported it. */
+  error?: TaskError;
+  subtasks: TaskView[];
+}
+export const TASK_FAILED = 'TaskFailed';
+
+interface TaskRecord {
+  spec: TaskSpec;
+  index: number;
+  state: TaskState;
+  agentId?: string;
+  attempts: number;
+  assignments: Assignment[];
+  error?: TaskError;
+  reason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  output?: unknown;
+  subtasks: TaskView[];
+}
+
+export type StartTask = (task: TaskSpec, dependencies: Record<string, unknown>) => Promise<TaskOutcome>;
+
+/** Turns whatever a child workflow failed with into the error shown for its task. */
+export function describeFailure(err: unknown): { error: TaskError; details?: TaskFailureDetails } {
+  let cause: unknown = err instanceof ChildWorkflowFailure ? (err.cause ?? err) : err;
+  if (cause instanceof ApplicationFailure && cause.type === TASK_FAILED) {
+    const details = cause.details?.[0] as TaskFailureDetails | undefined;
+    return { error: { message: cause.message, type: details?.error?.type ?? TASK_FAILED }, details };
+  }
+  while (
+    cause instanceof Error &&
+    'cause' in cause &&
+    cause.cause instanceof Error &&
+    !(cause instanceof ApplicationFailure)
+  ) {
+    cause = cause.cause;
+  }
+  if (cause instanceof ApplicationFailure) return { error: { message: cause.message, type: cause.type ?? 'Error' } };
+  if (cause instanceof Error) return { error: { message: cause.message, type: cause.name } };
+  return { error: { message: String(cause), type: 'Error' } };
+}
+
+/**
+ * Runs sibling tasks as a DAG inside a workflow: honours dependsOn, priority and maxConcurrency, applies the failure
+ * policy, and records every task's state. Deterministic: all decisions come from workflow state and child results.
+ */
+export class DagExecutor {
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly inFlight = new Map<string, CancellationScope>();
+  private readonly dependents = new Map<string, string[]>();
+  private dirty = true;
+  private cancelled = false;
+  private failedFastBy?: string;
+  paused = false;
+
+  constructor(
+    tasks: TaskSpec[],
+    private readonly options: { failurePolicy: FailurePolicy; maxConcurrency: number },
+    private readonly start: StartTask,
+  ) {
+    tasks.forEach((spec, index) => {
+      this.records.set(spec.id, { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] });
+      for (const dep of spec.dependsOn) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), spec.id]);
+    });
+  }
+
+  /** Resolves once no task is running and none can start. */
+  async run(): Promise<void> {
+    for (;;) {
+      if (!this.cancelled && !this.failedFastBy && !this.paused) this.launchReady();
+      if (this.inFlight.size === 0 && (this.cancelled || this.failedFastBy || this.readyTasks().length === 0)) break;
+      await condition(() => this.dirty);
+      this.dirty = false;
+    }
+    for (const rec of this.records.values()) {
+      if (rec.state !== 'pending') continue;
+      if (this.cancelled) this.finish(rec, 'cancelled', { reason: 'plan cancelled' });
+      else if (this.failedFastBy)
+        this.finish(rec, 'skipped', { reason: `not started: task "${this.failedFastBy}" failed (fail-fast)` });
+      else this.finish(rec, 'skipped', { reason: 'not started: its dependencies never completed' });
+    }
+  }
+
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    this.dirty = true;
+  }
+
+  /** Stops everything: running tasks are cancelled, pending ones end cancelled. */
+  cancelAll(): void {
+    this.cancelled = true;
+    for (const scope of this.inFlight.values()) scope.cancel();
+    this.dirty = true;
+  }
+
+  /** Cancels one task: running → its child is cancelled; pending → cancelled now. Returns false for unknown or finished tasks. */
+  cancelTask(taskId: string, reason = 'cancelled by request'): boolean {
+    const rec = this.records.get(taskId);
+    if (!rec) return false;
+    const scope = this.inFlight.get(taskId);
+    if (scope) {
+      scope.cancel();
+      return true;
+    }
+    if (rec.state !== 'pending') return false;
+    this.finish(rec, 'cancelled', { reason });
+    this.skipDependents(taskId, `dependency "${taskId}" was cancelled`);
+    this.dirty = true;
+    return true;
+  }
+
+  has(taskId: string): boolean {
+    return this.records.has(taskId);
+  }
+
+  isCancelled(): boolean {
+    return this.cancelled;
+  }
+
+  /** The first required task that failed under fail-fast, if any. */
+  get failedFast(): string | undefined {
+    return this.failedFastBy;
+  }
+
+  /** True when a non-optional task did not complete. */
+  hasRequiredFailure(): boolean {
+    return [...this.records.values()].some((r) => !r.spec.optional && r.state !== 'completed');
+  }
+
+  anyCompleted(): boolean {
+    return [...this.records.values()].some((r) => r.state === 'completed');
+  }
+
+  outputs(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const rec of this.records.values()) if (rec.state === 'completed') out[rec.spec.id] = rec.output;
+    return out;
+  }
+
+  errors(): Record<string, TaskError & { state: TaskState; reason?: string }> {
+    const out: Record<string, TaskError & { state: TaskState; reason?: string }> = {};
+    for (const rec of this.records.values()) {
+      if (rec.state === 'completed') continue;
+      const error = rec.error ?? { message: rec.reason ?? rec.state, type: rec.state };
+      out[rec.spec.id] = { ...error, state: rec.state, ...(rec.reason ? { reason: rec.reason } : {}) };
+    }
+    return out;
+  }
+
+  views(): TaskView[] {
+    return [...this.records.values()].map((r) => ({
+      id: r.spec.id,
+      state: r.state,
+      agentId: r.agentId,
+      agentType: r.spec.agentType,
+      attempts: r.attempts,
+      assignments: r.assignments,
+      error: r.error,
+      reason: r.reason,
+      startedAt: r.startedAt,
+      finishedAt: r.finishedAt,
+      subtasks: r.subtasks,
+    }));
+  }
+
+  progress(): PlanProgress {
+    const p: PlanProgress = { total: 0, pending: 0, running: 0, completed: 0, failed: 0, skipped: 0, cancelled: 0 };
+    for (const r of this.records.values()) {
+      p.total++;
+      if (
+        r.state === 'pending' ||
+        r.state === 'completed' ||
+        r.state === 'failed' ||
+        r.state === 'skipped' ||
+        r.state === 'cancelled'
+      )
+        p[r.state]++;
+      else p.running++;
+    }
+    return p;
+  }
+
+  private readyTasks(): TaskRecord[] {
+    return [...this.records.values()]
+      .filter((r) => r.state === 'pending' && r.spec.dependsOn.every((d) => this.satisfied(d)))
+      .sort((a, b) => b.spec.priority - a.spec.priority || a.index - b.index);
+  }
+
+  private satisfied(depId: string): boolean {
+    const dep = this.records.get(depId);
+    return dep !== undefined && (dep.state === 'completed' || (dep.spec.optional && dep.state === 'failed'));
+  }
+
+  private launchReady(): void {
+    const room = this.options.maxConcurrency - this.inFlight.size;
+    for (const rec of this.readyTasks().slice(0, Math.max(0, room))) this.launch(rec);
+  }
+
+  private launch(rec: TaskRecord): void {
+    const id = rec.spec.id;
+    const deps: Record<string, unknown> = {};
+    for (const d of rec.spec.dependsOn) deps[d] = this.records.get(d)?.output;
+    rec.state = 'assigned';
+    rec.startedAt = new Date().toISOString();
+    const scope = new CancellationScope();
+    this.inFlight.set(id, scope);
+    void scope
+      .run(() => this.start(rec.spec, deps))
+      .then(
+        (outcome) => {
+          rec.agentId = outcome.agentId;
+          rec.attempts = outcome.attempts;
+          rec.assignments = outcome.assignments;
+          rec.subtasks = outcome.subtasks;
+          rec.output = outcome.output;
+          this.finish(rec, 'completed');
+        },
+        (err: unknown) => this.onFailure(rec, err),
+      )
+      .finally(() => {
+        this.inFlight.delete(id);
+        this.dirty = true;
+      });
+  }
+
+  private onFailure(rec: TaskRecord, err: unknown): void {
+    const { error, details } = describeFailure(err);
+    if (details) {
+      rec.agentId = details.agentId;
+      rec.attempts = details.attempts;
+      rec.assignments = details.assignments;
+      rec.subtasks = details.subtasks;
+    }
+    const id = rec.spec.id;
+    if (isCancellation(err)) {
+      this.finish(rec, 'cancelled', {
+        reason: this.cancelled
+          ? 'plan cancelled'
+          : this.failedFastBy
+            ? `task "${this.failedFastBy}" failed (fail-fast)`
+            : 'cancelled by request',
+      });
+      this.skipDependents(id, `dependency "${id}" was cancelled`);
+      return;
+    }
+    this.finish(rec, 'failed', { error });
+    if (rec.spec.optional) return;
+    if (this.options.failurePolicy === 'fail-fast') {
+      if (!this.failedFastBy) {
+        this.failedFastBy = id;
+        for (const scope of this.inFlight.values()) scope.cancel();
+      }
+    } else {
+      this.skipDependents(id, `dependency "${id}" failed`);
+    }
+  }
+
+  private skipDependents(id: string, reason: string): void {
+    for (const depId of this.dependents.get(id) ?? []) {
+      const dep = this.records.get(depId);
+      if (dep?.state !== 'pending') continue;
+      this.finish(dep, 'skipped', { reason });
+      this.skipDependents(depId, reason);
+    }
+  }
+
+  private finish(rec: TaskRecord, state: TaskState, extra: { error?: TaskError; reason?: string } = {}): void {
+    rec.state = state;
+    rec.finishedAt = new Date().toISOString();
+    if (extra.error) rec.error = extra.error;
+    if (extra.reason) rec.reason = extra.reason;
+  }
+}

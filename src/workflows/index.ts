@@ -1,0 +1,2 @@
+export { planWorkflow } from './plan';
+export { agentTaskWorkflow } from './agent-task';

@@ -1,0 +1,82 @@
+import {
+  CancellationScope,
+  isCancellation,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { PlanStatusKey } from '../shared/search-attributes';
+import {
+  DEFAULT_SETTINGS,
+  type PlanResult,
+  type PlanStatus,
+  type PlanView,
+  type PlanWorkflowInput,
+} from '../shared/status';
+import { childStarter } from './children';
+import { DagExecutor } from './dag';
+import { cancelPlanSignal, cancelTaskSignal, pausePlanSignal, planStatusQuery, resumePlanSignal } from './messages';
+
+/**
+ * Runs one plan as a DAG of child `agentTaskWorkflow`s (id `plan-<planId>`). Honours dependsOn, maxConcurrency and the
+ * failure policy; answers `planStatus`; takes cancel / pause / resume signals. It always completes with a PlanResult,
+ * whose `status` says how the plan ended. Deterministic; safe to replay.
+ */
+export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult> {
+  const { plan } = input;
+  const settings = { ...DEFAULT_SETTINGS, ...input.settings };
+  const startedAt = new Date(workflowInfo().startTime).toISOString();
+  let status: PlanStatus = 'running';
+  let closedAt: string | null = null;
+
+  const dag = new DagExecutor(
+    plan.tasks,
+    { failurePolicy: plan.failurePolicy, maxConcurrency: plan.maxConcurrency },
+    childStarter({
+      planId: plan.id,
+      settings,
+      failurePolicy: plan.failurePolicy,
+      maxConcurrency: plan.maxConcurrency,
+      depth: 0,
+    }),
+  );
+
+  setHandler(planStatusQuery, (): PlanView => ({
+    planId: plan.id,
+    name: plan.name,
+    status,
+    mode: plan.mode,
+    failurePolicy: plan.failurePolicy,
+    paused: dag.paused,
+    progress: dag.progress(),
+    tasks: dag.views(),
+    startedAt,
+    closedAt,
+  }));
+  setHandler(cancelPlanSignal, () => dag.cancelAll());
+  setHandler(cancelTaskSignal, ({ taskId, reason }) => {
+    dag.cancelTask(taskId, reason);
+  });
+  setHandler(pausePlanSignal, () => dag.setPaused(true));
+  setHandler(resumePlanSignal, () => dag.setPaused(false));
+
+  upsertSearchAttributes([{ key: PlanStatusKey, value: 'running' }]);
+  try {
+    await dag.run();
+  } catch (err) {
+    // `temporal workflow cancel` cancels the root scope: treat it like the cancel signal and close cleanly.
+    if (!isCancellation(err)) throw err;
+    await CancellationScope.nonCancellable(async () => {
+      dag.cancelAll();
+      await dag.run();
+    });
+  }
+
+  if (dag.isCancelled()) status = 'cancelled';
+  else if (dag.failedFast) status = 'failed';
+  else if (!dag.hasRequiredFailure()) status = 'completed';
+  else status = dag.anyCompleted() ? 'partial' : 'failed';
+  closedAt = new Date().toISOString();
+  upsertSearchAttributes([{ key: PlanStatusKey, value: status }]);
+  return { planId: plan.id, status, outputs: dag.outputs(), errors: dag.errors() };
+}
