@@ -30,6 +30,24 @@ function control(): StepControl {
   };
 }
 
+/** Re-throws a step's failure with the attempt it happened on, so the task can report how many attempts it used. */
+async function reportingAttempt<T>(attempt: number, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ApplicationFailure && !err.details?.length) {
+      throw ApplicationFailure.create({
+        type: err.type ?? 'Error',
+        message: err.message,
+        nonRetryable: err.nonRetryable ?? false,
+        nextRetryDelay: err.nextRetryDelay ?? undefined,
+        details: [{ attempt }],
+      });
+    }
+    throw err;
+  }
+}
+
 /**
  * The lifecycle steps as activities. Each is retried by Temporal's policy, so each must be safe to repeat: reason and
  * validate have no side effects; execute hands the runtime an idempotency key stable across retries.
@@ -38,7 +56,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
   return {
     async reason(ctx) {
       const c = control();
-      const result = await deps.runtime(ctx.agentType).reason(ctx, c);
+      const result = await reportingAttempt(c.attempt, () => deps.runtime(ctx.agentType).reason(ctx, c));
       if (!result.subtasks || result.subtasks.length === 0) return { thoughts: result.thoughts, attempt: c.attempt };
       // Dynamic decomposition: prefix ids with the parent's so they cannot clash with the plan's other tasks.
       const prefix = (id: unknown) => `${ctx.taskId}.${String(id)}`;
@@ -61,7 +79,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
     async execute(ctx) {
       const c = control();
       const memory = await deps.memory.recall(ctx.agentId);
-      const output = await deps.runtime(ctx.agentType).act(ctx, c, deps.tools, memory);
+      const output = await reportingAttempt(c.attempt, () => deps.runtime(ctx.agentType).act(ctx, c, deps.tools, memory));
       await deps.memory.remember(ctx.agentId, {
         at: new Date().toISOString(),
         planId: ctx.planId,

@@ -1,3 +1,4 @@
+import { RetryState } from '@temporalio/common';
 import {
   ApplicationFailure,
   ActivityFailure,
@@ -35,6 +36,15 @@ function activityOptions(input: TaskWorkflowInput, step: string, agentId: string
     },
     summary: `${step} · ${task.id} · ${agentId}`,
   };
+}
+
+/** How many attempts a failed step used: all of them when retries ran out, else what the activity reported. */
+function attemptsOf(err: unknown, maxAttempts: number): number {
+  if (!(err instanceof ActivityFailure)) return 0;
+  if (err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) return maxAttempts;
+  const details = err.cause instanceof ApplicationFailure ? (err.cause.details ?? []) : [];
+  const reported = details.find((d): d is { attempt: number } => typeof (d as { attempt?: unknown })?.attempt === 'number');
+  return reported?.attempt ?? 1;
 }
 
 function isFatal(err: unknown): boolean {
@@ -176,7 +186,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         const described = describeFailure(err);
         assignment.outcome = 'failed';
         assignment.error = described.error.message;
-        if (err instanceof ActivityFailure) attempts = Math.max(attempts, (task.maxRetries ?? settings.maxRetries) + 1);
+        attempts = Math.max(attempts, attemptsOf(err, (task.maxRetries ?? settings.maxRetries) + 1));
         if (isFatal(err) || n + 1 >= maxAssignments) {
           error = described.error;
           throw err;

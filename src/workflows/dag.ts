@@ -256,7 +256,8 @@ export class DagExecutor {
             ? `task "${this.failedFastBy}" failed (fail-fast)`
             : 'cancelled by request',
       });
-      this.skipDependents(id, `dependency "${id}" was cancelled`);
+      // A single-task cancel skips its dependents; a plan-wide stop leaves them to the final sweep in run().
+      if (!this.cancelled && !this.failedFastBy) this.skipDependents(id, `dependency "${id}" was cancelled`);
       return;
     }
     this.finish(rec, 'failed', { error });

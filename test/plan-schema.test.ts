@@ -1,0 +1,104 @@
+import { checkPlan, findCycle, type PlanInput } from '../src/shared/plan';
+import { DEFAULT_REGISTRY, matchAgentType } from '../src/shared/registry';
+
+const check = (body: unknown, maxTasks = 100) => checkPlan(body, DEFAULT_REGISTRY, { maxTasks }, () => 'generated');
+const messages = (body: unknown): string[] => {
+  const r = check(body);
+  if (r.ok) throw new Error('expected the plan to be rejected');
+  return r.issues.map((i) => `${i.path}: ${i.message}`);
+};
+
+describe('plan validation', () => {
+  test('a minimal plan gets documented defaults and a generated id', () => {
+    const r = check({ tasks: [{ id: 'a', description: 'do a' }] });
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.plan).toMatchObject({ id: 'generated', mode: 'dag', failurePolicy: 'fail-fast', maxConcurrency: 10 });
+    expect(r.plan.tasks[0]).toMatchObject({ id: 'a', agentType: 'generalist', dependsOn: [], optional: false, maxReassignments: 2 });
+  });
+
+  test('rejects an empty plan, missing tasks and wrong types', () => {
+    expect(messages({ tasks: [] }).join()).toMatch(/at least one task/);
+    expect(messages({}).join()).toMatch(/^tasks:/);
+    expect(messages({ tasks: [{ id: 'a', description: 'x', priority: 'high' }] }).join()).toMatch(/tasks\[0\]\.priority/);
+    expect(messages({ mode: 'random', tasks: [{ id: 'a', description: 'x' }] }).join()).toMatch(/^mode:/);
+  });
+
+  test('rejects duplicate ids, including in subtasks', () => {
+    const m = messages({
+      tasks: [
+        { id: 'a', description: 'x' },
+        { id: 'b', description: 'y', subtasks: [{ id: 'a', description: 'z' }] },
+      ],
+    });
+    expect(m.join()).toMatch(/duplicate task id "a"/);
+  });
+
+  test('rejects unknown dependsOn, naming the task and the id', () => {
+    expect(messages({ tasks: [{ id: 'a', description: 'x', dependsOn: ['ghost'] }] }).join()).toMatch(/"a" depends on unknown task "ghost"/);
+  });
+
+  test('rejects a cycle and names the tasks on it', () => {
+    const m = messages({
+      tasks: [
+        { id: 'a', description: 'x', dependsOn: ['c'] },
+        { id: 'b', description: 'y', dependsOn: ['a'] },
+        { id: 'c', description: 'z', dependsOn: ['b'] },
+        { id: 'd', description: 'free' },
+      ],
+    });
+    expect(m.join()).toMatch(/dependency cycle: (a -> c -> b -> a|b -> a -> c -> b|c -> b -> a -> c)/);
+    expect(findCycle([{ id: 'x', dependsOn: [] }])).toBeNull();
+  });
+
+  test('rejects a capability no registered type offers, and an unknown agent type', () => {
+    expect(messages({ tasks: [{ id: 'a', description: 'x', capabilities: ['time-travel'] }] }).join()).toMatch(/no registered agent type offers "time-travel"/);
+    expect(messages({ tasks: [{ id: 'a', description: 'x', agentType: 'wizard' }] }).join()).toMatch(/unknown agent type "wizard"/);
+    expect(messages({ tasks: [{ id: 'a', description: 'x', agentType: 'writer', capabilities: ['coding'] }] }).join()).toMatch(/"writer" does not offer "coding"/);
+  });
+
+  test('rejects a task with neither description nor input', () => {
+    expect(messages({ tasks: [{ id: 'a' }] }).join()).toMatch(/needs a description or an input/);
+  });
+
+  test('parallel mode takes no dependsOn; the task limit is enforced', () => {
+    expect(
+      messages({
+        mode: 'parallel',
+        tasks: [
+          { id: 'a', description: 'x' },
+          { id: 'b', description: 'y', dependsOn: ['a'] },
+        ],
+      }).join(),
+    ).toMatch(/mode "parallel" takes no dependsOn/);
+    const many = { tasks: Array.from({ length: 5 }, (_, i) => ({ id: `t${i}`, description: 'x' })) };
+    const r = check(many, 3);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.issues[0]?.message).toMatch(/at most 3 tasks \(this one has 5\)/);
+  });
+
+  test('sequential mode chains tasks in order', () => {
+    const r = check({
+      mode: 'sequential',
+      tasks: [
+        { id: 'a', description: 'x' },
+        { id: 'b', description: 'y' },
+        { id: 'c', description: 'z' },
+      ],
+    } satisfies PlanInput);
+    expect(r.ok && r.plan.tasks.map((t) => t.dependsOn)).toEqual([[], ['a'], ['b']]);
+  });
+
+  test('tasks with subtasks default to a coordinator', () => {
+    const r = check({ mode: 'hierarchical', tasks: [{ id: 'lead', description: 'x', subtasks: [{ id: 's1', description: 'y', capabilities: ['research'] }] }] });
+    expect(r.ok && r.plan.tasks[0]?.agentType).toBe('coordinator');
+    expect(r.ok && r.plan.tasks[0]?.subtasks[0]?.agentType).toBe('researcher');
+  });
+
+  test('matching prefers the tightest fit', () => {
+    // "summarize" is offered by researcher (3 capabilities) and writer (3); ties break by name.
+    expect(matchAgentType(DEFAULT_REGISTRY, ['summarize'])).toEqual({ ok: true, agentType: 'researcher' });
+    expect(matchAgentType(DEFAULT_REGISTRY, [])).toEqual({ ok: true, agentType: 'generalist' });
+    expect(matchAgentType(DEFAULT_REGISTRY, ['coding', 'writing'])).toMatchObject({ ok: false, message: expect.stringMatching(/no single registered agent type/) });
+  });
+});

@@ -1,0 +1,31 @@
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { startDevServer } from '../../scripts/dev-server';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts one real Temporal dev server (in memory) and bundles the workflows once for the whole run. */
+export default async function globalSetup(): Promise<void> {
+  const [server, bundle] = await Promise.all([
+    freePort().then((port) => startDevServer({ port })),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: undefined }),
+  ]);
+  const bundlePath = join(tmpdir(), `agent-orchestrator-workflows-${process.pid}.js`);
+  writeFileSync(bundlePath, bundle.code);
+  (globalThis as { __TEMPORAL_SERVER__?: unknown }).__TEMPORAL_SERVER__ = server;
+  // Jest starts its test workers after global setup, so they inherit these.
+  process.env.TEST_TEMPORAL_ADDRESS = server.address;
+  process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+}

@@ -1,0 +1,8 @@
+import { rmSync } from 'node:fs';
+import type { DevServer } from '../../scripts/dev-server';
+
+export default async function globalTeardown(): Promise<void> {
+  const server = (globalThis as { __TEMPORAL_SERVER__?: DevServer }).__TEMPORAL_SERVER__;
+  await server?.stop();
+  if (process.env.TEST_WORKFLOW_BUNDLE) rmSync(process.env.TEST_WORKFLOW_BUNDLE, { force: true });
+}

@@ -1,0 +1,100 @@
+import { randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { buildDeps, createWorker } from '../../src/worker';
+import type { ActivityDeps } from '../../src/activities';
+import { checkPlan, type PlanInput } from '../../src/shared/plan';
+import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import { planWorkflowId } from '../../src/shared/ids';
+import { PlanIdKey } from '../../src/shared/search-attributes';
+import type { ExecutionSettings, PlanResult } from '../../src/shared/status';
+import { DEFAULT_SETTINGS } from '../../src/shared/status';
+import type { planWorkflow } from '../../src/workflows/plan';
+
+/** Settings that keep retries fast in tests; the behaviour is the same as production, only the clock is shorter. */
+export const FAST_SETTINGS: ExecutionSettings = {
+  ...DEFAULT_SETTINGS,
+  agentTimeoutSeconds: 30,
+  heartbeatTimeoutSeconds: 3,
+  retryInitialIntervalMs: 50,
+  retryMaxIntervalMs: 200,
+};
+
+export interface Harness {
+  client: Client;
+  address: string;
+  taskQueue: string;
+  worker: Worker;
+  /** Starts a plan workflow directly (as the API would) and returns its id. */
+  start(body: PlanInput, settings?: Partial<ExecutionSettings>): Promise<string>;
+  /** Starts a plan and waits for its result. */
+  run(body: PlanInput, settings?: Partial<ExecutionSettings>): Promise<PlanResult>;
+  close(): Promise<void>;
+}
+
+export function testAddress(): string {
+  const address = process.env.TEST_TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run the tests with jest (global setup starts the server)');
+  return address;
+}
+
+export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/** A real worker on its own task queue against the run's dev server, plus a client. */
+export async function startHarness(opts: { deps?: Partial<ActivityDeps>; taskQueue?: string } = {}): Promise<Harness> {
+  const address = testAddress();
+  const taskQueue = opts.taskQueue ?? uniqueId('tq');
+  const nativeConnection = await NativeConnection.connect({ address });
+  const worker = await createWorker({
+    connection: nativeConnection,
+    namespace: 'default',
+    taskQueue,
+    deps: { ...buildDeps({ AGENT_REGISTRY_FILE: undefined }), ...opts.deps },
+    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
+  });
+  const running = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
+
+  const start = async (body: PlanInput, settings: Partial<ExecutionSettings> = {}): Promise<string> => {
+    const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 10_000 }, () => uniqueId('plan'));
+    if (!checked.ok) throw new Error(`test plan is invalid: ${JSON.stringify(checked.issues)}`);
+    const workflowId = planWorkflowId(checked.plan.id);
+    await client.workflow.start<typeof planWorkflow>('planWorkflow', {
+      workflowId,
+      taskQueue,
+      args: [{ plan: checked.plan, settings: { ...FAST_SETTINGS, ...settings } }],
+      typedSearchAttributes: [{ key: PlanIdKey, value: checked.plan.id }],
+    });
+    return workflowId;
+  };
+
+  return {
+    client,
+    address,
+    taskQueue,
+    worker,
+    start,
+    async run(body, settings) {
+      const id = await start(body, settings);
+      return client.workflow.getHandle<typeof planWorkflow>(id).result();
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+      await connection.close();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined) or the time runs out. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
