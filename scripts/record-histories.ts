@@ -1,0 +1,86 @@
+/**
+ * Records workflow histories that the replay test (test/replay.test.ts) replays against the current workflow code, so a
+ * change that would break running workflows fails CI. Run after an intended, versioned change to workflow logic:
+ *   npx ts-node --transpile-only scripts/record-histories.ts
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { NativeConnection } from '@temporalio/worker';
+import { checkPlan, type PlanInput } from '../src/shared/plan';
+import { DEFAULT_REGISTRY } from '../src/shared/registry';
+import { DEFAULT_SETTINGS } from '../src/shared/status';
+import { buildDeps, createWorker } from '../src/worker';
+import { cancelTaskSignal } from '../src/workflows/messages';
+import { startDevServer } from './dev-server';
+
+const out = resolve(__dirname, '../test/fixtures/histories');
+const settings = { ...DEFAULT_SETTINGS, retryInitialIntervalMs: 50, retryMaxIntervalMs: 100, heartbeatTimeoutSeconds: 2 };
+
+const plans: Record<string, PlanInput> = {
+  dag: {
+    id: 'replay-dag',
+    failurePolicy: 'continue',
+    tasks: [
+      { id: 'research', description: 'facts', capabilities: ['research'], input: { simulate: { failAttempts: 1 } } },
+      { id: 'code', description: 'code', capabilities: ['coding'] },
+      { id: 'report', description: 'report', dependsOn: ['research', 'code'] },
+      { id: 'broken', description: 'fails', maxRetries: 0, maxReassignments: 1, input: { simulate: { alwaysFail: true } } },
+      { id: 'after-broken', description: 'skipped', dependsOn: ['broken'] },
+      { id: 'cancel-me', description: 'cancelled', input: { simulate: { latencyMs: 20_000 } } },
+    ],
+  },
+  hierarchical: {
+    id: 'replay-hier',
+    mode: 'hierarchical',
+    tasks: [
+      {
+        id: 'lead',
+        description: 'coordinate',
+        subtasks: [
+          { id: 'a', description: 'a' },
+          { id: 'b', description: 'b', dependsOn: ['a'] },
+        ],
+      },
+      { id: 'dyn', description: 'decompose', agentType: 'coordinator', input: { simulate: { subtasks: [{ id: 'x', description: 'x' }] } } },
+    ],
+  },
+};
+
+async function main(): Promise<void> {
+  const server = await startDevServer({ port: 7299 });
+  const native = await NativeConnection.connect({ address: server.address });
+  const worker = await createWorker({ connection: native, namespace: 'default', taskQueue: 'record', deps: buildDeps({ AGENT_REGISTRY_FILE: undefined }) });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  mkdirSync(out, { recursive: true });
+  await worker.runUntil(async () => {
+    for (const [name, body] of Object.entries(plans)) {
+      const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 100 }, () => name);
+      if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+      const handle = await client.workflow.start('planWorkflow', { workflowId: `plan-${checked.plan.id}`, taskQueue: 'record', args: [{ plan: checked.plan, settings }] });
+      if (name === 'dag') {
+        await new Promise((r) => setTimeout(r, 1_500));
+        await handle.signal(cancelTaskSignal, { taskId: 'cancel-me' });
+      }
+      console.log(name, JSON.stringify(await handle.result()).slice(0, 200));
+      const ids = [handle.workflowId, ...checked.plan.tasks.map((t) => `plan-${checked.plan.id}-task-${t.id}`)];
+      for (const id of ids) {
+        const history = await client.workflow
+          .getHandle(id)
+          .fetchHistory()
+          .catch(() => undefined); // tasks that were skipped never had a workflow
+        if (history) writeFileSync(resolve(out, `${id}.json`), historyToJSON(history));
+      }
+    }
+  });
+  await connection.close();
+  await native.close();
+  await server.stop();
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
