@@ -16,7 +16,12 @@ import { cancelTaskSignal } from '../src/workflows/messages';
 import { startDevServer } from './dev-server';
 
 const out = resolve(__dirname, '../test/fixtures/histories');
-const settings = { ...DEFAULT_SETTINGS, retryInitialIntervalMs: 50, retryMaxIntervalMs: 100, heartbeatTimeoutSeconds: 2 };
+const settings = {
+  ...DEFAULT_SETTINGS,
+  retryInitialIntervalMs: 50,
+  retryMaxIntervalMs: 100,
+  heartbeatTimeoutSeconds: 2,
+};
 
 const plans: Record<string, PlanInput> = {
   dag: {
@@ -26,7 +31,13 @@ const plans: Record<string, PlanInput> = {
       { id: 'research', description: 'facts', capabilities: ['research'], input: { simulate: { failAttempts: 1 } } },
       { id: 'code', description: 'code', capabilities: ['coding'] },
       { id: 'report', description: 'report', dependsOn: ['research', 'code'] },
-      { id: 'broken', description: 'fails', maxRetries: 0, maxReassignments: 1, input: { simulate: { alwaysFail: true } } },
+      {
+        id: 'broken',
+        description: 'fails',
+        maxRetries: 0,
+        maxReassignments: 1,
+        input: { simulate: { alwaysFail: true } },
+      },
       { id: 'after-broken', description: 'skipped', dependsOn: ['broken'] },
       { id: 'cancel-me', description: 'cancelled', input: { simulate: { latencyMs: 20_000 } } },
     ],
@@ -43,7 +54,12 @@ const plans: Record<string, PlanInput> = {
           { id: 'b', description: 'b', dependsOn: ['a'] },
         ],
       },
-      { id: 'dyn', description: 'decompose', agentType: 'coordinator', input: { simulate: { subtasks: [{ id: 'x', description: 'x' }] } } },
+      {
+        id: 'dyn',
+        description: 'decompose',
+        agentType: 'coordinator',
+        input: { simulate: { subtasks: [{ id: 'x', description: 'x' }] } },
+      },
     ],
   },
 };
@@ -51,7 +67,12 @@ const plans: Record<string, PlanInput> = {
 async function main(): Promise<void> {
   const server = await startDevServer({ port: 7299 });
   const native = await NativeConnection.connect({ address: server.address });
-  const worker = await createWorker({ connection: native, namespace: 'default', taskQueue: 'record', deps: buildDeps({ AGENT_REGISTRY_FILE: undefined }) });
+  const worker = await createWorker({
+    connection: native,
+    namespace: 'default',
+    taskQueue: 'record',
+    deps: buildDeps({ AGENT_REGISTRY_FILE: undefined }),
+  });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   mkdirSync(out, { recursive: true });
@@ -59,7 +80,11 @@ async function main(): Promise<void> {
     for (const [name, body] of Object.entries(plans)) {
       const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 100 }, () => name);
       if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
-      const handle = await client.workflow.start('planWorkflow', { workflowId: `plan-${checked.plan.id}`, taskQueue: 'record', args: [{ plan: checked.plan, settings }] });
+      const handle = await client.workflow.start('planWorkflow', {
+        workflowId: `plan-${checked.plan.id}`,
+        taskQueue: 'record',
+        args: [{ plan: checked.plan, settings }],
+      });
       if (name === 'dag') {
         await new Promise((r) => setTimeout(r, 1_500));
         await handle.signal(cancelTaskSignal, { taskId: 'cancel-me' });

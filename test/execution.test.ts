@@ -13,7 +13,8 @@ afterAll(async () => {
 });
 
 const slow = (ms: number, extra: Record<string, unknown> = {}) => ({ simulate: { latencyMs: ms, ...extra } });
-const status = (workflowId: string): Promise<PlanView> => h.client.workflow.getHandle(workflowId).query(planStatusQuery);
+const status = (workflowId: string): Promise<PlanView> =>
+  h.client.workflow.getHandle(workflowId).query(planStatusQuery);
 const task = (view: PlanView, id: string): TaskView => {
   const t = view.tasks.find((x) => x.id === id);
   if (!t) throw new Error(`no task ${id}`);
@@ -52,7 +53,11 @@ describe('plan execution on a real Temporal server', () => {
 
   test('maxConcurrency 1 serializes independent tasks', async () => {
     const id = uniqueId('conc');
-    await h.run({ id, maxConcurrency: 1, tasks: ['x', 'y', 'z'].map((t) => ({ id: t, description: t, input: slow(200) })) });
+    await h.run({
+      id,
+      maxConcurrency: 1,
+      tasks: ['x', 'y', 'z'].map((t) => ({ id: t, description: t, input: slow(200) })),
+    });
     const ts = (await status(`plan-${id}`)).tasks.map(span).sort((p, q) => p.start - q.start);
     for (let i = 1; i < ts.length; i++) expect(ts[i]!.start).toBeGreaterThanOrEqual(ts[i - 1]!.end);
   });
@@ -64,7 +69,12 @@ describe('plan execution on a real Temporal server', () => {
       mode: 'dag',
       tasks: [
         { id: 'research', description: 'find facts', capabilities: ['web-research'] },
-        { id: 'code', description: 'write code', capabilities: ['coding'], input: { simulate: { output: { lines: 42 } } } },
+        {
+          id: 'code',
+          description: 'write code',
+          capabilities: ['coding'],
+          input: { simulate: { output: { lines: 42 } } },
+        },
         { id: 'report', description: 'write report', capabilities: ['writing'], dependsOn: ['research', 'code'] },
       ],
     });
@@ -72,7 +82,10 @@ describe('plan execution on a real Temporal server', () => {
     expect(result.outputs.code).toEqual({ lines: 42 });
     const report = result.outputs.report as { agentType: string; dependencies: Record<string, unknown> };
     expect(report.agentType).toBe('writer');
-    expect(report.dependencies).toEqual({ research: expect.stringMatching(/research done by researcher-/), code: { lines: 42 } });
+    expect(report.dependencies).toEqual({
+      research: expect.stringMatching(/research done by researcher-/),
+      code: { lines: 42 },
+    });
     const view = await status(`plan-${id}`);
     const r = span(task(view, 'report'));
     expect(r.start).toBeGreaterThanOrEqual(span(task(view, 'research')).end);
@@ -117,7 +130,14 @@ describe('plan execution on a real Temporal server', () => {
           id: 'boss',
           description: 'split it',
           agentType: 'coordinator',
-          input: { simulate: { subtasks: [{ id: 'p1', description: 'part 1' }, { id: 'p2', description: 'part 2', dependsOn: ['p1'] }] } },
+          input: {
+            simulate: {
+              subtasks: [
+                { id: 'p1', description: 'part 1' },
+                { id: 'p2', description: 'part 2', dependsOn: ['p1'] },
+              ],
+            },
+          },
         },
       ],
     });
@@ -126,7 +146,9 @@ describe('plan execution on a real Temporal server', () => {
   });
 
   test('retryable failures are retried by Temporal and the attempts are counted', async () => {
-    const result = await h.run({ tasks: [{ id: 'flaky', description: 'x', input: { simulate: { failAttempts: 2 } } }] });
+    const result = await h.run({
+      tasks: [{ id: 'flaky', description: 'x', input: { simulate: { failAttempts: 2 } } }],
+    });
     expect(result.status).toBe('completed');
     const view = await status(`plan-${result.planId}`);
     expect(task(view, 'flaky').attempts).toBe(3);
@@ -159,7 +181,14 @@ describe('plan execution on a real Temporal server', () => {
         { id: 'child', description: 'y', dependsOn: ['bad'] },
         { id: 'grandchild', description: 'y', dependsOn: ['child'] },
         { id: 'ok', description: 'z' },
-        { id: 'extra', description: 'w', optional: true, maxRetries: 0, maxReassignments: 0, input: { simulate: { alwaysFail: true } } },
+        {
+          id: 'extra',
+          description: 'w',
+          optional: true,
+          maxRetries: 0,
+          maxReassignments: 0,
+          input: { simulate: { alwaysFail: true } },
+        },
       ],
     });
     expect(result.status).toBe('partial');
@@ -170,7 +199,9 @@ describe('plan execution on a real Temporal server', () => {
   });
 
   test('a task that keeps failing on one agent is reassigned to another', async () => {
-    const result = await h.run({ tasks: [{ id: 'picky', description: 'x', maxRetries: 0, input: { simulate: { failOnAgents: 1 } } }] });
+    const result = await h.run({
+      tasks: [{ id: 'picky', description: 'x', maxRetries: 0, input: { simulate: { failOnAgents: 1 } } }],
+    });
     expect(result.status).toBe('completed');
     const t = task(await status(`plan-${result.planId}`), 'picky');
     expect(t.assignments.map((a) => a.outcome)).toEqual(['failed', 'completed']);
@@ -187,9 +218,15 @@ describe('plan execution on a real Temporal server', () => {
       ],
     });
     const handle = h.client.workflow.getHandle(wfId);
-    await eventually(async () => ((await status(wfId)).tasks[0]?.state === 'assigned' ? true : undefined), 'slow to start');
+    await eventually(
+      async () => ((await status(wfId)).tasks[0]?.state === 'assigned' ? true : undefined),
+      'slow to start',
+    );
     await eventually(async () => {
-      const d = await h.client.workflow.getHandle(`plan-${id}-task-slow`).describe().catch(() => undefined);
+      const d = await h.client.workflow
+        .getHandle(`plan-${id}-task-slow`)
+        .describe()
+        .catch(() => undefined);
       return d?.status.name === 'RUNNING' ? true : undefined;
     }, 'child running');
     await handle.signal(cancelPlanSignal, { reason: 'test' });
@@ -213,11 +250,18 @@ describe('plan execution on a real Temporal server', () => {
       ],
     });
     await eventually(async () => {
-      const d = await h.client.workflow.getHandle(`plan-${id}-task-victim`).describe().catch(() => undefined);
+      const d = await h.client.workflow
+        .getHandle(`plan-${id}-task-victim`)
+        .describe()
+        .catch(() => undefined);
       return d?.status.name === 'RUNNING' ? true : undefined;
     }, 'victim running');
     await h.client.workflow.getHandle(wfId).signal(cancelTaskSignal, { taskId: 'victim' });
-    const result = (await h.client.workflow.getHandle(wfId).result()) as { status: string; outputs: object; errors: Record<string, { state: string; reason?: string }> };
+    const result = (await h.client.workflow.getHandle(wfId).result()) as {
+      status: string;
+      outputs: object;
+      errors: Record<string, { state: string; reason?: string }>;
+    };
     expect(result.status).toBe('partial');
     expect(Object.keys(result.outputs)).toEqual(['other']);
     expect(result.errors.victim?.state).toBe('cancelled');
@@ -225,7 +269,9 @@ describe('plan execution on a real Temporal server', () => {
   });
 
   test('a plan workflow never fails for task failures: status carries the outcome', async () => {
-    const promise = h.run({ tasks: [{ id: 'bad', description: 'x', input: { simulate: { alwaysFail: true, nonRetryable: true } } }] });
+    const promise = h.run({
+      tasks: [{ id: 'bad', description: 'x', input: { simulate: { alwaysFail: true, nonRetryable: true } } }],
+    });
     await expect(promise).resolves.toMatchObject({ status: 'failed' });
     await expect(promise).resolves.not.toBeInstanceOf(WorkflowFailedError);
   });

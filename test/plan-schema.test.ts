@@ -14,13 +14,21 @@ describe('plan validation', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.plan).toMatchObject({ id: 'generated', mode: 'dag', failurePolicy: 'fail-fast', maxConcurrency: 10 });
-    expect(r.plan.tasks[0]).toMatchObject({ id: 'a', agentType: 'generalist', dependsOn: [], optional: false, maxReassignments: 2 });
+    expect(r.plan.tasks[0]).toMatchObject({
+      id: 'a',
+      agentType: 'generalist',
+      dependsOn: [],
+      optional: false,
+      maxReassignments: 2,
+    });
   });
 
   test('rejects an empty plan, missing tasks and wrong types', () => {
     expect(messages({ tasks: [] }).join()).toMatch(/at least one task/);
     expect(messages({}).join()).toMatch(/^tasks:/);
-    expect(messages({ tasks: [{ id: 'a', description: 'x', priority: 'high' }] }).join()).toMatch(/tasks\[0\]\.priority/);
+    expect(messages({ tasks: [{ id: 'a', description: 'x', priority: 'high' }] }).join()).toMatch(
+      /tasks\[0\]\.priority/,
+    );
     expect(messages({ mode: 'random', tasks: [{ id: 'a', description: 'x' }] }).join()).toMatch(/^mode:/);
   });
 
@@ -35,7 +43,9 @@ describe('plan validation', () => {
   });
 
   test('rejects unknown dependsOn, naming the task and the id', () => {
-    expect(messages({ tasks: [{ id: 'a', description: 'x', dependsOn: ['ghost'] }] }).join()).toMatch(/"a" depends on unknown task "ghost"/);
+    expect(messages({ tasks: [{ id: 'a', description: 'x', dependsOn: ['ghost'] }] }).join()).toMatch(
+      /"a" depends on unknown task "ghost"/,
+    );
   });
 
   test('rejects a cycle and names the tasks on it', () => {
@@ -52,9 +62,15 @@ describe('plan validation', () => {
   });
 
   test('rejects a capability no registered type offers, and an unknown agent type', () => {
-    expect(messages({ tasks: [{ id: 'a', description: 'x', capabilities: ['time-travel'] }] }).join()).toMatch(/no registered agent type offers "time-travel"/);
-    expect(messages({ tasks: [{ id: 'a', description: 'x', agentType: 'wizard' }] }).join()).toMatch(/unknown agent type "wizard"/);
-    expect(messages({ tasks: [{ id: 'a', description: 'x', agentType: 'writer', capabilities: ['coding'] }] }).join()).toMatch(/"writer" does not offer "coding"/);
+    expect(messages({ tasks: [{ id: 'a', description: 'x', capabilities: ['time-travel'] }] }).join()).toMatch(
+      /no registered agent type offers "time-travel"/,
+    );
+    expect(messages({ tasks: [{ id: 'a', description: 'x', agentType: 'wizard' }] }).join()).toMatch(
+      /unknown agent type "wizard"/,
+    );
+    expect(
+      messages({ tasks: [{ id: 'a', description: 'x', agentType: 'writer', capabilities: ['coding'] }] }).join(),
+    ).toMatch(/"writer" does not offer "coding"/);
   });
 
   test('rejects a task with neither description nor input', () => {
@@ -90,7 +106,10 @@ describe('plan validation', () => {
   });
 
   test('tasks with subtasks default to a coordinator', () => {
-    const r = check({ mode: 'hierarchical', tasks: [{ id: 'lead', description: 'x', subtasks: [{ id: 's1', description: 'y', capabilities: ['research'] }] }] });
+    const r = check({
+      mode: 'hierarchical',
+      tasks: [{ id: 'lead', description: 'x', subtasks: [{ id: 's1', description: 'y', capabilities: ['research'] }] }],
+    });
     expect(r.ok && r.plan.tasks[0]?.agentType).toBe('coordinator');
     expect(r.ok && r.plan.tasks[0]?.subtasks[0]?.agentType).toBe('researcher');
   });
@@ -99,6 +118,9 @@ describe('plan validation', () => {
     // "summarize" is offered by researcher (3 capabilities) and writer (3); ties break by name.
     expect(matchAgentType(DEFAULT_REGISTRY, ['summarize'])).toEqual({ ok: true, agentType: 'researcher' });
     expect(matchAgentType(DEFAULT_REGISTRY, [])).toEqual({ ok: true, agentType: 'generalist' });
-    expect(matchAgentType(DEFAULT_REGISTRY, ['coding', 'writing'])).toMatchObject({ ok: false, message: expect.stringMatching(/no single registered agent type/) });
+    expect(matchAgentType(DEFAULT_REGISTRY, ['coding', 'writing'])).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/no single registered agent type/),
+    });
   });
 });

@@ -1,13 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
+import { quietRuntime } from './support/harness';
 
 const dir = join(__dirname, 'fixtures/histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
 
-beforeAll(() => {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-});
+beforeAll(quietRuntime);
 
 /**
  * Replays histories recorded from earlier versions (scripts/record-histories.ts) against today's workflow code: a change
@@ -21,6 +20,10 @@ describe('replay of recorded histories', () => {
 
   test.each(files)('%s replays without non-determinism', async (file) => {
     const history = JSON.parse(readFileSync(join(dir, file), 'utf8')) as unknown;
-    await Worker.runReplayHistory({ workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } }, history, file.replace(/\.json$/, ''));
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } },
+      history,
+      file.replace(/\.json$/, ''),
+    );
   });
 });

@@ -79,7 +79,9 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
     async execute(ctx) {
       const c = control();
       const memory = await deps.memory.recall(ctx.agentId);
-      const output = await reportingAttempt(c.attempt, () => deps.runtime(ctx.agentType).act(ctx, c, deps.tools, memory));
+      const output = await reportingAttempt(c.attempt, () =>
+        deps.runtime(ctx.agentType).act(ctx, c, deps.tools, memory),
+      );
       await deps.memory.remember(ctx.agentId, {
         at: new Date().toISOString(),
         planId: ctx.planId,

@@ -67,12 +67,10 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
   app.get('/healthz', async (_req, res) => {
     if (await plans.healthy()) res.json({ status: 'ok' });
     else
-      res
-        .status(503)
-        .json({
-          status: 'unavailable',
-          error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
-        });
+      res.status(503).json({
+        status: 'unavailable',
+        error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
+      });
   });
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());

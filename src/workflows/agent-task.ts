@@ -1,5 +1,6 @@
 import { RetryState } from '@temporalio/common';
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   ActivityFailure,
   isCancellation,
@@ -34,6 +35,8 @@ function activityOptions(input: TaskWorkflowInput, step: string, agentId: string
       backoffCoefficient: 2,
       nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
     },
+    // Wait for a cancelled step to acknowledge, so "cancelled" means the agent really stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     summary: `${step} · ${task.id} · ${agentId}`,
   };
 }
@@ -43,7 +46,9 @@ function attemptsOf(err: unknown, maxAttempts: number): number {
   if (!(err instanceof ActivityFailure)) return 0;
   if (err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) return maxAttempts;
   const details = err.cause instanceof ApplicationFailure ? (err.cause.details ?? []) : [];
-  const reported = details.find((d): d is { attempt: number } => typeof (d as { attempt?: unknown })?.attempt === 'number');
+  const reported = details.find(
+    (d): d is { attempt: number } => typeof (d as { attempt?: unknown })?.attempt === 'number',
+  );
   return reported?.attempt ?? 1;
 }
 

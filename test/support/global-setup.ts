@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { bundleWorkflowCode } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { startDevServer } from '../../scripts/dev-server';
 
 async function freePort(): Promise<number> {
@@ -20,7 +20,7 @@ async function freePort(): Promise<number> {
 export default async function globalSetup(): Promise<void> {
   const [server, bundle] = await Promise.all([
     freePort().then((port) => startDevServer({ port })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: undefined }),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') }),
   ]);
   const bundlePath = join(tmpdir(), `agent-orchestrator-workflows-${process.pid}.js`);
   writeFileSync(bundlePath, bundle.code);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { buildDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { checkPlan, type PlanInput } from '../../src/shared/plan';
@@ -34,14 +34,25 @@ export interface Harness {
 
 export function testAddress(): string {
   const address = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run the tests with jest (global setup starts the server)');
+  if (!address)
+    throw new Error('TEST_TEMPORAL_ADDRESS is not set: run the tests with jest (global setup starts the server)');
   return address;
 }
 
 export const uniqueId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
 
+/** Keeps test output readable: the SDK logs at WARN. Installing twice (several files in one jest worker) throws. */
+export function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // already installed in this process
+  }
+}
+
 /** A real worker on its own task queue against the run's dev server, plus a client. */
 export async function startHarness(opts: { deps?: Partial<ActivityDeps>; taskQueue?: string } = {}): Promise<Harness> {
+  quietRuntime();
   const address = testAddress();
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const nativeConnection = await NativeConnection.connect({ address });
