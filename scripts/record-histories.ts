@@ -29,7 +29,20 @@ const plans: Record<string, PlanInput> = {
     failurePolicy: 'continue',
     tasks: [
       { id: 'research', description: 'facts', capabilities: ['research'], input: { simulate: { failAttempts: 1 } } },
-      { id: 'code', description: 'code', capabilities: ['coding'] },
+      {
+        id: 'code',
+        description: 'code',
+        capabilities: ['coding'],
+        input: { simulate: { send: [{ to: 'report', body: 'hi' }] } },
+      },
+      {
+        id: 'ask',
+        description: 'waits for input',
+        awaitInput: true,
+        inputTimeoutSeconds: 1,
+        onInputTimeout: 'default',
+        defaultInput: 1,
+      },
       { id: 'report', description: 'report', dependsOn: ['research', 'code'] },
       {
         id: 'broken',
@@ -67,14 +80,14 @@ const plans: Record<string, PlanInput> = {
 async function main(): Promise<void> {
   const server = await startDevServer({ port: 7299 });
   const native = await NativeConnection.connect({ address: server.address });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
   const worker = await createWorker({
     connection: native,
     namespace: 'default',
     taskQueue: 'record',
-    deps: buildDeps({ AGENT_REGISTRY_FILE: undefined }),
+    deps: buildDeps({ AGENT_REGISTRY_FILE: undefined }, client),
   });
-  const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection });
   mkdirSync(out, { recursive: true });
   await worker.runUntil(async () => {
     for (const [name, body] of Object.entries(plans)) {

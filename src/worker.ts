@@ -1,15 +1,34 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Messenger } from './activities/types';
+import { planWorkflowId } from './shared/ids';
+import { agentMessageSignal } from './workflows/messages';
 import { createActivities, InProcessMemory, noTools, type ActivityDeps } from './activities';
 import { OfflineRuntime } from './activities/offline-runtime';
 import { loadConfigOrExit, type Config } from './config';
 import { loadRegistry } from './registry';
 import { ensureSearchAttributes } from './temporal';
 
+/** Sends agents' messages to their plan workflow as signals. */
+export function signalMessenger(client: Client): Messenger {
+  return {
+    async send(planId, message) {
+      await client.workflow.getHandle(planWorkflowId(planId)).signal(agentMessageSignal, message);
+    },
+  };
+}
+
 /** The real dependencies of the activities, built from configuration. */
-export function buildDeps(config: Pick<Config, 'AGENT_REGISTRY_FILE'>): ActivityDeps {
+export function buildDeps(config: Pick<Config, 'AGENT_REGISTRY_FILE'>, client: Client): ActivityDeps {
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   const offline = new OfflineRuntime();
-  return { registry: () => registry, runtime: () => offline, tools: noTools, memory: new InProcessMemory() };
+  return {
+    registry: () => registry,
+    runtime: () => offline,
+    tools: noTools,
+    memory: new InProcessMemory(),
+    messenger: signalMessenger(client),
+  };
 }
 
 export interface CreateWorkerOptions {
@@ -38,8 +57,9 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const deps = buildDeps(config);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const deps = buildDeps(config, new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE }));
   const added = await ensureSearchAttributes(connection.operatorService, config.TEMPORAL_NAMESPACE);
   if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
   const worker = await createWorker({
@@ -55,6 +75,7 @@ async function main(): Promise<void> {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight work is handed back
   } finally {
     await connection.close();
+    await clientConnection.close();
   }
 }
 

@@ -136,15 +136,8 @@ describe('HTTP API over a real Temporal server', () => {
     const view = await call(`/v1/plans/${id}`);
     expect(view.status).toBe(200);
     expect(view.body).toMatchObject({ planId: id, status: 'completed', mode: 'dag', closedAt: expect.any(String) });
-    expect(view.body.progress).toEqual({
-      total: 2,
-      pending: 0,
-      running: 0,
-      completed: 2,
-      failed: 0,
-      skipped: 0,
-      cancelled: 0,
-    });
+    const none = { pending: 0, running: 0, failed: 0, skipped: 0, cancelled: 0 };
+    expect(view.body.progress).toEqual({ ...none, total: 2, completed: 2 });
     expect(view.body.tasks.map((t: Json) => [t.id, t.state, t.agentType])).toEqual([
       ['research', 'completed', 'researcher'],
       ['write', 'completed', 'writer'],
@@ -165,46 +158,27 @@ describe('HTTP API over a real Temporal server', () => {
     expectError(other, 409, 'CONFLICT');
   });
 
-  const invalid: [string, (id: string) => unknown, RegExp][] = [
+  const task = (id: string, extra: object = {}) => ({ id, description: id, ...extra });
+  const invalid: [string, unknown[], RegExp][] = [
     [
       'a cycle',
-      (id) => ({
-        id,
-        tasks: [
-          { id: 'alpha', description: 'a', dependsOn: ['gamma'] },
-          { id: 'beta', description: 'b', dependsOn: ['alpha'] },
-          { id: 'gamma', description: 'c', dependsOn: ['beta'] },
-        ],
-      }),
+      [
+        task('alpha', { dependsOn: ['gamma'] }),
+        task('beta', { dependsOn: ['alpha'] }),
+        task('gamma', { dependsOn: ['beta'] }),
+      ],
       /cycle: (?=.*alpha)(?=.*beta)(?=.*gamma)/,
     ],
-    ['an unknown dependsOn', (id) => ({ id, tasks: [{ id: 'a', description: 'a', dependsOn: ['ghost'] }] }), /"ghost"/],
-    [
-      'an unknown capability',
-      (id) => ({ id, tasks: [{ id: 'a', description: 'a', capabilities: ['telepathy'] }] }),
-      /"telepathy"/,
-    ],
-    ['no tasks', (id) => ({ id, tasks: [] }), /at least one task/],
-    [
-      'duplicate ids',
-      (id) => ({
-        id,
-        tasks: [
-          { id: 'twin', description: 'a' },
-          { id: 'twin', description: 'b' },
-        ],
-      }),
-      /duplicate task id "twin"/,
-    ],
-    [
-      'a task with neither description nor input',
-      (id) => ({ id, tasks: [{ id: 'bare' }] }),
-      /"bare" needs a description or an input/,
-    ],
+    ['an unknown dependsOn', [task('a', { dependsOn: ['ghost'] })], /"ghost"/],
+    ['an unknown capability', [task('a', { capabilities: ['telepathy'] })], /"telepathy"/],
+    ['an unknown agent type', [task('a', { agentType: 'wizard' })], /"wizard"/],
+    ['no tasks', [], /at least one task/],
+    ['duplicate ids', [task('twin'), task('twin')], /duplicate task id "twin"/],
+    ['a task with neither description nor input', [{ id: 'bare' }], /"bare" needs a description or an input/],
   ];
-  test.each(invalid)('400 with issues for %s, and no workflow started', async (_what, body, message) => {
+  test.each(invalid)('400 with issues for %s, and no workflow started', async (_what, tasks, message) => {
     const id = uniqueId('bad');
-    const reply = await post('/v1/plans', body(id));
+    const reply = await post('/v1/plans', { id, tasks });
     expectError(reply, 400, 'VALIDATION_ERROR');
     expect(reply.body.error.message).toMatch(message);
     expect(Array.isArray(reply.body.error.issues)).toBe(true);
@@ -236,6 +210,15 @@ describe('HTTP API over a real Temporal server', () => {
     expectError(await call(`/v1/plans/${uniqueId('nope')}`), 404, 'NOT_FOUND');
     expectError(await call(`/v1/plans/${uniqueId('nope')}/result`), 404, 'NOT_FOUND');
     expectError(await call('/v1/no-such-route'), 404, 'NOT_FOUND');
+  });
+
+  test('an id that names a task workflow, not a plan, is an unknown plan: 404, never a 500', async () => {
+    const id = uniqueId('tid');
+    expect((await post('/v1/plans', { id, tasks: [{ id: 'a', description: 'a' }] })).status).toBe(202);
+    expect((await call(`/v1/plans/${id}/result?wait=20`)).body.status).toBe('completed');
+    // `plan-<id>-task-a` is the task's child workflow; no plan "<id>-task-a" was ever submitted.
+    expectError(await call(`/v1/plans/${id}-task-a`), 404, 'NOT_FOUND');
+    expectError(await call(`/v1/plans/${id}-task-a/result`), 404, 'NOT_FOUND');
   });
 
   test('result answers 202 while the plan runs; a bad wait is a 400', async () => {
@@ -356,6 +339,7 @@ describe('HTTP API over a real Temporal server', () => {
       expectError(submitted, 503, 'TEMPORAL_UNAVAILABLE');
       expect(Date.now() - t0).toBeLessThan(10_000);
       expect((await call('/healthz', { at: down.base })).status).toBe(503);
+      expectError(await call(`/v1/plans/${uniqueId('x')}`, { at: down.base }), 503, 'TEMPORAL_UNAVAILABLE');
       const bad = await call('/v1/plans', { at: down.base, body: { tasks: [] } });
       expectError(bad, 400, 'VALIDATION_ERROR');
     } finally {

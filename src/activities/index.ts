@@ -2,13 +2,14 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkPlan } from '../shared/plan';
 import type { Registry } from '../shared/registry';
-import type { AgentActivities, AiRuntime, MemoryService, StepControl, ToolRunner } from './types';
+import type { AgentActivities, AiRuntime, MemoryService, Messenger, StepControl, ToolRunner } from './types';
 
 export interface ActivityDeps {
   registry: () => Registry;
   runtime: (agentType: string) => AiRuntime;
   tools: ToolRunner;
   memory: MemoryService;
+  messenger: Messenger;
 }
 
 function control(): StepControl {
@@ -80,7 +81,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const c = control();
       const memory = await deps.memory.recall(ctx.agentId);
       const output = await reportingAttempt(c.attempt, () =>
-        deps.runtime(ctx.agentType).act(ctx, c, deps.tools, memory),
+        deps.runtime(ctx.agentType).act(ctx, c, { tools: deps.tools, memory, messenger: deps.messenger }),
       );
       await deps.memory.remember(ctx.agentId, {
         at: new Date().toISOString(),

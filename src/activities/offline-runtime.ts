@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import type { AiRuntime, ExecuteContext, MemoryEntry, StepContext, StepControl } from './types';
+import type { AiRuntime, ExecuteContext, MemoryEntry, Messenger, StepContext, StepControl } from './types';
 
 /** Directives the offline runtime reads from `task.input.simulate` (API.md, "The offline runtime"). */
 export const Simulate = z
@@ -13,6 +13,7 @@ export const Simulate = z
     hang: z.boolean().optional(),
     output: z.unknown().optional(),
     subtasks: z.array(z.record(z.string(), z.unknown())).optional(),
+    send: z.array(z.object({ to: z.string().min(1), body: z.unknown(), id: z.string().min(1).optional() })).optional(),
   })
   .strict();
 export type Simulate = z.infer<typeof Simulate>;
@@ -60,8 +61,23 @@ export class OfflineRuntime implements AiRuntime {
     };
   }
 
-  async act(ctx: ExecuteContext, control: StepControl, _tools: unknown, memory: MemoryEntry[]): Promise<unknown> {
+  async act(
+    ctx: ExecuteContext,
+    control: StepControl,
+    env: { memory: MemoryEntry[]; messenger: Messenger },
+  ): Promise<unknown> {
     const sim = directives(ctx);
+    // Messages first, with ids derived from the step's idempotency key: a retried step re-sends them and the plan's
+    // de-duplication drops the copies.
+    for (const [i, m] of (sim.send ?? []).entries()) {
+      await env.messenger.send(ctx.planId, {
+        id: m.id ?? `${control.idempotencyKey}/${i}`,
+        from: ctx.agentId,
+        to: m.to,
+        body: m.body,
+        sentAt: new Date().toISOString(),
+      });
+    }
     if (sim.hang) {
       // Stop heartbeating and never finish; the server's heartbeat timeout fails this attempt. The activity gives up
       // on its own after a while so a hung attempt does not occupy the worker forever.
@@ -103,8 +119,9 @@ export class OfflineRuntime implements AiRuntime {
       dependencies: summarizeAll(ctx.dependencies),
       ...(ctx.subtaskOutputs ? { subtasks: summarizeAll(ctx.subtaskOutputs) } : {}),
       reasoning: ctx.reasoning,
-      memory: memory.length,
-      inbox: [],
+      memory: env.memory.length,
+      ...(ctx.humanInput !== undefined ? { humanInput: ctx.humanInput } : {}),
+      inbox: ctx.inbox.map((m) => ({ id: m.id, from: m.from, body: m.body })),
     };
   }
 

@@ -1,4 +1,5 @@
 import type { TaskSpec } from '../shared/plan';
+import type { AgentMessage } from '../shared/status';
 
 /** What every lifecycle step of one agent on one task is given. */
 export interface StepContext {
@@ -14,10 +15,14 @@ export interface StepContext {
   /** 0 for the first agent given this task, 1 for the next after a reassignment, ... */
   assignment: number;
   depth: number;
+  /** Messages received so far from other agents or from outside. */
+  inbox: AgentMessage[];
 }
 
 export interface ExecuteContext extends StepContext {
   reasoning: string;
+  /** What a human answered, for tasks that wait for approval or input. */
+  humanInput?: unknown;
   subtaskOutputs?: Record<string, unknown>;
   subtaskErrors?: Record<string, unknown>;
 }
@@ -45,7 +50,11 @@ export type ProposedSubtask = Record<string, unknown>;
 /** The AI Runtime: how an agent thinks. The offline runtime is the default; model-backed ones plug in here. */
 export interface AiRuntime {
   reason(ctx: StepContext, control: StepControl): Promise<{ thoughts: string; subtasks?: ProposedSubtask[] }>;
-  act(ctx: ExecuteContext, control: StepControl, tools: ToolRunner, memory: MemoryEntry[]): Promise<unknown>;
+  act(
+    ctx: ExecuteContext,
+    control: StepControl,
+    env: { tools: ToolRunner; memory: MemoryEntry[]; messenger: Messenger },
+  ): Promise<unknown>;
   validate(ctx: ValidateContext, control: StepControl): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
@@ -60,6 +69,11 @@ export interface MemoryEntry {
   planId: string;
   taskId: string;
   note: string;
+}
+
+/** How an agent sends a message on its plan's bus (the send-message tool of a runtime). */
+export interface Messenger {
+  send(planId: string, message: AgentMessage): Promise<void>;
 }
 
 /** The Memory Service: what an agent instance remembers between tasks. */

@@ -14,6 +14,13 @@ const ListQuery = z.object({
   status: z.enum(PLAN_STATUSES).optional(),
   limit: z.coerce.number().int().min(1).max(1_000).default(50),
 });
+const MessageBody = z.object({
+  id: z.string().min(1).max(200).optional(),
+  from: z.string().min(1).max(200).optional(),
+  to: z.string().min(1).max(200),
+  body: z.unknown().refine((b) => b !== undefined, 'body is required'),
+});
+const InputBody = z.object({ approved: z.boolean(), data: z.unknown().optional() });
 const ReasonBody = z.object({ reason: z.string().max(1_000).optional() }).default({});
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
@@ -122,6 +129,21 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
     const id = planId(req);
     await plans.pause(id, false);
     res.status(202).json({ planId: id, paused: false });
+  });
+
+  app.post('/v1/plans/:planId/messages', async (req, res) => {
+    const id = planId(req);
+    const message = await plans.sendMessage(id, parse(MessageBody, req.body, 'body'));
+    res.status(202).json({ planId: id, messageId: message.id, to: message.to });
+  });
+  app.get('/v1/plans/:planId/messages', async (req, res) => {
+    res.json({ messages: await plans.messages(planId(req)) });
+  });
+  app.post('/v1/plans/:planId/tasks/:taskId/input', async (req, res) => {
+    const id = planId(req);
+    const taskId = String(req.params.taskId);
+    const state = await plans.taskInput(id, taskId, parse(InputBody, req.body, 'body'));
+    res.json({ planId: id, taskId, state });
   });
 
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));

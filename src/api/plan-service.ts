@@ -3,6 +3,7 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowFailedError,
   WorkflowIdReusePolicy,
+  WorkflowUpdateFailedError,
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
@@ -12,14 +13,27 @@ import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { checkPlan } from '../shared/plan';
 import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey } from '../shared/search-attributes';
-import { FINAL_TASK_STATES, type PlanResult, type PlanStatus, type PlanView, type TaskView } from '../shared/status';
 import {
-  planStatusQuery,
-  taskStatusQuery,
+  FINAL_TASK_STATES,
+  type AgentMessage,
+  type HumanInput,
+  type MessageLogEntry,
+  type PlanResult,
+  type PlanStatus,
+  type PlanView,
+  type TaskState,
+  type TaskView,
+} from '../shared/status';
+import {
+  agentMessageSignal,
   cancelPlanSignal,
   cancelTaskSignal,
   pausePlanSignal,
+  planMessagesQuery,
+  planStatusQuery,
   resumePlanSignal,
+  taskInputUpdate,
+  taskStatusQuery,
 } from '../workflows/messages';
 import type { planWorkflow } from '../workflows/plan';
 import { ApiError, isTemporalUnavailable } from './errors';
@@ -136,12 +150,16 @@ export class PlanService {
   }
 
   private async describe(planId: string): Promise<WorkflowExecutionDescription> {
+    let desc: WorkflowExecutionDescription;
     try {
-      return await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).describe());
+      desc = await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).describe());
     } catch (err) {
       if ((err as Error).name === 'WorkflowNotFoundError') throw new ApiError('NOT_FOUND', `no plan "${planId}"`);
       throw err;
     }
+    // A task workflow's id also starts with "plan-": never treat one as a plan.
+    if (desc.type !== 'planWorkflow') throw new ApiError('NOT_FOUND', `no plan "${planId}"`);
+    return desc;
   }
 
   /** The plan's status, with running tasks' live lifecycle state read from their own workflows. */
@@ -242,6 +260,58 @@ export class PlanService {
   async pause(planId: string, paused: boolean): Promise<void> {
     const handle = await this.runningHandle(planId, paused ? 'pause' : 'resume');
     await this.rpc(() => (paused ? handle.signal(pausePlanSignal) : handle.signal(resumePlanSignal)));
+  }
+
+  /** Puts a message on the plan's bus (de-duplicated by id). */
+  async sendMessage(
+    planId: string,
+    msg: { id?: string; from?: string; to: string; body: unknown },
+  ): Promise<AgentMessage> {
+    const handle = await this.runningHandle(planId, 'send a message');
+    const message: AgentMessage = {
+      id: msg.id ?? randomUUID(),
+      from: msg.from ?? 'api',
+      to: msg.to,
+      body: msg.body,
+      sentAt: new Date().toISOString(),
+    };
+    await this.rpc(() => handle.signal(agentMessageSignal, message));
+    return message;
+  }
+
+  async messages(planId: string): Promise<MessageLogEntry[]> {
+    await this.describe(planId);
+    return this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).query(planMessagesQuery));
+  }
+
+  /** Delivers a human's decision to a waiting task through a Workflow Update; returns the task's new state. */
+  async taskInput(planId: string, taskId: string, input: HumanInput): Promise<TaskState> {
+    const view = await this.status(planId);
+    const find = (tasks: TaskView[]): TaskView | undefined => {
+      for (const t of tasks) {
+        const found = t.id === taskId ? t : find(t.subtasks ?? []);
+        if (found) return found;
+      }
+      return undefined;
+    };
+    const task = find(view.tasks);
+    if (!task) throw new ApiError('NOT_FOUND', `plan "${planId}" has no task "${taskId}"`);
+    if (task.state !== 'waiting')
+      throw new ApiError('CONFLICT', `task "${taskId}" is not waiting for input (it is ${task.state})`);
+    try {
+      return await this.rpc(
+        () =>
+          this.client.workflow
+            .getHandle(taskWorkflowId(planId, taskId))
+            .executeUpdate(taskInputUpdate, { args: [input] }),
+        Math.max(this.config.TEMPORAL_RPC_TIMEOUT_MS, 10_000),
+      );
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) throw new ApiError('CONFLICT', err.cause?.message ?? err.message);
+      if ((err as Error).name === 'WorkflowNotFoundError')
+        throw new ApiError('CONFLICT', `task "${taskId}" is not waiting for input (it has ended)`);
+      throw err;
+    }
   }
 
   async healthy(): Promise<boolean> {

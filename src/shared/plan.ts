@@ -30,6 +30,9 @@ export const TaskInput = z.object({
     .min(1)
     .max(30 * 86_400)
     .default(3_600),
+  onInputTimeout: z.enum(['fail', 'skip', 'default']).default('fail'),
+  defaultInput: z.unknown().optional(),
+  subtaskMode: z.enum(['parallel', 'sequential']).default('parallel'),
   get subtasks(): z.ZodDefault<z.ZodArray<typeof TaskInput>> {
     return z.array(TaskInput).max(1_000).default([]);
   },
@@ -42,7 +45,8 @@ export const FailurePolicy = z.enum(['fail-fast', 'continue']);
 export type FailurePolicy = z.infer<typeof FailurePolicy>;
 
 export const PlanInput = z.object({
-  id: Id.optional(),
+  // "-task-" would let a plan id collide with another plan's task workflow ids (plan-<planId>-task-<taskId>).
+  id: Id.refine((id) => !id.includes('-task-'), 'a plan id may not contain "-task-"').optional(),
   name: z.string().max(200).optional(),
   mode: PlanMode.default('dag'),
   failurePolicy: FailurePolicy.default('fail-fast'),
@@ -73,6 +77,11 @@ export interface TaskSpec {
   requiresApproval: boolean;
   awaitInput: boolean;
   inputTimeoutSeconds: number;
+  /** What a waiting task does when no input arrives in time. */
+  onInputTimeout: 'fail' | 'skip' | 'default';
+  defaultInput?: unknown;
+  /** How a coordinator runs its sub-agents: all at once (subject to dependsOn) or one after another. */
+  subtaskMode: 'parallel' | 'sequential';
   subtasks: TaskSpec[];
 }
 
@@ -207,6 +216,9 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
         requiresApproval: t.requiresApproval,
         awaitInput: t.awaitInput,
         inputTimeoutSeconds: t.inputTimeoutSeconds,
+        onInputTimeout: t.onInputTimeout,
+        defaultInput: t.defaultInput,
+        subtaskMode: t.subtaskMode,
         subtasks: resolveLevel(t.subtasks, `${path}.subtasks`),
       };
     });

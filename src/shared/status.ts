@@ -122,8 +122,36 @@ export interface TaskOutcome {
   subtasks: TaskView[];
 }
 
+/** A message on the plan's bus: from an agent, or from outside through the API. */
+export interface AgentMessage {
+  /** De-duplication key: a second message with the same id is ignored. */
+  id: string;
+  from: string;
+  /** A task id, an agent id, or "*" for every running agent of the plan. */
+  to: string;
+  body: unknown;
+  sentAt: string;
+}
+
+export type DeliveryState = 'delivered' | 'pending' | 'undeliverable';
+
+export interface MessageLogEntry extends AgentMessage {
+  state: DeliveryState;
+  /** Per recipient task (a broadcast has several). */
+  deliveries: { taskId: string; state: DeliveryState; at?: string }[];
+  reason?: string;
+}
+
+/** A human's answer to a task waiting in state `waiting`. */
+export interface HumanInput {
+  approved: boolean;
+  data?: unknown;
+}
+
 export interface TaskWorkflowInput {
   planId: string;
+  /** Messages that arrived before the task started. */
+  inbox?: AgentMessage[];
   task: TaskSpec;
   /** Outputs of the tasks this one depends on, by task id. */
   dependencies: Record<string, unknown>;

@@ -1,5 +1,7 @@
 import { RetryState } from '@temporalio/common';
 import {
+  condition,
+  getExternalWorkflowHandle,
   ActivityCancellationType,
   ApplicationFailure,
   ActivityFailure,
@@ -14,10 +16,20 @@ import {
 import type { AgentActivities, StepContext } from '../activities/types';
 import type { TaskSpec } from '../shared/plan';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
-import type { Assignment, TaskError, TaskOutcome, TaskState, TaskView, TaskWorkflowInput } from '../shared/status';
+import type {
+  AgentMessage,
+  Assignment,
+  HumanInput,
+  TaskError,
+  TaskOutcome,
+  TaskState,
+  TaskView,
+  TaskWorkflowInput,
+} from '../shared/status';
+import { planWorkflowId } from '../shared/ids';
 import { childStarter } from './children';
-import { DagExecutor, describeFailure, TASK_FAILED, type TaskFailureDetails } from './dag';
-import { taskStatusQuery } from './messages';
+import { DagExecutor, describeFailure, INPUT_TIMEOUT_SKIP, TASK_FAILED, type TaskFailureDetails } from './dag';
+import { deliverMessageSignal, taskAssignedSignal, taskInputUpdate, taskStatusQuery } from './messages';
 
 /** Error types that no retry or other agent can fix: the task fails at once. */
 export const NON_RETRYABLE_TYPES = ['BadInput', 'ValidationRejected', 'InvalidSubtasks', 'SimulatedFatal'];
@@ -89,6 +101,54 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
   });
   setHandler(taskStatusQuery, view);
 
+  // The agent's inbox: messages from the plan's bus, handed to its next step.
+  const inbox: AgentMessage[] = [...(input.inbox ?? [])];
+  setHandler(deliverMessageSignal, (message) => {
+    if (!inbox.some((m) => m.id === message.id)) inbox.push(message);
+  });
+
+  // Human in the loop: a decision arrives as an update, accepted only while the task is waiting.
+  let decision: HumanInput | undefined;
+  setHandler(
+    taskInputUpdate,
+    async (input) => {
+      decision = input;
+      await condition(() => state !== 'waiting');
+      return state;
+    },
+    {
+      validator: (input) => {
+        if (state !== 'waiting') throw new Error(`task "${task.id}" is not waiting for input (it is ${state})`);
+        if (typeof input?.approved !== 'boolean') throw new Error('"approved" must be true or false');
+      },
+    },
+  );
+  let asked = false;
+  let humanInput: unknown;
+  const awaitHuman = async (): Promise<void> => {
+    asked = true;
+    transition('waiting');
+    const answered = await condition(() => decision !== undefined, `${task.inputTimeoutSeconds}s`);
+    if (!answered) {
+      const what = task.requiresApproval ? 'approval' : 'input';
+      if (task.onInputTimeout === 'default') decision = { approved: true, data: task.defaultInput };
+      else
+        throw ApplicationFailure.create({
+          type: task.onInputTimeout === 'skip' ? INPUT_TIMEOUT_SKIP : 'InputTimeout',
+          message: `no ${what} for task "${task.id}" within ${task.inputTimeoutSeconds}s`,
+          nonRetryable: true,
+        });
+    }
+    if (!decision?.approved) {
+      throw ApplicationFailure.create({
+        type: 'Rejected',
+        message: `task "${task.id}" was rejected by a human`,
+        nonRetryable: true,
+      });
+    }
+    humanInput = decision.data;
+  };
+
   const transition = (next: TaskState): void => {
     state = next;
     upsertSearchAttributes([
@@ -116,8 +176,15 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         nonRetryable: true,
       });
     }
+    const ordered =
+      task.subtaskMode === 'sequential'
+        ? subtasks.map((t, i) => {
+            const prev = subtasks[i - 1];
+            return prev && !t.dependsOn.includes(prev.id) ? { ...t, dependsOn: [...t.dependsOn, prev.id] } : t;
+          })
+        : subtasks;
     sub = new DagExecutor(
-      subtasks,
+      ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },
       childStarter({ ...input, depth: input.depth + 1 }),
     );
@@ -143,6 +210,12 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
       const assignment: Assignment = { agentId, agentType, outcome: 'running' };
       assignments.push(assignment);
       transition('assigned');
+      if (input.depth === 0) {
+        // Lets the plan route messages addressed to this agent id. Best effort: the plan may already be closing.
+        getExternalWorkflowHandle(planWorkflowId(planId))
+          .signal(taskAssignedSignal, { taskId: task.id, agentId })
+          .catch(() => undefined);
+      }
       const ctx: StepContext = {
         planId,
         taskId: task.id,
@@ -154,18 +227,22 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         dependencies: input.dependencies,
         assignment: n,
         depth: input.depth,
+        inbox: [],
       };
       const step = <K extends keyof AgentActivities>(name: K): AgentActivities[K] =>
         proxyActivities<AgentActivities>(activityOptions(input, name, ctx.agentId))[name];
       try {
         transition('reasoning');
-        const reasoning = await step('reason')(ctx);
+        const reasoning = await step('reason')({ ...ctx, inbox: [...inbox] });
         attempts = Math.max(attempts, reasoning.attempt);
         const subtasks = task.subtasks.length > 0 ? task.subtasks : (reasoning.subtasks ?? []);
         if (subtasks.length > 0 && subtaskOutputs === undefined) await runSubtasks(subtasks);
+        if ((task.requiresApproval || task.awaitInput) && !asked) await awaitHuman();
         transition('executing');
         const executed = await step('execute')({
           ...ctx,
+          inbox: [...inbox],
+          humanInput,
           reasoning: reasoning.thoughts,
           subtaskOutputs,
           subtaskErrors,

@@ -1,8 +1,8 @@
-import { ParentClosePolicy, ChildWorkflowCancellationType, executeChild } from '@temporalio/workflow';
+import { ParentClosePolicy, ChildWorkflowCancellationType, startChild } from '@temporalio/workflow';
 import type { FailurePolicy, TaskSpec } from '../shared/plan';
 import { taskWorkflowId } from '../shared/ids';
 import { AgentTypeKey, LifecycleStateKey, PlanIdKey, TaskIdKey } from '../shared/search-attributes';
-import type { ExecutionSettings, TaskOutcome } from '../shared/status';
+import type { AgentMessage, ExecutionSettings, TaskOutcome } from '../shared/status';
 import type { StartTask } from './dag';
 
 export interface ChildContext {
@@ -15,14 +15,20 @@ export interface ChildContext {
 
 /** Starts one task as a child `agentTaskWorkflow` with a readable id, search attributes and a summary for the Web UI. */
 export function childStarter(ctx: ChildContext): StartTask {
-  return (task: TaskSpec, dependencies: Record<string, unknown>): Promise<TaskOutcome> =>
-    executeChild('agentTaskWorkflow', {
+  return async (
+    task: TaskSpec,
+    dependencies: Record<string, unknown>,
+    inbox: AgentMessage[],
+    onStarted: () => void,
+  ): Promise<TaskOutcome> => {
+    const handle = await startChild('agentTaskWorkflow', {
       workflowId: taskWorkflowId(ctx.planId, task.id),
       args: [
         {
           planId: ctx.planId,
           task,
           dependencies,
+          inbox,
           settings: ctx.settings,
           failurePolicy: ctx.failurePolicy,
           maxConcurrency: ctx.maxConcurrency,
@@ -39,4 +45,7 @@ export function childStarter(ctx: ChildContext): StartTask {
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
     });
+    onStarted();
+    return (await handle.result()) as TaskOutcome;
+  };
 }

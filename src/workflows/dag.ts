@@ -6,7 +6,15 @@ import {
   isCancellation,
 } from '@temporalio/workflow';
 import type { FailurePolicy, TaskSpec } from '../shared/plan';
-import type { Assignment, PlanProgress, TaskError, TaskOutcome, TaskState, TaskView } from '../shared/status';
+import type {
+  AgentMessage,
+  Assignment,
+  PlanProgress,
+  TaskError,
+  TaskOutcome,
+  TaskState,
+  TaskView,
+} from '../shared/status';
 
 /** Details a failed agent task workflow attaches to its ApplicationFailure, so the parent can show who tried what. */
 export interface TaskFailureDetails {
@@ -18,6 +26,8 @@ export interface TaskFailureDetails {
   subtasks: TaskView[];
 }
 export const TASK_FAILED = 'TaskFailed';
+/** A waiting task whose input timed out with `onInputTimeout: skip`: it ends skipped, not failed. */
+export const INPUT_TIMEOUT_SKIP = 'InputTimeoutSkip';
 
 interface TaskRecord {
   spec: TaskSpec;
@@ -32,9 +42,24 @@ interface TaskRecord {
   finishedAt?: string;
   output?: unknown;
   subtasks: TaskView[];
+  started?: boolean;
 }
 
-export type StartTask = (task: TaskSpec, dependencies: Record<string, unknown>) => Promise<TaskOutcome>;
+/** Starts a task's workflow; calls `onStarted` once it runs (so signals can reach it) and resolves with its outcome. */
+export type StartTask = (
+  task: TaskSpec,
+  dependencies: Record<string, unknown>,
+  inbox: AgentMessage[],
+  onStarted: () => void,
+) => Promise<TaskOutcome>;
+
+/** Hooks the owner of an executor uses to route messages to its tasks. */
+export interface DagHooks {
+  /** Messages held for a task that is about to start: they go into its input. */
+  takeInbox?(taskId: string): AgentMessage[];
+  /** The task's workflow is running and can receive signals. */
+  onStarted?(taskId: string): void;
+}
 
 /** Turns whatever a child workflow failed with into the error shown for its task. */
 export function describeFailure(err: unknown): { error: TaskError; details?: TaskFailureDetails } {
@@ -73,6 +98,7 @@ export class DagExecutor {
     tasks: TaskSpec[],
     private readonly options: { failurePolicy: FailurePolicy; maxConcurrency: number },
     private readonly start: StartTask,
+    private readonly hooks: DagHooks = {},
   ) {
     tasks.forEach((spec, index) => {
       this.records.set(spec.id, { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] });
@@ -80,14 +106,34 @@ export class DagExecutor {
     });
   }
 
-  /** Resolves once no task is running and none can start. */
+  /**
+   * Resolves once no task is running and none can start. If the surrounding scope is cancelled, it cancels its tasks,
+   * waits for them to acknowledge (so a cancelled subtree has really stopped), then rethrows the cancellation.
+   */
   async run(): Promise<void> {
+    try {
+      await this.loop();
+    } catch (err) {
+      if (!isCancellation(err)) throw err;
+      this.cancelAll();
+      await CancellationScope.nonCancellable(() => this.loop());
+      this.sweep();
+      throw err;
+    }
+    this.sweep();
+  }
+
+  private async loop(): Promise<void> {
     for (;;) {
       if (!this.cancelled && !this.failedFastBy && !this.paused) this.launchReady();
-      if (this.inFlight.size === 0 && (this.cancelled || this.failedFastBy || this.readyTasks().length === 0)) break;
+      if (this.inFlight.size === 0 && (this.cancelled || this.failedFastBy || this.readyTasks().length === 0)) return;
       await condition(() => this.dirty);
       this.dirty = false;
     }
+  }
+
+  /** Whatever never started ends cancelled or skipped, with the reason. */
+  private sweep(): void {
     for (const rec of this.records.values()) {
       if (rec.state !== 'pending') continue;
       if (this.cancelled) this.finish(rec, 'cancelled', { reason: 'plan cancelled' });
@@ -127,6 +173,31 @@ export class DagExecutor {
 
   has(taskId: string): boolean {
     return this.records.has(taskId);
+  }
+
+  stateOf(taskId: string): TaskState | undefined {
+    return this.records.get(taskId)?.state;
+  }
+
+  /** Running and able to receive signals. */
+  isStarted(taskId: string): boolean {
+    const rec = this.records.get(taskId);
+    return rec?.started === true && this.inFlight.has(taskId);
+  }
+
+  runningTaskIds(): string[] {
+    return [...this.inFlight.keys()];
+  }
+
+  setAgent(taskId: string, agentId: string): void {
+    const rec = this.records.get(taskId);
+    if (rec && this.inFlight.has(taskId)) rec.agentId = agentId;
+  }
+
+  /** The task an agent instance is working on right now, or last worked on. */
+  taskOfAgent(agentId: string): string | undefined {
+    const matches = [...this.records.values()].filter((r) => r.agentId === agentId);
+    return (matches.find((r) => this.inFlight.has(r.spec.id)) ?? matches[0])?.spec.id;
   }
 
   isCancelled(): boolean {
@@ -220,8 +291,13 @@ export class DagExecutor {
     rec.startedAt = new Date().toISOString();
     const scope = new CancellationScope();
     this.inFlight.set(id, scope);
+    const inbox = this.hooks.takeInbox?.(id) ?? [];
+    const onStarted = () => {
+      rec.started = true;
+      this.hooks.onStarted?.(id);
+    };
     void scope
-      .run(() => this.start(rec.spec, deps))
+      .run(() => this.start(rec.spec, deps, inbox, onStarted))
       .then(
         (outcome) => {
           rec.agentId = outcome.agentId;
@@ -258,6 +334,11 @@ export class DagExecutor {
       });
       // A single-task cancel skips its dependents; a plan-wide stop leaves them to the final sweep in run().
       if (!this.cancelled && !this.failedFastBy) this.skipDependents(id, `dependency "${id}" was cancelled`);
+      return;
+    }
+    if (error.type === INPUT_TIMEOUT_SKIP) {
+      this.finish(rec, 'skipped', { reason: error.message });
+      this.skipDependents(id, `dependency "${id}" was skipped`);
       return;
     }
     this.finish(rec, 'failed', { error });

@@ -15,7 +15,17 @@ import {
 } from '../shared/status';
 import { childStarter } from './children';
 import { DagExecutor } from './dag';
-import { cancelPlanSignal, cancelTaskSignal, pausePlanSignal, planStatusQuery, resumePlanSignal } from './messages';
+import {
+  agentMessageSignal,
+  cancelPlanSignal,
+  cancelTaskSignal,
+  pausePlanSignal,
+  planMessagesQuery,
+  planStatusQuery,
+  resumePlanSignal,
+  taskAssignedSignal,
+} from './messages';
+import { MessageRouter } from './message-router';
 
 /**
  * Runs one plan as a DAG of child `agentTaskWorkflow`s (id `plan-<planId>`). Honours dependsOn, maxConcurrency and the
@@ -29,7 +39,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   let status: PlanStatus = 'running';
   let closedAt: string | null = null;
 
-  const dag = new DagExecutor(
+  const router = new MessageRouter(plan.id, () => dag);
+  const dag: DagExecutor = new DagExecutor(
     plan.tasks,
     { failurePolicy: plan.failurePolicy, maxConcurrency: plan.maxConcurrency },
     childStarter({
@@ -39,7 +50,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       maxConcurrency: plan.maxConcurrency,
       depth: 0,
     }),
+    { takeInbox: (taskId) => router.takeInbox(taskId), onStarted: (taskId) => router.flush(taskId) },
   );
+  setHandler(agentMessageSignal, (message) => router.route(message));
+  setHandler(planMessagesQuery, () => router.entries());
+  setHandler(taskAssignedSignal, ({ taskId, agentId }) => dag.setAgent(taskId, agentId));
 
   setHandler(planStatusQuery, (): PlanView => ({
     planId: plan.id,
@@ -64,14 +79,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   try {
     await dag.run();
   } catch (err) {
-    // `temporal workflow cancel` cancels the root scope: treat it like the cancel signal and close cleanly.
+    // `temporal workflow cancel` cancels the root scope: the DAG has cancelled and drained its tasks; close cleanly.
     if (!isCancellation(err)) throw err;
-    await CancellationScope.nonCancellable(async () => {
-      dag.cancelAll();
-      await dag.run();
-    });
   }
 
+  router.closeUndelivered();
   if (dag.isCancelled()) status = 'cancelled';
   else if (dag.failedFast) status = 'failed';
   else if (!dag.hasRequiredFailure()) status = 'completed';

@@ -56,16 +56,16 @@ export async function startHarness(opts: { deps?: Partial<ActivityDeps>; taskQue
   const address = testAddress();
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
   const nativeConnection = await NativeConnection.connect({ address });
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace: 'default' });
   const worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    deps: { ...buildDeps({ AGENT_REGISTRY_FILE: undefined }), ...opts.deps },
+    deps: { ...buildDeps({ AGENT_REGISTRY_FILE: undefined }, client), ...opts.deps },
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
   });
   const running = worker.run();
-  const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
 
   const start = async (body: PlanInput, settings: Partial<ExecutionSettings> = {}): Promise<string> => {
     const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 10_000 }, () => uniqueId('plan'));

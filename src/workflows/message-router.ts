@@ -1,0 +1,120 @@
+import { getExternalWorkflowHandle } from '@temporalio/workflow';
+import { taskWorkflowId } from '../shared/ids';
+import type { AgentMessage, DeliveryState, MessageLogEntry } from '../shared/status';
+import type { DagExecutor } from './dag';
+import { deliverMessageSignal } from './messages';
+
+type Delivery = MessageLogEntry['deliveries'][number];
+
+/**
+ * The plan's message bus. Messages arrive as signals (so they are in history and replay), are de-duplicated by id,
+ * and go to the recipient task workflow as a signal once it runs; a message for a task that has not started waits
+ * for it, one for a finished task is undeliverable. Deterministic.
+ */
+export class MessageRouter {
+  private readonly log: MessageLogEntry[] = [];
+  private readonly seen = new Set<string>();
+  private readonly held = new Map<string, { message: AgentMessage; delivery: Delivery; entry: MessageLogEntry }[]>();
+
+  constructor(
+    private readonly planId: string,
+    private readonly dag: () => DagExecutor,
+  ) {}
+
+  entries(): MessageLogEntry[] {
+    return this.log;
+  }
+
+  route(message: AgentMessage): void {
+    if (this.seen.has(message.id)) return;
+    this.seen.add(message.id);
+    const entry: MessageLogEntry = { ...message, state: 'pending', deliveries: [] };
+    this.log.push(entry);
+    const dag = this.dag();
+    let targets: string[];
+    if (message.to === '*') {
+      const senderTask = dag.has(message.from) ? message.from : dag.taskOfAgent(message.from);
+      targets = dag.runningTaskIds().filter((t) => t !== senderTask);
+      if (targets.length === 0) entry.reason = 'no running agent to broadcast to';
+    } else {
+      const target = dag.has(message.to) ? message.to : dag.taskOfAgent(message.to);
+      targets = target ? [target] : [];
+      if (!target) entry.reason = `no task or agent "${message.to}" in this plan`;
+    }
+    for (const taskId of targets) this.deliver(entry, message, taskId);
+    this.settle(entry);
+  }
+
+  /** Messages held for a task that is starting now: they become its initial inbox. */
+  takeInbox(taskId: string): AgentMessage[] {
+    const held = (this.held.get(taskId) ?? []).filter((h) => h.delivery.state === 'pending');
+    this.held.delete(taskId);
+    const now = new Date().toISOString();
+    for (const h of held) {
+      h.delivery.state = 'delivered';
+      h.delivery.at = now;
+      this.settle(h.entry);
+    }
+    return held.map((h) => h.message);
+  }
+
+  /** Called once a task's workflow runs: whatever arrived between its launch and now is signalled to it. */
+  flush(taskId: string): void {
+    const held = this.held.get(taskId) ?? [];
+    this.held.delete(taskId);
+    for (const h of held) this.signal(h.entry, h.message, h.delivery, taskId);
+  }
+
+  /** At the end of the plan, held messages whose task never started are undeliverable. */
+  closeUndelivered(): void {
+    for (const list of this.held.values()) {
+      for (const h of list) {
+        h.delivery.state = 'undeliverable';
+        h.entry.reason ??= `task "${h.delivery.taskId}" never started`;
+        this.settle(h.entry);
+      }
+    }
+    this.held.clear();
+  }
+
+  private deliver(entry: MessageLogEntry, message: AgentMessage, taskId: string): void {
+    const delivery: Delivery = { taskId, state: 'pending' };
+    entry.deliveries.push(delivery);
+    const dag = this.dag();
+    const state = dag.stateOf(taskId);
+    if (state === 'pending' || (!dag.isStarted(taskId) && dag.runningTaskIds().includes(taskId))) {
+      this.held.set(taskId, [...(this.held.get(taskId) ?? []), { message, delivery, entry }]);
+    } else if (dag.isStarted(taskId)) {
+      this.signal(entry, message, delivery, taskId);
+    } else {
+      delivery.state = 'undeliverable';
+      entry.reason ??= `task "${taskId}" already ended ${state}`;
+    }
+  }
+
+  private signal(entry: MessageLogEntry, message: AgentMessage, delivery: Delivery, taskId: string): void {
+    getExternalWorkflowHandle(taskWorkflowId(this.planId, taskId))
+      .signal(deliverMessageSignal, message)
+      .then(
+        () => {
+          delivery.state = 'delivered';
+          delivery.at = new Date().toISOString();
+        },
+        () => {
+          delivery.state = 'undeliverable';
+          entry.reason ??= `task "${taskId}" ended before the message reached it`;
+        },
+      )
+      .finally(() => this.settle(entry));
+  }
+
+  private settle(entry: MessageLogEntry): void {
+    const states = entry.deliveries.map((d) => d.state);
+    const state: DeliveryState = states.includes('pending')
+      ? 'pending'
+      : states.includes('delivered')
+        ? 'delivered'
+        : 'undeliverable';
+    entry.state = state;
+  }
+}
