@@ -1,10 +1,4 @@
-import {
-  CancellationScope,
-  isCancellation,
-  setHandler,
-  upsertSearchAttributes,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { PlanStatusKey } from '../shared/search-attributes';
 import {
   DEFAULT_SETTINGS,
