@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     connection: native,
     namespace: 'default',
     taskQueue: 'record',
-    deps: buildDeps({ AGENT_REGISTRY_FILE: undefined }, client),
+    deps: buildDeps({ AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined }, client),
   });
   mkdirSync(out, { recursive: true });
   await worker.runUntil(async () => {

@@ -16,6 +16,8 @@ export const ConfigSchema = z.object({
   MAX_SUBTASK_DEPTH: int(5, 1, 50),
   MAX_SUBTASK_FANOUT: int(100, 1, 1_000),
   AGENT_REGISTRY_FILE: z.string().min(1).optional(),
+  /** Fault injection for tests and demos: while this file exists the offline runtime fails every call (retryably). */
+  OFFLINE_RUNTIME_OUTAGE_FILE: z.string().min(1).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-orchestrator'),

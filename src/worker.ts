@@ -19,9 +19,12 @@ export function signalMessenger(client: Client): Messenger {
 }
 
 /** The real dependencies of the activities, built from configuration. */
-export function buildDeps(config: Pick<Config, 'AGENT_REGISTRY_FILE'>, client: Client): ActivityDeps {
+export function buildDeps(
+  config: Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_FILE'>,
+  client: Client,
+): ActivityDeps {
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
-  const offline = new OfflineRuntime();
+  const offline = new OfflineRuntime(config.OFFLINE_RUNTIME_OUTAGE_FILE);
   return {
     registry: () => registry,
     runtime: () => offline,

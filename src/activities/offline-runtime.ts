@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import type { AiRuntime, ExecuteContext, MemoryEntry, Messenger, StepContext, StepControl } from './types';
@@ -48,11 +49,24 @@ const summarizeAll = (outputs: Record<string, unknown> | undefined): Record<stri
  * reached without an LLM.
  */
 export class OfflineRuntime implements AiRuntime {
+  /** @param outageFile fault injection: while this file exists, every call fails as if the model provider were down. */
+  constructor(private readonly outageFile?: string) {}
+
+  private checkOutage(ctx: StepContext): void {
+    if (this.outageFile && existsSync(this.outageFile)) {
+      throw ApplicationFailure.create({
+        type: 'RuntimeUnavailable',
+        message: `AI runtime unavailable for "${ctx.taskId}" (outage file ${this.outageFile} present)`,
+      });
+    }
+  }
+
   async reason(
     ctx: StepContext,
     control: StepControl,
   ): Promise<{ thoughts: string; subtasks?: Record<string, unknown>[] }> {
     const sim = directives(ctx);
+    this.checkOutage(ctx);
     if (sim.latencyMs) await control.sleep(sim.latencyMs);
     const deps = Object.keys(ctx.dependencies);
     return {
@@ -67,6 +81,7 @@ export class OfflineRuntime implements AiRuntime {
     env: { memory: MemoryEntry[]; messenger: Messenger },
   ): Promise<unknown> {
     const sim = directives(ctx);
+    this.checkOutage(ctx);
     // Messages first, with ids derived from the step's idempotency key: a retried step re-sends them and the plan's
     // de-duplication drops the copies.
     for (const [i, m] of (sim.send ?? []).entries()) {

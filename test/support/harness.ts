@@ -62,7 +62,10 @@ export async function startHarness(opts: { deps?: Partial<ActivityDeps>; taskQue
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    deps: { ...buildDeps({ AGENT_REGISTRY_FILE: undefined }, client), ...opts.deps },
+    deps: {
+      ...buildDeps({ AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined }, client),
+      ...opts.deps,
+    },
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
   });
   const running = worker.run();
