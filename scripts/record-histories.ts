@@ -86,7 +86,18 @@ async function main(): Promise<void> {
     connection: native,
     namespace: 'default',
     taskQueue: 'record',
-    deps: buildDeps({ AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined }, client),
+    deps: buildDeps(
+      { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: 'agent-pool' },
+      client,
+    ),
+    pool: {
+      client,
+      taskQueue: 'record',
+      poolInput: () => ({
+        settings: { maxAgents: 100, quarantineAfter: 3, sweepIntervalSeconds: 30, historyLimit: 10_000 },
+        types: DEFAULT_REGISTRY.agentTypes,
+      }),
+    },
   });
   mkdirSync(out, { recursive: true });
   await worker.runUntil(async () => {
@@ -112,6 +123,9 @@ async function main(): Promise<void> {
         if (history) writeFileSync(resolve(out, `${id}.json`), historyToJSON(history));
       }
     }
+    // The pool that served both plans (it keeps running; its history so far is replayable too).
+    const poolHistory = await client.workflow.getHandle('agent-pool').fetchHistory();
+    writeFileSync(resolve(out, 'agent-pool.json'), historyToJSON(poolHistory));
   });
   await connection.close();
   await native.close();

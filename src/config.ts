@@ -1,3 +1,4 @@
+import type { PoolSettings } from './shared/pool';
 import type { ExecutionSettings } from './shared/status';
 import { z } from 'zod';
 
@@ -18,6 +19,14 @@ export const ConfigSchema = z.object({
   AGENT_REGISTRY_FILE: z.string().min(1).optional(),
   /** Fault injection for tests and demos: while this file exists the offline runtime fails every call (retryably). */
   OFFLINE_RUNTIME_OUTAGE_FILE: z.string().min(1).optional(),
+  /** Workflow id of the agent pool; by default one pool per task queue (`agent-pool-<TEMPORAL_TASK_QUEUE>`). */
+  AGENT_POOL_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/)
+    .optional(),
+  POOL_SWEEP_SECONDS: int(30, 1, 3_600),
+  POOL_HISTORY_LIMIT: int(10_000, 100, 50_000),
+  AGENT_QUARANTINE_AFTER: int(3, 1, 100),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-orchestrator'),
@@ -26,7 +35,7 @@ export const ConfigSchema = z.object({
   PLAN_MAX_BYTES: int(1_048_576, 1_024, 50 * 1_048_576),
   PLAN_MAX_TASKS: int(10_000, 1, 100_000),
 });
-export type Config = z.infer<typeof ConfigSchema>;
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'AGENT_POOL_ID'> & { AGENT_POOL_ID: string };
 
 export class ConfigError extends Error {}
 
@@ -40,7 +49,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
-  return parsed.data;
+  return {
+    ...parsed.data,
+    AGENT_POOL_ID: parsed.data.AGENT_POOL_ID ?? `agent-pool-${parsed.data.TEMPORAL_TASK_QUEUE}`,
+  };
 }
 
 /** For process entry points: load or exit with the message. */
@@ -66,5 +78,16 @@ export function executionSettings(config: Config): ExecutionSettings {
     retryMaxIntervalMs: config.RETRY_MAX_INTERVAL_MS,
     maxDepth: config.MAX_SUBTASK_DEPTH,
     maxFanOut: config.MAX_SUBTASK_FANOUT,
+    poolId: config.AGENT_POOL_ID,
+  };
+}
+
+/** What the agent pool is started (or reconfigured) with. */
+export function poolSettings(config: Config): PoolSettings {
+  return {
+    maxAgents: config.MAX_AGENTS,
+    quarantineAfter: config.AGENT_QUARANTINE_AFTER,
+    sweepIntervalSeconds: config.POOL_SWEEP_SECONDS,
+    historyLimit: config.POOL_HISTORY_LIMIT,
   };
 }

@@ -31,12 +31,13 @@ beforeAll(async () => {
   const config = loadConfig({
     TEMPORAL_ADDRESS: h.address,
     TEMPORAL_TASK_QUEUE: h.taskQueue,
+    AGENT_POOL_ID: h.poolId,
     RETRY_INITIAL_INTERVAL_MS: '50',
     RETRY_MAX_INTERVAL_MS: '200',
     HEARTBEAT_TIMEOUT_SECONDS: '3',
     PLAN_MAX_BYTES: '20000',
   });
-  ({ server, base } = await listen(createApp({ client: h.client, config, registry: () => DEFAULT_REGISTRY })));
+  ({ server, base } = await listen(createApp({ client: h.client, config, registry: DEFAULT_REGISTRY })));
 });
 afterAll(async () => {
   if (server) await new Promise((resolve) => server.close(resolve));
@@ -332,7 +333,7 @@ describe('HTTP API over a real Temporal server', () => {
       PLAN_MAX_BYTES: '20000',
     });
     const client = new Client({ connection, namespace: 'default' });
-    const down = await listen(createApp({ client, config, registry: () => DEFAULT_REGISTRY }));
+    const down = await listen(createApp({ client, config, registry: DEFAULT_REGISTRY }));
     try {
       const t0 = Date.now();
       const submitted = await call('/v1/plans', { at: down.base, body: { tasks: [{ id: 'a', description: 'a' }] } });

@@ -17,8 +17,8 @@ let server: Server;
 let base: string;
 beforeAll(async () => {
   h = await startHarness();
-  const config = loadConfig({ TEMPORAL_ADDRESS: h.address, TEMPORAL_TASK_QUEUE: h.taskQueue });
-  server = createApp({ client: h.client, config, registry: () => DEFAULT_REGISTRY }).listen(0, '127.0.0.1');
+  const config = loadConfig({ TEMPORAL_ADDRESS: h.address, TEMPORAL_TASK_QUEUE: h.taskQueue, AGENT_POOL_ID: h.poolId });
+  server = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }).listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 });

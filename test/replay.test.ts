@@ -14,7 +14,7 @@ beforeAll(quietRuntime);
  */
 describe('replay of recorded histories', () => {
   test('there are recorded histories of plan and task workflows', () => {
-    expect(files).toEqual(expect.arrayContaining(['plan-replay-dag.json', 'plan-replay-hier.json']));
+    expect(files).toEqual(expect.arrayContaining(['plan-replay-dag.json', 'plan-replay-hier.json', 'agent-pool.json']));
     expect(files.some((f) => f.includes('-task-'))).toBe(true);
   });
 

@@ -2,13 +2,13 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkPlan } from '../shared/plan';
 import type { Registry } from '../shared/registry';
-import type { AgentActivities, AiRuntime, MemoryService, Messenger, StepControl, ToolRunner } from './types';
+import type { AgentActivities, AiRuntime, Messenger, StepControl, ToolRunner } from './types';
 
 export interface ActivityDeps {
-  registry: () => Registry;
+  /** The live registry (the pool's), for validating subtasks an agent proposes. */
+  registry: () => Promise<Registry>;
   runtime: (agentType: string) => AiRuntime;
   tools: ToolRunner;
-  memory: MemoryService;
   messenger: Messenger;
 }
 
@@ -66,7 +66,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
         id: prefix(s.id),
         dependsOn: Array.isArray(s.dependsOn) ? s.dependsOn.map(prefix) : [],
       }));
-      const checked = checkPlan({ tasks: proposed }, deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
+      const checked = checkPlan({ tasks: proposed }, await deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
       if (!checked.ok) {
         throw ApplicationFailure.create({
           type: 'InvalidSubtasks',
@@ -79,16 +79,9 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
 
     async execute(ctx) {
       const c = control();
-      const memory = await deps.memory.recall(ctx.agentId);
       const output = await reportingAttempt(c.attempt, () =>
-        deps.runtime(ctx.agentType).act(ctx, c, { tools: deps.tools, memory, messenger: deps.messenger }),
+        deps.runtime(ctx.agentType).act(ctx, c, { tools: deps.tools, messenger: deps.messenger }),
       );
-      await deps.memory.remember(ctx.agentId, {
-        at: new Date().toISOString(),
-        planId: ctx.planId,
-        taskId: ctx.taskId,
-        note: `completed "${ctx.description ?? ctx.taskId}"`,
-      });
       return { output, attempt: c.attempt };
     },
 
@@ -105,19 +98,6 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       return { output: true, attempt: c.attempt };
     },
   };
-}
-
-/** Memory kept in the worker process: enough for the offline runtime; a durable store replaces it in production. */
-export class InProcessMemory implements MemoryService {
-  private readonly entries = new Map<string, import('./types').MemoryEntry[]>();
-  constructor(private readonly limit = 50) {}
-  async recall(agentId: string) {
-    return this.entries.get(agentId) ?? [];
-  }
-  async remember(agentId: string, entry: import('./types').MemoryEntry) {
-    const list = [...(this.entries.get(agentId) ?? []), entry];
-    this.entries.set(agentId, list.slice(-this.limit));
-  }
 }
 
 /** A tool runner with no tools: what agent types get until tools are configured for them. */

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
-import type { AiRuntime, ExecuteContext, MemoryEntry, Messenger, StepContext, StepControl } from './types';
+import type { AiRuntime, ExecuteContext, Messenger, StepContext, StepControl } from './types';
 
 /** Directives the offline runtime reads from `task.input.simulate` (API.md, "The offline runtime"). */
 export const Simulate = z
@@ -75,11 +75,7 @@ export class OfflineRuntime implements AiRuntime {
     };
   }
 
-  async act(
-    ctx: ExecuteContext,
-    control: StepControl,
-    env: { memory: MemoryEntry[]; messenger: Messenger },
-  ): Promise<unknown> {
+  async act(ctx: ExecuteContext, control: StepControl, env: { messenger: Messenger }): Promise<unknown> {
     const sim = directives(ctx);
     this.checkOutage(ctx);
     // Messages first, with ids derived from the step's idempotency key: a retried step re-sends them and the plan's
@@ -134,7 +130,7 @@ export class OfflineRuntime implements AiRuntime {
       dependencies: summarizeAll(ctx.dependencies),
       ...(ctx.subtaskOutputs ? { subtasks: summarizeAll(ctx.subtaskOutputs) } : {}),
       reasoning: ctx.reasoning,
-      memory: env.memory.length,
+      memory: ctx.memory.map((m) => m.note),
       ...(ctx.humanInput !== undefined ? { humanInput: ctx.humanInput } : {}),
       inbox: ctx.inbox.map((m) => ({ id: m.id, from: m.from, body: m.body })),
     };

@@ -17,6 +17,8 @@ export interface StepContext {
   depth: number;
   /** Messages received so far from other agents or from outside. */
   inbox: AgentMessage[];
+  /** What this agent instance remembers from earlier tasks (kept by the pool, carried across reuse). */
+  memory: MemoryEntry[];
 }
 
 export interface ExecuteContext extends StepContext {
@@ -50,11 +52,7 @@ export type ProposedSubtask = Record<string, unknown>;
 /** The AI Runtime: how an agent thinks. The offline runtime is the default; model-backed ones plug in here. */
 export interface AiRuntime {
   reason(ctx: StepContext, control: StepControl): Promise<{ thoughts: string; subtasks?: ProposedSubtask[] }>;
-  act(
-    ctx: ExecuteContext,
-    control: StepControl,
-    env: { tools: ToolRunner; memory: MemoryEntry[]; messenger: Messenger },
-  ): Promise<unknown>;
+  act(ctx: ExecuteContext, control: StepControl, env: { tools: ToolRunner; messenger: Messenger }): Promise<unknown>;
   validate(ctx: ValidateContext, control: StepControl): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
@@ -64,22 +62,12 @@ export interface ToolRunner {
   call(name: string, args: unknown, options: { idempotencyKey: string; agentId: string }): Promise<unknown>;
 }
 
-export interface MemoryEntry {
-  at: string;
-  planId: string;
-  taskId: string;
-  note: string;
-}
+export type { MemoryEntry } from '../shared/pool';
+import type { MemoryEntry } from '../shared/pool';
 
 /** How an agent sends a message on its plan's bus (the send-message tool of a runtime). */
 export interface Messenger {
   send(planId: string, message: AgentMessage): Promise<void>;
-}
-
-/** The Memory Service: what an agent instance remembers between tasks. */
-export interface MemoryService {
-  recall(agentId: string): Promise<MemoryEntry[]>;
-  remember(agentId: string, entry: MemoryEntry): Promise<void>;
 }
 
 export interface ReasonResult {

@@ -6,6 +6,7 @@ import type { Registry } from '../shared/registry';
 import { PLAN_STATUSES } from '../shared/status';
 import { ApiError, errorHandler } from './errors';
 import { openApiDocument } from './openapi';
+import { AgentService } from './agent-service';
 import { PlanService } from './plan-service';
 
 const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
@@ -61,12 +62,14 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
 export interface AppDeps {
   client: Client;
   config: Config;
-  registry: () => Registry;
+  /** The registry file's types: they seed the pool if no worker has started it yet. */
+  registry: Registry;
 }
 
 /** The HTTP API (API.md): validates with zod, then starts, signals and queries workflows. Holds no state. */
 export function createApp({ client, config, registry }: AppDeps): express.Express {
-  const plans = new PlanService(client, config, registry);
+  const agents = new AgentService(client, config, registry);
+  const plans = new PlanService(client, config, () => agents.registry(), registry);
   const app = express();
   app.disable('x-powered-by');
   app.use(requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false }));
@@ -144,6 +147,31 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
     const taskId = String(req.params.taskId);
     const state = await plans.taskInput(id, taskId, parse(InputBody, req.body, 'body'));
     res.json({ planId: id, taskId, state });
+  });
+
+  app.get('/v1/agent-types', async (_req, res) => {
+    res.json({ agentTypes: (await agents.registry()).agentTypes });
+  });
+  app.get('/v1/agent-types/:name', async (req, res) => {
+    res.json(await agents.agentType(String(req.params.name)));
+  });
+  app.put('/v1/agent-types/:name', async (req, res) => {
+    const { created, type } = await agents.putAgentType(String(req.params.name), req.body);
+    res.status(created ? 201 : 200).json(type);
+  });
+  app.delete('/v1/agent-types/:name', async (req, res) => {
+    await agents.deleteAgentType(String(req.params.name));
+    res.status(204).end();
+  });
+  app.get('/v1/agents', async (_req, res) => {
+    res.json(await agents.agents());
+  });
+  app.get('/v1/agents/:agentId', async (req, res) => {
+    res.json(await agents.agent(String(req.params.agentId)));
+  });
+  app.delete('/v1/agents/:agentId', async (req, res) => {
+    await agents.terminate(String(req.params.agentId));
+    res.status(204).end();
   });
 
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));

@@ -88,7 +88,9 @@ export class PlanService {
   constructor(
     private readonly client: Client,
     private readonly config: Config,
-    private readonly registry: () => Registry,
+    /** The live registry (the pool's); `fallback` (the file's) when Temporal cannot be asked, so bad input still gets its 400. */
+    private readonly registry: () => Promise<Registry>,
+    private readonly fallback: Registry,
   ) {}
 
   /** Bounds every call so a Temporal outage answers 503 quickly instead of hanging the request. */
@@ -106,7 +108,11 @@ export class PlanService {
   }
 
   async submit(body: unknown): Promise<{ created: boolean; answer: SubmitAnswer }> {
-    const checked = checkPlan(body, this.registry(), { maxTasks: this.config.PLAN_MAX_TASKS }, () => randomUUID());
+    const registry = await this.registry().catch((err: unknown) => {
+      if (isTemporalUnavailable(err)) return this.fallback;
+      throw err;
+    });
+    const checked = checkPlan(body, registry, { maxTasks: this.config.PLAN_MAX_TASKS }, () => randomUUID());
     if (!checked.ok) {
       const first = checked.issues[0];
       const more = checked.issues.length > 1 ? ` (and ${checked.issues.length - 1} more)` : '';

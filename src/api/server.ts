@@ -9,7 +9,7 @@ async function main(): Promise<void> {
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = createApp({ client, config, registry: () => registry });
+  const app = createApp({ client, config, registry });
   const server = app.listen(config.AGENT_ORCHESTRATOR_PORT, config.AGENT_ORCHESTRATOR_HOST, () => {
     console.log(
       `API listening on http://localhost:${config.AGENT_ORCHESTRATOR_PORT} (Temporal ${config.TEMPORAL_ADDRESS}, namespace ${config.TEMPORAL_NAMESPACE})`,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { matchAgentType, type Registry } from './registry';
+import { eligibleAgentTypes, matchAgentType, type Registry } from './registry';
 
 /** Ids go into workflow ids (`plan-<planId>-task-<taskId>`), so they are kept to a safe alphabet. */
 const Id = z
@@ -66,6 +66,8 @@ export interface TaskSpec {
   description?: string;
   capabilities: string[];
   agentType: string;
+  /** Every agent type that can do the task, best fit first (the pool spreads work over them). */
+  eligibleTypes: string[];
   dependsOn: string[];
   input?: Record<string, unknown>;
   optional: boolean;
@@ -205,6 +207,7 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
         description: t.description,
         capabilities: t.capabilities,
         agentType: match.ok ? match.agentType : '',
+        eligibleTypes: match.ok ? eligibleAgentTypes(registry, wanted, t.agentType) : [],
         dependsOn: [...new Set(t.dependsOn)],
         input: t.input,
         optional: t.optional,

@@ -92,3 +92,12 @@ export function matchAgentType(registry: Registry, capabilities: string[], pinne
         : `no single registered agent type offers all of ${capabilities.map((c) => `"${c}"`).join(', ')}`,
   };
 }
+
+/** All types that can serve a task, tightest fit first; just the pinned type when one is named. */
+export function eligibleAgentTypes(registry: Registry, capabilities: string[], pinned?: string): string[] {
+  if (pinned !== undefined) return [pinned];
+  return registry.agentTypes
+    .filter((t) => capabilities.every((c) => t.capabilities.includes(c)))
+    .sort((a, b) => a.capabilities.length - b.capabilities.length || a.name.localeCompare(b.name))
+    .map((t) => t.name);
+}

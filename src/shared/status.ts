@@ -55,6 +55,8 @@ export interface ExecutionSettings {
   maxDepth: number;
   /** How many subtasks one coordinator may spawn. */
   maxFanOut: number;
+  /** Workflow id of the agent pool that serves this plan. */
+  poolId: string;
 }
 
 export const DEFAULT_SETTINGS: ExecutionSettings = {
@@ -65,6 +67,7 @@ export const DEFAULT_SETTINGS: ExecutionSettings = {
   retryMaxIntervalMs: 30_000,
   maxDepth: 5,
   maxFanOut: 100,
+  poolId: 'agent-pool',
 };
 
 export interface TaskView {
@@ -79,6 +82,8 @@ export interface TaskView {
   startedAt?: string;
   finishedAt?: string;
   subtasks: TaskView[];
+  /** Task workflows only: the lifecycle steps this task went through, with times. */
+  transitions?: { state: TaskState; at: string; agentId?: string }[];
 }
 
 export interface PlanProgress {

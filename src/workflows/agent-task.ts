@@ -13,7 +13,9 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
+import type { PoolActivities } from '../activities/pool';
 import type { AgentActivities, StepContext } from '../activities/types';
+import type { Grant, MemoryEntry, Release } from '../shared/pool';
 import type { TaskSpec } from '../shared/plan';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
 import type {
@@ -28,8 +30,22 @@ import type {
 } from '../shared/status';
 import { planWorkflowId } from '../shared/ids';
 import { childStarter } from './children';
+import { CancellationScope } from '@temporalio/workflow';
 import { DagExecutor, describeFailure, INPUT_TIMEOUT_SKIP, TASK_FAILED, type TaskFailureDetails } from './dag';
-import { deliverMessageSignal, taskAssignedSignal, taskInputUpdate, taskStatusQuery } from './messages';
+import {
+  agentGrantedSignal,
+  deliverMessageSignal,
+  taskAssignedSignal,
+  taskInputUpdate,
+  taskStatusQuery,
+} from './messages';
+
+// Pool messages retry until the pool hears them: a lost acquire or release would strand a task or leak an instance.
+const pool = proxyActivities<PoolActivities>({
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', maximumInterval: '10s' },
+  summary: 'agent pool',
+});
 
 /** Error types that no retry or other agent can fix: the task fails at once. */
 export const NON_RETRYABLE_TYPES = ['BadInput', 'ValidationRejected', 'InvalidSubtasks', 'SimulatedFatal'];
@@ -98,6 +114,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
     startedAt,
     finishedAt,
     subtasks: sub?.views() ?? [],
+    transitions,
   });
   setHandler(taskStatusQuery, view);
 
@@ -149,8 +166,11 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
     humanInput = decision.data;
   };
 
+  const transitions: NonNullable<TaskView['transitions']> = [];
   const transition = (next: TaskState): void => {
     state = next;
+    transitions.push({ state: next, at: new Date().toISOString(), ...(agentId ? { agentId } : {}) });
+    if (transitions.length > 50) transitions.shift();
     upsertSearchAttributes([
       { key: LifecycleStateKey, value: next },
       { key: AgentTypeKey, value: agentType },
@@ -201,47 +221,128 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
     subtaskErrors = sub.errors();
   };
 
+  // ---- Agent instances come from the pool: acquire before work, release after, whatever happens. ----
+  const grants = new Map<string, Grant>();
+  setHandler(agentGrantedSignal, (grant) => {
+    grants.set(grant.requestId, grant);
+  });
+  let held: { requestId: string; agentId: string } | undefined;
+  let requests = 0;
+  let memory: MemoryEntry[] = [];
+  const failedAgents: string[] = [];
+  const acquire = async (types: string[], prefer?: string): Promise<void> => {
+    const info = workflowInfo();
+    const requestId = `${info.workflowId}/${info.runId}/${requests++}`;
+    transition('pending');
+    setCurrentDetails(`**waiting for an agent** · ${types.join(' | ')}`);
+    try {
+      await pool.signalPool(settings.poolId, {
+        kind: 'acquire',
+        request: {
+          requestId,
+          holder: info.workflowId,
+          planId,
+          taskId: task.id,
+          priority: task.priority,
+          types,
+          exclude: failedAgents,
+          prefer,
+        },
+      });
+      await condition(() => grants.has(requestId));
+    } catch (err) {
+      if (isCancellation(err))
+        await CancellationScope.nonCancellable(() => pool.signalPool(settings.poolId, { kind: 'cancel', requestId }));
+      throw err;
+    }
+    const grant = grants.get(requestId) as Grant;
+    grants.delete(requestId);
+    if (grant.error || !grant.agentId) {
+      throw ApplicationFailure.create({
+        type: 'NoAgentType',
+        message: grant.error ?? 'no agent granted',
+        nonRetryable: true,
+      });
+    }
+    held = { requestId, agentId: grant.agentId };
+    agentId = grant.agentId;
+    agentType = grant.agentType ?? types[0] ?? task.agentType;
+    memory = grant.memory ?? [];
+  };
+  const release = async (outcome: Release['outcome'], note?: MemoryEntry): Promise<void> => {
+    if (!held) return;
+    const { requestId, agentId: id } = held;
+    held = undefined;
+    await CancellationScope.nonCancellable(() =>
+      pool.signalPool(settings.poolId, {
+        kind: 'release',
+        release: { requestId, agentId: id, outcome, ...(note ? { note } : {}) },
+      }),
+    );
+  };
+
   const maxAssignments = task.maxReassignments + 1;
   try {
     for (let n = 0; ; n++) {
-      agentType = n > 0 && task.fallbackAgentType ? task.fallbackAgentType : task.agentType;
-      // Until the pool owns instances, each assignment gets its own instance, named after the task it serves.
-      agentId = `${agentType}-${task.id}${n > 0 ? `-${n + 1}` : ''}`;
-      const assignment: Assignment = { agentId, agentType, outcome: 'running' };
+      const types =
+        n > 0 && task.fallbackAgentType
+          ? [task.fallbackAgentType]
+          : task.eligibleTypes.length > 0
+            ? task.eligibleTypes
+            : [task.agentType];
+      await acquire(types);
+      let assignment: Assignment = { agentId: agentId as string, agentType, outcome: 'running' };
       assignments.push(assignment);
       transition('assigned');
-      if (input.depth === 0) {
+      const notifyPlan = () => {
         // Lets the plan route messages addressed to this agent id. Best effort: the plan may already be closing.
-        getExternalWorkflowHandle(planWorkflowId(planId))
-          .signal(taskAssignedSignal, { taskId: task.id, agentId })
-          .catch(() => undefined);
-      }
-      const ctx: StepContext = {
+        if (input.depth === 0 && agentId) {
+          getExternalWorkflowHandle(planWorkflowId(planId))
+            .signal(taskAssignedSignal, { taskId: task.id, agentId })
+            .catch(() => undefined);
+        }
+      };
+      notifyPlan();
+      const ctx = (): StepContext => ({
         planId,
         taskId: task.id,
         workflowId: workflowInfo().workflowId,
-        agentId,
+        agentId: agentId as string,
         agentType,
         description: task.description,
         input: task.input,
         dependencies: input.dependencies,
         assignment: n,
         depth: input.depth,
-        inbox: [],
-      };
+        inbox: [...inbox],
+        memory,
+      });
       const step = <K extends keyof AgentActivities>(name: K): AgentActivities[K] =>
-        proxyActivities<AgentActivities>(activityOptions(input, name, ctx.agentId))[name];
+        proxyActivities<AgentActivities>(activityOptions(input, name, agentId as string))[name];
       try {
         transition('reasoning');
-        const reasoning = await step('reason')({ ...ctx, inbox: [...inbox] });
+        const reasoning = await step('reason')(ctx());
         attempts = Math.max(attempts, reasoning.attempt);
         const subtasks = task.subtasks.length > 0 ? task.subtasks : (reasoning.subtasks ?? []);
-        if (subtasks.length > 0 && subtaskOutputs === undefined) await runSubtasks(subtasks);
+        if (subtasks.length > 0 && subtaskOutputs === undefined) {
+          // A coordinator gives its instance back while its sub-agents work, so a deep tree cannot hold the whole
+          // pool hostage; it asks again (preferring the same instance) to synthesize.
+          const coordinator = agentId as string;
+          await release('yielded');
+          await runSubtasks(subtasks);
+          await acquire(types, coordinator);
+          if (agentId !== coordinator) {
+            assignment.outcome = 'completed';
+            assignment = { agentId: agentId as string, agentType, outcome: 'running' };
+            assignments.push(assignment);
+            notifyPlan();
+          }
+          transition('assigned');
+        }
         if ((task.requiresApproval || task.awaitInput) && !asked) await awaitHuman();
         transition('executing');
         const executed = await step('execute')({
-          ...ctx,
-          inbox: [...inbox],
+          ...ctx(),
           humanInput,
           reasoning: reasoning.thoughts,
           subtaskOutputs,
@@ -249,14 +350,20 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         });
         attempts = Math.max(attempts, executed.attempt);
         transition('validating');
-        const validated = await step('validate')({ ...ctx, output: executed.output });
+        const validated = await step('validate')({ ...ctx(), output: executed.output });
         attempts = Math.max(attempts, validated.attempt);
         assignment.outcome = 'completed';
         finishedAt = new Date().toISOString();
         transition('completed');
+        await release('completed', {
+          at: finishedAt,
+          planId,
+          taskId: task.id,
+          note: `completed "${task.description ?? task.id}"`,
+        });
         return {
           taskId: task.id,
-          agentId,
+          agentId: agentId as string,
           agentType,
           attempts,
           output: executed.output,
@@ -264,7 +371,12 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
           subtasks: sub?.views() ?? [],
         };
       } catch (err) {
-        if (isCancellation(err)) throw err;
+        if (isCancellation(err)) {
+          await release('cancelled');
+          throw err;
+        }
+        await release('failed');
+        if (agentId) failedAgents.push(agentId);
         const described = describeFailure(err);
         assignment.outcome = 'failed';
         assignment.error = described.error.message;

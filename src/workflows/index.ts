@@ -1,2 +1,3 @@
 export { planWorkflow } from './plan';
 export { agentTaskWorkflow } from './agent-task';
+export { agentPoolWorkflow } from './pool';

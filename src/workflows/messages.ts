@@ -1,4 +1,6 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { AcquireRequest, Grant, PoolView, Release } from '../shared/pool';
+import type { AgentType } from '../shared/registry';
 import type { AgentMessage, HumanInput, MessageLogEntry, PlanView, TaskState, TaskView } from '../shared/status';
 
 /** The plan's live status: what `GET /v1/plans/:id` serves and `temporal workflow query --type planStatus` prints. */
@@ -24,3 +26,24 @@ export const deliverMessageSignal = defineSignal<[AgentMessage]>('deliverMessage
 export const taskAssignedSignal = defineSignal<[{ taskId: string; agentId: string }]>('taskAssigned');
 /** A human's decision for a task in state `waiting`; rejected unless the task is waiting. Returns the task's new state. */
 export const taskInputUpdate = defineUpdate<TaskState, [HumanInput]>('taskInput');
+
+// ---- Agent pool (entity workflow, id from AGENT_POOL_ID) ----
+
+/** A task workflow asks for an agent instance; the pool answers with agentGrantedSignal. */
+export const acquireAgentSignal = defineSignal<[AcquireRequest]>('acquireAgent');
+/** A task workflow is done with its instance (completed, failed or cancelled). */
+export const releaseAgentSignal = defineSignal<[Release]>('releaseAgent');
+/** A task workflow gave up waiting (it was cancelled): drop its request or free what it was granted. */
+export const cancelAcquireSignal = defineSignal<[{ requestId: string }]>('cancelAcquire');
+/** Worker start-up: the registry file's types (upserted) and MAX_AGENTS. */
+export const configurePoolSignal = defineSignal<[{ types: AgentType[]; maxAgents: number }]>('configurePool');
+/** The pool hands an instance (or an error) to the task workflow that asked. */
+export const agentGrantedSignal = defineSignal<[Grant]>('agentGranted');
+export const poolStatusQuery = defineQuery<PoolView>('poolStatus');
+export const registryQuery = defineQuery<AgentType[]>('registry');
+/** Register or replace an agent type; validated. */
+export const upsertAgentTypeUpdate = defineUpdate<AgentType, [unknown]>('upsertAgentType');
+/** Remove an agent type; rejected while it has busy instances. */
+export const removeAgentTypeUpdate = defineUpdate<void, [string]>('removeAgentType');
+/** Terminate an idle instance; rejected while it is busy. */
+export const terminateAgentUpdate = defineUpdate<void, [string]>('terminateAgent');

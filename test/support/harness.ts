@@ -4,7 +4,8 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { buildDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { checkPlan, type PlanInput } from '../../src/shared/plan';
-import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import { DEFAULT_REGISTRY, type Registry } from '../../src/shared/registry';
+import type { PoolSettings } from '../../src/shared/pool';
 import { planWorkflowId } from '../../src/shared/ids';
 import { PlanIdKey } from '../../src/shared/search-attributes';
 import type { ExecutionSettings, PlanResult } from '../../src/shared/status';
@@ -24,6 +25,7 @@ export interface Harness {
   client: Client;
   address: string;
   taskQueue: string;
+  poolId: string;
   worker: Worker;
   /** Starts a plan workflow directly (as the API would) and returns its id. */
   start(body: PlanInput, settings?: Partial<ExecutionSettings>): Promise<string>;
@@ -50,11 +52,29 @@ export function quietRuntime(): void {
   }
 }
 
+export interface HarnessOptions {
+  deps?: Partial<ActivityDeps>;
+  taskQueue?: string;
+  /** Each harness has a pool of its own unless told otherwise, so tests do not share instances or caps. */
+  poolId?: string;
+  pool?: Partial<PoolSettings>;
+  registry?: Registry;
+}
+
 /** A real worker on its own task queue against the run's dev server, plus a client. */
-export async function startHarness(opts: { deps?: Partial<ActivityDeps>; taskQueue?: string } = {}): Promise<Harness> {
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   quietRuntime();
   const address = testAddress();
   const taskQueue = opts.taskQueue ?? uniqueId('tq');
+  const poolId = opts.poolId ?? uniqueId('pool');
+  const registry = opts.registry ?? DEFAULT_REGISTRY;
+  const poolSettings: PoolSettings = {
+    maxAgents: 100,
+    quarantineAfter: 3,
+    sweepIntervalSeconds: 5,
+    historyLimit: 10_000,
+    ...opts.pool,
+  };
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
@@ -63,21 +83,25 @@ export async function startHarness(opts: { deps?: Partial<ActivityDeps>; taskQue
     namespace: 'default',
     taskQueue,
     deps: {
-      ...buildDeps({ AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined }, client),
+      ...buildDeps(
+        { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: poolId },
+        client,
+      ),
       ...opts.deps,
     },
+    pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
   });
   const running = worker.run();
 
   const start = async (body: PlanInput, settings: Partial<ExecutionSettings> = {}): Promise<string> => {
-    const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 10_000 }, () => uniqueId('plan'));
+    const checked = checkPlan(body, registry, { maxTasks: 10_000 }, () => uniqueId('plan'));
     if (!checked.ok) throw new Error(`test plan is invalid: ${JSON.stringify(checked.issues)}`);
     const workflowId = planWorkflowId(checked.plan.id);
     await client.workflow.start<typeof planWorkflow>('planWorkflow', {
       workflowId,
       taskQueue,
-      args: [{ plan: checked.plan, settings: { ...FAST_SETTINGS, ...settings } }],
+      args: [{ plan: checked.plan, settings: { ...FAST_SETTINGS, poolId, ...settings } }],
       typedSearchAttributes: [{ key: PlanIdKey, value: checked.plan.id }],
     });
     return workflowId;
@@ -87,6 +111,7 @@ export async function startHarness(opts: { deps?: Partial<ActivityDeps>; taskQue
     client,
     address,
     taskQueue,
+    poolId,
     worker,
     start,
     async run(body, settings) {

@@ -1,0 +1,96 @@
+import type { Client } from '@temporalio/client';
+import type { AcquireRequest, PoolInput, Release } from '../shared/pool';
+import {
+  acquireAgentSignal,
+  cancelAcquireSignal,
+  configurePoolSignal,
+  releaseAgentSignal,
+} from '../workflows/messages';
+import type { agentPoolWorkflow } from '../workflows/pool';
+
+export type PoolMessage =
+  | { kind: 'acquire'; request: AcquireRequest }
+  | { kind: 'release'; release: Release }
+  | { kind: 'cancel'; requestId: string };
+
+/** Activities the pool and the task workflows use to reach each other through the client. */
+export interface PoolActivities {
+  /** Of the given workflow ids, those that are no longer running (or never existed). */
+  closedWorkflows(workflowIds: string[]): Promise<string[]>;
+  /** Signals the pool, starting it if it is not running yet (signal-with-start). Idempotent by request id. */
+  signalPool(poolId: string, message: PoolMessage): Promise<void>;
+}
+
+export interface PoolDeps {
+  client: Client;
+  taskQueue: string;
+  /** What a pool that does not exist yet is started with. */
+  poolInput: () => PoolInput;
+}
+
+/** Starts the pool if needed and hands it a message; used by the worker at start-up and by the activities. */
+export async function signalPool(
+  deps: PoolDeps,
+  poolId: string,
+  message: PoolMessage | { kind: 'configure'; input: PoolInput },
+): Promise<void> {
+  const base = {
+    workflowId: poolId,
+    taskQueue: deps.taskQueue,
+    args: [deps.poolInput()] as [PoolInput],
+    staticSummary: 'agent pool and registry',
+  };
+  switch (message.kind) {
+    case 'acquire':
+      await deps.client.workflow.signalWithStart<typeof agentPoolWorkflow, [AcquireRequest]>('agentPoolWorkflow', {
+        ...base,
+        signal: acquireAgentSignal,
+        signalArgs: [message.request],
+      });
+      return;
+    case 'release':
+      await deps.client.workflow.signalWithStart<typeof agentPoolWorkflow, [Release]>('agentPoolWorkflow', {
+        ...base,
+        signal: releaseAgentSignal,
+        signalArgs: [message.release],
+      });
+      return;
+    case 'cancel':
+      await deps.client.workflow.signalWithStart<typeof agentPoolWorkflow, [{ requestId: string }]>(
+        'agentPoolWorkflow',
+        {
+          ...base,
+          signal: cancelAcquireSignal,
+          signalArgs: [{ requestId: message.requestId }],
+        },
+      );
+      return;
+    case 'configure':
+      await deps.client.workflow.signalWithStart('agentPoolWorkflow', {
+        ...base,
+        signal: configurePoolSignal,
+        signalArgs: [{ types: message.input.types, maxAgents: message.input.settings.maxAgents }],
+      });
+  }
+}
+
+export function createPoolActivities(deps: PoolDeps): PoolActivities {
+  return {
+    async closedWorkflows(workflowIds) {
+      const closed: string[] = [];
+      for (const id of workflowIds) {
+        try {
+          const d = await deps.client.workflow.getHandle(id).describe();
+          if (d.status.name !== 'RUNNING') closed.push(id);
+        } catch (err) {
+          if ((err as Error).name === 'WorkflowNotFoundError') closed.push(id);
+          else throw err;
+        }
+      }
+      return closed;
+    },
+    async signalPool(poolId, message) {
+      await signalPool(deps, poolId, message);
+    },
+  };
+}

@@ -1,0 +1,169 @@
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Config } from '../config';
+import { poolSettings } from '../config';
+import { signalPool } from '../activities/pool';
+import { taskWorkflowId } from '../shared/ids';
+import type { AgentInstance, PoolView } from '../shared/pool';
+import type { AgentType, Registry } from '../shared/registry';
+import type { TaskView } from '../shared/status';
+import {
+  poolStatusQuery,
+  registryQuery,
+  removeAgentTypeUpdate,
+  taskStatusQuery,
+  terminateAgentUpdate,
+  upsertAgentTypeUpdate,
+} from '../workflows/messages';
+import { ApiError, isTemporalUnavailable } from './errors';
+
+export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 'consecutiveFailures' | 'memory'> {
+  memory: number;
+}
+
+/** The registry and the pool, as the API sees them: queries and updates on the pool workflow. Holds no state. */
+export class AgentService {
+  constructor(
+    private readonly client: Client,
+    private readonly config: Config,
+    private readonly fileRegistry: Registry,
+  ) {}
+
+  private rpc<T>(fn: () => Promise<T>, ms = this.config.TEMPORAL_RPC_TIMEOUT_MS): Promise<T> {
+    return this.client.connection.withDeadline(Date.now() + ms, fn);
+  }
+
+  private pool() {
+    return this.client.workflow.getHandle(this.config.AGENT_POOL_ID);
+  }
+
+  /** Starts the pool (seeded from the registry file) if no worker has yet. */
+  private async ensurePool(): Promise<void> {
+    await this.rpc(() =>
+      signalPool(
+        {
+          client: this.client,
+          taskQueue: this.config.TEMPORAL_TASK_QUEUE,
+          poolInput: () => ({ settings: poolSettings(this.config), types: this.fileRegistry.agentTypes }),
+        },
+        this.config.AGENT_POOL_ID,
+        { kind: 'cancel', requestId: 'api-ensure-pool' },
+      ),
+    );
+  }
+
+  /** Queries the pool, starting it first if it does not exist. */
+  private async query<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.rpc(fn);
+    } catch (err) {
+      if (
+        (err as Error).name !== 'WorkflowNotFoundError' &&
+        !/not found|already completed/i.test((err as Error).message)
+      )
+        throw err;
+      await this.ensurePool();
+      return this.rpc(fn);
+    }
+  }
+
+  async registry(): Promise<Registry> {
+    return { agentTypes: await this.query(() => this.pool().query(registryQuery)) };
+  }
+
+  async agentType(name: string): Promise<AgentType> {
+    const type = (await this.registry()).agentTypes.find((t) => t.name === name);
+    if (!type) throw new ApiError('NOT_FOUND', `no agent type "${name}"`);
+    return type;
+  }
+
+  private async update<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await this.query(fn);
+    } catch (err) {
+      if (err instanceof WorkflowUpdateFailedError) {
+        const cause = err.cause;
+        const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+        const message = cause?.message ?? err.message;
+        if (type === 'NotFound') throw new ApiError('NOT_FOUND', message);
+        if (type === 'Conflict') throw new ApiError('CONFLICT', message);
+        throw new ApiError('VALIDATION_ERROR', message);
+      }
+      throw err;
+    }
+  }
+
+  async putAgentType(name: string, body: unknown): Promise<{ created: boolean; type: AgentType }> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new ApiError('VALIDATION_ERROR', 'body must be an agent type object');
+    const existed = (await this.registry()).agentTypes.some((t) => t.name === name);
+    const type = await this.update(() =>
+      this.pool().executeUpdate(upsertAgentTypeUpdate, { args: [{ ...body, name }] }),
+    );
+    return { created: !existed, type };
+  }
+
+  async deleteAgentType(name: string): Promise<void> {
+    await this.update(() => this.pool().executeUpdate(removeAgentTypeUpdate, { args: [name] }));
+  }
+
+  /** The pool, with each busy instance's live lifecycle step read from the task workflow that holds it. */
+  async agents(): Promise<{
+    maxAgents: number;
+    active: number;
+    queued: number;
+    busy: number;
+    peakBusy: number;
+    agents: AgentView[];
+  }> {
+    const view: PoolView = await this.query(() => this.pool().query(poolStatusQuery));
+    const agents = await Promise.all(view.agents.map((a) => this.live(a)));
+    return {
+      maxAgents: view.maxAgents,
+      active: view.active,
+      queued: view.queued,
+      busy: view.busy,
+      peakBusy: view.peakBusy,
+      agents,
+    };
+  }
+
+  async agent(
+    agentId: string,
+  ): Promise<AgentView & { transitions: AgentInstance['transitions']; recentMemory: AgentInstance['memory'] }> {
+    const view: PoolView = await this.query(() => this.pool().query(poolStatusQuery));
+    const inst = view.agents.find((a) => a.id === agentId) ?? view.recentlyTerminated.find((a) => a.id === agentId);
+    if (!inst) throw new ApiError('NOT_FOUND', `no agent "${agentId}"`);
+    const live = await this.live(inst);
+    const task = live.taskId && live.planId ? await this.taskView(live.planId, live.taskId) : undefined;
+    const transitions = [
+      ...inst.transitions,
+      ...(task?.transitions ?? []).filter((t) => ['reasoning', 'executing', 'validating', 'waiting'].includes(t.state)),
+    ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    return { ...live, transitions, recentMemory: inst.memory };
+  }
+
+  async terminate(agentId: string): Promise<void> {
+    await this.update(() => this.pool().executeUpdate(terminateAgentUpdate, { args: [agentId] }));
+  }
+
+  private async taskView(planId: string, taskId: string): Promise<TaskView | undefined> {
+    return this.rpc(
+      () => this.client.workflow.getHandle(taskWorkflowId(planId, taskId)).query(taskStatusQuery),
+      2_000,
+    ).catch((err: unknown) => {
+      if (isTemporalUnavailable(err)) throw err;
+      return undefined;
+    });
+  }
+
+  private async live(inst: AgentInstance): Promise<AgentView> {
+    const { holder: _h, requestId: _r, consecutiveFailures: _c, memory, ...rest } = inst;
+    const view: AgentView = { ...rest, memory: memory.length };
+    if (inst.state !== 'assigned' || !inst.planId || !inst.taskId) return view;
+    const task = await this.taskView(inst.planId, inst.taskId);
+    if (task && ['reasoning', 'executing', 'validating', 'completed', 'failed'].includes(task.state))
+      view.state = task.state as AgentView['state'];
+    return view;
+  }
+}

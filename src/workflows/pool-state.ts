@@ -1,0 +1,346 @@
+import type { AgentType } from '../shared/registry';
+import type {
+  AcquireRequest,
+  AgentInstance,
+  Grant,
+  PoolSettings,
+  PoolSnapshot,
+  PoolView,
+  Release,
+} from '../shared/pool';
+import type { AgentState } from '../shared/status';
+
+const MAX_TRANSITIONS = 20;
+const MAX_MEMORY = 20;
+const MAX_FINISHED = 2_000;
+const MAX_TERMINATED = 50;
+
+type Queued = AcquireRequest & { seq: number };
+
+/**
+ * The agent pool's state and policy, free of Temporal calls so it is easy to reason about and carry across
+ * continue-as-new. Hard cap: never more than `maxAgents` instances in all, nor `maxInstances` of one type.
+ */
+export class PoolState {
+  settings: PoolSettings;
+  private types = new Map<string, AgentType>();
+  private readonly instances = new Map<string, AgentInstance>();
+  private counters: Record<string, number>;
+  private queue: Queued[];
+  private seq: number;
+  private peakBusy: number;
+  private spawned: number;
+  private readonly finished: string[];
+  private readonly finishedSet: Set<string>;
+  private readonly terminated: AgentInstance[];
+
+  constructor(settings: PoolSettings, types: AgentType[], snapshot?: PoolSnapshot) {
+    this.settings = settings;
+    for (const t of snapshot?.types ?? types) this.types.set(t.name, t);
+    for (const i of snapshot?.instances ?? []) this.instances.set(i.id, i);
+    this.counters = { ...(snapshot?.counters ?? {}) };
+    this.queue = [...(snapshot?.queue ?? [])];
+    this.seq = snapshot?.seq ?? 0;
+    this.peakBusy = snapshot?.peakBusy ?? 0;
+    this.spawned = snapshot?.spawned ?? 0;
+    this.finished = [...(snapshot?.finishedRequests ?? [])];
+    this.finishedSet = new Set(this.finished);
+    this.terminated = [...(snapshot?.terminated ?? [])];
+  }
+
+  snapshot(): PoolSnapshot {
+    return {
+      settings: this.settings,
+      types: [...this.types.values()],
+      instances: [...this.instances.values()],
+      counters: this.counters,
+      queue: this.queue,
+      seq: this.seq,
+      peakBusy: this.peakBusy,
+      spawned: this.spawned,
+      finishedRequests: this.finished,
+      terminated: this.terminated,
+    };
+  }
+
+  registry(): AgentType[] {
+    return [...this.types.values()];
+  }
+
+  getType(name: string): AgentType | undefined {
+    return this.types.get(name);
+  }
+
+  instance(id: string): AgentInstance | undefined {
+    return this.instances.get(id) ?? this.terminated.find((i) => i.id === id);
+  }
+
+  busyCount(type?: string): number {
+    return [...this.instances.values()].filter((i) => i.holder !== null && (type === undefined || i.type === type))
+      .length;
+  }
+
+  /** Registers or replaces an agent type. */
+  upsertType(type: AgentType): void {
+    this.types.set(type.name, type);
+  }
+
+  /** Removes a type: idle instances go, requests that only it could serve get an error. Returns those grants. */
+  removeType(name: string, now: Date): Grant[] {
+    this.types.delete(name);
+    for (const i of [...this.instances.values()])
+      if (i.type === name && i.holder === null) this.terminate(i.id, now, 'agent type removed');
+    const grants: Grant[] = [];
+    this.queue = this.queue.filter((r) => {
+      r.types = r.types.filter((t) => t !== name);
+      if (r.types.length > 0) return true;
+      grants.push({
+        requestId: r.requestId,
+        holder: r.holder,
+        error: `agent type "${name}" was removed from the registry`,
+      });
+      this.finish(r.requestId);
+      return false;
+    });
+    return grants;
+  }
+
+  /** Queues a request; a repeated or already finished request id is ignored (the signal may be delivered twice). */
+  request(req: AcquireRequest): void {
+    if (this.finishedSet.has(req.requestId) || this.queue.some((r) => r.requestId === req.requestId)) return;
+    if ([...this.instances.values()].some((i) => i.requestId === req.requestId)) return;
+    this.queue.push({ ...req, seq: this.seq++ });
+  }
+
+  /** The requester gave up (cancelled): drop its queued request, or release what it was granted. */
+  cancel(requestId: string, now: Date): void {
+    this.queue = this.queue.filter((r) => r.requestId !== requestId);
+    const held = [...this.instances.values()].find((i) => i.requestId === requestId);
+    if (held) this.release({ requestId, agentId: held.id, outcome: 'cancelled' }, now);
+    this.finish(requestId);
+  }
+
+  /** A task is done with its instance. Stale or repeated releases are ignored. */
+  release(rel: Release, now: Date): void {
+    const inst = this.instances.get(rel.agentId);
+    this.finish(rel.requestId);
+    if (!inst || inst.requestId !== rel.requestId) return;
+    const at = now.toISOString();
+    const taskId = inst.taskId ?? undefined;
+    if (rel.outcome === 'completed') {
+      inst.tasksCompleted++;
+      inst.consecutiveFailures = 0;
+      this.transition(inst, 'completed', at, taskId);
+    } else if (rel.outcome === 'failed') {
+      inst.failures++;
+      inst.consecutiveFailures++;
+      this.transition(inst, 'failed', at, taskId);
+    }
+    if (rel.note) inst.memory = [...inst.memory, rel.note].slice(-MAX_MEMORY);
+    inst.holder = null;
+    inst.requestId = null;
+    inst.planId = null;
+    inst.taskId = null;
+    inst.lastActiveAt = at;
+    if (inst.consecutiveFailures >= this.settings.quarantineAfter) {
+      this.terminate(inst.id, now, `quarantined after ${inst.consecutiveFailures} failures in a row`);
+    } else {
+      this.transition(inst, 'idle', at);
+    }
+  }
+
+  /** The grant never reached its holder (it is gone): the instance is free again, with nothing counted. */
+  ungrant(requestId: string, now: Date): void {
+    const inst = [...this.instances.values()].find((i) => i.requestId === requestId);
+    if (inst) this.release({ requestId, agentId: inst.id, outcome: 'cancelled' }, now);
+  }
+
+  /**
+   * Serves queued requests in priority order, then arrival. For each request, eligible types are tried tightest fit
+   * first: an idle instance of that type (the least recently used) or else a new one if the type and the pool have
+   * room; only when every eligible type is full does the work spill to a looser type. When the global cap is the only
+   * obstacle, the least recently used idle instance of another type is evicted to make room. A request that needs
+   * capacity blocks lower ones from spawning, so priority holds under pressure.
+   */
+  schedule(now: Date): Grant[] {
+    const grants: Grant[] = [];
+    const ordered = [...this.queue].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    let capacityBlocked = false;
+    for (const req of ordered) {
+      const inst = this.place(req, now, !capacityBlocked);
+      if (!inst) {
+        capacityBlocked = true;
+        continue;
+      }
+      this.assign(inst, req, now);
+      this.queue = this.queue.filter((r) => r.requestId !== req.requestId);
+      grants.push({
+        requestId: req.requestId,
+        holder: req.holder,
+        agentId: inst.id,
+        agentType: inst.type,
+        memory: inst.memory,
+      });
+    }
+    this.peakBusy = Math.max(this.peakBusy, this.busyCount());
+    return grants;
+  }
+
+  private place(req: Queued, now: Date, mayGrow: boolean): AgentInstance | undefined {
+    const idleOf = (type: string) =>
+      [...this.instances.values()]
+        .filter((i) => i.holder === null && i.type === type && !req.exclude.includes(i.id))
+        .sort(
+          (a, b) =>
+            Date.parse(a.lastActiveAt) - Date.parse(b.lastActiveAt) ||
+            a.tasksCompleted - b.tasksCompleted ||
+            (a.id < b.id ? -1 : 1),
+        );
+    const types = req.types.filter((t) => this.types.has(t));
+    const preferred = req.prefer ? this.instances.get(req.prefer) : undefined;
+    if (preferred && preferred.holder === null && types.includes(preferred.type)) return preferred;
+    const count = (type: string) => [...this.instances.values()].filter((i) => i.type === type).length;
+    for (const type of types) {
+      const idle = idleOf(type)[0];
+      if (idle) return idle;
+      if (
+        mayGrow &&
+        count(type) < (this.types.get(type)?.maxInstances ?? 0) &&
+        this.instances.size < this.settings.maxAgents
+      ) {
+        return this.spawn(type, now);
+      }
+    }
+    if (!mayGrow) return undefined;
+    // Every eligible type is full or the pool is at its cap: make room by evicting an idle instance nobody here can use
+    // (the least recently used), then spawn.
+    for (const type of types) {
+      const typeFull = count(type) >= (this.types.get(type)?.maxInstances ?? 0);
+      const victim = [...this.instances.values()]
+        .filter((i) => i.holder === null && (typeFull ? i.type === type : true))
+        .sort((a, b) => Date.parse(a.lastActiveAt) - Date.parse(b.lastActiveAt))[0];
+      if (!victim) continue;
+      if (!typeFull && this.instances.size < this.settings.maxAgents) return this.spawn(type, now);
+      this.terminate(victim.id, now, 'evicted to make room');
+      return this.spawn(type, now);
+    }
+    return undefined;
+  }
+
+  /** Terminates idle instances past their type's idle TTL; returns their ids. */
+  expire(now: Date): string[] {
+    const gone: string[] = [];
+    for (const inst of [...this.instances.values()]) {
+      if (inst.holder !== null) continue;
+      const ttl = (this.types.get(inst.type)?.idleTtlSeconds ?? 600) * 1_000;
+      if (Date.parse(inst.lastActiveAt) + ttl <= now.getTime()) {
+        this.terminate(inst.id, now, 'idle TTL');
+        gone.push(inst.id);
+      }
+    }
+    return gone;
+  }
+
+  /** Milliseconds until the next idle instance expires, if any. */
+  msUntilNextExpiry(now: Date): number | undefined {
+    let next: number | undefined;
+    for (const inst of this.instances.values()) {
+      if (inst.holder !== null) continue;
+      const at = Date.parse(inst.lastActiveAt) + (this.types.get(inst.type)?.idleTtlSeconds ?? 600) * 1_000;
+      next = next === undefined ? at : Math.min(next, at);
+    }
+    return next === undefined ? undefined : Math.max(0, next - now.getTime());
+  }
+
+  terminate(agentId: string, now: Date, _why: string): boolean {
+    const inst = this.instances.get(agentId);
+    if (!inst || inst.holder !== null) return false;
+    this.transition(inst, 'terminated', now.toISOString());
+    this.instances.delete(agentId);
+    this.terminated.push(inst);
+    if (this.terminated.length > MAX_TERMINATED) this.terminated.shift();
+    return true;
+  }
+
+  holders(): { agentId: string; holder: string; requestId: string }[] {
+    return [...this.instances.values()]
+      .filter((i) => i.holder !== null && i.requestId !== null)
+      .map((i) => ({ agentId: i.id, holder: i.holder as string, requestId: i.requestId as string }));
+  }
+
+  /** Queued requests whose workflows may have died. */
+  queuedHolders(): { holder: string; requestId: string }[] {
+    return this.queue.map((r) => ({ holder: r.holder, requestId: r.requestId }));
+  }
+
+  view(): PoolView {
+    const agents = [...this.instances.values()];
+    return {
+      maxAgents: this.settings.maxAgents,
+      active: agents.length,
+      busy: this.busyCount(),
+      queued: this.queue.length,
+      peakBusy: this.peakBusy,
+      spawned: this.spawned,
+      agents,
+      queue: [...this.queue]
+        .sort((a, b) => b.priority - a.priority || a.seq - b.seq)
+        .map((r) => ({
+          requestId: r.requestId,
+          planId: r.planId,
+          taskId: r.taskId,
+          priority: r.priority,
+          types: r.types,
+        })),
+      recentlyTerminated: this.terminated,
+    };
+  }
+
+  private spawn(type: string, now: Date): AgentInstance {
+    const n = (this.counters[type] ?? 0) + 1;
+    this.counters[type] = n;
+    this.spawned++;
+    const at = now.toISOString();
+    const inst: AgentInstance = {
+      id: `${type}-${n}`,
+      type,
+      state: 'created',
+      planId: null,
+      taskId: null,
+      holder: null,
+      requestId: null,
+      tasksCompleted: 0,
+      failures: 0,
+      consecutiveFailures: 0,
+      createdAt: at,
+      lastActiveAt: at,
+      transitions: [{ state: 'created', at }],
+      memory: [],
+    };
+    this.instances.set(inst.id, inst);
+    this.transition(inst, 'idle', at);
+    return inst;
+  }
+
+  private assign(inst: AgentInstance, req: Queued, now: Date): void {
+    const at = now.toISOString();
+    inst.holder = req.holder;
+    inst.requestId = req.requestId;
+    inst.planId = req.planId;
+    inst.taskId = req.taskId;
+    inst.lastActiveAt = at;
+    this.transition(inst, 'assigned', at, req.taskId);
+  }
+
+  private transition(inst: AgentInstance, state: AgentState, at: string, taskId?: string): void {
+    inst.state = state;
+    inst.transitions = [...inst.transitions, { state, at, ...(taskId ? { taskId } : {}) }].slice(-MAX_TRANSITIONS);
+  }
+
+  private finish(requestId: string): void {
+    if (this.finishedSet.has(requestId)) return;
+    this.finished.push(requestId);
+    this.finishedSet.add(requestId);
+    if (this.finished.length > MAX_FINISHED) this.finishedSet.delete(this.finished.shift() as string);
+  }
+}

@@ -1,0 +1,186 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { PoolActivities } from '../activities/pool';
+import type { Grant, PoolInput } from '../shared/pool';
+import { AgentType } from '../shared/registry';
+import { PoolState } from './pool-state';
+import {
+  acquireAgentSignal,
+  agentGrantedSignal,
+  cancelAcquireSignal,
+  configurePoolSignal,
+  poolStatusQuery,
+  registryQuery,
+  releaseAgentSignal,
+  removeAgentTypeUpdate,
+  terminateAgentUpdate,
+  upsertAgentTypeUpdate,
+} from './messages';
+
+const { closedWorkflows } = proxyActivities<PoolActivities>({
+  startToCloseTimeout: '30s',
+  retry: { maximumAttempts: 3 },
+  summary: 'check holders of busy agents',
+});
+
+/**
+ * The agent pool: one entity workflow owning every live agent instance, the registry of agent types, and the queue of
+ * tasks waiting for an agent. Signals in, grants out (signals to the waiting task workflows); a periodic sweep frees
+ * instances whose task workflow died. Continues-as-new with its whole state so history stays bounded. Deterministic.
+ */
+export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
+  const state = new PoolState(input.settings, input.types, input.snapshot);
+  let dirty = true;
+  let inFlightGrants = 0;
+  const now = () => new Date();
+  const touch = () => {
+    dirty = true;
+  };
+
+  setHandler(acquireAgentSignal, (req) => {
+    state.request(req);
+    touch();
+  });
+  setHandler(releaseAgentSignal, (rel) => {
+    state.release(rel, now());
+    touch();
+  });
+  setHandler(cancelAcquireSignal, ({ requestId }) => {
+    state.cancel(requestId, now());
+    touch();
+  });
+  setHandler(configurePoolSignal, ({ types, maxAgents }) => {
+    for (const t of types) state.upsertType(t);
+    state.settings = { ...state.settings, maxAgents };
+    touch();
+  });
+  setHandler(poolStatusQuery, () => state.view());
+  setHandler(registryQuery, () => state.registry());
+  setHandler(
+    upsertAgentTypeUpdate,
+    (raw) => {
+      const type = AgentType.parse(raw);
+      state.upsertType(type);
+      touch();
+      return type;
+    },
+    {
+      validator: (raw) => {
+        const parsed = AgentType.safeParse(raw);
+        if (!parsed.success) {
+          throw ApplicationFailure.create({
+            type: 'BadInput',
+            message: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+          });
+        }
+      },
+    },
+  );
+  setHandler(
+    removeAgentTypeUpdate,
+    (name) => {
+      sendGrants(state.removeType(name, now()));
+      touch();
+    },
+    {
+      validator: (name) => {
+        if (!state.getType(name))
+          throw ApplicationFailure.create({ type: 'NotFound', message: `no agent type "${name}"` });
+        const busy = state.busyCount(name);
+        if (busy > 0)
+          throw ApplicationFailure.create({
+            type: 'Conflict',
+            message: `agent type "${name}" has ${busy} busy instance(s)`,
+          });
+      },
+    },
+  );
+  setHandler(
+    terminateAgentUpdate,
+    (agentId) => {
+      state.terminate(agentId, now(), 'terminated by request');
+      touch();
+    },
+    {
+      validator: (agentId) => {
+        const inst = state.instance(agentId);
+        if (!inst || inst.state === 'terminated')
+          throw ApplicationFailure.create({ type: 'NotFound', message: `no agent "${agentId}"` });
+        if (inst.holder !== null) {
+          throw ApplicationFailure.create({
+            type: 'Conflict',
+            message: `agent "${agentId}" is busy with task "${inst.taskId}" of plan "${inst.planId}"`,
+          });
+        }
+      },
+    },
+  );
+
+  function sendGrants(grants: Grant[]): void {
+    for (const g of grants) {
+      inFlightGrants++;
+      getExternalWorkflowHandle(g.holder)
+        .signal(agentGrantedSignal, g)
+        .catch(() => state.ungrant(g.requestId, now())) // the task workflow is gone: free the instance
+        .finally(() => {
+          inFlightGrants--;
+          touch();
+        });
+    }
+  }
+
+  let lastSweep = Date.now();
+  for (;;) {
+    // A timer only when something is due (an idle TTL or a sweep): each timer costs history events.
+    const wait = waitMs();
+    if (wait === undefined) await condition(() => dirty);
+    else await condition(() => dirty, wait);
+    dirty = false;
+    state.expire(now());
+    sendGrants(state.schedule(now()));
+
+    const sweepDue = Date.now() - lastSweep >= state.settings.sweepIntervalSeconds * 1_000;
+    if (sweepDue && (state.holders().length > 0 || state.queuedHolders().length > 0)) {
+      lastSweep = Date.now();
+      const held = state.holders();
+      const queued = state.queuedHolders();
+      const closed = new Set(
+        await closedWorkflows([...new Set([...held.map((h) => h.holder), ...queued.map((q) => q.holder)])]),
+      );
+      for (const h of held)
+        if (closed.has(h.holder))
+          state.release({ requestId: h.requestId, agentId: h.agentId, outcome: 'failed' }, now());
+      for (const q of queued) if (closed.has(q.holder)) state.cancel(q.requestId, now());
+      if (closed.size > 0) touch();
+    }
+
+    const info = workflowInfo();
+    if (info.continueAsNewSuggested || info.historyLength >= state.settings.historyLimit) {
+      await condition(() => inFlightGrants === 0 && allHandlersFinished());
+      // Whatever arrived while we waited is in the state we carry over.
+      await continueAsNew<typeof agentPoolWorkflow>({
+        settings: state.settings,
+        types: state.registry(),
+        snapshot: state.snapshot(),
+      });
+    }
+  }
+
+  function waitMs(): number | undefined {
+    const expiry = state.msUntilNextExpiry(now());
+    const sweep =
+      state.holders().length > 0 || state.queuedHolders().length > 0
+        ? state.settings.sweepIntervalSeconds * 1_000
+        : undefined;
+    const candidates = [expiry, sweep].filter((x): x is number => x !== undefined).map((x) => Math.max(x, 10));
+    return candidates.length > 0 ? Math.min(...candidates) : undefined;
+  }
+}
