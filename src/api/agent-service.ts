@@ -135,11 +135,19 @@ export class AgentService {
     const inst = view.agents.find((a) => a.id === agentId) ?? view.recentlyTerminated.find((a) => a.id === agentId);
     if (!inst) throw new ApiError('NOT_FOUND', `no agent "${agentId}"`);
     const live = await this.live(inst);
-    const task = live.taskId && live.planId ? await this.taskView(live.planId, live.taskId) : undefined;
-    const transitions = [
-      ...inst.transitions,
-      ...(task?.transitions ?? []).filter((t) => ['reasoning', 'executing', 'validating', 'waiting'].includes(t.state)),
-    ].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+    // The pool records assignments; the lifecycle steps in between live in the task workflows it served.
+    const served = [
+      ...new Map(
+        inst.transitions.filter((t) => t.planId && t.taskId).map((t) => [`${t.planId}/${t.taskId}`, t]),
+      ).values(),
+    ];
+    const steps = await Promise.all(served.map((t) => this.taskView(t.planId as string, t.taskId as string)));
+    const fine = steps.flatMap((task) =>
+      (task?.transitions ?? [])
+        .filter((t) => t.agentId === agentId && ['reasoning', 'executing', 'validating', 'waiting'].includes(t.state))
+        .map((t) => ({ state: t.state, at: t.at, taskId: task?.id })),
+    );
+    const transitions = [...inst.transitions, ...fine].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     return { ...live, transitions, recentMemory: inst.memory };
   }
 

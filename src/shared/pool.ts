@@ -13,6 +13,7 @@ export interface Transition {
   state: AgentState | TaskState;
   at: string;
   taskId?: string;
+  planId?: string;
 }
 
 /** One live agent instance as the pool keeps it. */

@@ -329,12 +329,15 @@ export class PoolState {
     inst.planId = req.planId;
     inst.taskId = req.taskId;
     inst.lastActiveAt = at;
-    this.transition(inst, 'assigned', at, req.taskId);
+    this.transition(inst, 'assigned', at, req.taskId, req.planId);
   }
 
-  private transition(inst: AgentInstance, state: AgentState, at: string, taskId?: string): void {
+  private transition(inst: AgentInstance, state: AgentState, at: string, taskId?: string, planId?: string): void {
     inst.state = state;
-    inst.transitions = [...inst.transitions, { state, at, ...(taskId ? { taskId } : {}) }].slice(-MAX_TRANSITIONS);
+    inst.transitions = [
+      ...inst.transitions,
+      { state, at, ...(taskId ? { taskId } : {}), ...(planId ? { planId } : {}) },
+    ].slice(-MAX_TRANSITIONS);
   }
 
   private finish(requestId: string): void {

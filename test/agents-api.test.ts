@@ -1,0 +1,112 @@
+import type { Server } from 'node:http';
+import { createApp } from '../src/api/app';
+import { loadConfig } from '../src/config';
+import { DEFAULT_REGISTRY } from '../src/shared/registry';
+import { eventually, startHarness, uniqueId, type Harness } from './support/harness';
+
+let h: Harness;
+let server: Server;
+let base: string;
+beforeAll(async () => {
+  h = await startHarness();
+  const config = loadConfig({ TEMPORAL_ADDRESS: h.address, TEMPORAL_TASK_QUEUE: h.taskQueue, AGENT_POOL_ID: h.poolId });
+  server = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(async () => {
+  await new Promise((r) => server?.close(r));
+  await h?.close();
+});
+
+const call = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return {
+    status: res.status,
+    body: (text ? JSON.parse(text) : undefined) as Record<string, unknown> & {
+      error?: { code: string; message: string };
+    },
+  };
+};
+
+describe('agent registry and pool over HTTP', () => {
+  test('the registry is listed, read, extended at run time, and used for matching at submission', async () => {
+    const list = await call('GET', '/v1/agent-types');
+    expect(list.status).toBe(200);
+    expect((list.body.agentTypes as { name: string }[]).map((t) => t.name)).toEqual(
+      expect.arrayContaining(['researcher', 'writer', 'coordinator']),
+    );
+    expect((await call('GET', '/v1/agent-types/writer')).body).toMatchObject({
+      name: 'writer',
+      capabilities: expect.arrayContaining(['writing']),
+    });
+    expect((await call('GET', '/v1/agent-types/nope')).status).toBe(404);
+
+    const rejected = await call('POST', '/v1/plans', {
+      tasks: [{ id: 'a', description: 'x', capabilities: ['translation'] }],
+    });
+    expect(rejected.status).toBe(400);
+    expect(rejected.body.error?.message).toMatch(/no registered agent type offers "translation"/);
+
+    const bad = await call('PUT', '/v1/agent-types/translator', { capabilities: [] });
+    expect(bad.status).toBe(400);
+    const put = await call('PUT', '/v1/agent-types/translator', {
+      description: 'translates',
+      capabilities: ['translation'],
+      maxInstances: 2,
+    });
+    expect(put.status).toBe(201);
+    expect(
+      (await call('PUT', '/v1/agent-types/translator', { capabilities: ['translation', 'localization'] })).status,
+    ).toBe(200);
+    const id = uniqueId('translate');
+    const ok = await call('POST', '/v1/plans', {
+      id,
+      tasks: [{ id: 'a', description: 'x', capabilities: ['localization'] }],
+    });
+    expect(ok.status).toBe(202);
+    const result = await call('GET', `/v1/plans/${id}/result?wait=20`);
+    expect((result.body.outputs as Record<string, { agent: string }>).a?.agent).toBe('translator-1');
+  });
+
+  test('agents are listed with live states; busy ones cannot be terminated or their type removed', async () => {
+    const id = uniqueId('busy');
+    expect(
+      (
+        await call('POST', '/v1/plans', {
+          id,
+          tasks: [
+            { id: 'long', description: 'x', capabilities: ['coding'], input: { simulate: { latencyMs: 2_000 } } },
+          ],
+        })
+      ).status,
+    ).toBe(202);
+    const agent = await eventually(async () => {
+      const r = await call('GET', '/v1/agents');
+      const a = (r.body.agents as { id: string; state: string }[] | undefined)?.find((x) => x.id.startsWith('coder-'));
+      return a && ['reasoning', 'executing', 'validating'].includes(a.state) ? a : undefined;
+    }, 'coder at work');
+    expect(agent.id).toBe('coder-1');
+    const pool = await call('GET', '/v1/agents');
+    expect(pool.body).toMatchObject({ maxAgents: 100, busy: 1 });
+    expect((await call('DELETE', '/v1/agents/coder-1')).status).toBe(409);
+    expect((await call('DELETE', '/v1/agent-types/coder')).status).toBe(409);
+    expect((await call('DELETE', '/v1/agents/ghost-9')).status).toBe(404);
+    await call('GET', `/v1/plans/${id}/result?wait=20`);
+    const one = await call('GET', '/v1/agents/coder-1');
+    expect(one.status).toBe(200);
+    expect((one.body.transitions as { state: string }[]).map((t) => t.state)).toEqual(
+      expect.arrayContaining(['created', 'idle', 'assigned', 'reasoning', 'executing', 'validating', 'completed']),
+    );
+    expect(one.body.state).toBe('idle');
+    expect((await call('DELETE', '/v1/agents/coder-1')).status).toBe(204);
+    expect((await call('GET', '/v1/agents/coder-1')).body.state).toBe('terminated');
+    expect((await call('DELETE', '/v1/agent-types/coder')).status).toBe(204);
+    expect((await call('GET', '/v1/agent-types/coder')).status).toBe(404);
+  });
+});
