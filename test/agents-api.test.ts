@@ -1,21 +1,15 @@
-import type { Server } from 'node:http';
-import { createApp } from '../src/api/app';
-import { loadConfig } from '../src/config';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
-import { eventually, startHarness, uniqueId, type Harness } from './support/harness';
+import { eventually, startApi, startHarness, uniqueId, type Harness } from './support/harness';
 
 let h: Harness;
-let server: Server;
+let api: Awaited<ReturnType<typeof startApi>>;
 let base: string;
 beforeAll(async () => {
   h = await startHarness();
-  const config = loadConfig({ TEMPORAL_ADDRESS: h.address, TEMPORAL_TASK_QUEUE: h.taskQueue, AGENT_POOL_ID: h.poolId });
-  server = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  api = await startApi(h);
+  base = api.base;
 });
 afterAll(async () => {
-  await new Promise((r) => server?.close(r));
+  await api?.close();
   await h?.close();
 });
 

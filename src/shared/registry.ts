@@ -77,11 +77,8 @@ export function matchAgentType(registry: Registry, capabilities: string[], pinne
     }
     return { ok: true, agentType: pinned };
   }
-  const eligible = registry.agentTypes
-    .filter((t) => capabilities.every((c) => t.capabilities.includes(c)))
-    .sort((a, b) => a.capabilities.length - b.capabilities.length || a.name.localeCompare(b.name));
-  const best = eligible[0];
-  if (best) return { ok: true, agentType: best.name };
+  const best = eligibleAgentTypes(registry, capabilities)[0];
+  if (best) return { ok: true, agentType: best };
   const offered = new Set(registry.agentTypes.flatMap((t) => t.capabilities));
   const unknown = capabilities.filter((c) => !offered.has(c));
   return {

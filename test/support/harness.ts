@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { createApp } from '../../src/api/app';
+import { loadConfig } from '../../src/config';
 import { buildDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { checkPlan, type PlanInput } from '../../src/shared/plan';
@@ -136,4 +138,23 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** The HTTP API on a free loopback port, wired to a harness's client, task queue and pool. */
+export async function startApi(
+  h: Harness,
+  env: Record<string, string> = {},
+): Promise<{ base: string; close(): Promise<void> }> {
+  const config = loadConfig({
+    TEMPORAL_ADDRESS: h.address,
+    TEMPORAL_TASK_QUEUE: h.taskQueue,
+    AGENT_POOL_ID: h.poolId,
+    ...env,
+  });
+  const server = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return {
+    base: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
