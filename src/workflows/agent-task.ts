@@ -13,7 +13,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PoolActivities } from '../activities/pool';
+import type { PoolActivities, PoolMessage } from '../activities/pool';
 import type { AgentActivities, StepContext } from '../activities/types';
 import type { Grant, MemoryEntry, Release } from '../shared/pool';
 import type { TaskSpec } from '../shared/plan';
@@ -33,6 +33,9 @@ import { childStarter } from './children';
 import { CancellationScope } from '@temporalio/workflow';
 import { DagExecutor, describeFailure, INPUT_TIMEOUT_SKIP, TASK_FAILED, type TaskFailureDetails } from './dag';
 import {
+  acquireAgentSignal,
+  cancelAcquireSignal,
+  releaseAgentSignal,
   agentGrantedSignal,
   deliverMessageSignal,
   taskAssignedSignal,
@@ -230,13 +233,26 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
   let requests = 0;
   let memory: MemoryEntry[] = [];
   const failedAgents: string[] = [];
+  // Signal the pool directly (one command, no activity); only if it is not running yet, start it with the
+  // signal-with-start activity. The pool de-duplicates by request id, so a repeat is harmless.
+  const toPool = async (message: PoolMessage): Promise<void> => {
+    const handle = getExternalWorkflowHandle(settings.poolId);
+    try {
+      if (message.kind === 'acquire') await handle.signal(acquireAgentSignal, message.request);
+      else if (message.kind === 'release') await handle.signal(releaseAgentSignal, message.release);
+      else await handle.signal(cancelAcquireSignal, { requestId: message.requestId });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      await pool.signalPool(settings.poolId, message);
+    }
+  };
   const acquire = async (types: string[], prefer?: string): Promise<void> => {
     const info = workflowInfo();
     const requestId = `${info.workflowId}/${info.runId}/${requests++}`;
     transition('pending');
     setCurrentDetails(`**waiting for an agent** · ${types.join(' | ')}`);
     try {
-      await pool.signalPool(settings.poolId, {
+      await toPool({
         kind: 'acquire',
         request: {
           requestId,
@@ -251,8 +267,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
       });
       await condition(() => grants.has(requestId));
     } catch (err) {
-      if (isCancellation(err))
-        await CancellationScope.nonCancellable(() => pool.signalPool(settings.poolId, { kind: 'cancel', requestId }));
+      if (isCancellation(err)) await CancellationScope.nonCancellable(() => toPool({ kind: 'cancel', requestId }));
       throw err;
     }
     const grant = grants.get(requestId) as Grant;
@@ -274,7 +289,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
     const { requestId, agentId: id } = held;
     held = undefined;
     await CancellationScope.nonCancellable(() =>
-      pool.signalPool(settings.poolId, {
+      toPool({
         kind: 'release',
         release: { requestId, agentId: id, outcome, ...(note ? { note } : {}) },
       }),
