@@ -11,6 +11,7 @@ import type { Config } from '../config';
 import { executionSettings } from '../config';
 import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { checkPlan } from '../shared/plan';
+import { compactPlan } from '../shared/plan-codec';
 import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey } from '../shared/search-attributes';
 import {
@@ -37,6 +38,9 @@ import {
 } from '../workflows/messages';
 import type { planWorkflow } from '../workflows/plan';
 import { ApiError, isTemporalUnavailable } from './errors';
+
+/** Leaves room under Temporal's 2 MB payload limit for the rest of the workflow input. */
+const MAX_PLAN_PAYLOAD = 1_500_000;
 
 export interface SubmitAnswer {
   planId: string;
@@ -123,6 +127,14 @@ export class PlanService {
       );
     }
     const { plan } = checked;
+    const compact = compactPlan(plan);
+    const size = JSON.stringify(compact).length;
+    if (size > MAX_PLAN_PAYLOAD) {
+      throw new ApiError(
+        'PAYLOAD_TOO_LARGE',
+        `the plan is ${size} bytes once normalized; the limit is ${MAX_PLAN_PAYLOAD} (Temporal payloads are capped at 2 MB)`,
+      );
+    }
     const workflowId = planWorkflowId(plan.id);
     const bodyHash = createHash('sha256').update(canonical(body)).digest('hex');
     const count = plan.tasks.length;
@@ -131,7 +143,7 @@ export class PlanService {
         this.client.workflow.start<typeof planWorkflow>('planWorkflow', {
           workflowId,
           taskQueue: this.config.TEMPORAL_TASK_QUEUE,
-          args: [{ plan, settings: executionSettings(this.config) }],
+          args: [{ plan: compact, settings: executionSettings(this.config) }],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           typedSearchAttributes: [
             { key: PlanIdKey, value: plan.id },

@@ -1,4 +1,5 @@
 import type { FailurePolicy, PlanMode, PlanSpec, TaskSpec } from './plan';
+import type { CompactPlan } from './plan-codec';
 
 /** Lifecycle states of an agent instance, exactly these words everywhere. */
 export const AGENT_STATES = [
@@ -167,6 +168,7 @@ export interface TaskWorkflowInput {
 }
 
 export interface PlanWorkflowInput {
-  plan: PlanSpec;
+  /** The compact form is what the API sends (it keeps big plans under the payload limit); both are accepted. */
+  plan: PlanSpec | CompactPlan;
   settings?: ExecutionSettings;
 }

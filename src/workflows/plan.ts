@@ -1,4 +1,5 @@
 import { isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { expandPlan } from '../shared/plan-codec';
 import { PlanStatusKey } from '../shared/search-attributes';
 import {
   DEFAULT_SETTINGS,
@@ -27,7 +28,7 @@ import { MessageRouter } from './message-router';
  * whose `status` says how the plan ended. Deterministic; safe to replay.
  */
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult> {
-  const { plan } = input;
+  const plan = 'typeSets' in input.plan ? expandPlan(input.plan) : input.plan;
   const settings = { ...DEFAULT_SETTINGS, ...input.settings };
   const startedAt = new Date(workflowInfo().startTime).toISOString();
   let status: PlanStatus = 'running';

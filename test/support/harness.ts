@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config';
 import { buildDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
 import { checkPlan, type PlanInput } from '../../src/shared/plan';
+import { compactPlan } from '../../src/shared/plan-codec';
 import { DEFAULT_REGISTRY, type Registry } from '../../src/shared/registry';
 import type { PoolSettings } from '../../src/shared/pool';
 import { planWorkflowId } from '../../src/shared/ids';
@@ -103,7 +104,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     await client.workflow.start<typeof planWorkflow>('planWorkflow', {
       workflowId,
       taskQueue,
-      args: [{ plan: checked.plan, settings: { ...FAST_SETTINGS, poolId, ...settings } }],
+      args: [{ plan: compactPlan(checked.plan), settings: { ...FAST_SETTINGS, poolId, ...settings } }],
       typedSearchAttributes: [{ key: PlanIdKey, value: checked.plan.id }],
     });
     return workflowId;
