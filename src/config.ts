@@ -26,6 +26,7 @@ export const ConfigSchema = z.object({
     .optional(),
   POOL_SWEEP_SECONDS: int(30, 1, 3_600),
   POOL_HISTORY_LIMIT: int(10_000, 100, 50_000),
+  PLAN_HISTORY_LIMIT: int(8_000, 100, 40_000),
   AGENT_QUARANTINE_AFTER: int(3, 1, 100),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -78,6 +79,7 @@ export function executionSettings(config: Config): ExecutionSettings {
     retryMaxIntervalMs: config.RETRY_MAX_INTERVAL_MS,
     maxDepth: config.MAX_SUBTASK_DEPTH,
     maxFanOut: config.MAX_SUBTASK_FANOUT,
+    planHistoryLimit: config.PLAN_HISTORY_LIMIT,
     poolId: config.AGENT_POOL_ID,
   };
 }

@@ -8,6 +8,7 @@ import { loadConfigOrExit, poolSettings, type Config } from './config';
 import { loadRegistry } from './registry';
 import { planWorkflowId } from './shared/ids';
 import type { Registry } from './shared/registry';
+import type { TaskOutcome } from './shared/status';
 import { ensureSearchAttributes } from './temporal';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 
@@ -42,6 +43,7 @@ export function buildDeps(config: DepsConfig, client: Client): ActivityDeps {
     runtime: () => offline,
     tools: noTools,
     messenger: signalMessenger(client),
+    taskResult: async (workflowId) => ((await client.workflow.getHandle(workflowId).result()) as TaskOutcome).output,
   };
 }
 

@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkPlan } from '../shared/plan';
+import { isTaskResultRef } from '../shared/status';
 import type { Registry } from '../shared/registry';
 import type { AgentActivities, AiRuntime, Messenger, StepControl, ToolRunner } from './types';
 
@@ -10,6 +11,19 @@ export interface ActivityDeps {
   runtime: (agentType: string) => AiRuntime;
   tools: ToolRunner;
   messenger: Messenger;
+  /** Reads a task's output from its task workflow's result (for outputs passed by reference). */
+  taskResult: (workflowId: string) => Promise<unknown>;
+}
+
+/** Replaces output references (see TaskResultRef) with the outputs themselves. */
+export async function resolveRefs(
+  values: Record<string, unknown>,
+  read: (workflowId: string) => Promise<unknown>,
+): Promise<Record<string, unknown>> {
+  const entries = await Promise.all(
+    Object.entries(values).map(async ([k, v]) => [k, isTaskResultRef(v) ? await read(v.$taskResult) : v] as const),
+  );
+  return Object.fromEntries(entries);
 }
 
 function control(): StepControl {
@@ -57,6 +71,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
   return {
     async reason(ctx) {
       const c = control();
+      ctx = { ...ctx, dependencies: await resolveRefs(ctx.dependencies, deps.taskResult) };
       const result = await reportingAttempt(c.attempt, () => deps.runtime(ctx.agentType).reason(ctx, c));
       if (!result.subtasks || result.subtasks.length === 0) return { thoughts: result.thoughts, attempt: c.attempt };
       // Dynamic decomposition: prefix ids with the parent's so they cannot clash with the plan's other tasks.
@@ -79,6 +94,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
 
     async execute(ctx) {
       const c = control();
+      ctx = { ...ctx, dependencies: await resolveRefs(ctx.dependencies, deps.taskResult) };
       const output = await reportingAttempt(c.attempt, () =>
         deps.runtime(ctx.agentType).act(ctx, c, { tools: deps.tools, messenger: deps.messenger }),
       );

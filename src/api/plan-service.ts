@@ -16,6 +16,9 @@ import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey } from '../shared/search-attributes';
 import {
   FINAL_TASK_STATES,
+  isTaskResultRef,
+  type TaskOutcome,
+  type TaskResultRef,
   type AgentMessage,
   type HumanInput,
   type MessageLogEntry,
@@ -204,6 +207,24 @@ export class PlanService {
 
   /** Waits up to `waitSeconds` for the plan to close. Returns null while it is still running. */
   async result(planId: string, waitSeconds: number): Promise<PlanResult | null> {
+    const result = await this.rawResult(planId, waitSeconds);
+    if (!result) return result;
+    // Outputs of big plans are kept by reference in their task workflows' results: fetch them, a few at a time.
+    const refs = Object.entries(result.outputs).filter(([, v]) => isTaskResultRef(v));
+    for (let i = 0; i < refs.length; i += 50) {
+      await Promise.all(
+        refs.slice(i, i + 50).map(async ([taskId, ref]) => {
+          const outcome = (await this.rpc(() =>
+            this.client.workflow.getHandle((ref as TaskResultRef).$taskResult).result(),
+          )) as TaskOutcome;
+          result.outputs[taskId] = outcome.output;
+        }),
+      );
+    }
+    return result;
+  }
+
+  private async rawResult(planId: string, waitSeconds: number): Promise<PlanResult | null> {
     const desc = await this.describe(planId);
     const handle = this.client.workflow.getHandle<typeof planWorkflow>(planWorkflowId(planId));
     if (desc.status.name === 'RUNNING' && waitSeconds === 0) return null;

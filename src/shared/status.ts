@@ -56,6 +56,8 @@ export interface ExecutionSettings {
   maxDepth: number;
   /** How many subtasks one coordinator may spawn. */
   maxFanOut: number;
+  /** The plan workflow continues-as-new (after its running tasks finish) past this many history events. */
+  planHistoryLimit: number;
   /** Workflow id of the agent pool that serves this plan. */
   poolId: string;
 }
@@ -68,6 +70,7 @@ export const DEFAULT_SETTINGS: ExecutionSettings = {
   retryMaxIntervalMs: 30_000,
   maxDepth: 5,
   maxFanOut: 100,
+  planHistoryLimit: 8_000,
   poolId: 'agent-pool',
 };
 
@@ -167,8 +170,25 @@ export interface TaskWorkflowInput {
   depth: number;
 }
 
+/** A reference to a task's output kept in its task workflow's result (claim check), resolved by the API and activities. */
+export interface TaskResultRef {
+  $taskResult: string;
+}
+
+export const isTaskResultRef = (v: unknown): v is TaskResultRef =>
+  typeof v === 'object' && v !== null && typeof (v as TaskResultRef).$taskResult === 'string';
+
+export interface PlanCarry {
+  startedAt: string;
+  runs: number;
+  dag: unknown;
+  router: unknown;
+}
+
 export interface PlanWorkflowInput {
   /** The compact form is what the API sends (it keeps big plans under the payload limit); both are accepted. */
   plan: PlanSpec | CompactPlan;
+  /** Set by continue-as-new: where the previous run stopped (opaque to callers). */
+  carried?: PlanCarry;
   settings?: ExecutionSettings;
 }

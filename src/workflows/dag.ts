@@ -46,6 +46,13 @@ interface TaskRecord {
 }
 
 /** Starts a task's workflow; calls `onStarted` once it runs (so signals can reach it) and resolves with its outcome. */
+/** A task's record as carried across continue-as-new. */
+export type CarriedRecord = Omit<TaskRecord, 'spec' | 'index' | 'started'> & { id: string };
+export interface DagSnapshot {
+  paused: boolean;
+  records: CarriedRecord[];
+}
+
 export type StartTask = (
   task: TaskSpec,
   dependencies: Record<string, unknown>,
@@ -93,26 +100,55 @@ export class DagExecutor {
   private cancelled = false;
   private failedFastBy?: string;
   paused = false;
+  /** Asked between launches; when true, no new task starts and run() returns 'yield' once the running ones finish. */
+  shouldYield: () => boolean = () => false;
 
   constructor(
     tasks: TaskSpec[],
     private readonly options: { failurePolicy: FailurePolicy; maxConcurrency: number },
     private readonly start: StartTask,
     private readonly hooks: DagHooks = {},
+    carried?: DagSnapshot,
   ) {
+    const saved = new Map((carried?.records ?? []).map((r) => [r.id, r]));
     tasks.forEach((spec, index) => {
-      this.records.set(spec.id, { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] });
+      const { id: _id, ...rest } = saved.get(spec.id) ?? {
+        id: spec.id,
+        state: 'pending' as TaskState,
+        attempts: 0,
+        assignments: [],
+        subtasks: [],
+      };
+      this.records.set(spec.id, { spec, index, ...rest });
       for (const dep of spec.dependsOn) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), spec.id]);
     });
+    this.paused = carried?.paused ?? false;
+  }
+
+  /**
+   * What a continued-as-new run needs to pick up where this one stopped. Only finished and pending tasks exist at that
+   * point (run() drained the running ones); outputs go through `ref` so big ones stay out of the next run's input.
+   */
+  snapshot(ref: (taskId: string, output: unknown) => unknown): DagSnapshot {
+    return {
+      paused: this.paused,
+      records: [...this.records.values()]
+        .filter((r) => r.state !== 'pending')
+        .map(({ spec, index: _index, started: _started, output, ...rest }) => ({
+          ...rest,
+          id: spec.id,
+          ...(rest.state === 'completed' ? { output: ref(spec.id, output) } : {}),
+        })),
+    };
   }
 
   /**
    * Resolves once no task is running and none can start. If the surrounding scope is cancelled, it cancels its tasks,
    * waits for them to acknowledge (so a cancelled subtree has really stopped), then rethrows the cancellation.
    */
-  async run(): Promise<void> {
+  async run(): Promise<'done' | 'yield'> {
     try {
-      await this.loop();
+      if ((await this.loop()) === 'yield') return 'yield';
     } catch (err) {
       if (!isCancellation(err)) throw err;
       this.cancelAll();
@@ -121,12 +157,18 @@ export class DagExecutor {
       throw err;
     }
     this.sweep();
+    return 'done';
   }
 
-  private async loop(): Promise<void> {
+  private async loop(): Promise<'done' | 'yield'> {
     for (;;) {
-      if (!this.cancelled && !this.failedFastBy && !this.paused) this.launchReady();
-      if (this.inFlight.size === 0 && (this.cancelled || this.failedFastBy || this.readyTasks().length === 0)) return;
+      const stopping = this.cancelled || this.failedFastBy !== undefined;
+      const yielding = !stopping && this.shouldYield();
+      if (!stopping && !yielding && !this.paused) this.launchReady();
+      if (this.inFlight.size === 0) {
+        if (stopping || this.readyTasks().length === 0) return 'done';
+        if (yielding) return 'yield';
+      }
       await condition(() => this.dirty);
       this.dirty = false;
     }

@@ -6,6 +6,11 @@ import { deliverMessageSignal } from './messages';
 
 type Delivery = MessageLogEntry['deliveries'][number];
 
+export interface RouterSnapshot {
+  log: MessageLogEntry[];
+  held: { taskId: string; messageId: string }[];
+}
+
 /**
  * The plan's message bus. Messages arrive as signals (so they are in history and replay), are de-duplicated by id,
  * and go to the recipient task workflow as a signal once it runs; a message for a task that has not started waits
@@ -19,7 +24,30 @@ export class MessageRouter {
   constructor(
     private readonly planId: string,
     private readonly dag: () => DagExecutor,
-  ) {}
+    carried?: RouterSnapshot,
+  ) {
+    for (const entry of carried?.log ?? []) {
+      this.log.push(entry);
+      this.seen.add(entry.id);
+    }
+    for (const { taskId, messageId } of carried?.held ?? []) {
+      const entry = this.log.find((e) => e.id === messageId);
+      const delivery = entry?.deliveries.find((d) => d.taskId === taskId && d.state === 'pending');
+      if (!entry || !delivery) continue;
+      const { state: _s, deliveries: _d, reason: _r, ...message } = entry;
+      this.held.set(taskId, [...(this.held.get(taskId) ?? []), { message, delivery, entry }]);
+    }
+  }
+
+  /** The log and the messages still waiting for their task, for a continued-as-new run. */
+  snapshot(): RouterSnapshot {
+    return {
+      log: this.log,
+      held: [...this.held.entries()].flatMap(([taskId, list]) =>
+        list.map((h) => ({ taskId, messageId: h.message.id })),
+      ),
+    };
+  }
 
   entries(): MessageLogEntry[] {
     return this.log;

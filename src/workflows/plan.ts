@@ -1,15 +1,25 @@
-import { isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { expandPlan } from '../shared/plan-codec';
+import { taskWorkflowId } from '../shared/ids';
 import { PlanStatusKey } from '../shared/search-attributes';
 import {
   DEFAULT_SETTINGS,
+  isTaskResultRef,
   type PlanResult,
   type PlanStatus,
   type PlanView,
   type PlanWorkflowInput,
 } from '../shared/status';
 import { childStarter } from './children';
-import { DagExecutor } from './dag';
+import { DagExecutor, type DagSnapshot } from './dag';
 import {
   agentMessageSignal,
   cancelPlanSignal,
@@ -20,7 +30,7 @@ import {
   resumePlanSignal,
   taskAssignedSignal,
 } from './messages';
-import { MessageRouter } from './message-router';
+import { MessageRouter, type RouterSnapshot } from './message-router';
 
 /**
  * Runs one plan as a DAG of child `agentTaskWorkflow`s (id `plan-<planId>`). Honours dependsOn, maxConcurrency and the
@@ -30,11 +40,12 @@ import { MessageRouter } from './message-router';
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult> {
   const plan = 'typeSets' in input.plan ? expandPlan(input.plan) : input.plan;
   const settings = { ...DEFAULT_SETTINGS, ...input.settings };
-  const startedAt = new Date(workflowInfo().startTime).toISOString();
+  const carried = input.carried;
+  const startedAt = carried?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
   let status: PlanStatus = 'running';
   let closedAt: string | null = null;
 
-  const router = new MessageRouter(plan.id, () => dag);
+  const router = new MessageRouter(plan.id, () => dag, carried?.router as RouterSnapshot | undefined);
   const dag: DagExecutor = new DagExecutor(
     plan.tasks,
     { failurePolicy: plan.failurePolicy, maxConcurrency: plan.maxConcurrency },
@@ -46,7 +57,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       depth: 0,
     }),
     { takeInbox: (taskId) => router.takeInbox(taskId), onStarted: (taskId) => router.flush(taskId) },
+    carried?.dag as DagSnapshot | undefined,
   );
+  // Past the history budget the plan stops launching, lets its running tasks finish, and continues as new.
+  dag.shouldYield = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= settings.planHistoryLimit;
   setHandler(agentMessageSignal, (message) => router.route(message));
   setHandler(planMessagesQuery, () => router.entries());
   setHandler(taskAssignedSignal, ({ taskId, agentId }) => dag.setAgent(taskId, agentId));
@@ -70,12 +85,25 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   setHandler(pausePlanSignal, () => dag.setPaused(true));
   setHandler(resumePlanSignal, () => dag.setPaused(false));
 
-  upsertSearchAttributes([{ key: PlanStatusKey, value: 'running' }]);
+  if (!carried) upsertSearchAttributes([{ key: PlanStatusKey, value: 'running' }]);
+  let outcome: 'done' | 'yield' = 'done';
   try {
-    await dag.run();
+    outcome = await dag.run();
   } catch (err) {
     // `temporal workflow cancel` cancels the root scope: the DAG has cancelled and drained its tasks; close cleanly.
     if (!isCancellation(err)) throw err;
+  }
+  if (outcome === 'yield') {
+    await condition(allHandlersFinished);
+    // Outputs stay in the task workflows' results; the next run carries references (resolved by the API and the
+    // activities), so the carried state stays small whatever the tasks produced.
+    const ref = (taskId: string, output: unknown): unknown =>
+      isTaskResultRef(output) ? output : { $taskResult: taskWorkflowId(plan.id, taskId) };
+    await continueAsNew<typeof planWorkflow>({
+      plan: input.plan,
+      settings: input.settings,
+      carried: { startedAt, runs: (carried?.runs ?? 1) + 1, dag: dag.snapshot(ref), router: router.snapshot() },
+    });
   }
 
   router.closeUndelivered();

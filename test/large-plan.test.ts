@@ -1,0 +1,95 @@
+import { isTaskResultRef, type PlanResult } from '../src/shared/status';
+import { planStatusQuery } from '../src/workflows/messages';
+import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const runsOf = async (workflowId: string): Promise<number> => {
+  let n = 0;
+  for await (const _ of h.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++;
+  return n;
+};
+
+/** A plan too big for one history continues as new, carrying its state and passing outputs by reference. */
+describe('plans larger than one workflow history', () => {
+  test('the plan continues-as-new, loses no task, and the API resolves outputs kept by reference', async () => {
+    const id = uniqueId('big');
+    await h.start(
+      {
+        id,
+        maxConcurrency: 8,
+        tasks: Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, description: `task ${i}` })),
+      },
+      { planHistoryLimit: 100 },
+    );
+    const raw = (await h.client.workflow.getHandle(`plan-${id}`).result()) as PlanResult;
+    expect(raw.status).toBe('completed');
+    expect(Object.keys(raw.outputs)).toHaveLength(40);
+    expect(Object.values(raw.outputs).some(isTaskResultRef)).toBe(true);
+    expect(await runsOf(`plan-${id}`)).toBeGreaterThan(1);
+    const view = await h.client.workflow.getHandle(`plan-${id}`).query(planStatusQuery);
+    expect(view.progress).toMatchObject({ total: 40, completed: 40 });
+
+    const api = await startApi(h);
+    try {
+      const res = await fetch(`${api.base}/v1/plans/${id}/result`);
+      const body = (await res.json()) as PlanResult;
+      expect(res.status).toBe(200);
+      expect(Object.values(body.outputs).some(isTaskResultRef)).toBe(false);
+      expect((body.outputs.t0 as { summary: string }).summary).toMatch(/^t0 done by /);
+      const again = await fetch(`${api.base}/v1/plans/${id}`);
+      expect(((await again.json()) as { status: string }).status).toBe('completed');
+    } finally {
+      await api.close();
+    }
+  });
+
+  test('outputs flow to dependents across continue-as-new boundaries', async () => {
+    const id = uniqueId('chain');
+    await h.start(
+      {
+        id,
+        mode: 'sequential',
+        tasks: Array.from({ length: 12 }, (_, i) => ({ id: `s${i}`, description: `step ${i}` })),
+      },
+      { planHistoryLimit: 100 },
+    );
+    const raw = (await h.client.workflow.getHandle(`plan-${id}`).result()) as PlanResult;
+    expect(raw.status).toBe('completed');
+    expect(await runsOf(`plan-${id}`)).toBeGreaterThan(1);
+    const last = raw.outputs.s11 as { dependencies: Record<string, unknown> };
+    expect(last.dependencies).toEqual({ s10: expect.stringMatching(/^s10 done by /) });
+  });
+
+  test('after continue-as-new the plan keeps its memo and search attributes: resubmission stays idempotent', async () => {
+    const api = await startApi(h, { PLAN_HISTORY_LIMIT: '100' });
+    try {
+      const body = {
+        id: uniqueId('memo'),
+        maxConcurrency: 8,
+        tasks: Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, description: 'x' })),
+      };
+      const post = () =>
+        fetch(`${api.base}/v1/plans`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await post()).status).toBe(202);
+      const done = await fetch(`${api.base}/v1/plans/${body.id}/result?wait=30`);
+      expect(((await done.json()) as PlanResult).status).toBe('completed');
+      expect(await runsOf(`plan-${body.id}`)).toBeGreaterThan(1);
+      const again = await post();
+      expect(again.status).toBe(200);
+      expect(((await again.json()) as { status: string }).status).toBe('completed');
+    } finally {
+      await api.close();
+    }
+  });
+});
