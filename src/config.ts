@@ -25,7 +25,7 @@ export const ConfigSchema = z.object({
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/)
     .optional(),
   POOL_SWEEP_SECONDS: int(30, 1, 3_600),
-  POOL_HISTORY_LIMIT: int(10_000, 100, 50_000),
+  POOL_HISTORY_LIMIT: int(8_000, 100, 50_000),
   PLAN_HISTORY_LIMIT: int(8_000, 100, 40_000),
   AGENT_QUARANTINE_AFTER: int(3, 1, 100),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),

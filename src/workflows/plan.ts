@@ -60,8 +60,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     carried?.dag as DagSnapshot | undefined,
   );
   // Past the history budget the plan stops launching, lets its running tasks finish, and continues as new.
-  dag.shouldYield = () =>
-    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= settings.planHistoryLimit;
+  // Leave room for the events the running tasks still add while draining (about six each), so the history stays under
+  // Temporal's 10,240-event warning.
+  const yieldAt = Math.max(settings.planHistoryLimit - 6 * plan.maxConcurrency, settings.planHistoryLimit / 4);
+  dag.shouldYield = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength >= yieldAt;
   setHandler(agentMessageSignal, (message) => router.route(message));
   setHandler(planMessagesQuery, () => router.entries());
   setHandler(taskAssignedSignal, ({ taskId, agentId }) => dag.setAgent(taskId, agentId));
