@@ -69,6 +69,9 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: { ...createActivities(opts.deps), ...createPoolActivities(opts.pool) },
+    // After a worker dies, queries and workflow tasks stuck on its sticky queue move to the shared queue after this;
+    // the default 10 s makes status reads fail for that long.
+    stickyQueueScheduleToStartTimeout: '3s',
   });
 }
 

@@ -67,7 +67,11 @@ export class AgentService {
     }
   }
 
+  /** Read from the pool's memo: describe() is answered by the server, so this works even while no worker is up. */
   async registry(): Promise<Registry> {
+    const desc = await this.query(() => this.pool().describe());
+    const types = desc.memo?.registry;
+    if (Array.isArray(types)) return { agentTypes: types as AgentType[] };
     return { agentTypes: await this.query(() => this.pool().query(registryQuery)) };
   }
 

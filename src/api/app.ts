@@ -107,8 +107,9 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
     const result = await plans.result(id, wait);
     if (result) res.json(result);
     else {
-      const view = await plans.status(id);
-      res.status(202).json({ planId: id, status: view.status, progress: view.progress });
+      // Still running. The progress needs a worker to answer the status query; without one, say running anyway.
+      const view = await plans.status(id).catch(() => undefined);
+      res.status(202).json({ planId: id, status: 'running', ...(view ? { progress: view.progress } : {}) });
     }
   });
   app.post('/v1/plans/:planId/cancel', async (req, res) => {

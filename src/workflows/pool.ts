@@ -6,6 +6,7 @@ import {
   getExternalWorkflowHandle,
   proxyActivities,
   setHandler,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
@@ -38,6 +39,9 @@ const { closedWorkflows } = proxyActivities<PoolActivities>({
  */
 export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   const state = new PoolState(input.settings, input.types, input.snapshot);
+  // The registry is also in the memo, so the API can read it with describe(), which needs no worker (a query does).
+  const publishRegistry = () => upsertMemo({ registry: state.registry() });
+  publishRegistry();
   let dirty = true;
   let inFlightGrants = 0;
   const now = () => new Date();
@@ -60,6 +64,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   setHandler(configurePoolSignal, ({ types, maxAgents }) => {
     for (const t of types) state.upsertType(t);
     state.settings = { ...state.settings, maxAgents };
+    publishRegistry();
     touch();
   });
   setHandler(poolStatusQuery, () => state.view());
@@ -69,6 +74,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     (raw) => {
       const type = AgentType.parse(raw);
       state.upsertType(type);
+      publishRegistry();
       touch();
       return type;
     },
@@ -88,6 +94,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     removeAgentTypeUpdate,
     (name) => {
       sendGrants(state.removeType(name, now()));
+      publishRegistry();
       touch();
     },
     {
