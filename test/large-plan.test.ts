@@ -1,6 +1,6 @@
 import { isTaskResultRef, type PlanResult } from '../src/shared/status';
 import { planStatusQuery } from '../src/workflows/messages';
-import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { eventually, startApi, startHarness, uniqueId, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -85,6 +85,15 @@ describe('plans larger than one workflow history', () => {
       const done = await fetch(`${api.base}/v1/plans/${body.id}/result?wait=30`);
       expect(((await done.json()) as PlanResult).status).toBe('completed');
       expect(await runsOf(`plan-${body.id}`)).toBeGreaterThan(1);
+      // Listed once, not once per run.
+      const listed = await eventually(async () => {
+        const r = await fetch(`${api.base}/v1/plans?limit=1000`);
+        const plans = ((await r.json()) as { plans: { planId: string; status: string }[] }).plans.filter(
+          (p) => p.planId === body.id,
+        );
+        return plans.length > 0 && plans.every((p) => p.status === 'completed') ? plans : undefined;
+      }, 'the plan in the list');
+      expect(listed).toHaveLength(1);
       const again = await post();
       expect(again.status).toBe(200);
       expect(((await again.json()) as { status: string }).status).toBe('completed');

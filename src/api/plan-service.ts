@@ -254,7 +254,7 @@ export class PlanService {
   }
 
   async list(status: PlanStatus | undefined, limit: number): Promise<PlanSummary[]> {
-    const query = `WorkflowType = 'planWorkflow'${status ? ` AND PlanStatus = '${status}'` : ''}`;
+    const query = `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND PlanStatus = '${status}'` : ''}`;
     const plans: PlanSummary[] = [];
     await this.rpc(async () => {
       for await (const wf of this.client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {
