@@ -1,6 +1,7 @@
 import { checkPlan } from '../src/shared/plan';
 import { compactPlan, expandPlan } from '../src/shared/plan-codec';
 import { DEFAULT_REGISTRY } from '../src/shared/registry';
+import { DagExecutor, type CarriedRecord } from '../src/workflows/dag';
 
 describe('plan codec', () => {
   test('compact then expand gives back the same plan, subtasks and non-default fields included', () => {
@@ -37,5 +38,48 @@ describe('plan codec', () => {
     );
     if (!r.ok) throw new Error('invalid');
     expect(JSON.stringify(compactPlan(r.plan)).length).toBeLessThan(1_000_000);
+  });
+});
+
+describe('continue-as-new state of a big plan', () => {
+  test('10,000 finished tasks plus the compact plan stay under the 2 MB payload limit, and survive a round trip', () => {
+    const r = checkPlan(
+      { tasks: Array.from({ length: 10_000 }, (_, i) => ({ id: `t${i}`, description: 'x' })) },
+      DEFAULT_REGISTRY,
+      { maxTasks: 10_000 },
+      () => 'plan-with-a-long-id-0123456789',
+    );
+    if (!r.ok) throw new Error('invalid');
+    const now = Date.parse('2026-11-24T12:00:00Z');
+    const carried = {
+      paused: false,
+      records: r.plan.tasks.map((t, i): CarriedRecord => [
+        t.id,
+        'completed',
+        `generalist-${i % 100}`,
+        1,
+        now,
+        now + 1500,
+      ]),
+    };
+    const ref = (taskId: string) => ({ $taskResult: `plan-x-task-${taskId}` });
+    const dag = new DagExecutor(
+      r.plan.tasks,
+      { failurePolicy: 'fail-fast', maxConcurrency: 10 },
+      () => Promise.reject(new Error('unused')),
+      { outputRef: ref },
+      carried,
+    );
+    const snapshot = dag.snapshot();
+    expect(JSON.stringify({ plan: compactPlan(r.plan), carried: snapshot }).length).toBeLessThan(1_900_000);
+    expect(snapshot).toEqual(carried);
+    expect(dag.progress()).toMatchObject({ total: 10_000, completed: 10_000 });
+    expect(dag.outputs().t42).toEqual(ref('t42'));
+    expect(dag.views()[7]).toMatchObject({
+      id: 't7',
+      state: 'completed',
+      agentId: 'generalist-7',
+      assignments: [{ agentId: 'generalist-7', outcome: 'completed' }],
+    });
   });
 });

@@ -47,7 +47,18 @@ interface TaskRecord {
 
 /** Starts a task's workflow; calls `onStarted` once it runs (so signals can reach it) and resolves with its outcome. */
 /** A task's record as carried across continue-as-new. */
-export type CarriedRecord = Omit<TaskRecord, 'spec' | 'index' | 'started'> & { id: string };
+/**
+ * A finished task as carried across continue-as-new, packed small because a 10,000-task plan carries thousands:
+ * [id, state, agentId, attempts, startedAt ms, finishedAt ms, extras]. Extras hold only what cannot be rebuilt: a
+ * history of several assignments, an error, a reason, subtasks.
+ */
+export type CarriedRecord = [string, TaskState, string | null, number, number | null, number | null, CarriedExtras?];
+interface CarriedExtras {
+  assignments?: Assignment[];
+  error?: TaskError;
+  reason?: string;
+  subtasks?: TaskView[];
+}
 export interface DagSnapshot {
   paused: boolean;
   records: CarriedRecord[];
@@ -66,6 +77,8 @@ export interface DagHooks {
   takeInbox?(taskId: string): AgentMessage[];
   /** The task's workflow is running and can receive signals. */
   onStarted?(taskId: string): void;
+  /** How a carried-over completed task's output is referred to (its task workflow's result). */
+  outputRef?(taskId: string): unknown;
 }
 
 /** Turns whatever a child workflow failed with into the error shown for its task. */
@@ -110,16 +123,40 @@ export class DagExecutor {
     private readonly hooks: DagHooks = {},
     carried?: DagSnapshot,
   ) {
-    const saved = new Map((carried?.records ?? []).map((r) => [r.id, r]));
+    const saved = new Map((carried?.records ?? []).map((r) => [r[0], r]));
+    const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
     tasks.forEach((spec, index) => {
-      const { id: _id, ...rest } = saved.get(spec.id) ?? {
-        id: spec.id,
-        state: 'pending' as TaskState,
-        attempts: 0,
-        assignments: [],
-        subtasks: [],
-      };
-      this.records.set(spec.id, { spec, index, ...rest });
+      const packed = saved.get(spec.id);
+      let rec: TaskRecord = { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] };
+      if (packed) {
+        const [, state, agentId, attempts, startedAt, finishedAt, extras = {}] = packed;
+        rec = {
+          ...rec,
+          state,
+          attempts,
+          ...(agentId ? { agentId } : {}),
+          startedAt: iso(startedAt),
+          finishedAt: iso(finishedAt),
+          assignments:
+            extras.assignments ??
+            (agentId
+              ? [
+                  {
+                    agentId,
+                    agentType: spec.agentType,
+                    outcome: state === 'completed' || state === 'cancelled' ? state : 'failed',
+                  },
+                ]
+              : []),
+          ...(extras.error ? { error: extras.error } : {}),
+          ...(extras.reason ? { reason: extras.reason } : {}),
+          subtasks: extras.subtasks ?? [],
+          ...(state === 'completed'
+            ? { output: 'output' in extras ? extras.output : this.hooks.outputRef?.(spec.id) }
+            : {}),
+        };
+      }
+      this.records.set(spec.id, rec);
       for (const dep of spec.dependsOn) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), spec.id]);
     });
     this.paused = carried?.paused ?? false;
@@ -127,19 +164,35 @@ export class DagExecutor {
 
   /**
    * What a continued-as-new run needs to pick up where this one stopped. Only finished and pending tasks exist at that
-   * point (run() drained the running ones); outputs go through `ref` so big ones stay out of the next run's input.
+   * point (run() drained the running ones). Outputs are not carried: they are in the task workflows' results, and the
+   * next run refers to them through `hooks.outputRef`.
    */
-  snapshot(ref: (taskId: string, output: unknown) => unknown): DagSnapshot {
-    return {
-      paused: this.paused,
-      records: [...this.records.values()]
-        .filter((r) => r.state !== 'pending')
-        .map(({ spec, index: _index, started: _started, output, ...rest }) => ({
-          ...rest,
-          id: spec.id,
-          ...(rest.state === 'completed' ? { output: ref(spec.id, output) } : {}),
-        })),
-    };
+  snapshot(): DagSnapshot {
+    const ms = (iso?: string) => (iso ? Date.parse(iso) : null);
+    const records = [...this.records.values()]
+      .filter((r) => r.state !== 'pending')
+      .map((r): CarriedRecord => {
+        const extras: CarriedExtras = {};
+        const single =
+          r.assignments.length === 1 &&
+          r.assignments[0]?.agentId === r.agentId &&
+          r.assignments[0]?.agentType === r.spec.agentType &&
+          r.assignments[0]?.outcome === r.state;
+        if (r.assignments.length > 0 && !single) extras.assignments = r.assignments;
+        if (r.error) extras.error = r.error;
+        if (r.reason) extras.reason = r.reason;
+        if (r.subtasks.length > 0) extras.subtasks = r.subtasks;
+        const base: [string, TaskState, string | null, number, number | null, number | null] = [
+          r.spec.id,
+          r.state,
+          r.agentId ?? null,
+          r.attempts,
+          ms(r.startedAt),
+          ms(r.finishedAt),
+        ];
+        return Object.keys(extras).length > 0 ? [...base, extras] : base;
+      });
+    return { paused: this.paused, records };
   }
 
   /**

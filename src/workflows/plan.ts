@@ -1,4 +1,5 @@
 import {
+  log,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -12,7 +13,6 @@ import { taskWorkflowId } from '../shared/ids';
 import { PlanStatusKey } from '../shared/search-attributes';
 import {
   DEFAULT_SETTINGS,
-  isTaskResultRef,
   type PlanResult,
   type PlanStatus,
   type PlanView,
@@ -31,6 +31,9 @@ import {
   taskAssignedSignal,
 } from './messages';
 import { MessageRouter, type RouterSnapshot } from './message-router';
+
+/** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
+const MAX_CARRY_BYTES = 1_900_000;
 
 /**
  * Runs one plan as a DAG of child `agentTaskWorkflow`s (id `plan-<planId>`). Honours dependsOn, maxConcurrency and the
@@ -56,7 +59,11 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       maxConcurrency: plan.maxConcurrency,
       depth: 0,
     }),
-    { takeInbox: (taskId) => router.takeInbox(taskId), onStarted: (taskId) => router.flush(taskId) },
+    {
+      takeInbox: (taskId) => router.takeInbox(taskId),
+      onStarted: (taskId) => router.flush(taskId),
+      outputRef: (taskId) => ({ $taskResult: taskWorkflowId(plan.id, taskId) }),
+    },
     carried?.dag as DagSnapshot | undefined,
   );
   // Past the history budget the plan stops launching, lets its running tasks finish, and continues as new.
@@ -95,17 +102,25 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     // `temporal workflow cancel` cancels the root scope: the DAG has cancelled and drained its tasks; close cleanly.
     if (!isCancellation(err)) throw err;
   }
-  if (outcome === 'yield') {
+  while (outcome === 'yield') {
     await condition(allHandlersFinished);
     // Outputs stay in the task workflows' results; the next run carries references (resolved by the API and the
     // activities), so the carried state stays small whatever the tasks produced.
-    const ref = (taskId: string, output: unknown): unknown =>
-      isTaskResultRef(output) ? output : { $taskResult: taskWorkflowId(plan.id, taskId) };
-    await continueAsNew<typeof planWorkflow>({
+    const next: PlanWorkflowInput = {
       plan: input.plan,
       settings: input.settings,
-      carried: { startedAt, runs: (carried?.runs ?? 1) + 1, dag: dag.snapshot(ref), router: router.snapshot() },
-    });
+      carried: {
+        startedAt,
+        runs: (carried?.runs ?? 1) + 1,
+        dag: dag.snapshot(),
+        router: router.snapshot(),
+      },
+    };
+    if (JSON.stringify(next).length < MAX_CARRY_BYTES) await continueAsNew<typeof planWorkflow>(next);
+    // Too big to carry (huge messages or errors): run on in this history rather than fail to continue.
+    log.warn('plan state too large to continue-as-new; running on in this history', { planId: plan.id });
+    dag.shouldYield = () => false;
+    outcome = await dag.run();
   }
 
   router.closeUndelivered();
