@@ -11,7 +11,8 @@ import type {
 import type { AgentState } from '../shared/status';
 
 const MAX_TRANSITIONS = 20;
-const MAX_MEMORY = 20;
+const MAX_MEMORY = 10;
+const MAX_NOTE = 200;
 const MAX_FINISHED = 2_000;
 const MAX_TERMINATED = 50;
 
@@ -136,7 +137,8 @@ export class PoolState {
       inst.consecutiveFailures++;
       this.transition(inst, 'failed', at, taskId);
     }
-    if (rel.note) inst.memory = [...inst.memory, rel.note].slice(-MAX_MEMORY);
+    if (rel.note)
+      inst.memory = [...inst.memory, { ...rel.note, note: rel.note.note.slice(0, MAX_NOTE) }].slice(-MAX_MEMORY);
     inst.holder = null;
     inst.requestId = null;
     inst.planId = null;

@@ -1,4 +1,5 @@
 import {
+  log,
   allHandlersFinished,
   ApplicationFailure,
   condition,
@@ -25,6 +26,9 @@ import {
   terminateAgentUpdate,
   upsertAgentTypeUpdate,
 } from './messages';
+
+/** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
+const MAX_CARRY_BYTES = 1_900_000;
 
 const { closedWorkflows } = proxyActivities<PoolActivities>({
   startToCloseTimeout: '30s',
@@ -145,6 +149,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   }
 
   let lastSweep = Date.now();
+  let tooBigToCarry = false;
   for (;;) {
     // A timer only when something is due (an idle TTL or a sweep): each timer costs history events.
     const wait = waitMs();
@@ -170,14 +175,16 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     }
 
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength >= state.settings.historyLimit) {
+    if (!tooBigToCarry && (info.continueAsNewSuggested || info.historyLength >= state.settings.historyLimit)) {
       await condition(() => inFlightGrants === 0 && allHandlersFinished());
       // Whatever arrived while we waited is in the state we carry over.
-      await continueAsNew<typeof agentPoolWorkflow>({
-        settings: state.settings,
-        types: state.registry(),
-        snapshot: state.snapshot(),
+      const next: PoolInput = { settings: state.settings, types: state.registry(), snapshot: state.snapshot() };
+      if (JSON.stringify(next).length < MAX_CARRY_BYTES) await continueAsNew<typeof agentPoolWorkflow>(next);
+      // Failing to continue would wedge the pool; running on in this history at least keeps serving.
+      log.warn('pool state too large to continue-as-new; running on in this history', {
+        instances: state.view().active,
       });
+      tooBigToCarry = true;
     }
   }
 
