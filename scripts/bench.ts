@@ -18,7 +18,6 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { createServer } from 'node:net';
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -43,7 +42,7 @@ import { DEFAULT_REGISTRY, type Registry } from '../src/shared/registry';
 import { buildDeps, createWorker } from '../src/worker';
 import { poolStatusQuery } from '../src/workflows/messages';
 import type { BareLifecycleInput, PoolRoundTripInput, PoolRoundTripResult } from './bench-workflows';
-import { startDevServer, type DevServer } from './dev-server';
+import { freePort, startDevServer, type DevServer } from './dev-server';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ensureTemporalCli } = require('./temporal-cli.cjs') as { ensureTemporalCli: () => string };
 
@@ -80,18 +79,6 @@ function pct(xs: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
 }
 const median = (xs: number[]) => pct(xs, 50);
-
-/** A free TCP port on 127.0.0.1 (the OS picks it). */
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
-}
 
 // ---------------------------------------------------------------------------------------------------------------------
 // Environment

@@ -1,20 +1,8 @@
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
-import { startDevServer } from '../../scripts/dev-server';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, startDevServer } from '../../scripts/dev-server';
 
 /** Starts one real Temporal dev server (in memory) and bundles the workflows once for the whole run. */
 export default async function globalSetup(): Promise<void> {

@@ -3,23 +3,12 @@
  * the chaos run: SIGKILL them, start them again, and check that nothing was lost.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 const root = resolve(__dirname, '../..');
 const tsNode = resolve(root, 'node_modules/.bin/ts-node');
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small window before the caller binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
-}
+export { freePort } from '../../scripts/dev-server';
 
 export interface ProcessExit {
   code: number | null;
