@@ -1161,6 +1161,8 @@ async function main(): Promise<void> {
     const { port: apiPort } = api.address() as { port: number };
     const rig: Rig = { server, client, config, base: `http://127.0.0.1:${apiPort}` };
     log(`worker on task queue ${taskQueue}, pool ${config.AGENT_POOL_ID}, API on ${rig.base}`);
+    // The registry file and the CLI wrapper are read only at start-up: nothing is left behind if the run is killed.
+    rmSync(tmp, { recursive: true, force: true });
 
     try {
       await measure(results, rig);
