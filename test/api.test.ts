@@ -231,7 +231,7 @@ describe('HTTP API over a real Temporal server', () => {
     const now = await call(`/v1/plans/${id}/result?wait=0`);
     expect(Date.now() - t0).toBeLessThan(2_000);
     expect(now.status).toBe(202);
-    expect(now.body).toMatchObject({ planId: id, status: 'running' });
+    expect(now.body).toMatchObject({ planId: id, status: 'running', progress: { total: 1 } });
     t0 = Date.now();
     const later = await call(`/v1/plans/${id}/result?wait=1`);
     expect(later.status).toBe(202);

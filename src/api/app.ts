@@ -108,7 +108,7 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
     if (result) res.json(result);
     else {
       // Still running. The progress needs a worker to answer the status query; without one, say running anyway.
-      const view = await plans.status(id).catch(() => undefined);
+      const view = await plans.progress(id).catch(() => undefined);
       res.status(202).json({ planId: id, status: 'running', ...(view ? { progress: view.progress } : {}) });
     }
   });

@@ -34,6 +34,7 @@ import {
   cancelTaskSignal,
   pausePlanSignal,
   planMessagesQuery,
+  planProgressQuery,
   planStatusQuery,
   resumePlanSignal,
   taskInputUpdate,
@@ -203,6 +204,12 @@ export class PlanService {
     );
     const byId = new Map(enriched.filter((t): t is TaskView => t !== undefined).map((t) => [t.id, t]));
     return { ...view, tasks: view.tasks.map((t) => byId.get(t.id) ?? t) };
+  }
+
+  /** Status and counts only (no task list): what the 202 of the result endpoint needs. */
+  async progress(planId: string): Promise<Pick<PlanView, 'status' | 'progress' | 'paused'>> {
+    await this.describe(planId);
+    return this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).query(planProgressQuery));
   }
 
   /** Waits up to `waitSeconds` for the plan to close. Returns null while it is still running. */

@@ -5,6 +5,8 @@ import type { AgentMessage, HumanInput, MessageLogEntry, PlanView, TaskState, Ta
 
 /** The plan's live status: what `GET /v1/plans/:id` serves and `temporal workflow query --type planStatus` prints. */
 export const planStatusQuery = defineQuery<PlanView>('planStatus');
+/** Just the plan's status and counts: cheap even for a 10,000-task plan, where planStatus is megabytes. */
+export const planProgressQuery = defineQuery<Pick<PlanView, 'status' | 'progress' | 'paused'>>('planProgress');
 /** One task workflow's live lifecycle state, with its sub-agents' states. */
 export const taskStatusQuery = defineQuery<TaskView>('taskStatus');
 

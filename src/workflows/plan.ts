@@ -26,6 +26,7 @@ import {
   cancelTaskSignal,
   pausePlanSignal,
   planMessagesQuery,
+  planProgressQuery,
   planStatusQuery,
   resumePlanSignal,
   taskAssignedSignal,
@@ -87,6 +88,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     startedAt,
     closedAt,
   }));
+  setHandler(planProgressQuery, () => ({ status, progress: dag.progress(), paused: dag.paused }));
   setHandler(cancelPlanSignal, () => dag.cancelAll());
   setHandler(cancelTaskSignal, ({ taskId, reason }) => {
     dag.cancelTask(taskId, reason);
