@@ -1,17 +1,9 @@
 import type { Client } from '@temporalio/client';
-import type { AcquireRequest, PoolInput, Release } from '../shared/pool';
-import {
-  acquireAgentSignal,
-  cancelAcquireSignal,
-  configurePoolSignal,
-  releaseAgentSignal,
-} from '../workflows/messages';
+import type { PoolInput, PoolMessage } from '../shared/pool';
+import { poolSignalOf } from '../workflows/messages';
 import type { agentPoolWorkflow } from '../workflows/pool';
 
-export type PoolMessage =
-  | { kind: 'acquire'; request: AcquireRequest }
-  | { kind: 'release'; release: Release }
-  | { kind: 'cancel'; requestId: string };
+export type { PoolMessage } from '../shared/pool';
 
 /** Activities the pool and the task workflows use to reach each other through the client. */
 export interface PoolActivities {
@@ -29,49 +21,19 @@ export interface PoolDeps {
 }
 
 /** Starts the pool if needed and hands it a message; used by the worker at start-up and by the activities. */
-export async function signalPool(
-  deps: PoolDeps,
-  poolId: string,
-  message: PoolMessage | { kind: 'configure'; input: PoolInput },
-): Promise<void> {
+export async function signalPool(deps: PoolDeps, poolId: string, message: PoolMessage): Promise<void> {
   const base = {
     workflowId: poolId,
     taskQueue: deps.taskQueue,
     args: [deps.poolInput()] as [PoolInput],
     staticSummary: 'agent pool and registry',
   };
-  switch (message.kind) {
-    case 'acquire':
-      await deps.client.workflow.signalWithStart<typeof agentPoolWorkflow, [AcquireRequest]>('agentPoolWorkflow', {
-        ...base,
-        signal: acquireAgentSignal,
-        signalArgs: [message.request],
-      });
-      return;
-    case 'release':
-      await deps.client.workflow.signalWithStart<typeof agentPoolWorkflow, [Release]>('agentPoolWorkflow', {
-        ...base,
-        signal: releaseAgentSignal,
-        signalArgs: [message.release],
-      });
-      return;
-    case 'cancel':
-      await deps.client.workflow.signalWithStart<typeof agentPoolWorkflow, [{ requestId: string }]>(
-        'agentPoolWorkflow',
-        {
-          ...base,
-          signal: cancelAcquireSignal,
-          signalArgs: [{ requestId: message.requestId }],
-        },
-      );
-      return;
-    case 'configure':
-      await deps.client.workflow.signalWithStart('agentPoolWorkflow', {
-        ...base,
-        signal: configurePoolSignal,
-        signalArgs: [{ types: message.input.types, maxAgents: message.input.settings.maxAgents }],
-      });
-  }
+  const [signal, arg] = poolSignalOf(message);
+  await deps.client.workflow.signalWithStart<typeof agentPoolWorkflow, [unknown]>('agentPoolWorkflow', {
+    ...base,
+    signal,
+    signalArgs: [arg],
+  });
 }
 
 export function createPoolActivities(deps: PoolDeps): PoolActivities {

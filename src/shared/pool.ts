@@ -111,3 +111,10 @@ export interface PoolInput {
   types: AgentType[];
   snapshot?: PoolSnapshot;
 }
+
+/** What a task workflow (or the worker at start-up) tells the pool; see poolSignalOf for the signal each one is. */
+export type PoolMessage =
+  | { kind: 'acquire'; request: AcquireRequest }
+  | { kind: 'release'; release: Release }
+  | { kind: 'cancel'; requestId: string }
+  | { kind: 'configure'; input: PoolInput };

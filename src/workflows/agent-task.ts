@@ -13,9 +13,9 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { PoolActivities, PoolMessage } from '../activities/pool';
+import type { PoolActivities } from '../activities/pool';
 import type { AgentActivities, StepContext } from '../activities/types';
-import type { Grant, MemoryEntry, Release } from '../shared/pool';
+import type { Grant, MemoryEntry, PoolMessage, Release } from '../shared/pool';
 import type { TaskSpec } from '../shared/plan';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
 import type {
@@ -33,13 +33,11 @@ import { childStarter } from './children';
 import { CancellationScope } from '@temporalio/workflow';
 import { DagExecutor, describeFailure, INPUT_TIMEOUT_SKIP, TASK_FAILED, type TaskFailureDetails } from './dag';
 import {
-  acquireAgentSignal,
-  cancelAcquireSignal,
-  releaseAgentSignal,
   agentGrantedSignal,
   deliverMessageSignal,
   taskAssignedSignal,
   taskInputUpdate,
+  poolSignalOf,
   taskStatusQuery,
 } from './messages';
 
@@ -238,9 +236,8 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
   const toPool = async (message: PoolMessage): Promise<void> => {
     const handle = getExternalWorkflowHandle(settings.poolId);
     try {
-      if (message.kind === 'acquire') await handle.signal(acquireAgentSignal, message.request);
-      else if (message.kind === 'release') await handle.signal(releaseAgentSignal, message.release);
-      else await handle.signal(cancelAcquireSignal, { requestId: message.requestId });
+      const [signal, arg] = poolSignalOf(message);
+      await handle.signal(signal, arg);
     } catch (err) {
       if (isCancellation(err)) throw err;
       await pool.signalPool(settings.poolId, message);

@@ -1,5 +1,5 @@
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
-import type { AcquireRequest, Grant, PoolView, Release } from '../shared/pool';
+import { defineQuery, defineSignal, defineUpdate, type SignalDefinition } from '@temporalio/workflow';
+import type { AcquireRequest, Grant, PoolMessage, PoolView, Release } from '../shared/pool';
 import type { AgentType } from '../shared/registry';
 import type { AgentMessage, HumanInput, MessageLogEntry, PlanView, TaskState, TaskView } from '../shared/status';
 
@@ -49,3 +49,20 @@ export const upsertAgentTypeUpdate = defineUpdate<AgentType, [unknown]>('upsertA
 export const removeAgentTypeUpdate = defineUpdate<void, [string]>('removeAgentType');
 /** Terminate an idle instance; rejected while it is busy. */
 export const terminateAgentUpdate = defineUpdate<void, [string]>('terminateAgent');
+
+/** The pool signal that carries a message, with its argument: one mapping for the workflow and the activity side. */
+export function poolSignalOf(message: PoolMessage): [SignalDefinition<[unknown]>, unknown] {
+  switch (message.kind) {
+    case 'acquire':
+      return [acquireAgentSignal as SignalDefinition<[unknown]>, message.request];
+    case 'release':
+      return [releaseAgentSignal as SignalDefinition<[unknown]>, message.release];
+    case 'cancel':
+      return [cancelAcquireSignal as SignalDefinition<[unknown]>, { requestId: message.requestId }];
+    case 'configure':
+      return [
+        configurePoolSignal as SignalDefinition<[unknown]>,
+        { types: message.input.types, maxAgents: message.input.settings.maxAgents },
+      ];
+  }
+}
