@@ -4,6 +4,14 @@ import { z } from 'zod';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
+const ProviderLimits = z.record(
+  z.string(),
+  z
+    .object({ maxConcurrency: z.number().int().min(1), requestsPerMinute: z.number().int().min(0) })
+    .partial()
+    .strict(),
+);
+
 /** Every setting the orchestrator reads from the environment; the one place that touches process.env. */
 export const ConfigSchema = z.object({
   AGENT_ORCHESTRATOR_PORT: int(8003, 0, 65535),
@@ -29,6 +37,31 @@ export const ConfigSchema = z.object({
   POOL_HISTORY_LIMIT: int(8_000, 100, 50_000),
   PLAN_HISTORY_LIMIT: int(8_000, 100, 40_000),
   AGENT_QUARANTINE_AFTER: int(3, 1, 100),
+  /** Claim-check store for large outputs, tool results and conversations; workers and the API must share it. */
+  BLOB_STORE_DIR: z.string().min(1).default('.data/blobs'),
+  /** Values bigger than this (as JSON) go to the blob store and travel through history as a reference. */
+  BLOB_THRESHOLD_BYTES: int(131_072, 1_024, 1_900_000),
+  /** Per worker and provider: model calls in flight at once. */
+  MODEL_MAX_CONCURRENCY: int(8, 1, 10_000),
+  /** Per worker and provider: model calls started per minute (0 = no limit). */
+  MODEL_REQUESTS_PER_MINUTE: int(0, 0, 1_000_000),
+  /** Per-provider overrides, e.g. {"openai":{"maxConcurrency":4,"requestsPerMinute":500},"openai-compatible@localhost:11434":{"maxConcurrency":1}}. */
+  MODEL_PROVIDER_LIMITS: z
+    .string()
+    .default('{}')
+    .transform((raw, ctx) => {
+      try {
+        const parsed = ProviderLimits.safeParse(JSON.parse(raw));
+        if (parsed.success) return parsed.data;
+        ctx.addIssue({
+          code: 'custom',
+          message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        });
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'not JSON' });
+      }
+      return z.NEVER;
+    }),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-orchestrator'),

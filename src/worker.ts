@@ -1,13 +1,18 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, noTools, type ActivityDeps } from './activities';
+import { createActivities, type ActivityDeps } from './activities';
+import { ModelRuntime } from './activities/model-runtime';
 import { OfflineRuntime } from './activities/offline-runtime';
+import { ProviderLimiter } from './activities/provider-limits';
+import { AgentToolRunner, McpConnections } from './activities/tools';
+import type { AiRuntime } from './activities/types';
+import { ClaimCheck, FileBlobStore } from './blob-store';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
 import { loadConfigOrExit, poolSettings, type Config } from './config';
 import { loadRegistry } from './registry';
 import { planWorkflowId } from './shared/ids';
-import type { Registry } from './shared/registry';
+import type { AgentType, Registry } from './shared/registry';
 import type { TaskOutcome } from './shared/status';
 import { ensureSearchAttributes } from './temporal';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
@@ -32,18 +37,82 @@ export function liveRegistry(client: Client, poolId: string, fallback: Registry)
   };
 }
 
-type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_FILE' | 'AGENT_POOL_ID'>;
+/** Remembers a value for `ttlMs`, so activities do not query the pool for the registry on every step. */
+function cached<T>(load: () => Promise<T>, ttlMs: number): () => Promise<T> {
+  let value: { at: number; v: Promise<T> } | undefined;
+  return () => {
+    if (!value || Date.now() - value.at > ttlMs) {
+      const v = load();
+      value = { at: Date.now(), v };
+      v.catch(() => (value = undefined));
+    }
+    return value.v;
+  };
+}
 
-/** The real dependencies of the activities, built from configuration. */
-export function buildDeps(config: DepsConfig, client: Client): ActivityDeps {
-  const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
+type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_FILE' | 'AGENT_POOL_ID'> &
+  Partial<
+    Pick<
+      Config,
+      | 'BLOB_STORE_DIR'
+      | 'BLOB_THRESHOLD_BYTES'
+      | 'MODEL_MAX_CONCURRENCY'
+      | 'MODEL_REQUESTS_PER_MINUTE'
+      | 'MODEL_PROVIDER_LIMITS'
+    >
+  >;
+
+export type WorkerDeps = ActivityDeps & {
+  /** Closes what the deps opened (MCP server connections and processes). */
+  close(): Promise<void>;
+};
+
+/** The claim-check store the worker and the API share. */
+export function claimCheckOf(config: Partial<Pick<Config, 'BLOB_STORE_DIR' | 'BLOB_THRESHOLD_BYTES'>>): ClaimCheck {
+  return new ClaimCheck(
+    new FileBlobStore(config.BLOB_STORE_DIR ?? '.data/blobs'),
+    config.BLOB_THRESHOLD_BYTES ?? 131_072,
+  );
+}
+
+/**
+ * The real dependencies of the activities, built from configuration. Agent types with a model get a ModelRuntime (Vercel
+ * AI SDK) and tools from their MCP servers; the others run offline. Changes to the registry reach running workers within
+ * a few seconds.
+ */
+export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
+  const fileRegistry = loadRegistry(config.AGENT_REGISTRY_FILE);
   const offline = new OfflineRuntime(config.OFFLINE_RUNTIME_OUTAGE_FILE);
+  const registry = cached(liveRegistry(client, config.AGENT_POOL_ID, fileRegistry), 3_000);
+  const agentType = async (name: string): Promise<AgentType | undefined> =>
+    (await registry()).agentTypes.find((t) => t.name === name);
+  const messenger = signalMessenger(client);
+  const mcp = new McpConnections(env);
+  const tools = new AgentToolRunner({ agentType, mcp, messenger });
+  const claimCheck = claimCheckOf(config);
+  const limiter = new ProviderLimiter(
+    { maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? 8, requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE ?? 0 },
+    config.MODEL_PROVIDER_LIMITS ?? {},
+  );
+  const models = new Map<string, ModelRuntime>();
   return {
-    registry: liveRegistry(client, config.AGENT_POOL_ID, registry),
-    runtime: () => offline,
-    tools: noTools,
-    messenger: signalMessenger(client),
+    registry,
+    async runtime(name): Promise<AiRuntime> {
+      const type = await agentType(name);
+      if (!type || type.runtime.provider === 'offline') return offline;
+      const key = JSON.stringify(type);
+      let model = models.get(key);
+      if (!model) {
+        model = new ModelRuntime(type, { env, limiter, claimCheck, tools });
+        models.set(key, model);
+      }
+      return model;
+    },
+    tools,
+    messenger,
+    claimCheck,
     taskResult: async (workflowId) => ((await client.workflow.getHandle(workflowId).result()) as TaskOutcome).output,
+    close: () => mcp.closeAll(),
   };
 }
 
@@ -88,11 +157,12 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
   };
+  const deps = buildDeps(config, client);
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
-    deps: buildDeps(config, client),
+    deps,
     pool,
   });
   // The registry file's types and MAX_AGENTS are (re)applied to the pool at every worker start.
@@ -103,6 +173,7 @@ async function main(): Promise<void> {
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight work is handed back
   } finally {
+    await deps.close();
     await connection.close();
     await clientConnection.close();
   }

@@ -37,7 +37,7 @@ describe('failure handling', () => {
     const keys: string[] = [];
     const tools: ToolRunner = {
       async list() {
-        return ['charge-card'];
+        return [{ name: 'charge-card', inputSchema: { type: 'object' } }];
       },
       async call(_name, _args, { idempotencyKey }) {
         keys.push(idempotencyKey);

@@ -3,25 +3,32 @@ import { ApplicationFailure } from '@temporalio/common';
 import { checkPlan } from '../shared/plan';
 import { isTaskResultRef } from '../shared/status';
 import type { Registry } from '../shared/registry';
+import type { ClaimCheck } from '../blob-store';
 import type { AgentActivities, AiRuntime, Messenger, StepControl, ToolRunner } from './types';
 
 export interface ActivityDeps {
   /** The live registry (the pool's), for validating subtasks an agent proposes. */
   registry: () => Promise<Registry>;
-  runtime: (agentType: string) => AiRuntime;
+  runtime: (agentType: string) => AiRuntime | Promise<AiRuntime>;
   tools: ToolRunner;
   messenger: Messenger;
   /** Reads a task's output from its task workflow's result (for outputs passed by reference). */
   taskResult: (workflowId: string) => Promise<unknown>;
+  /** Keeps large outputs, tool results and conversations out of workflow history. */
+  claimCheck: ClaimCheck;
 }
 
-/** Replaces output references (see TaskResultRef) with the outputs themselves. */
+/** Replaces output references (see TaskResultRef) and claim checks with the outputs themselves. */
 export async function resolveRefs(
   values: Record<string, unknown>,
   read: (workflowId: string) => Promise<unknown>,
+  claimCheck?: ClaimCheck,
 ): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
-    Object.entries(values).map(async ([k, v]) => [k, isTaskResultRef(v) ? await read(v.$taskResult) : v] as const),
+    Object.entries(values).map(async ([k, v]) => {
+      const value = isTaskResultRef(v) ? await read(v.$taskResult) : v;
+      return [k, claimCheck ? await claimCheck.resolve(value) : value] as const;
+    }),
   );
   return Object.fromEntries(entries);
 }
@@ -68,12 +75,16 @@ async function reportingAttempt<T>(attempt: number, fn: () => Promise<T>): Promi
  * validate have no side effects; execute hands the runtime an idempotency key stable across retries.
  */
 export function createActivities(deps: ActivityDeps): AgentActivities {
+  const resolve = (values: Record<string, unknown>) => resolveRefs(values, deps.taskResult, deps.claimCheck);
   return {
     async reason(ctx) {
       const c = control();
-      ctx = { ...ctx, dependencies: await resolveRefs(ctx.dependencies, deps.taskResult) };
-      const result = await reportingAttempt(c.attempt, () => deps.runtime(ctx.agentType).reason(ctx, c));
-      if (!result.subtasks || result.subtasks.length === 0) return { thoughts: result.thoughts, attempt: c.attempt };
+      ctx = { ...ctx, dependencies: await resolve(ctx.dependencies) };
+      const runtime = await deps.runtime(ctx.agentType);
+      const result = await reportingAttempt(c.attempt, () => runtime.reason(ctx, c));
+      const usage = result.usage ? { usage: result.usage } : {};
+      if (!result.subtasks || result.subtasks.length === 0)
+        return { thoughts: result.thoughts, attempt: c.attempt, ...usage };
       // Dynamic decomposition: prefix ids with the parent's so they cannot clash with the plan's other tasks.
       const prefix = (id: unknown) => `${ctx.taskId}.${String(id)}`;
       const proposed = result.subtasks.map((s) => ({
@@ -89,21 +100,73 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
           nonRetryable: true,
         });
       }
-      return { thoughts: result.thoughts, subtasks: checked.plan.tasks, attempt: c.attempt };
+      return { thoughts: result.thoughts, subtasks: checked.plan.tasks, attempt: c.attempt, ...usage };
     },
 
     async execute(ctx) {
       const c = control();
-      ctx = { ...ctx, dependencies: await resolveRefs(ctx.dependencies, deps.taskResult) };
+      ctx = {
+        ...ctx,
+        dependencies: await resolve(ctx.dependencies),
+        ...(ctx.subtaskOutputs ? { subtaskOutputs: await resolve(ctx.subtaskOutputs) } : {}),
+      };
+      const runtime = await deps.runtime(ctx.agentType);
+      if (runtime.turn) {
+        const turn = await reportingAttempt(c.attempt, () => (runtime.turn as NonNullable<AiRuntime['turn']>)(ctx, c));
+        if ('toolCalls' in turn) {
+          return {
+            output: undefined,
+            attempt: c.attempt,
+            toolCalls: turn.toolCalls,
+            conversation: turn.conversation,
+            usage: turn.usage,
+          };
+        }
+        return {
+          output: await deps.claimCheck.offload(turn.output),
+          attempt: c.attempt,
+          ...(turn.usage ? { usage: turn.usage } : {}),
+          ...(turn.summary ? { summary: turn.summary } : {}),
+        };
+      }
+      if (!runtime.act) {
+        throw ApplicationFailure.create({
+          type: 'BadInput',
+          message: `the runtime of "${ctx.agentType}" cannot act`,
+          nonRetryable: true,
+        });
+      }
+      const act = runtime.act.bind(runtime);
       const output = await reportingAttempt(c.attempt, () =>
-        deps.runtime(ctx.agentType).act(ctx, c, { tools: deps.tools, messenger: deps.messenger }),
+        act(ctx, c, { tools: deps.tools, messenger: deps.messenger }),
       );
-      return { output, attempt: c.attempt };
+      return { output: await deps.claimCheck.offload(output), attempt: c.attempt };
+    },
+
+    async callTool({ planId, taskId, agentId, agentType, call }) {
+      const c = control();
+      const base = { toolCallId: call.toolCallId, toolName: call.toolName };
+      try {
+        const output = await deps.tools.call(call.toolName, call.input, {
+          idempotencyKey: c.idempotencyKey,
+          agentId,
+          agentType,
+          planId,
+          taskId,
+          signal: c.cancellationSignal,
+        });
+        return { ...base, output: await deps.claimCheck.offload(output), isError: false };
+      } catch (err) {
+        // The tool said no (bad arguments, unknown tool, its own error): the model is told and decides what next.
+        if (err instanceof ApplicationFailure && err.nonRetryable)
+          return { ...base, output: err.message, isError: true };
+        throw err;
+      }
     },
 
     async validate(ctx) {
       const c = control();
-      const verdict = await deps.runtime(ctx.agentType).validate(ctx, c);
+      const verdict = await (await deps.runtime(ctx.agentType)).validate(ctx, c);
       if (!verdict.ok) {
         throw ApplicationFailure.create({
           type: 'ValidationRejected',

@@ -1,5 +1,7 @@
 import type { TaskSpec } from '../shared/plan';
+import type { BlobRef } from '../shared/blob';
 import type { AgentMessage } from '../shared/status';
+import type { Usage } from '../shared/usage';
 
 /** What every lifecycle step of one agent on one task is given. */
 export interface StepContext {
@@ -27,6 +29,55 @@ export interface ExecuteContext extends StepContext {
   humanInput?: unknown;
   subtaskOutputs?: Record<string, unknown>;
   subtaskErrors?: Record<string, unknown>;
+  /** Set from the second turn of a model agent's loop on: the conversation so far and the tool results to add. */
+  loop?: LoopState;
+}
+
+/** A tool call the model asked for, run by the task workflow as an activity of its own. */
+export interface ToolCallRequest {
+  toolCallId: string;
+  toolName: string;
+  input: unknown;
+}
+
+export interface ToolCallResult {
+  toolCallId: string;
+  toolName: string;
+  /** What the tool returned (a claim check when large); for a failed call, the error message. */
+  output: unknown;
+  isError: boolean;
+}
+
+export interface LoopState {
+  /** The model messages so far (a claim check when large). */
+  conversation: unknown[] | BlobRef;
+  results: ToolCallResult[];
+  /** How many model turns came before this one. */
+  step: number;
+}
+
+/** One turn of an agent loop: the final output, or tool calls to run before the next turn. */
+export type Turn =
+  | { output: unknown; usage?: Usage; summary?: string }
+  | { toolCalls: ToolCallRequest[]; conversation: unknown[] | BlobRef; usage?: Usage };
+
+/** A tool as offered to a model. */
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** JSON Schema of the tool's arguments. */
+  inputSchema: Record<string, unknown>;
+}
+
+export interface ToolCallOptions {
+  /** `<workflowId>/<activityId>`: the same on every retry of one call, so the tool can de-duplicate. */
+  idempotencyKey: string;
+  agentId: string;
+  agentType?: string;
+  planId?: string;
+  taskId?: string;
+  /** Aborted when the activity running the call is cancelled. */
+  signal?: AbortSignal;
 }
 
 export interface ValidateContext extends StepContext {
@@ -49,17 +100,24 @@ export interface StepControl {
 /** A subtask as a runtime proposes it (dynamic decomposition): the plan's task shape. */
 export type ProposedSubtask = Record<string, unknown>;
 
-/** The AI Runtime: how an agent thinks. The offline runtime is the default; model-backed ones plug in here. */
+/**
+ * The AI Runtime: how an agent thinks. The offline runtime is the default. A runtime answers in one `act`, or in
+ * `turn`s (model agents): each turn is one activity, and tool calls between turns are activities of their own.
+ */
 export interface AiRuntime {
-  reason(ctx: StepContext, control: StepControl): Promise<{ thoughts: string; subtasks?: ProposedSubtask[] }>;
-  act(ctx: ExecuteContext, control: StepControl, env: { tools: ToolRunner; messenger: Messenger }): Promise<unknown>;
+  reason(
+    ctx: StepContext,
+    control: StepControl,
+  ): Promise<{ thoughts: string; subtasks?: ProposedSubtask[]; usage?: Usage }>;
+  act?(ctx: ExecuteContext, control: StepControl, env: { tools: ToolRunner; messenger: Messenger }): Promise<unknown>;
+  turn?(ctx: ExecuteContext, control: StepControl): Promise<Turn>;
   validate(ctx: ValidateContext, control: StepControl): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 /** The Tool Runner: how an agent acts on the world. Calls carry the step's idempotency key. */
 export interface ToolRunner {
-  list(agentType: string): Promise<string[]>;
-  call(name: string, args: unknown, options: { idempotencyKey: string; agentId: string }): Promise<unknown>;
+  list(agentType: string): Promise<ToolDefinition[]>;
+  call(name: string, args: unknown, options: ToolCallOptions): Promise<unknown>;
 }
 
 export type { MemoryEntry } from '../shared/pool';
@@ -72,6 +130,7 @@ export interface Messenger {
 
 export interface ReasonResult {
   thoughts: string;
+  usage?: Usage;
   /** Validated subtasks for dynamic decomposition, ids prefixed with the parent task's id. */
   subtasks?: TaskSpec[];
   attempt: number;
@@ -82,9 +141,27 @@ export interface StepResult<T> {
   attempt: number;
 }
 
+/** What one execute activity returns: the output, or (model agents) tool calls to run before the next turn. */
+export interface ExecuteResult extends StepResult<unknown> {
+  toolCalls?: ToolCallRequest[];
+  conversation?: unknown[] | BlobRef;
+  usage?: Usage;
+  /** A line for the agent's memory. */
+  summary?: string;
+}
+
+export interface CallToolInput {
+  planId: string;
+  taskId: string;
+  agentId: string;
+  agentType: string;
+  call: ToolCallRequest;
+}
+
 /** The activities a task workflow schedules. */
 export interface AgentActivities {
   reason(ctx: StepContext): Promise<ReasonResult>;
-  execute(ctx: ExecuteContext): Promise<StepResult<unknown>>;
+  execute(ctx: ExecuteContext): Promise<ExecuteResult>;
   validate(ctx: ValidateContext): Promise<StepResult<true>>;
+  callTool(input: CallToolInput): Promise<ToolCallResult>;
 }

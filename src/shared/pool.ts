@@ -1,5 +1,6 @@
 import type { AgentType } from './registry';
 import type { AgentState, TaskState } from './status';
+import type { Usage } from './usage';
 
 /** Something an agent instance remembers from a task; carried across reuse. */
 export interface MemoryEntry {
@@ -68,6 +69,8 @@ export interface Release {
   /** `yielded`: handed back mid-task (a coordinator while its sub-agents work); nothing is counted. */
   outcome: 'completed' | 'failed' | 'cancelled' | 'yielded';
   note?: MemoryEntry;
+  /** Tokens and cost the instance spent on this assignment (model agents), counted per agent type. */
+  usage?: Usage;
 }
 
 export interface PoolSettings {
@@ -91,6 +94,8 @@ export interface PoolView {
   agents: AgentInstance[];
   queue: { requestId: string; planId: string; taskId: string; priority: number; types: string[] }[];
   recentlyTerminated: AgentInstance[];
+  /** Tokens and cost of model calls by agent type, since the pool started. */
+  usageByType: Record<string, Usage>;
 }
 
 export interface PoolSnapshot {
@@ -104,6 +109,7 @@ export interface PoolSnapshot {
   spawned: number;
   finishedRequests: string[];
   terminated: AgentInstance[];
+  usageByType?: Record<string, Usage>;
 }
 
 export interface PoolInput {

@@ -2,6 +2,74 @@ import { z } from 'zod';
 
 const NAME = /^[a-z][a-z0-9-]{0,62}$/;
 
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** An MCP server an agent type takes tools from. `${VAR}` in env values and headers is read from the worker's env. */
+export const McpServer = z.discriminatedUnion('transport', [
+  z.object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'lowercase letters, digits, "_" or "-", starting with a letter'),
+    transport: z.literal('stdio'),
+    command: z.string().min(1),
+    args: z.array(z.string()).default([]),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().optional(),
+  }),
+  z.object({
+    name: z.string().regex(/^[a-z][a-z0-9_-]{0,30}$/, 'lowercase letters, digits, "_" or "-", starting with a letter'),
+    transport: z.literal('http'),
+    url: z.url(),
+    headers: z.record(z.string(), z.string()).optional(),
+  }),
+]);
+export type McpServer = z.infer<typeof McpServer>;
+
+/** Tools every model-backed agent can be given without an MCP server. */
+export const BUILTIN_TOOLS = ['send_message', 'current_time'] as const;
+
+export const PROVIDERS = ['offline', 'openai', 'openai-compatible', 'anthropic'] as const;
+
+/** How an agent type thinks: the offline runtime, or a model behind the Vercel AI SDK. */
+export const Runtime = z
+  .object({
+    provider: z.enum(PROVIDERS).default('offline'),
+    model: z.string().min(1).optional(),
+    /** The provider's endpoint; required for openai-compatible (e.g. http://localhost:11434/v1 for Ollama). */
+    baseUrl: z.url().optional(),
+    /** Name of the env variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY; none for -compatible). */
+    apiKeyEnv: z.string().regex(ENV_NAME, 'an environment variable name').optional(),
+    systemPrompt: z.string().max(100_000).optional(),
+    /** Model calls of one agent loop (reason ↔ tools); the last one is asked to answer without tools. */
+    maxSteps: z.number().int().min(1).max(100).default(8),
+    maxOutputTokens: z.number().int().min(1).optional(),
+    temperature: z.number().min(0).max(2).optional(),
+    /** Built-in tools and MCP tools ("<server>/<tool>" or "<server>/*") offered to the model; empty = all of them. */
+    tools: z.array(z.string().min(1)).default([]),
+    mcpServers: z.array(McpServer).default([]),
+    /** USD per million tokens, for cost accounting and `maxCostUsd` budgets. */
+    pricing: z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }).optional(),
+  })
+  .superRefine((r, ctx) => {
+    if (r.provider !== 'offline' && !r.model)
+      ctx.addIssue({ code: 'custom', path: ['model'], message: `provider "${r.provider}" needs a model` });
+    if (r.provider === 'openai-compatible' && !r.baseUrl)
+      ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'provider "openai-compatible" needs a baseUrl' });
+    const names = r.mcpServers.map((m) => m.name);
+    const dup = names.find((n, i) => names.indexOf(n) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', path: ['mcpServers'], message: `two MCP servers are named "${dup}"` });
+    for (const [i, t] of r.tools.entries()) {
+      const server = t.includes('/') ? t.slice(0, t.indexOf('/')) : undefined;
+      if (server !== undefined && !names.includes(server))
+        ctx.addIssue({ code: 'custom', path: ['tools', i], message: `tool "${t}" names no declared MCP server` });
+      else if (server === undefined && !(BUILTIN_TOOLS as readonly string[]).includes(t))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tools', i],
+          message: `unknown built-in tool "${t}" (built-ins: ${BUILTIN_TOOLS.join(', ')}; MCP tools are "<server>/<tool>")`,
+        });
+    }
+  });
+export type Runtime = z.infer<typeof Runtime>;
+
 /** One kind of agent the pool can spawn, and what it can do. */
 export const AgentType = z.object({
   name: z.string().regex(NAME, 'lowercase letters, digits and dashes, starting with a letter'),
@@ -9,14 +77,7 @@ export const AgentType = z.object({
   capabilities: z.array(z.string().min(1).max(100)).min(1),
   maxInstances: z.number().int().min(1).default(10),
   idleTtlSeconds: z.number().int().min(1).default(600),
-  runtime: z
-    .object({
-      provider: z.enum(['offline']).default('offline'),
-      model: z.string().optional(),
-      systemPrompt: z.string().optional(),
-      tools: z.array(z.string()).default([]),
-    })
-    .default({ provider: 'offline', tools: [] }),
+  runtime: Runtime.default({ provider: 'offline', tools: [], mcpServers: [], maxSteps: 8 }),
   timeoutSeconds: z.number().int().min(1).optional(),
   maxRetries: z.number().int().min(0).optional(),
 });

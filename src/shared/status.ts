@@ -1,5 +1,6 @@
 import type { FailurePolicy, PlanMode, PlanSpec, TaskSpec } from './plan';
 import type { CompactPlan } from './plan-codec';
+import type { Usage, UsageReport } from './usage';
 
 /** Lifecycle states of an agent instance, exactly these words everywhere. */
 export const AGENT_STATES = [
@@ -86,6 +87,8 @@ export interface TaskView {
   startedAt?: string;
   finishedAt?: string;
   subtasks: TaskView[];
+  /** Tokens and cost of this task's model calls (agents with a model only). */
+  usage?: Usage;
   /** Task workflows only: the lifecycle steps this task went through, with times. */
   transitions?: { state: TaskState; at: string; agentId?: string }[];
 }
@@ -109,6 +112,10 @@ export interface PlanView {
   paused: boolean;
   progress: PlanProgress;
   tasks: TaskView[];
+  /** Tokens and cost so far: total, by agent type, by task. */
+  usage?: UsageReport;
+  /** Why the plan stopped starting tasks early (`budget_exhausted`). */
+  reason?: string;
   startedAt: string;
   closedAt: string | null;
 }
@@ -118,6 +125,10 @@ export interface PlanResult {
   status: PlanStatus;
   outputs: Record<string, unknown>;
   errors: Record<string, TaskError & { state: TaskState; reason?: string }>;
+  /** `budget_exhausted` when the plan ran out of budget (its status is then `partial`). */
+  reason?: string;
+  /** Present when agents used models. */
+  usage?: UsageReport;
 }
 
 /** What an agent task workflow returns when its task completed. */
@@ -129,6 +140,7 @@ export interface TaskOutcome {
   output: unknown;
   assignments: Assignment[];
   subtasks: TaskView[];
+  usage?: Usage;
 }
 
 /** A message on the plan's bus: from an agent, or from outside through the API. */
@@ -183,6 +195,7 @@ export interface PlanCarry {
   runs: number;
   dag: unknown;
   router: unknown;
+  usage?: unknown;
 }
 
 export interface PlanWorkflowInput {

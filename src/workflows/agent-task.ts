@@ -14,7 +14,8 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
-import type { AgentActivities, StepContext } from '../activities/types';
+import type { AgentActivities, ExecuteResult, StepContext, ToolCallRequest } from '../activities/types';
+import { addUsage, BUDGET_EXHAUSTED, type Usage } from '../shared/usage';
 import type { Grant, MemoryEntry, PoolMessage, Release } from '../shared/pool';
 import type { TaskSpec } from '../shared/plan';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
@@ -28,17 +29,26 @@ import type {
   TaskView,
   TaskWorkflowInput,
 } from '../shared/status';
-import { planWorkflowId } from '../shared/ids';
+import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { childStarter } from './children';
 import { CancellationScope } from '@temporalio/workflow';
-import { DagExecutor, describeFailure, INPUT_TIMEOUT_SKIP, TASK_FAILED, type TaskFailureDetails } from './dag';
+import {
+  BUDGET_STOP,
+  DagExecutor,
+  describeFailure,
+  INPUT_TIMEOUT_SKIP,
+  TASK_FAILED,
+  type TaskFailureDetails,
+} from './dag';
 import {
   agentGrantedSignal,
+  budgetExhaustedSignal,
   deliverMessageSignal,
   taskAssignedSignal,
   taskInputUpdate,
   poolSignalOf,
   taskStatusQuery,
+  usageReportSignal,
 } from './messages';
 
 // Pool messages retry until the pool hears them: a lost acquire or release would strand a task or leak an instance.
@@ -49,7 +59,17 @@ const pool = proxyActivities<PoolActivities>({
 });
 
 /** Error types that no retry or other agent can fix: the task fails at once. */
-export const NON_RETRYABLE_TYPES = ['BadInput', 'ValidationRejected', 'InvalidSubtasks', 'SimulatedFatal'];
+export const NON_RETRYABLE_TYPES = [
+  'BadInput',
+  'ValidationRejected',
+  'InvalidSubtasks',
+  'SimulatedFatal',
+  'ModelAuthFailed',
+  'ModelBadRequest',
+];
+
+/** A model agent's loop may not run longer than this many turns, whatever its runtime says. */
+const MAX_TURNS = 100;
 
 function activityOptions(input: TaskWorkflowInput, step: string, agentId: string): ActivityOptions {
   const { task, settings } = input;
@@ -103,6 +123,8 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
   const startedAt = new Date().toISOString();
   const assignments: Assignment[] = [];
   let sub: DagExecutor | undefined;
+  let usage: Usage | undefined;
+  let assignmentUsage: Usage | undefined;
 
   const view = (): TaskView => ({
     id: task.id,
@@ -115,9 +137,41 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
     startedAt,
     finishedAt,
     subtasks: sub?.views() ?? [],
+    ...(usage ? { usage } : {}),
     transitions,
   });
   setHandler(taskStatusQuery, view);
+
+  // ---- Budget: the plan counts every model call's tokens and cost; when its budget is spent it tells its running
+  // tasks, which stop before their next model call and tell their own sub-agents. ----
+  let budgetStop = false;
+  setHandler(budgetExhaustedSignal, () => {
+    budgetStop = true;
+    if (!sub) return;
+    sub.stop(BUDGET_EXHAUSTED);
+    for (const id of sub.runningTaskIds()) {
+      getExternalWorkflowHandle(taskWorkflowId(planId, id))
+        .signal(budgetExhaustedSignal)
+        .catch(() => undefined);
+    }
+  });
+  const checkBudget = (): void => {
+    if (budgetStop) {
+      throw ApplicationFailure.create({
+        type: BUDGET_STOP,
+        message: `task "${task.id}" stopped: the plan's budget is exhausted`,
+        nonRetryable: true,
+      });
+    }
+  };
+  const account = async (u: Usage | undefined): Promise<void> => {
+    if (!u) return;
+    usage = addUsage(usage, u);
+    assignmentUsage = addUsage(assignmentUsage, u);
+    await getExternalWorkflowHandle(planWorkflowId(planId))
+      .signal(usageReportSignal, { taskId: task.id, agentType, usage: u })
+      .catch(() => undefined); // the plan is closing; nothing left to budget
+  };
 
   // The agent's inbox: messages from the plan's bus, handed to its next step.
   const inbox: AgentMessage[] = [...(input.inbox ?? [])];
@@ -190,6 +244,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         nonRetryable: true,
       });
     }
+    checkBudget();
     if (subtasks.length > settings.maxFanOut) {
       throw ApplicationFailure.create({
         type: 'InvalidSubtasks',
@@ -285,10 +340,12 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
     if (!held) return;
     const { requestId, agentId: id } = held;
     held = undefined;
+    const spent = assignmentUsage;
+    assignmentUsage = undefined;
     await CancellationScope.nonCancellable(() =>
       toPool({
         kind: 'release',
-        release: { requestId, agentId: id, outcome, ...(note ? { note } : {}) },
+        release: { requestId, agentId: id, outcome, ...(note ? { note } : {}), ...(spent ? { usage: spent } : {}) },
       }),
     );
   };
@@ -329,12 +386,25 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         inbox: [...inbox],
         memory,
       });
-      const step = <K extends keyof AgentActivities>(name: K): AgentActivities[K] =>
-        proxyActivities<AgentActivities>(activityOptions(input, name, agentId as string))[name];
+      const step = <K extends keyof AgentActivities>(name: K, label: string = name): AgentActivities[K] =>
+        proxyActivities<AgentActivities>(activityOptions(input, label, agentId as string))[name];
+      const callTool = (call: ToolCallRequest) =>
+        step(
+          'callTool',
+          `tool ${call.toolName}`,
+        )({
+          planId,
+          taskId: task.id,
+          agentId: agentId as string,
+          agentType,
+          call,
+        });
       try {
+        checkBudget();
         transition('reasoning');
         const reasoning = await step('reason')(ctx());
         attempts = Math.max(attempts, reasoning.attempt);
+        await account(reasoning.usage);
         const subtasks = task.subtasks.length > 0 ? task.subtasks : (reasoning.subtasks ?? []);
         if (subtasks.length > 0 && subtaskOutputs === undefined) {
           // A coordinator gives its instance back while its sub-agents work, so a deep tree cannot hold the whole
@@ -352,15 +422,40 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
           transition('assigned');
         }
         if ((task.requiresApproval || task.awaitInput) && !asked) await awaitHuman();
+        checkBudget();
         transition('executing');
-        const executed = await step('execute')({
+        const executeCtx = () => ({
           ...ctx(),
           humanInput,
           reasoning: reasoning.thoughts,
           subtaskOutputs,
           subtaskErrors,
         });
+        // The agent loop: each model turn is one execute activity and each tool call one callTool activity, so after
+        // a crash the loop resumes from the last finished call instead of paying for it again.
+        let executed: ExecuteResult = await step('execute')(executeCtx());
+        for (let turn = 1; executed.toolCalls && executed.toolCalls.length > 0; turn++) {
+          attempts = Math.max(attempts, executed.attempt);
+          await account(executed.usage);
+          if (turn >= MAX_TURNS) {
+            throw ApplicationFailure.create({
+              type: 'BadInput',
+              message: `task "${task.id}": the agent loop ran ${MAX_TURNS} turns without an answer`,
+              nonRetryable: true,
+            });
+          }
+          const results = await Promise.all(executed.toolCalls.map(callTool));
+          checkBudget();
+          executed = await step(
+            'execute',
+            `execute #${turn + 1}`,
+          )({
+            ...executeCtx(),
+            loop: { conversation: executed.conversation ?? [], results, step: turn },
+          });
+        }
         attempts = Math.max(attempts, executed.attempt);
+        await account(executed.usage);
         transition('validating');
         const validated = await step('validate')({ ...ctx(), output: executed.output });
         attempts = Math.max(attempts, validated.attempt);
@@ -371,7 +466,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
           at: finishedAt,
           planId,
           taskId: task.id,
-          note: `completed "${task.description ?? task.id}"`,
+          note: `completed "${task.description ?? task.id}"${executed.summary ? `: ${executed.summary}` : ''}`,
         });
         return {
           taskId: task.id,
@@ -381,15 +476,17 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
           output: executed.output,
           assignments,
           subtasks: sub?.views() ?? [],
+          ...(usage ? { usage } : {}),
         };
       } catch (err) {
         if (isCancellation(err)) {
           await release('cancelled');
           throw err;
         }
-        await release('failed');
-        if (agentId) failedAgents.push(agentId);
         const described = describeFailure(err);
+        // Running out of budget is not the agent's fault: it does not count against the instance.
+        await release(described.error.type === BUDGET_STOP ? 'cancelled' : 'failed');
+        if (agentId && described.error.type !== BUDGET_STOP) failedAgents.push(agentId);
         assignment.outcome = 'failed';
         assignment.error = described.error.message;
         attempts = Math.max(attempts, attemptsOf(err, (task.maxRetries ?? settings.maxRetries) + 1));
@@ -406,7 +503,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
       transition('cancelled');
       throw err;
     }
-    transition('failed');
+    transition(error?.type === BUDGET_STOP ? 'skipped' : 'failed');
     const details: TaskFailureDetails = { agentId, attempts, assignments, error, subtasks: sub?.views() ?? [] };
     const message = `task "${task.id}" failed after ${assignments.length} assignment(s): ${error?.message ?? describeFailure(err).error.message}`;
     throw ApplicationFailure.create({

@@ -28,6 +28,8 @@ export interface TaskFailureDetails {
 export const TASK_FAILED = 'TaskFailed';
 /** A waiting task whose input timed out with `onInputTimeout: skip`: it ends skipped, not failed. */
 export const INPUT_TIMEOUT_SKIP = 'InputTimeoutSkip';
+/** A task stopped because its plan's budget ran out: it ends skipped with reason `budget_exhausted`. */
+export const BUDGET_STOP = 'BudgetExhausted';
 
 interface TaskRecord {
   spec: TaskSpec;
@@ -61,6 +63,8 @@ interface CarriedExtras {
 }
 export interface DagSnapshot {
   paused: boolean;
+  /** Why dispatching stopped for good (the plan's budget ran out). */
+  stopped?: string;
   records: CarriedRecord[];
 }
 
@@ -114,6 +118,8 @@ export class DagExecutor {
   private dirty = true;
   private cancelled = false;
   private failedFastBy?: string;
+  /** Set when the budget ran out: nothing new starts; what never started ends skipped with this reason. */
+  private stoppedFor?: string;
   paused = false;
   /** Asked between launches; when true, no new task starts and run() returns 'yield' once the running ones finish. */
   shouldYield: () => boolean = () => false;
@@ -162,6 +168,7 @@ export class DagExecutor {
       for (const dep of spec.dependsOn) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), spec.id]);
     });
     this.paused = carried?.paused ?? false;
+    this.stoppedFor = carried?.stopped;
     for (const rec of this.records.values()) {
       if (rec.state !== 'pending') continue;
       const unmet = rec.spec.dependsOn.filter((d) => !this.satisfied(d)).length;
@@ -200,7 +207,7 @@ export class DagExecutor {
         ];
         return Object.keys(extras).length > 0 ? [...base, extras] : base;
       });
-    return { paused: this.paused, records };
+    return { paused: this.paused, records, ...(this.stoppedFor ? { stopped: this.stoppedFor } : {}) };
   }
 
   /**
@@ -223,7 +230,7 @@ export class DagExecutor {
 
   private async loop(): Promise<'done' | 'yield'> {
     for (;;) {
-      const stopping = this.cancelled || this.failedFastBy !== undefined;
+      const stopping = this.cancelled || this.failedFastBy !== undefined || this.stoppedFor !== undefined;
       const yielding = !stopping && this.shouldYield();
       if (!stopping && !yielding && !this.paused) this.launchReady();
       if (this.inFlight.size === 0) {
@@ -242,8 +249,19 @@ export class DagExecutor {
       if (this.cancelled) this.finish(rec, 'cancelled', { reason: 'plan cancelled' });
       else if (this.failedFastBy)
         this.finish(rec, 'skipped', { reason: `not started: task "${this.failedFastBy}" failed (fail-fast)` });
+      else if (this.stoppedFor) this.finish(rec, 'skipped', { reason: this.stoppedFor });
       else this.finish(rec, 'skipped', { reason: 'not started: its dependencies never completed' });
     }
+  }
+
+  /** Starts nothing more (running tasks are left to their owner to stop); pending tasks end skipped with `reason`. */
+  stop(reason: string): void {
+    this.stoppedFor ??= reason;
+    this.dirty = true;
+  }
+
+  get stopReason(): string | undefined {
+    return this.stoppedFor;
   }
 
   setPaused(paused: boolean): void {
@@ -489,8 +507,10 @@ export class DagExecutor {
       if (!this.cancelled && !this.failedFastBy) this.skipDependents(id, `dependency "${id}" was cancelled`);
       return;
     }
-    if (error.type === INPUT_TIMEOUT_SKIP) {
-      this.finish(rec, 'skipped', { reason: error.message });
+    if (error.type === INPUT_TIMEOUT_SKIP || error.type === BUDGET_STOP) {
+      this.finish(rec, 'skipped', {
+        reason: error.type === BUDGET_STOP ? (this.stoppedFor ?? error.message) : error.message,
+      });
       this.skipDependents(id, `dependency "${id}" was skipped`);
       return;
     }

@@ -1,6 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate, type SignalDefinition } from '@temporalio/workflow';
 import type { AcquireRequest, Grant, PoolMessage, PoolView, Release } from '../shared/pool';
 import type { AgentType } from '../shared/registry';
+import type { Usage } from '../shared/usage';
 import type { AgentMessage, HumanInput, MessageLogEntry, PlanView, TaskState, TaskView } from '../shared/status';
 
 /** The plan's live status: what `GET /v1/plans/:id` serves and `temporal workflow query --type planStatus` prints. */
@@ -26,6 +27,10 @@ export const planMessagesQuery = defineQuery<MessageLogEntry[]>('planMessages');
 export const deliverMessageSignal = defineSignal<[AgentMessage]>('deliverMessage');
 /** A task workflow tells its plan which agent instance took the task, so messages can be addressed by agent id. */
 export const taskAssignedSignal = defineSignal<[{ taskId: string; agentId: string }]>('taskAssigned');
+/** A task workflow reports the tokens and cost of one model call to its plan (which keeps the budget). */
+export const usageReportSignal = defineSignal<[{ taskId: string; agentType: string; usage: Usage }]>('usageReport');
+/** The plan's budget is spent: the task stops before its next model call, and its sub-agents with it. */
+export const budgetExhaustedSignal = defineSignal<[]>('budgetExhausted');
 /** A human's decision for a task in state `waiting`; rejected unless the task is waiting. Returns the task's new state. */
 export const taskInputUpdate = defineUpdate<TaskState, [HumanInput]>('taskInput');
 

@@ -1,6 +1,7 @@
 import {
   log,
   allHandlersFinished,
+  getExternalWorkflowHandle,
   condition,
   continueAsNew,
   isCancellation,
@@ -10,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import { expandPlan } from '../shared/plan-codec';
 import { taskWorkflowId } from '../shared/ids';
+import { addUsage, BUDGET_EXHAUSTED, overBudget, ZERO_USAGE, type UsageReport } from '../shared/usage';
 import { PlanStatusKey } from '../shared/search-attributes';
 import {
   DEFAULT_SETTINGS,
@@ -22,6 +24,7 @@ import { childStarter } from './children';
 import { DagExecutor, type DagSnapshot } from './dag';
 import {
   agentMessageSignal,
+  budgetExhaustedSignal,
   cancelPlanSignal,
   cancelTaskSignal,
   pausePlanSignal,
@@ -30,6 +33,7 @@ import {
   planStatusQuery,
   resumePlanSignal,
   taskAssignedSignal,
+  usageReportSignal,
 } from './messages';
 import { MessageRouter, type RouterSnapshot } from './message-router';
 
@@ -76,6 +80,31 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   setHandler(planMessagesQuery, () => router.entries());
   setHandler(taskAssignedSignal, ({ taskId, agentId }) => dag.setAgent(taskId, agentId));
 
+  // Token and cost accounting from the task workflows' model calls; past the budget nothing new starts and the running
+  // tasks are told to stop before their next model call.
+  const usage: UsageReport = (carried?.usage as UsageReport | undefined) ?? {
+    total: ZERO_USAGE,
+    byAgentType: {},
+    byTask: {},
+  };
+  const tellRunningToStop = (): void => {
+    for (const taskId of dag.runningTaskIds()) {
+      getExternalWorkflowHandle(taskWorkflowId(plan.id, taskId))
+        .signal(budgetExhaustedSignal)
+        .catch(() => undefined); // the task may just have finished
+    }
+  };
+  setHandler(usageReportSignal, ({ taskId, agentType, usage: u }) => {
+    usage.total = addUsage(usage.total, u);
+    usage.byAgentType[agentType] = addUsage(usage.byAgentType[agentType], u);
+    usage.byTask[taskId] = addUsage(usage.byTask[taskId], u);
+    if (!dag.stopReason && overBudget(usage.total, plan.budget)) {
+      log.info('plan budget exhausted', { planId: plan.id, usage: usage.total, budget: plan.budget });
+      dag.stop(BUDGET_EXHAUSTED);
+      tellRunningToStop();
+    }
+  });
+
   setHandler(planStatusQuery, (): PlanView => ({
     planId: plan.id,
     name: plan.name,
@@ -84,7 +113,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     failurePolicy: plan.failurePolicy,
     paused: dag.paused,
     progress: dag.progress(),
-    tasks: dag.views(),
+    tasks: dag.views().map((t) => (usage.byTask[t.id] ? { ...t, usage: usage.byTask[t.id] } : t)),
+    usage,
+    ...(dag.stopReason ? { reason: dag.stopReason } : {}),
     startedAt,
     closedAt,
   }));
@@ -116,6 +147,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
         runs: (carried?.runs ?? 1) + 1,
         dag: dag.snapshot(),
         router: router.snapshot(),
+        ...(usage.total.modelCalls > 0 ? { usage } : {}),
       },
     };
     if (JSON.stringify(next).length < MAX_CARRY_BYTES) await continueAsNew<typeof planWorkflow>(next);
@@ -127,10 +159,19 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
 
   router.closeUndelivered();
   if (dag.isCancelled()) status = 'cancelled';
+  else if (dag.stopReason)
+    status = 'partial'; // out of budget: what was produced is kept
   else if (dag.failedFast) status = 'failed';
   else if (!dag.hasRequiredFailure()) status = 'completed';
   else status = dag.anyCompleted() ? 'partial' : 'failed';
   closedAt = new Date().toISOString();
   upsertSearchAttributes([{ key: PlanStatusKey, value: status }]);
-  return { planId: plan.id, status, outputs: dag.outputs(), errors: dag.errors() };
+  return {
+    planId: plan.id,
+    status,
+    outputs: dag.outputs(),
+    errors: dag.errors(),
+    ...(dag.stopReason ? { reason: dag.stopReason } : {}),
+    ...(usage.total.modelCalls > 0 ? { usage } : {}),
+  };
 }

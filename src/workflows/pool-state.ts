@@ -9,6 +9,7 @@ import type {
   Release,
 } from '../shared/pool';
 import type { AgentState } from '../shared/status';
+import { addUsage, type Usage } from '../shared/usage';
 
 const MAX_TRANSITIONS = 20;
 const MAX_MEMORY = 10;
@@ -34,6 +35,7 @@ export class PoolState {
   private readonly finished: string[];
   private readonly finishedSet: Set<string>;
   private readonly terminated: AgentInstance[];
+  private readonly usageByType: Record<string, Usage>;
 
   constructor(settings: PoolSettings, types: AgentType[], snapshot?: PoolSnapshot) {
     this.settings = settings;
@@ -47,6 +49,7 @@ export class PoolState {
     this.finished = [...(snapshot?.finishedRequests ?? [])];
     this.finishedSet = new Set(this.finished);
     this.terminated = [...(snapshot?.terminated ?? [])];
+    this.usageByType = { ...(snapshot?.usageByType ?? {}) };
   }
 
   snapshot(): PoolSnapshot {
@@ -61,6 +64,7 @@ export class PoolState {
       spawned: this.spawned,
       finishedRequests: this.finished,
       terminated: this.terminated,
+      ...(Object.keys(this.usageByType).length > 0 ? { usageByType: this.usageByType } : {}),
     };
   }
 
@@ -126,6 +130,7 @@ export class PoolState {
     const inst = this.instances.get(rel.agentId);
     this.finish(rel.requestId);
     if (!inst || inst.requestId !== rel.requestId) return;
+    if (rel.usage) this.usageByType[inst.type] = addUsage(this.usageByType[inst.type], rel.usage);
     const at = now.toISOString();
     const taskId = inst.taskId ?? undefined;
     if (rel.outcome === 'completed') {
@@ -295,6 +300,7 @@ export class PoolState {
           types: r.types,
         })),
       recentlyTerminated: this.terminated,
+      usageByType: this.usageByType,
     };
   }
 

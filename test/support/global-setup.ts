@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
@@ -16,4 +16,6 @@ export default async function globalSetup(): Promise<void> {
   // Jest starts its test workers after global setup, so they inherit these.
   process.env.TEST_TEMPORAL_ADDRESS = server.address;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  // One claim-check store for the run's workers and APIs, removed at teardown.
+  process.env.TEST_BLOB_DIR = mkdtempSync(join(tmpdir(), 'agent-orchestrator-blobs-'));
 }

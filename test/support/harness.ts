@@ -62,6 +62,10 @@ export interface HarnessOptions {
   poolId?: string;
   pool?: Partial<PoolSettings>;
   registry?: Registry;
+  /** Worker settings beyond the defaults (blob store, provider limits). */
+  config?: Partial<Parameters<typeof buildDeps>[0]>;
+  /** Extra environment for the worker's deps (API keys). */
+  env?: Record<string, string>;
 }
 
 /** A real worker on its own task queue against the run's dev server, plus a client. */
@@ -81,17 +85,22 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
   const client = new Client({ connection, namespace: 'default' });
+  const base = buildDeps(
+    {
+      AGENT_REGISTRY_FILE: undefined,
+      OFFLINE_RUNTIME_OUTAGE_FILE: undefined,
+      AGENT_POOL_ID: poolId,
+      BLOB_STORE_DIR: process.env.TEST_BLOB_DIR,
+      ...opts.config,
+    },
+    client,
+    { ...process.env, ...opts.env },
+  );
   const worker = await createWorker({
     connection: nativeConnection,
     namespace: 'default',
     taskQueue,
-    deps: {
-      ...buildDeps(
-        { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: poolId },
-        client,
-      ),
-      ...opts.deps,
-    },
+    deps: { ...base, ...opts.deps },
     pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
   });
@@ -124,6 +133,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     async close() {
       worker.shutdown();
       await running;
+      await base.close();
       await nativeConnection.close();
       await connection.close();
     },

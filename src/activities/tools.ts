@@ -1,0 +1,212 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { BUILTIN_TOOLS, type AgentType, type McpServer } from '../shared/registry';
+import type { Messenger, ToolCallOptions, ToolDefinition, ToolRunner } from './types';
+
+/** `${VAR}` in MCP server env values and headers comes from the worker's environment (secrets stay out of the registry). */
+function interpolate(values: Record<string, string> | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(values ?? {}).map(([k, v]) => [
+      k,
+      v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => env[n] ?? ''),
+    ]),
+  );
+}
+
+interface Connection {
+  client: Client;
+  tools: ToolDefinition[];
+}
+
+/** One MCP client per configured server per worker process, connected on first use and re-connected after a drop. */
+export class McpConnections {
+  private readonly open = new Map<string, Promise<Connection>>();
+
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
+  get(server: McpServer): Promise<Connection> {
+    const key = JSON.stringify(server);
+    let conn = this.open.get(key);
+    if (!conn) {
+      conn = this.connect(server, () => this.open.delete(key));
+      this.open.set(key, conn);
+      conn.catch(() => this.open.delete(key));
+    }
+    return conn;
+  }
+
+  private async connect(server: McpServer, onClose: () => void): Promise<Connection> {
+    const client = new Client({ name: 'agent-orchestrator', version: '0.1.0' });
+    const transport =
+      server.transport === 'stdio'
+        ? new StdioClientTransport({
+            command: server.command,
+            args: server.args,
+            env: { ...getDefaultEnvironment(), ...interpolate(server.env, this.env) },
+            ...(server.cwd ? { cwd: server.cwd } : {}),
+            stderr: 'ignore',
+          })
+        : new StreamableHTTPClientTransport(new URL(server.url), {
+            requestInit: { headers: interpolate(server.headers, this.env) },
+          });
+    client.onclose = onClose;
+    try {
+      await client.connect(transport);
+      const listed = await client.listTools();
+      return {
+        client,
+        tools: listed.tools.map((t) => ({
+          name: t.name,
+          ...(t.description ? { description: t.description } : {}),
+          inputSchema: t.inputSchema as Record<string, unknown>,
+        })),
+      };
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      // Retryable: the server may be starting, or restarting.
+      throw ApplicationFailure.create({
+        type: 'ToolServerUnavailable',
+        message: `MCP server "${server.name}" could not be reached: ${(err as Error).message}`,
+      });
+    }
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.open.values()];
+    this.open.clear();
+    await Promise.all(all.map((c) => c.then((x) => x.client.close()).catch(() => undefined)));
+  }
+}
+
+const BUILTIN_DEFS: Record<(typeof BUILTIN_TOOLS)[number], ToolDefinition> = {
+  send_message: {
+    name: 'send_message',
+    description:
+      'Send a message to another agent of this plan: "to" is a task id, an agent id, or "*" for every running agent.',
+    inputSchema: {
+      type: 'object',
+      properties: { to: { type: 'string' }, body: { description: 'any JSON value' } },
+      required: ['to', 'body'],
+      additionalProperties: false,
+    },
+  },
+  current_time: {
+    name: 'current_time',
+    description: 'The current date and time (ISO-8601, UTC).',
+    inputSchema: { type: 'object', properties: {}, additionalProperties: false },
+  },
+};
+
+/** MCP tool names as a model sees them: `<server>__<tool>`, in the alphabet model APIs accept. */
+const exposedName = (server: string, tool: string): string => `${server}__${tool}`.replace(/[^A-Za-z0-9_-]/g, '_');
+
+function wanted(type: AgentType, server: string, tool: string): boolean {
+  const list = type.runtime.tools;
+  return list.length === 0 || list.includes(`${server}/${tool}`) || list.includes(`${server}/*`);
+}
+
+/** An MCP tool result as a JSON value: structured content if any, else its text, else the content blocks. */
+function resultValue(result: { content?: unknown; structuredContent?: unknown; toolResult?: unknown }): unknown {
+  if (result.structuredContent !== undefined) return result.structuredContent;
+  if (result.toolResult !== undefined) return result.toolResult;
+  const blocks = Array.isArray(result.content) ? (result.content as { type: string; text?: string }[]) : [];
+  if (blocks.length > 0 && blocks.every((b) => b.type === 'text')) return blocks.map((b) => b.text).join('\n');
+  return blocks;
+}
+
+/**
+ * The Tool Runner: built-in tools plus the tools of the MCP servers an agent type declares. A tool's own failure comes
+ * back as a non-retryable `ToolError` (the model is told and can try something else); an unreachable server is
+ * retryable. MCP calls carry the idempotency key in `_meta`, for servers that de-duplicate.
+ */
+export class AgentToolRunner implements ToolRunner {
+  constructor(
+    private readonly deps: {
+      agentType: (name: string) => Promise<AgentType | undefined>;
+      mcp: McpConnections;
+      messenger: Messenger;
+    },
+  ) {}
+
+  private async typeOf(name: string): Promise<AgentType> {
+    const type = await this.deps.agentType(name);
+    if (!type)
+      throw ApplicationFailure.create({
+        type: 'BadInput',
+        message: `unknown agent type "${name}"`,
+        nonRetryable: true,
+      });
+    return type;
+  }
+
+  async list(agentType: string): Promise<ToolDefinition[]> {
+    const type = await this.typeOf(agentType);
+    const builtins = BUILTIN_TOOLS.filter((b) => type.runtime.tools.length === 0 || type.runtime.tools.includes(b)).map(
+      (b) => BUILTIN_DEFS[b],
+    );
+    const fromServers = await Promise.all(
+      type.runtime.mcpServers.map(async (server) => {
+        const conn = await this.deps.mcp.get(server);
+        return conn.tools
+          .filter((t) => wanted(type, server.name, t.name))
+          .map((t) => ({ ...t, name: exposedName(server.name, t.name) }));
+      }),
+    );
+    return [...builtins, ...fromServers.flat()];
+  }
+
+  async call(name: string, args: unknown, options: ToolCallOptions & { signal?: AbortSignal }): Promise<unknown> {
+    const input = (args ?? {}) as Record<string, unknown>;
+    if (name === 'current_time') return { now: new Date().toISOString() };
+    if (name === 'send_message') {
+      if (!options.planId) throw toolError('send_message needs a plan');
+      if (typeof input.to !== 'string' || input.to === '')
+        throw toolError('send_message: "to" must be a task id, an agent id or "*"');
+      // The idempotency key is the message id: a retried call re-sends it and the plan drops the copy.
+      await this.deps.messenger.send(options.planId, {
+        id: options.idempotencyKey,
+        from: options.agentId,
+        to: input.to,
+        body: input.body ?? null,
+        sentAt: new Date().toISOString(),
+      });
+      return { sent: true, id: options.idempotencyKey };
+    }
+    const type = await this.typeOf(options.agentType ?? '');
+    for (const server of type.runtime.mcpServers) {
+      const conn = await this.deps.mcp.get(server);
+      const tool = conn.tools.find(
+        (t) => exposedName(server.name, t.name) === name && wanted(type, server.name, t.name),
+      );
+      if (!tool) continue;
+      let result;
+      try {
+        result = await conn.client.callTool(
+          {
+            name: tool.name,
+            arguments: input,
+            _meta: { 'agent-orchestrator/idempotency-key': options.idempotencyKey },
+          },
+          undefined,
+          options.signal ? { signal: options.signal } : undefined,
+        );
+      } catch (err) {
+        if ((err as { code?: number }).code === -32602) throw toolError(`${name}: ${(err as Error).message}`);
+        throw ApplicationFailure.create({
+          type: 'ToolServerUnavailable',
+          message: `MCP server "${server.name}" failed calling ${tool.name}: ${(err as Error).message}`,
+        });
+      }
+      const value = resultValue(result as { content?: unknown; structuredContent?: unknown; toolResult?: unknown });
+      if (result.isError) throw toolError(`${name}: ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+      return value;
+    }
+    throw toolError(`no tool named "${name}" is available to agent type "${type.name}"`);
+  }
+}
+
+function toolError(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: 'ToolError', message, nonRetryable: true });
+}
