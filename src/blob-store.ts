@@ -72,3 +72,11 @@ export class ClaimCheck {
     return Object.fromEntries(entries);
   }
 }
+
+/** The claim-check store the workers and the API share (BLOB_STORE_DIR, BLOB_THRESHOLD_BYTES). */
+export function claimCheckOf(config: { BLOB_STORE_DIR?: string; BLOB_THRESHOLD_BYTES?: number }): ClaimCheck {
+  return new ClaimCheck(
+    new FileBlobStore(config.BLOB_STORE_DIR ?? '.data/blobs'),
+    config.BLOB_THRESHOLD_BYTES ?? 131_072,
+  );
+}

@@ -6,7 +6,7 @@ import { OfflineRuntime } from './activities/offline-runtime';
 import { ProviderLimiter } from './activities/provider-limits';
 import { AgentToolRunner, McpConnections } from './activities/tools';
 import type { AiRuntime } from './activities/types';
-import { ClaimCheck, FileBlobStore } from './blob-store';
+import { claimCheckOf } from './blob-store';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
 import { loadConfigOrExit, poolSettings, type Config } from './config';
@@ -66,14 +66,6 @@ export type WorkerDeps = ActivityDeps & {
   /** Closes what the deps opened (MCP server connections and processes). */
   close(): Promise<void>;
 };
-
-/** The claim-check store the worker and the API share. */
-export function claimCheckOf(config: Partial<Pick<Config, 'BLOB_STORE_DIR' | 'BLOB_THRESHOLD_BYTES'>>): ClaimCheck {
-  return new ClaimCheck(
-    new FileBlobStore(config.BLOB_STORE_DIR ?? '.data/blobs'),
-    config.BLOB_THRESHOLD_BYTES ?? 131_072,
-  );
-}
 
 /**
  * The real dependencies of the activities, built from configuration. Agent types with a model get a ModelRuntime (Vercel

@@ -13,6 +13,8 @@ export const Simulate = z
     nonRetryable: z.boolean().optional(),
     hang: z.boolean().optional(),
     output: z.unknown().optional(),
+    /** The output is a string of this many bytes (claim-check demos and tests). */
+    outputBytes: z.number().int().min(0).max(100_000_000).optional(),
     subtasks: z.array(z.record(z.string(), z.unknown())).optional(),
     send: z.array(z.object({ to: z.string().min(1), body: z.unknown(), id: z.string().min(1).optional() })).optional(),
   })
@@ -119,6 +121,7 @@ export class OfflineRuntime implements AiRuntime {
       });
     }
     if ('output' in sim) return sim.output;
+    if (sim.outputBytes !== undefined) return `${ctx.taskId}:`.padEnd(sim.outputBytes, 'x').slice(0, sim.outputBytes);
     const { simulate: _simulate, ...input } = ctx.input ?? {};
     return {
       summary: `${ctx.taskId} done by ${ctx.agentId} (${ctx.agentType})`,

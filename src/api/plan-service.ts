@@ -9,6 +9,8 @@ import {
 } from '@temporalio/client';
 import type { Config } from '../config';
 import { executionSettings } from '../config';
+import { claimCheckOf, type ClaimCheck } from '../blob-store';
+import { isBlobRef } from '../shared/blob';
 import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { checkPlan } from '../shared/plan';
 import { compactPlan } from '../shared/plan-codec';
@@ -93,13 +95,16 @@ function statusOf(desc: Pick<WorkflowExecutionDescription, 'status' | 'typedSear
 
 /** Everything the HTTP API does with Temporal, kept out of the route handlers. Holds no state of its own. */
 export class PlanService {
+  private readonly claimCheck: ClaimCheck;
   constructor(
     private readonly client: Client,
     private readonly config: Config,
     /** The live registry (the pool's); `fallback` (the file's) when Temporal cannot be asked, so bad input still gets its 400. */
     private readonly registry: () => Promise<Registry>,
     private readonly fallback: Registry,
-  ) {}
+  ) {
+    this.claimCheck = claimCheckOf(config);
+  }
 
   /** Bounds every call so a Temporal outage answers 503 quickly instead of hanging the request. */
   private rpc<T>(fn: () => Promise<T>, ms = this.config.TEMPORAL_RPC_TIMEOUT_MS): Promise<T> {
@@ -227,6 +232,10 @@ export class PlanService {
           result.outputs[taskId] = outcome.output;
         }),
       );
+    }
+    // Large outputs are claim checks: read them from the blob store.
+    for (const [taskId, value] of Object.entries(result.outputs)) {
+      if (isBlobRef(value)) result.outputs[taskId] = await this.claimCheck.resolve(value);
     }
     return result;
   }

@@ -507,10 +507,13 @@ export class DagExecutor {
       if (!this.cancelled && !this.failedFastBy) this.skipDependents(id, `dependency "${id}" was cancelled`);
       return;
     }
-    if (error.type === INPUT_TIMEOUT_SKIP || error.type === BUDGET_STOP) {
-      this.finish(rec, 'skipped', {
-        reason: error.type === BUDGET_STOP ? (this.stoppedFor ?? error.message) : error.message,
-      });
+    if (error.type === BUDGET_STOP) {
+      // Its dependents never start either; the final sweep gives them the same reason.
+      this.finish(rec, 'skipped', { reason: this.stoppedFor ?? error.message });
+      return;
+    }
+    if (error.type === INPUT_TIMEOUT_SKIP) {
+      this.finish(rec, 'skipped', { reason: error.message });
       this.skipDependents(id, `dependency "${id}" was skipped`);
       return;
     }

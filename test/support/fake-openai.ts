@@ -11,6 +11,8 @@ export interface ChatRequest {
   messages: Array<Record<string, unknown>>;
   tools?: Array<{ type: 'function'; function: { name: string; description?: string; parameters?: unknown } }>;
   tool_choice?: unknown;
+  /** When the fake received it (ms since the epoch); set by the fake, not sent by the client. */
+  receivedAt: number;
   [k: string]: unknown;
 }
 
@@ -145,6 +147,7 @@ export async function startFakeOpenAI(
   async function handleChat(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJson(req);
     if (!isChatRequest(body)) throw new HttpError(400, 'Request body must be an object with `model` and `messages`.');
+    body.receivedAt = Date.now();
     const index = requests.push(body) - 1;
     if (body['stream'] === true) throw new HttpError(400, 'The fake OpenAI server does not support streaming.');
 

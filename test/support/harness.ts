@@ -160,6 +160,7 @@ export async function startApi(
     TEMPORAL_ADDRESS: h.address,
     TEMPORAL_TASK_QUEUE: h.taskQueue,
     AGENT_POOL_ID: h.poolId,
+    ...(process.env.TEST_BLOB_DIR ? { BLOB_STORE_DIR: process.env.TEST_BLOB_DIR } : {}),
     ...env,
   });
   const server = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }).listen(0, '127.0.0.1');

@@ -1,0 +1,257 @@
+import { join } from 'node:path';
+import type { WorkflowHandle } from '@temporalio/client';
+import { DEFAULT_REGISTRY, Registry, type AgentType } from '../src/shared/registry';
+import type { PoolView } from '../src/shared/pool';
+import { planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
+import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type FakeReply } from './support/fake-openai';
+import { startHarness, uniqueId, type Harness } from './support/harness';
+
+jest.setTimeout(90_000);
+
+const KEY_ENV = 'FAKE_OPENAI_KEY';
+
+function registryWith(...types: Partial<AgentType>[]): Registry {
+  return Registry.parse({ agentTypes: [...DEFAULT_REGISTRY.agentTypes, ...types] });
+}
+
+function modelType(fake: FakeOpenAI, name: string, runtime: Record<string, unknown> = {}): Partial<AgentType> {
+  return {
+    name,
+    capabilities: [`${name}-work`],
+    runtime: {
+      provider: 'openai',
+      model: 'gpt-test',
+      baseUrl: fake.baseUrl,
+      apiKeyEnv: KEY_ENV,
+      pricing: { inputPerMillion: 1_000, outputPerMillion: 2_000 },
+      ...runtime,
+    } as AgentType['runtime'],
+  };
+}
+
+/** The reason step sends no tools and asks for an approach; the loop's turns carry the tools. */
+const isReason = (req: ChatRequest) => JSON.stringify(req.messages).includes('how will you approach this task');
+const hasToolResult = (req: ChatRequest) => req.messages.some((m) => m.role === 'tool');
+
+async function activityTypes(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? [])
+    .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+    .filter((n): n is string => typeof n === 'string' && n !== 'signalPool');
+}
+
+describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)', () => {
+  let fake: FakeOpenAI;
+  let reply: (req: ChatRequest, i: number) => FakeReply | Promise<FakeReply>;
+  let h: Harness;
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI((req, i) => reply(req, i));
+    h = await startHarness({
+      registry: registryWith(
+        modelType(fake, 'analyst', { tools: ['current_time'] }),
+        // Ollama-style: no key at all.
+        modelType(fake, 'local', { provider: 'openai-compatible', apiKeyEnv: undefined, model: 'llama3.2' }),
+        modelType(fake, 'limited', { baseUrl: fake.baseUrl.replace('127.0.0.1', 'localhost') }),
+      ),
+      env: { [KEY_ENV]: 'sk-test' },
+      // Limits are counted per provider and host: only the "limited" type's endpoint is held to one call at a time.
+      config: { MODEL_PROVIDER_LIMITS: { [`openai@localhost:${new URL(fake.baseUrl).port}`]: { maxConcurrency: 1 } } },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await fake?.close();
+  });
+
+  test('the agent loop: one activity per model call and per tool call, usage counted per task, type and plan', async () => {
+    const start = fake.requests.length;
+    reply = (req) => {
+      if (isReason(req))
+        return { content: 'I will check the time, then answer.', usage: { prompt: 20, completion: 5 } };
+      if (!hasToolResult(req))
+        return { toolCalls: [{ name: 'current_time', args: {} }], usage: { prompt: 30, completion: 3 } };
+      return { content: 'It is now.', usage: { prompt: 40, completion: 4 } };
+    };
+    const r = await h.run({
+      tasks: [{ id: 'clock', description: 'What time is it?', capabilities: ['analyst-work'] }],
+    });
+    expect(r.status).toBe('completed');
+    expect(r.outputs.clock).toBe('It is now.');
+    const requests = fake.requests.slice(start);
+    expect(requests).toHaveLength(3);
+    // Tools are offered on the loop's turns only, and just the ones the type lists.
+    expect(requests[0]?.tools).toBeUndefined();
+    expect(requests[1]?.tools?.map((t) => t.function.name)).toEqual(['current_time']);
+    expect(requests[1]?.model).toBe('gpt-test');
+    // The tool's result went back to the model with the call's id.
+    const toolMessage = requests[2]?.messages.find((m) => m.role === 'tool');
+    expect(String(toolMessage?.content)).toMatch(/"now":"\d{4}-\d\d-\d\dT/);
+    expect(toolMessage?.tool_call_id).toBe(
+      (requests[2]?.messages.find((m) => m.role === 'assistant') as { tool_calls: { id: string }[] }).tool_calls[0]?.id,
+    );
+
+    const task = h.client.workflow.getHandle(`plan-${r.planId}-task-clock`);
+    expect(await activityTypes(task)).toEqual(['reason', 'execute', 'callTool', 'execute', 'validate']);
+
+    const expected = { inputTokens: 90, outputTokens: 12, totalTokens: 102, modelCalls: 3 };
+    // 90 in × $1,000/M + 12 out × $2,000/M
+    const cost = (90 * 1_000 + 12 * 2_000) / 1e6;
+    expect(r.usage?.total).toEqual({ ...expected, costUsd: cost });
+    expect(r.usage?.byAgentType.analyst).toEqual({ ...expected, costUsd: cost });
+    expect(r.usage?.byTask.clock?.totalTokens).toBe(102);
+    const view = await h.client.workflow.getHandle(`plan-${r.planId}`).query(planStatusQuery);
+    expect(view.tasks[0]?.usage?.totalTokens).toBe(102);
+    const pool: PoolView = await h.client.workflow.getHandle(h.poolId).query(poolStatusQuery);
+    expect(pool.usageByType.analyst?.modelCalls).toBeGreaterThanOrEqual(3);
+    // The instance remembers a summary of its answer for its next task.
+    const agent = pool.agents.find((a) => a.id === view.tasks[0]?.agentId);
+    expect(agent?.memory.at(-1)?.note).toContain('It is now.');
+  });
+
+  test('an OpenAI-compatible endpoint (Ollama, vLLM, LM Studio) works without an API key', async () => {
+    const start = fake.requests.length;
+    reply = (req) => (isReason(req) ? { content: 'plan' } : { content: 'local answer' });
+    const r = await h.run({ tasks: [{ id: 'local', description: 'x', capabilities: ['local-work'] }] });
+    expect(r.outputs.local).toBe('local answer');
+    expect(fake.requests.slice(start).map((q) => q.model)).toEqual(['llama3.2', 'llama3.2']);
+    expect(r.usage?.byAgentType.local?.modelCalls).toBe(2);
+  });
+
+  test('a 429 is retried after the provider’s retry-after; a 500 is retried', async () => {
+    const start = fake.requests.length;
+    let n = 0;
+    reply = (req) => {
+      n++;
+      if (n === 1) return { status: 429, retryAfterSeconds: 1, error: 'slow down' };
+      if (n === 2) return { status: 500, error: 'boom' };
+      return isReason(req) ? { content: 'plan' } : { content: 'done' };
+    };
+    const r = await h.run({ tasks: [{ id: 'retry', description: 'x', capabilities: ['analyst-work'] }] });
+    expect(r.status).toBe('completed');
+    const times = fake.requests.slice(start).map((q) => q.receivedAt as number);
+    // The retry policy's own interval is 50 ms in tests: the second call waited for the retry-after instead.
+    expect((times[1] as number) - (times[0] as number)).toBeGreaterThanOrEqual(950);
+    const view = await h.client.workflow.getHandle(`plan-${r.planId}`).query(planStatusQuery);
+    expect(view.tasks[0]?.attempts).toBe(3);
+  });
+
+  test.each([
+    [401, 'ModelAuthFailed'],
+    [400, 'ModelBadRequest'],
+  ])('a %i fails the task at once (%s), without retries or reassignment', async (status, type) => {
+    const start = fake.requests.length;
+    reply = () => ({ status, error: 'no' });
+    const r = await h.run({ tasks: [{ id: 'bad', description: 'x', capabilities: ['analyst-work'] }] });
+    expect(r.status).toBe('failed');
+    expect(r.errors.bad?.type).toBe(type);
+    expect(fake.requests.length - start).toBe(1);
+  });
+
+  test('a missing API key fails at once, naming the variable', async () => {
+    const other = await startHarness({
+      registry: registryWith(modelType(fake, 'analyst', { apiKeyEnv: 'NOT_SET_ANYWHERE_KEY' })),
+    });
+    try {
+      const r = await other.run({ tasks: [{ id: 'k', description: 'x', capabilities: ['analyst-work'] }] });
+      expect(r.errors.k?.type).toBe('ModelAuthFailed');
+      expect(r.errors.k?.message).toContain('NOT_SET_ANYWHERE_KEY');
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('a budget stops dispatching: the plan ends partial with reason budget_exhausted, keeping finished outputs', async () => {
+    reply = (req) => (isReason(req) ? { content: 'plan' } : { content: 'answer' }); // 15 tokens a call
+    const r = await h.run({
+      mode: 'sequential',
+      budget: { maxTokens: 40 },
+      tasks: ['a', 'b', 'c', 'd'].map((id) => ({ id, description: id, capabilities: ['analyst-work'] })),
+    });
+    expect(r.status).toBe('partial');
+    expect(r.reason).toBe('budget_exhausted');
+    expect(r.outputs).toEqual({ a: 'answer' });
+    // b's reasoning crossed the budget (45 tokens): it stopped before its next call; c and d never started.
+    expect(r.errors.b).toMatchObject({ state: 'skipped', reason: 'budget_exhausted' });
+    expect(r.errors.c).toMatchObject({ state: 'skipped', reason: 'budget_exhausted' });
+    expect(r.errors.d).toMatchObject({ state: 'skipped', reason: 'budget_exhausted' });
+    expect(r.usage?.total.totalTokens).toBe(45);
+  });
+
+  test('a cost budget works the same way', async () => {
+    reply = () => ({ content: 'ok', usage: { prompt: 1_000, completion: 0 } }); // $1 a call at $1,000/M
+    const r = await h.run({
+      mode: 'sequential',
+      budget: { maxCostUsd: 2.5 },
+      tasks: ['a', 'b', 'c'].map((id) => ({ id, description: id, capabilities: ['analyst-work'] })),
+    });
+    expect(r).toMatchObject({ status: 'partial', reason: 'budget_exhausted', outputs: { a: 'ok' } });
+    expect(r.usage?.total.costUsd).toBe(3);
+  });
+
+  test('per-provider concurrency: a wide fan-out queues in the worker instead of flooding the provider', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    reply = async () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 100));
+      inFlight--;
+      return { content: 'ok' };
+    };
+    const r = await h.run({
+      tasks: Array.from({ length: 4 }, (_, i) => ({ id: `t${i}`, description: 'x', capabilities: ['limited-work'] })),
+    });
+    expect(r.status).toBe('completed');
+    expect(peak).toBe(1);
+  });
+});
+
+describe('tools from a real MCP server (@modelcontextprotocol/server-everything over stdio)', () => {
+  let fake: FakeOpenAI;
+  let h: Harness;
+  const server = {
+    name: 'everything',
+    transport: 'stdio',
+    command: process.execPath,
+    args: [join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js')],
+  };
+
+  beforeAll(async () => {
+    fake = await startFakeOpenAI((req) => {
+      if (isReason(req)) return { content: 'add the numbers with the tool' };
+      const results = req.messages.filter((m) => m.role === 'tool');
+      if (results.length === 0) {
+        return {
+          toolCalls: [
+            { name: 'everything__get-sum', args: { a: 2, b: 3 } },
+            { name: 'everything__get-sum', args: { a: 'two' } },
+          ],
+        };
+      }
+      return { content: `tool said: ${results.map((m) => String(m.content)).join(' | ')}` };
+    });
+    h = await startHarness({
+      registry: registryWith(
+        modelType(fake, 'mathematician', { mcpServers: [server], tools: ['everything/get-sum', 'everything/echo'] }),
+      ),
+      env: { [KEY_ENV]: 'sk-test' },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+    await fake?.close();
+  });
+
+  test('the model is offered the listed MCP tools; calls run as activities; a bad call is reported back to the model', async () => {
+    const r = await h.run({ tasks: [{ id: 'sum', description: 'add 2 and 3', capabilities: ['mathematician-work'] }] });
+    expect(r.status).toBe('completed');
+    const turn = fake.requests.find((q) => q.tools !== undefined);
+    expect(turn?.tools?.map((t) => t.function.name).sort()).toEqual(['everything__echo', 'everything__get-sum']);
+    expect(r.outputs.sum).toContain('The sum of 2 and 3 is 5');
+    // The second call had bad arguments: the model was told, the task went on.
+    expect(r.outputs.sum).toMatch(/everything__get-sum: .*(invalid|expected)/i);
+    const task = h.client.workflow.getHandle(`plan-${r.planId}-task-sum`);
+    expect(await activityTypes(task)).toEqual(['reason', 'execute', 'callTool', 'callTool', 'execute', 'validate']);
+  });
+});
