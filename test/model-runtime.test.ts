@@ -4,7 +4,7 @@ import { DEFAULT_REGISTRY, Registry, type AgentType } from '../src/shared/regist
 import type { PoolView } from '../src/shared/pool';
 import { planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type FakeReply } from './support/fake-openai';
-import { startHarness, uniqueId, type Harness } from './support/harness';
+import { startHarness, type Harness } from './support/harness';
 
 jest.setTimeout(90_000);
 

@@ -76,11 +76,25 @@ async function reportingAttempt<T>(attempt: number, fn: () => Promise<T>): Promi
  */
 export function createActivities(deps: ActivityDeps): AgentActivities {
   const resolve = (values: Record<string, unknown>) => resolveRefs(values, deps.taskResult, deps.claimCheck);
+  // Reading inputs and finding the runtime may wait on Temporal (the pool's registry, other tasks' results: slow for a
+  // few seconds after a worker died): heartbeat meanwhile, so a live step is not timed out and retried, which would
+  // repeat its model call.
+  const beating = async <T>(c: StepControl, fn: () => Promise<T>): Promise<T> => {
+    c.heartbeat();
+    const beat = setInterval(() => c.heartbeat(), 1_000);
+    try {
+      return await fn();
+    } finally {
+      clearInterval(beat);
+    }
+  };
+  const runtimeOf = (c: StepControl, agentType: string): Promise<AiRuntime> =>
+    beating(c, async () => deps.runtime(agentType));
   return {
     async reason(ctx) {
       const c = control();
-      ctx = { ...ctx, dependencies: await resolve(ctx.dependencies) };
-      const runtime = await deps.runtime(ctx.agentType);
+      ctx = { ...ctx, dependencies: await beating(c, () => resolve(ctx.dependencies)) };
+      const runtime = await runtimeOf(c, ctx.agentType);
       const result = await reportingAttempt(c.attempt, () => runtime.reason(ctx, c));
       const usage = result.usage ? { usage: result.usage } : {};
       if (!result.subtasks || result.subtasks.length === 0)
@@ -107,10 +121,10 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const c = control();
       ctx = {
         ...ctx,
-        dependencies: await resolve(ctx.dependencies),
-        ...(ctx.subtaskOutputs ? { subtaskOutputs: await resolve(ctx.subtaskOutputs) } : {}),
+        dependencies: await beating(c, () => resolve(ctx.dependencies)),
+        ...(ctx.subtaskOutputs ? { subtaskOutputs: await beating(c, () => resolve(ctx.subtaskOutputs ?? {})) } : {}),
       };
-      const runtime = await deps.runtime(ctx.agentType);
+      const runtime = await runtimeOf(c, ctx.agentType);
       if (runtime.turn) {
         const turn = await reportingAttempt(c.attempt, () => (runtime.turn as NonNullable<AiRuntime['turn']>)(ctx, c));
         if ('toolCalls' in turn) {
@@ -146,6 +160,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
     async callTool({ planId, taskId, agentId, agentType, call }) {
       const c = control();
       const base = { toolCallId: call.toolCallId, toolName: call.toolName };
+      const beat = setInterval(() => c.heartbeat(), 1_000); // tools may run longer than the heartbeat timeout
       try {
         const output = await deps.tools.call(call.toolName, call.input, {
           idempotencyKey: c.idempotencyKey,
@@ -166,7 +181,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
 
     async validate(ctx) {
       const c = control();
-      const verdict = await (await deps.runtime(ctx.agentType)).validate(ctx, c);
+      const verdict = await (await runtimeOf(c, ctx.agentType)).validate(ctx, c);
       if (!verdict.ok) {
         throw ApplicationFailure.create({
           type: 'ValidationRejected',

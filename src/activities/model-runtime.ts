@@ -200,6 +200,8 @@ export class ModelRuntime implements AiRuntime {
   private async call(control: StepControl, args: Omit<Parameters<typeof generateText>[0], 'model'>) {
     const runtime = this.type.runtime;
     const model = languageModel(runtime, this.deps.env);
+    // A model call can take longer than the heartbeat timeout: keep telling Temporal this agent is alive.
+    const beat = setInterval(() => control.heartbeat(), 1_000);
     try {
       return await this.deps.limiter.run(this.key, control, () =>
         generateText({
@@ -214,6 +216,8 @@ export class ModelRuntime implements AiRuntime {
       );
     } catch (err) {
       throw providerFailure(err, (ms) => this.deps.limiter.pause(this.key, ms));
+    } finally {
+      clearInterval(beat);
     }
   }
 

@@ -1,0 +1,63 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApi, startHarness, type Harness } from './support/harness';
+
+jest.setTimeout(60_000);
+
+const FIVE_MB = 5_000_000;
+
+/** Every file under a directory, recursively. */
+const files = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : [join(dir, e.name)],
+  );
+
+describe('claim check: large outputs stay out of workflow history', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  test('a 5 MB output passes through the blob store to its dependent and back out of the API', async () => {
+    const api = await startApi(h);
+    try {
+      const res = await fetch(`${api.base}/v1/plans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          tasks: [
+            { id: 'big', description: 'produce a lot', input: { simulate: { outputBytes: FIVE_MB } } },
+            { id: 'use', description: 'read it', dependsOn: ['big'] },
+          ],
+        }),
+      });
+      expect(res.status).toBe(202);
+      const { planId } = (await res.json()) as { planId: string };
+      const result = await fetch(`${api.base}/v1/plans/${planId}/result?wait=30`);
+      expect(result.status).toBe(200);
+      const body = (await result.json()) as {
+        status: string;
+        outputs: { big: string; use: { dependencies: { big: string } } };
+      };
+      expect(body.status).toBe('completed');
+      // The API resolved the claim check: the whole value, not a reference.
+      expect(body.outputs.big).toHaveLength(FIVE_MB);
+      expect(body.outputs.big.startsWith('big:xxxx')).toBe(true);
+      // The dependent's activity was handed the value itself (the offline runtime echoes a 200-character summary).
+      expect(body.outputs.use.dependencies.big).toMatch(/^big:x{196}…$/);
+
+      // Neither the task's nor the plan's history holds the 5 MB: only a reference went through Temporal.
+      for (const id of [`plan-${planId}-task-big`, `plan-${planId}`]) {
+        const desc = await h.client.workflow.getHandle(id).describe();
+        expect(Number(desc.raw.workflowExecutionInfo?.historySizeBytes)).toBeLessThan(100_000);
+      }
+      const blobs = files(process.env.TEST_BLOB_DIR as string);
+      expect(blobs.some((f) => f.endsWith('.json'))).toBe(true);
+    } finally {
+      await api.close();
+    }
+  });
+});
