@@ -160,16 +160,18 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
     async callTool({ planId, taskId, agentId, agentType, call }) {
       const c = control();
       const base = { toolCallId: call.toolCallId, toolName: call.toolName };
-      const beat = setInterval(() => c.heartbeat(), 1_000); // tools may run longer than the heartbeat timeout
       try {
-        const output = await deps.tools.call(call.toolName, call.input, {
-          idempotencyKey: c.idempotencyKey,
-          agentId,
-          agentType,
-          planId,
-          taskId,
-          signal: c.cancellationSignal,
-        });
+        // Tools may run longer than the heartbeat timeout.
+        const output = await beating(c, () =>
+          deps.tools.call(call.toolName, call.input, {
+            idempotencyKey: c.idempotencyKey,
+            agentId,
+            agentType,
+            planId,
+            taskId,
+            signal: c.cancellationSignal,
+          }),
+        );
         return { ...base, output: await deps.claimCheck.offload(output), isError: false };
       } catch (err) {
         // The tool said no (bad arguments, unknown tool, its own error): the model is told and decides what next.
