@@ -4,7 +4,7 @@ import { DEFAULT_REGISTRY, Registry, type AgentType } from '../src/shared/regist
 import type { PoolView } from '../src/shared/pool';
 import { planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type FakeReply } from './support/fake-openai';
-import { startHarness, type Harness } from './support/harness';
+import { startApi, startHarness, type Harness } from './support/harness';
 
 jest.setTimeout(90_000);
 
@@ -107,6 +107,38 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     // The instance remembers a summary of its answer for its next task.
     const agent = pool.agents.find((a) => a.id === view.tasks[0]?.agentId);
     expect(agent?.memory.at(-1)?.note).toContain('It is now.');
+  });
+
+  test('usage is in the plan status over HTTP and in /metrics by agent type', async () => {
+    reply = (req) => (isReason(req) ? { content: 'plan' } : { content: 'answer', usage: { prompt: 7, completion: 3 } });
+    const api = await startApi(h);
+    try {
+      const r = await h.run({ tasks: [{ id: 'm', description: 'x', capabilities: ['analyst-work'] }] });
+      const status = (await (await fetch(`${api.base}/v1/plans/${r.planId}`)).json()) as {
+        usage: { total: { totalTokens: number } };
+        tasks: { id: string; usage?: { totalTokens: number } }[];
+      };
+      expect(status.usage.total.totalTokens).toBe(15 + 10);
+      expect(status.tasks[0]?.usage?.totalTokens).toBe(25);
+      const res = await fetch(`${api.base}/metrics`);
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
+      const text = await res.text();
+      const value = (line: string) =>
+        Number(
+          text
+            .split('\n')
+            .find((l) => l.startsWith(`${line} `))
+            ?.split(' ')[1],
+        );
+      expect(value('agent_orchestrator_model_calls_total{type="analyst"}')).toBeGreaterThanOrEqual(2);
+      expect(value('agent_orchestrator_model_tokens_total{type="analyst",direction="output"}')).toBeGreaterThanOrEqual(
+        8,
+      );
+      expect(value('agent_orchestrator_agents{type="analyst",state="idle"}')).toBeGreaterThanOrEqual(1);
+      expect(value('agent_orchestrator_plans{status="completed"}')).toBeGreaterThanOrEqual(1);
+    } finally {
+      await api.close();
+    }
   });
 
   test('an OpenAI-compatible endpoint (Ollama, vLLM, LM Studio) works without an API key', async () => {

@@ -119,6 +119,7 @@ export class AgentService {
     busy: number;
     peakBusy: number;
     agents: AgentView[];
+    usageByType: PoolView['usageByType'];
   }> {
     const view: PoolView = await this.query(() => this.pool().query(poolStatusQuery));
     const agents = await Promise.all(view.agents.map((a) => this.live(a)));
@@ -129,7 +130,13 @@ export class AgentService {
       busy: view.busy,
       peakBusy: view.peakBusy,
       agents,
+      usageByType: view.usageByType ?? {},
     };
+  }
+
+  /** The pool as it is (no per-task lookups): what /metrics reads. */
+  async poolView(): Promise<PoolView> {
+    return this.query(() => this.pool().query(poolStatusQuery));
   }
 
   async agent(

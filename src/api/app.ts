@@ -7,6 +7,7 @@ import { PLAN_STATUSES } from '../shared/status';
 import { ApiError, errorHandler } from './errors';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
+import { renderMetrics } from './metrics';
 import { PlanService } from './plan-service';
 
 const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
@@ -81,6 +82,10 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
         status: 'unavailable',
         error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
       });
+  });
+  app.get('/metrics', async (_req, res) => {
+    const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
+    res.type('text/plain; version=0.0.4').send(renderMetrics(pool, plansByStatus));
   });
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());

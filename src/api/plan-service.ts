@@ -18,6 +18,7 @@ import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey } from '../shared/search-attributes';
 import {
   FINAL_TASK_STATES,
+  PLAN_STATUSES,
   isTaskResultRef,
   type TaskOutcome,
   type TaskResultRef,
@@ -287,6 +288,19 @@ export class PlanService {
       }
     });
     return plans;
+  }
+
+  /** Plans by status, from Temporal visibility (for /metrics). */
+  async countByStatus(): Promise<Partial<Record<PlanStatus, number>>> {
+    const counts = await this.rpc(() =>
+      Promise.all(
+        PLAN_STATUSES.map(async (status) => {
+          const query = `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew' AND PlanStatus = '${status}'`;
+          return [status, (await this.client.workflow.count(query)).count] as const;
+        }),
+      ),
+    );
+    return Object.fromEntries(counts);
   }
 
   private async runningHandle(planId: string, action: string) {
