@@ -1,4 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
+import { freePort } from '../scripts/dev-server';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEFAULT_REGISTRY, Registry, type AgentType } from '../src/shared/registry';
 import type { PoolView } from '../src/shared/pool';
@@ -239,20 +241,36 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
   });
 });
 
-describe('tools from a real MCP server (@modelcontextprotocol/server-everything over stdio)', () => {
+describe('tools from a real MCP server (@modelcontextprotocol/server-everything, stdio and streamable HTTP)', () => {
   let fake: FakeOpenAI;
   let h: Harness;
-  const server = {
-    name: 'everything',
-    transport: 'stdio',
-    command: process.execPath,
-    args: [join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js')],
-  };
+  let httpServer: ChildProcess | undefined;
+  const entry = join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+  const stdio = { name: 'everything', transport: 'stdio', command: process.execPath, args: [entry] };
 
   beforeAll(async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [entry, 'streamableHttp'], {
+      env: { ...process.env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    httpServer = child;
+    await new Promise<void>((ready, fail) => {
+      const timer = setTimeout(() => fail(new Error('the MCP HTTP server did not start')), 20_000);
+      child.stderr?.on('data', (d: Buffer) => {
+        if (d.toString().includes('listening on port')) {
+          clearTimeout(timer);
+          ready();
+        }
+      });
+    });
     fake = await startFakeOpenAI((req) => {
-      if (isReason(req)) return { content: 'add the numbers with the tool' };
+      if (isReason(req)) return { content: 'use the tool' };
       const results = req.messages.filter((m) => m.role === 'tool');
+      const offered = (req.tools ?? []).map((t) => t.function.name);
+      if (results.length === 0 && offered.includes('remote__echo')) {
+        return { toolCalls: [{ name: 'remote__echo', args: { message: 'over http' } }] };
+      }
       if (results.length === 0) {
         return {
           toolCalls: [
@@ -265,7 +283,11 @@ describe('tools from a real MCP server (@modelcontextprotocol/server-everything 
     });
     h = await startHarness({
       registry: registryWith(
-        modelType(fake, 'mathematician', { mcpServers: [server], tools: ['everything/get-sum', 'everything/echo'] }),
+        modelType(fake, 'mathematician', { mcpServers: [stdio], tools: ['everything/get-sum', 'everything/echo'] }),
+        modelType(fake, 'echoer', {
+          mcpServers: [{ name: 'remote', transport: 'http', url: `http://127.0.0.1:${port}/mcp` }],
+          tools: ['remote/*'],
+        }),
       ),
       env: { [KEY_ENV]: 'sk-test' },
     });
@@ -273,17 +295,29 @@ describe('tools from a real MCP server (@modelcontextprotocol/server-everything 
   afterAll(async () => {
     await h?.close();
     await fake?.close();
+    httpServer?.kill('SIGKILL');
   });
 
-  test('the model is offered the listed MCP tools; calls run as activities; a bad call is reported back to the model', async () => {
+  test('stdio: the model is offered the listed tools; calls run as activities; a bad call is reported back', async () => {
     const r = await h.run({ tasks: [{ id: 'sum', description: 'add 2 and 3', capabilities: ['mathematician-work'] }] });
     expect(r.status).toBe('completed');
-    const turn = fake.requests.find((q) => q.tools !== undefined);
+    const turn = fake.requests.find((q) => q.tools?.some((t) => t.function.name.startsWith('everything__')));
     expect(turn?.tools?.map((t) => t.function.name).sort()).toEqual(['everything__echo', 'everything__get-sum']);
     expect(r.outputs.sum).toContain('The sum of 2 and 3 is 5');
     // The second call had bad arguments: the model was told, the task went on.
     expect(r.outputs.sum).toMatch(/everything__get-sum: .*(invalid|expected)/i);
     const task = h.client.workflow.getHandle(`plan-${r.planId}-task-sum`);
     expect(await activityTypes(task)).toEqual(['reason', 'execute', 'callTool', 'callTool', 'execute', 'validate']);
+  });
+
+  test('streamable HTTP: "<server>/*" offers every tool of the server', async () => {
+    const r = await h.run({ tasks: [{ id: 'echo', description: 'echo something', capabilities: ['echoer-work'] }] });
+    expect(r.status).toBe('completed');
+    expect(r.outputs.echo).toContain('Echo: over http');
+    const turn = fake.requests.find((q) => q.tools?.some((t) => t.function.name === 'remote__echo'));
+    const names = turn?.tools?.map((t) => t.function.name) ?? [];
+    expect(names).toEqual(expect.arrayContaining(['remote__echo', 'remote__get-sum', 'remote__get-env']));
+    // A non-empty tools list offers just what it names: no built-ins here.
+    expect(names).not.toContain('send_message');
   });
 });
