@@ -33,7 +33,9 @@ COPY --from=build /app/dist ./dist
 COPY --from=build /app/tsconfig.json /app/tsconfig.build.json ./
 COPY --from=build /app/src ./src
 
-# No state lives in the container: everything durable is in Temporal.
+# No state lives in the container: everything durable is in Temporal, and large outputs in the
+# blob store (the `blobs` volume in docker-compose, mounted here; owned by node so it can write).
+RUN mkdir -p /data/blobs && chown node:node /data/blobs
 USER node
 EXPOSE 8003
 CMD ["node", "dist/api/server.js"]

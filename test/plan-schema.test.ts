@@ -1,5 +1,7 @@
 import { checkPlan, findCycle, type PlanInput } from '../src/shared/plan';
-import { DEFAULT_REGISTRY, matchAgentType } from '../src/shared/registry';
+import { join } from 'node:path';
+import { loadRegistry } from '../src/registry';
+import { DEFAULT_REGISTRY, matchAgentType, Registry } from '../src/shared/registry';
 
 const check = (body: unknown, maxTasks = 100) => checkPlan(body, DEFAULT_REGISTRY, { maxTasks }, () => 'generated');
 const messages = (body: unknown): string[] => {
@@ -122,5 +124,36 @@ describe('plan validation', () => {
       ok: false,
       message: expect.stringMatching(/no single registered agent type/),
     });
+  });
+});
+
+describe('agent registry: model runtimes', () => {
+  test('the example registry (OpenAI, Anthropic, Ollama, MCP over stdio and HTTP) is valid', () => {
+    const registry = loadRegistry(join(__dirname, '..', 'examples', 'registry.models.json'));
+    const provider = (name: string) => registry.agentTypes.find((t) => t.name === name)?.runtime.provider;
+    expect(['researcher', 'writer', 'coder', 'generalist'].map(provider)).toEqual([
+      'openai',
+      'anthropic',
+      'openai-compatible',
+      'offline',
+    ]);
+    expect(registry.agentTypes.find((t) => t.name === 'researcher')?.runtime.maxSteps).toBe(8);
+  });
+
+  test.each([
+    [{ provider: 'openai' }, 'runtime.model: provider "openai" needs a model'],
+    [{ provider: 'openai-compatible', model: 'm' }, 'runtime.baseUrl: provider "openai-compatible" needs a baseUrl'],
+    [{ provider: 'openai', model: 'm', tools: ['browse'] }, 'runtime.tools.0: unknown built-in tool "browse"'],
+    [
+      { provider: 'openai', model: 'm', tools: ['fs/read'] },
+      'runtime.tools.0: tool "fs/read" names no declared MCP server',
+    ],
+    [{ provider: 'openai', model: 'm', apiKeyEnv: 'sk-123' }, 'runtime.apiKeyEnv: an environment variable name'],
+    [{ provider: 'gemini', model: 'm' }, 'runtime.provider'],
+  ])('a bad runtime %j is rejected: %s', (runtime, message) => {
+    const parsed = Registry.safeParse({ agentTypes: [{ name: 'x', capabilities: ['c'], runtime }] });
+    expect(parsed.success).toBe(false);
+    const issues = parsed.error?.issues.map((i) => `${i.path.slice(2).join('.')}: ${i.message}`) ?? [];
+    expect(issues.some((i) => i.startsWith(message))).toBe(true);
   });
 });
