@@ -62,6 +62,11 @@ export const ConfigSchema = z.object({
       }
       return z.NEVER;
     }),
+  /** Whether PUT /v1/agent-types may declare stdio MCP servers (commands the workers will run). */
+  ALLOW_STDIO_MCP_FROM_API: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-orchestrator'),

@@ -29,6 +29,43 @@ const call = async (method: string, path: string, body?: unknown) => {
 };
 
 describe('agent registry and pool over HTTP', () => {
+  test('model runtimes are validated; stdio MCP servers (commands on the workers) are refused over HTTP', async () => {
+    const noModel = await call('PUT', '/v1/agent-types/llm', {
+      capabilities: ['llm'],
+      runtime: { provider: 'openai' },
+    });
+    expect(noModel.status).toBe(400);
+    expect(JSON.stringify(noModel.body.error)).toContain('needs a model');
+
+    const stdio = await call('PUT', '/v1/agent-types/llm', {
+      capabilities: ['llm'],
+      runtime: {
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        mcpServers: [{ name: 'sh', transport: 'stdio', command: 'sh', args: ['-c', 'echo pwned'] }],
+      },
+    });
+    expect(stdio.status).toBe(400);
+    expect(stdio.body.error?.message).toMatch(/stdio MCP servers run commands on the workers/);
+    expect((await call('GET', '/v1/agent-types/llm')).status).toBe(404); // nothing was registered
+
+    const http = await call('PUT', '/v1/agent-types/llm', {
+      capabilities: ['llm'],
+      runtime: {
+        provider: 'openai-compatible',
+        baseUrl: 'http://localhost:11434/v1',
+        model: 'llama3.2',
+        tools: ['search/*'],
+        mcpServers: [{ name: 'search', transport: 'http', url: 'http://localhost:3001/mcp' }],
+      },
+    });
+    expect(http.status).toBeLessThan(300);
+    expect((await call('GET', '/v1/agent-types/llm')).body).toMatchObject({
+      runtime: { provider: 'openai-compatible', model: 'llama3.2', maxSteps: 8 },
+    });
+    expect((await call('DELETE', '/v1/agent-types/llm')).status).toBeLessThan(300);
+  });
+
   test('the registry is listed, read, extended at run time, and used for matching at submission', async () => {
     const list = await call('GET', '/v1/agent-types');
     expect(list.status).toBe(200);

@@ -129,7 +129,7 @@ describe('plan validation', () => {
 
 describe('agent registry: model runtimes', () => {
   test('the example registry (OpenAI, Anthropic, Ollama, MCP over stdio and HTTP) is valid', () => {
-    const registry = loadRegistry(join(__dirname, '..', 'examples', 'registry.models.json'));
+    const registry = loadRegistry(join(__dirname, '..', 'examples', 'registries', 'models.json'));
     const provider = (name: string) => registry.agentTypes.find((t) => t.name === name)?.runtime.provider;
     expect(['researcher', 'writer', 'coder', 'generalist'].map(provider)).toEqual([
       'openai',

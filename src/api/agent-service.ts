@@ -100,6 +100,15 @@ export class AgentService {
   async putAgentType(name: string, body: unknown): Promise<{ created: boolean; type: AgentType }> {
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new ApiError('VALIDATION_ERROR', 'body must be an agent type object');
+    const servers = (body as { runtime?: { mcpServers?: unknown } }).runtime?.mcpServers;
+    const stdio = Array.isArray(servers) && servers.some((m) => (m as { transport?: unknown })?.transport === 'stdio');
+    if (stdio && !this.config.ALLOW_STDIO_MCP_FROM_API) {
+      // A stdio MCP server is a command the workers run: only whoever controls the workers' registry file may add one.
+      throw new ApiError(
+        'VALIDATION_ERROR',
+        'runtime.mcpServers: stdio MCP servers run commands on the workers and can only be declared in AGENT_REGISTRY_FILE (or set ALLOW_STDIO_MCP_FROM_API=true); use transport "http" here',
+      );
+    }
     const existed = (await this.registry()).agentTypes.some((t) => t.name === name);
     const type = await this.update(() =>
       this.pool().executeUpdate(upsertAgentTypeUpdate, { args: [{ ...body, name }] }),

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PlanInput } from '../shared/plan';
+import { AgentType } from '../shared/registry';
 
 const errorSchema = {
   type: 'object',
@@ -35,7 +36,12 @@ export function openApiDocument(): object {
     openapi: '3.1.0',
     info: { title: 'Agent Orchestrator', version: '1' },
     components: {
-      schemas: { Plan: z.toJSONSchema(PlanInput, { io: 'input', unrepresentable: 'any' }), Error: errorSchema },
+      schemas: {
+        Plan: z.toJSONSchema(PlanInput, { io: 'input', unrepresentable: 'any' }),
+        // What PUT /v1/agent-types/{name} takes, model runtime and MCP servers included.
+        AgentType: z.toJSONSchema(AgentType, { io: 'input', unrepresentable: 'any' }),
+        Error: errorSchema,
+      },
     },
     paths: {
       '/v1/plans': {
@@ -111,6 +117,15 @@ export function openApiDocument(): object {
           summary: 'Resume',
           parameters: [planIdParam],
           responses: { '202': ok('Resumed'), '409': err('Already closed') },
+        },
+      },
+      '/metrics': {
+        get: {
+          summary:
+            'Prometheus metrics: agents by type and state, queue, model tokens / cost / calls by type, plans by status',
+          responses: {
+            '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          },
         },
       },
       '/healthz': { get: { summary: 'Temporal reachable', responses: { '200': ok('ok'), '503': ok('unavailable') } } },

@@ -48,6 +48,7 @@ import {
   taskInputUpdate,
   poolSignalOf,
   taskStatusQuery,
+  usageAckSignal,
   usageReportSignal,
 } from './messages';
 
@@ -164,13 +165,32 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
       });
     }
   };
+  let reports = 0;
+  let acked = 0;
+  setHandler(usageAckSignal, ({ seq, exhausted }) => {
+    acked = Math.max(acked, seq);
+    if (exhausted) budgetStop = true;
+  });
   const account = async (u: Usage | undefined): Promise<void> => {
     if (!u) return;
     usage = addUsage(usage, u);
     assignmentUsage = addUsage(assignmentUsage, u);
-    await getExternalWorkflowHandle(planWorkflowId(planId))
-      .signal(usageReportSignal, { taskId: task.id, agentType, usage: u })
-      .catch(() => undefined); // the plan is closing; nothing left to budget
+    const seq = ++reports;
+    try {
+      await getExternalWorkflowHandle(planWorkflowId(planId)).signal(usageReportSignal, {
+        taskId: task.id,
+        agentType,
+        usage: u,
+        replyTo: workflowInfo().workflowId,
+        seq,
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      return; // the plan is closing; nothing left to budget
+    }
+    // Wait for the plan's word before the next model call, so a spent budget stops it (bounded, should the plan be
+    // gone).
+    await condition(() => acked >= seq, '60s');
   };
 
   // The agent's inbox: messages from the plan's bus, handed to its next step.

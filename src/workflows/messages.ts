@@ -28,7 +28,10 @@ export const deliverMessageSignal = defineSignal<[AgentMessage]>('deliverMessage
 /** A task workflow tells its plan which agent instance took the task, so messages can be addressed by agent id. */
 export const taskAssignedSignal = defineSignal<[{ taskId: string; agentId: string }]>('taskAssigned');
 /** A task workflow reports the tokens and cost of one model call to its plan (which keeps the budget). */
-export const usageReportSignal = defineSignal<[{ taskId: string; agentType: string; usage: Usage }]>('usageReport');
+export const usageReportSignal =
+  defineSignal<[{ taskId: string; agentType: string; usage: Usage; replyTo?: string; seq?: number }]>('usageReport');
+/** The plan's answer to a usage report (sent to `replyTo`): whether the budget still allows another model call. */
+export const usageAckSignal = defineSignal<[{ seq: number; exhausted: boolean }]>('usageAck');
 /** The plan's budget is spent: the task stops before its next model call, and its sub-agents with it. */
 export const budgetExhaustedSignal = defineSignal<[]>('budgetExhausted');
 /** A human's decision for a task in state `waiting`; rejected unless the task is waiting. Returns the task's new state. */

@@ -33,6 +33,7 @@ import {
   planStatusQuery,
   resumePlanSignal,
   taskAssignedSignal,
+  usageAckSignal,
   usageReportSignal,
 } from './messages';
 import { MessageRouter, type RouterSnapshot } from './message-router';
@@ -94,7 +95,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
         .catch(() => undefined); // the task may just have finished
     }
   };
-  setHandler(usageReportSignal, ({ taskId, agentType, usage: u }) => {
+  setHandler(usageReportSignal, ({ taskId, agentType, usage: u, replyTo, seq }) => {
     usage.total = addUsage(usage.total, u);
     usage.byAgentType[agentType] = addUsage(usage.byAgentType[agentType], u);
     usage.byTask[taskId] = addUsage(usage.byTask[taskId], u);
@@ -102,6 +103,12 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       log.info('plan budget exhausted', { planId: plan.id, usage: usage.total, budget: plan.budget });
       dag.stop(BUDGET_EXHAUSTED);
       tellRunningToStop();
+    }
+    // The reporting task waits for this before its next model call, so no call starts once the budget is spent.
+    if (replyTo && seq !== undefined) {
+      getExternalWorkflowHandle(replyTo)
+        .signal(usageAckSignal, { seq, exhausted: dag.stopReason !== undefined })
+        .catch(() => undefined);
     }
   });
 
