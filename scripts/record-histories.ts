@@ -1,7 +1,10 @@
 /**
  * Records workflow histories that the replay test (test/replay.test.ts) replays against the current workflow code, so a
  * change that would break running workflows fails CI. Run after an intended, versioned change to workflow logic:
- *   npx ts-node --transpile-only scripts/record-histories.ts
+ *   npx ts-node --transpile-only scripts/record-histories.ts            every plan, and the pool
+ *   npx ts-node --transpile-only scripts/record-histories.ts model      just the named plans (keeps the other fixtures)
+ * The `model` plan runs a model agent against the tests' local OpenAI-compatible server (agent loop, tool call, usage
+ * reports, budget).
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,7 +12,8 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection } from '@temporalio/worker';
 import { checkPlan, type PlanInput } from '../src/shared/plan';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
+import { DEFAULT_REGISTRY, Registry } from '../src/shared/registry';
+import { startFakeOpenAI, type ChatRequest } from '../test/support/fake-openai';
 import { DEFAULT_SETTINGS } from '../src/shared/status';
 import { buildDeps, createWorker } from '../src/worker';
 import { cancelTaskSignal } from '../src/workflows/messages';
@@ -77,7 +81,39 @@ const plans: Record<string, PlanInput> = {
   },
 };
 
+plans.model = {
+  id: 'replay-model',
+  mode: 'sequential',
+  budget: { maxTokens: 60 },
+  tasks: [
+    { id: 'clock', description: 'what time is it?', capabilities: ['analysis'] },
+    { id: 'second', description: 'runs out of budget', capabilities: ['analysis'] },
+    { id: 'third', description: 'never starts', capabilities: ['analysis'] },
+  ],
+};
+
+const isReason = (req: ChatRequest) => JSON.stringify(req.messages).includes('how will you approach this task');
+
 async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const unknown = only.filter((n) => !(n in plans));
+  if (unknown.length > 0)
+    throw new Error(`unknown plan(s) ${unknown.join(', ')}; known: ${Object.keys(plans).join(', ')}`);
+  const fake = await startFakeOpenAI((req) => {
+    if (isReason(req)) return { content: 'plan' }; // 15 tokens
+    if (!req.messages.some((m) => m.role === 'tool')) return { toolCalls: [{ name: 'current_time', args: {} }] };
+    return { content: 'now' };
+  });
+  const registry = Registry.parse({
+    agentTypes: [
+      ...DEFAULT_REGISTRY.agentTypes,
+      {
+        name: 'analyst',
+        capabilities: ['analysis'],
+        runtime: { provider: 'openai-compatible', model: 'm', baseUrl: fake.baseUrl, tools: ['current_time'] },
+      },
+    ],
+  });
   const server = await startDevServer({ port: 7299 });
   const native = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
@@ -95,14 +131,15 @@ async function main(): Promise<void> {
       taskQueue: 'record',
       poolInput: () => ({
         settings: { maxAgents: 100, quarantineAfter: 3, sweepIntervalSeconds: 30, historyLimit: 10_000 },
-        types: DEFAULT_REGISTRY.agentTypes,
+        types: registry.agentTypes,
       }),
     },
   });
   mkdirSync(out, { recursive: true });
   await worker.runUntil(async () => {
     for (const [name, body] of Object.entries(plans)) {
-      const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 100 }, () => name);
+      if (only.length > 0 && !only.includes(name)) continue;
+      const checked = checkPlan(body, registry, { maxTasks: 100 }, () => name);
       if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
       const handle = await client.workflow.start('planWorkflow', {
         workflowId: `plan-${checked.plan.id}`,
@@ -123,10 +160,13 @@ async function main(): Promise<void> {
         if (history) writeFileSync(resolve(out, `${id}.json`), historyToJSON(history));
       }
     }
-    // The pool that served both plans (it keeps running; its history so far is replayable too).
-    const poolHistory = await client.workflow.getHandle('agent-pool').fetchHistory();
-    writeFileSync(resolve(out, 'agent-pool.json'), historyToJSON(poolHistory));
+    // The pool that served the plans (it keeps running; its history so far is replayable too).
+    if (only.length === 0) {
+      const poolHistory = await client.workflow.getHandle('agent-pool').fetchHistory();
+      writeFileSync(resolve(out, 'agent-pool.json'), historyToJSON(poolHistory));
+    }
   });
+  await fake.close();
   await connection.close();
   await native.close();
   await server.stop();
