@@ -52,6 +52,7 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     h = await startHarness({
       registry: registryWith(
         modelType(fake, 'analyst', { tools: ['current_time'] }),
+        modelType(fake, 'talker', { tools: ['send_message'], maxSteps: 3 }),
         // Ollama-style: no key at all.
         modelType(fake, 'local', { provider: 'openai-compatible', apiKeyEnv: undefined, model: 'llama3.2' }),
         modelType(fake, 'limited', { baseUrl: fake.baseUrl.replace('127.0.0.1', 'localhost') }),
@@ -109,6 +110,35 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     // The instance remembers a summary of its answer for its next task.
     const agent = pool.agents.find((a) => a.id === view.tasks[0]?.agentId);
     expect(agent?.memory.at(-1)?.note).toContain('It is now.');
+
+    // Reused for the next task, the instance brings that memory into its system prompt.
+    const before = fake.requests.length;
+    const again = await h.run({ tasks: [{ id: 'again', description: 'And now?', capabilities: ['analyst-work'] }] });
+    const prompt = fake.requests[before]?.messages.find((m) => m.role === 'system');
+    expect(String(prompt?.content)).toMatch(/What you remember from earlier tasks:[\s\S]*It is now\./);
+    const againView = await h.client.workflow.getHandle(`plan-${again.planId}`).query(planStatusQuery);
+    expect(againView.tasks[0]?.agentId).toBe(agent?.id);
+  });
+
+  test('the send_message tool puts a message on the plan’s bus, de-duplicated by the call’s idempotency key', async () => {
+    reply = (req) => {
+      if (isReason(req)) return { content: 'tell the listener' };
+      if (!hasToolResult(req))
+        return { toolCalls: [{ name: 'send_message', args: { to: 'listener', body: { hello: 1 } } }] };
+      return { content: 'sent' };
+    };
+    const r = await h.run({
+      tasks: [
+        { id: 'talker', description: 'talk', capabilities: ['talker-work'] },
+        // Offline: shows its inbox in its output. It starts after the talker, so the message is held for it.
+        { id: 'listener', description: 'listen', dependsOn: ['talker'] },
+      ],
+    });
+    expect(r.status).toBe('completed');
+    const inbox = (r.outputs.listener as { inbox: { id: string; from: string; body: unknown }[] }).inbox;
+    expect(inbox).toHaveLength(1);
+    expect(inbox[0]).toMatchObject({ body: { hello: 1 }, from: expect.stringMatching(/^talker-\d+$/) });
+    expect(inbox[0]?.id).toMatch(new RegExp(`^plan-${r.planId}-task-talker/`));
   });
 
   test('usage is in the plan status over HTTP and in /metrics by agent type', async () => {

@@ -157,3 +157,13 @@ describe('agent registry: model runtimes', () => {
     expect(issues.some((i) => i.startsWith(message))).toBe(true);
   });
 });
+
+describe('matching tasks that ask for no capability', () => {
+  test('a type offering "general" comes first, even when a narrower specialist sorts before it by name', () => {
+    const registry = Registry.parse({
+      agentTypes: [...DEFAULT_REGISTRY.agentTypes, { name: 'analyst', capabilities: ['analysis'] }],
+    });
+    expect(matchAgentType(registry, [])).toEqual({ ok: true, agentType: 'generalist' });
+    expect(matchAgentType(registry, ['analysis'])).toEqual({ ok: true, agentType: 'analyst' });
+  });
+});

@@ -154,8 +154,13 @@ export function matchAgentType(registry: Registry, capabilities: string[], pinne
 /** All types that can serve a task, tightest fit first; just the pinned type when one is named. */
 export function eligibleAgentTypes(registry: Registry, capabilities: string[], pinned?: string): string[] {
   if (pinned !== undefined) return [pinned];
+  // A task that asks for nothing goes to a type offering "general" first, so adding a specialist (say, a paid model)
+  // does not quietly draw every unlabelled task to it.
+  const general = (t: AgentType) => (capabilities.length === 0 && t.capabilities.includes('general') ? 0 : 1);
   return registry.agentTypes
     .filter((t) => capabilities.every((c) => t.capabilities.includes(c)))
-    .sort((a, b) => a.capabilities.length - b.capabilities.length || a.name.localeCompare(b.name))
+    .sort(
+      (a, b) => general(a) - general(b) || a.capabilities.length - b.capabilities.length || a.name.localeCompare(b.name),
+    )
     .map((t) => t.name);
 }
