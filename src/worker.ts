@@ -59,6 +59,7 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
       | 'MODEL_MAX_CONCURRENCY'
       | 'MODEL_REQUESTS_PER_MINUTE'
       | 'MODEL_PROVIDER_LIMITS'
+      | 'MAX_SUBTASK_DEPTH'
     >
   >;
 
@@ -87,6 +88,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
     config.MODEL_PROVIDER_LIMITS ?? {},
   );
   const models = new Map<string, ModelRuntime>();
+  const capabilities = async () => [...new Set((await registry()).agentTypes.flatMap((t) => t.capabilities))].sort();
   return {
     registry,
     async runtime(name): Promise<AiRuntime> {
@@ -95,7 +97,14 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
       const key = JSON.stringify(type);
       let model = models.get(key);
       if (!model) {
-        model = new ModelRuntime(type, { env, limiter, claimCheck, tools });
+        model = new ModelRuntime(type, {
+          env,
+          limiter,
+          claimCheck,
+          tools,
+          capabilities,
+          maxDepth: config.MAX_SUBTASK_DEPTH,
+        });
         models.set(key, model);
       }
       return model;

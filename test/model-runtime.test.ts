@@ -4,7 +4,7 @@ import { freePort } from '../scripts/dev-server';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEFAULT_REGISTRY, Registry, type AgentType } from '../src/shared/registry';
 import type { PoolView } from '../src/shared/pool';
-import { planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
+import { agentMessageSignal, planMessagesQuery, planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type FakeReply } from './support/fake-openai';
 import { startApi, startHarness, type Harness } from './support/harness';
 
@@ -53,6 +53,7 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
       registry: registryWith(
         modelType(fake, 'analyst', { tools: ['current_time'] }),
         modelType(fake, 'talker', { tools: ['send_message'], maxSteps: 3 }),
+        modelType(fake, 'lead', { delegate: true, tools: [] }),
         // Ollama-style: no key at all.
         modelType(fake, 'local', { provider: 'openai-compatible', apiKeyEnv: undefined, model: 'llama3.2' }),
         modelType(fake, 'limited', { baseUrl: fake.baseUrl.replace('127.0.0.1', 'localhost') }),
@@ -171,6 +172,76 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     } finally {
       await api.close();
     }
+  });
+
+  test('a coordinator with a model splits its task among sub-agents (delegate_subtasks) and combines their results', async () => {
+    reply = (req) => {
+      if (req.tools?.some((t) => t.function.name === 'delegate_subtasks')) {
+        return {
+          toolCalls: [
+            {
+              name: 'delegate_subtasks',
+              args: {
+                subtasks: [
+                  { id: 'numbers', description: 'count', capabilities: ['analyst-work'] },
+                  { id: 'words', description: 'write', capabilities: ['general'], dependsOn: ['numbers'] },
+                ],
+              },
+            },
+          ],
+        };
+      }
+      if (isReason(req)) return { content: 'plan' };
+      const text = JSON.stringify(req.messages);
+      if (text.includes('Result of sub-agent'))
+        return { content: `combined ${text.includes('lead.words') ? 'both' : ''}` };
+      return { content: 'part done' };
+    };
+    const r = await h.run({ tasks: [{ id: 'lead', description: 'a report', capabilities: ['lead-work'] }] });
+    expect(r.status).toBe('completed');
+    expect(r.outputs.lead).toBe('combined both');
+    const view = await h.client.workflow.getHandle(`plan-${r.planId}`).query(planStatusQuery);
+    expect(view.tasks[0]?.subtasks.map((t) => [t.id, t.agentType, t.state])).toEqual([
+      ['lead.numbers', 'analyst', 'completed'],
+      ['lead.words', 'generalist', 'completed'],
+    ]);
+    // The sub-agents' model calls count toward the plan, under their own task ids.
+    expect(r.usage?.byTask['lead.numbers']?.modelCalls).toBe(2);
+  });
+
+  test('a message that arrives while a model agent works joins its conversation at the next turn', async () => {
+    let unblock: () => void = () => undefined;
+    const blocked = new Promise<void>((r) => (unblock = r));
+    reply = (req) => {
+      if (isReason(req)) return { content: 'plan' };
+      if (!hasToolResult(req)) return { hold: blocked, then: { toolCalls: [{ name: 'current_time', args: {} }] } };
+      return { content: 'done' };
+    };
+    const start = fake.requests.length;
+    const planWorkflow = await h.start({ tasks: [{ id: 'worker', description: 'x', capabilities: ['analyst-work'] }] });
+    const plan = h.client.workflow.getHandle(planWorkflow);
+    // The first turn is in flight: send a message and wait until the task has it, then let the turn finish.
+    for (let i = 0; fake.requests.length - start < 2; i++) {
+      if (i > 200) throw new Error('the first turn never started');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    await plan.signal(agentMessageSignal, {
+      id: 'm1',
+      from: 'ops',
+      to: 'worker',
+      body: 'use UTC',
+      sentAt: new Date().toISOString(),
+    });
+    for (let i = 0; ; i++) {
+      const log = await plan.query(planMessagesQuery);
+      if (log[0]?.state === 'delivered') break;
+      if (i > 200) throw new Error('the message was never delivered');
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    unblock();
+    await plan.result();
+    const second = fake.requests.slice(start).find(hasToolResult);
+    expect(JSON.stringify(second?.messages)).toContain('New messages from other agents:\\n- from ops: use UTC');
   });
 
   test('an OpenAI-compatible endpoint (Ollama, vLLM, LM Studio) works without an API key', async () => {

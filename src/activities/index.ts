@@ -134,6 +134,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
             toolCalls: turn.toolCalls,
             conversation: turn.conversation,
             usage: turn.usage,
+            ...(turn.inboxSeen !== undefined ? { inboxSeen: turn.inboxSeen } : {}),
           };
         }
         return {

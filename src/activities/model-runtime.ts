@@ -19,7 +19,35 @@ import type { Usage } from '../shared/usage';
 import type { ProviderLimiter } from './provider-limits';
 import type { AiRuntime, ExecuteContext, StepContext, StepControl, ToolCallResult, ToolRunner, Turn } from './types';
 
+const DELEGATE = {
+  description: 'Split the task into subtasks, each done by a sub-agent; you then combine their results.',
+  schema: {
+    type: 'object' as const,
+    properties: {
+      subtasks: {
+        type: 'array' as const,
+        minItems: 1,
+        items: {
+          type: 'object' as const,
+          properties: {
+            id: { type: 'string' as const, description: 'letters, digits, "-" or "_"' },
+            description: { type: 'string' as const },
+            capabilities: { type: 'array' as const, items: { type: 'string' as const } },
+            dependsOn: { type: 'array' as const, items: { type: 'string' as const } },
+          },
+          required: ['id', 'description'],
+        },
+      },
+    },
+    required: ['subtasks'],
+  },
+};
+
 export interface ModelRuntimeDeps {
+  /** Every capability the registry offers (told to coordinators that may delegate). */
+  capabilities: () => Promise<string[]>;
+  /** MAX_SUBTASK_DEPTH, so a coordinator at the bottom is not offered delegation. */
+  maxDepth?: number;
   /** Where API keys are read from (the worker's environment). */
   env: NodeJS.ProcessEnv;
   limiter: ProviderLimiter;
@@ -221,12 +249,39 @@ export class ModelRuntime implements AiRuntime {
     }
   }
 
-  async reason(ctx: StepContext, control: StepControl): Promise<{ thoughts: string; usage: Usage }> {
+  async reason(
+    ctx: StepContext,
+    control: StepControl,
+  ): Promise<{ thoughts: string; usage: Usage; subtasks?: Record<string, unknown>[] }> {
+    // Coordinators (runtime.delegate) may split the task among sub-agents: the plan's task shape, checked by the
+    // activity like any dynamic decomposition.
+    const delegate = this.type.runtime.delegate && ctx.depth + 1 <= (this.deps.maxDepth ?? 5);
+    const capabilities = delegate ? await this.deps.capabilities() : [];
+    const ask = delegate
+      ? `Before you start: if the task is best split among other agents, call delegate_subtasks (each subtask: an id, a description, the capabilities it needs from: ${capabilities.join(', ')}; dependsOn names sibling ids). Otherwise say in a few sentences how you will approach it.`
+      : 'Before you start: in a few sentences, how will you approach this task?';
     const result = await this.call(control, {
       system: systemPrompt(this.type, ctx),
-      prompt: `${taskPrompt(ctx)}\n\nBefore you start: in a few sentences, how will you approach this task?`,
+      prompt: `${taskPrompt(ctx)}\n\n${ask}`,
+      ...(delegate
+        ? {
+            tools: {
+              delegate_subtasks: tool({ description: DELEGATE.description, inputSchema: jsonSchema(DELEGATE.schema) }),
+            },
+          }
+        : {}),
     });
-    return { thoughts: result.text, usage: this.usageOf(result.usage) };
+    const usage = this.usageOf(result.usage);
+    const call = result.toolCalls.find((c) => c.toolName === 'delegate_subtasks');
+    const subtasks = (call?.input as { subtasks?: unknown } | undefined)?.subtasks;
+    if (Array.isArray(subtasks) && subtasks.length > 0) {
+      return {
+        thoughts: result.text || `delegating ${subtasks.length} subtask(s)`,
+        usage,
+        subtasks: subtasks as Record<string, unknown>[],
+      };
+    }
+    return { thoughts: result.text, usage };
   }
 
   private async toolSet(): Promise<ToolSet> {
@@ -249,6 +304,14 @@ export class ModelRuntime implements AiRuntime {
       ? ((await claimCheck.resolve(loop.conversation)) as ModelMessage[])
       : [{ role: 'user', content: `${taskPrompt(ctx)}\n\nYour plan: ${ctx.reasoning}` }];
     if (loop && loop.results.length > 0) messages.push(await this.toolMessage(loop.results));
+    // Messages that reached the agent while it worked join the conversation at its next turn.
+    const fresh = loop ? ctx.inbox.slice(loop.inboxSeen ?? ctx.inbox.length) : [];
+    if (fresh.length > 0) {
+      messages.push({
+        role: 'user',
+        content: `New messages from other agents:\n${fresh.map((m) => `- from ${m.from}: ${clip(m.body, 2_000)}`).join('\n')}`,
+      });
+    }
     const step = loop?.step ?? 0;
     const last = step + 1 >= this.type.runtime.maxSteps;
     const tools = await this.toolSet();
@@ -265,6 +328,7 @@ export class ModelRuntime implements AiRuntime {
         toolCalls: result.toolCalls.map((c) => ({ toolCallId: c.toolCallId, toolName: c.toolName, input: c.input })),
         conversation: await claimCheck.offload(conversation),
         usage,
+        inboxSeen: ctx.inbox.length,
       };
     }
     return { output: result.text, usage, summary: result.text.slice(0, 160) };

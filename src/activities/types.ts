@@ -54,12 +54,14 @@ export interface LoopState {
   results: ToolCallResult[];
   /** How many model turns came before this one. */
   step: number;
+  /** How many inbox messages the model has seen; later ones join the conversation at the next turn. */
+  inboxSeen?: number;
 }
 
 /** One turn of an agent loop: the final output, or tool calls to run before the next turn. */
 export type Turn =
   | { output: unknown; usage?: Usage; summary?: string }
-  | { toolCalls: ToolCallRequest[]; conversation: unknown[] | BlobRef; usage?: Usage };
+  | { toolCalls: ToolCallRequest[]; conversation: unknown[] | BlobRef; usage?: Usage; inboxSeen?: number };
 
 /** A tool as offered to a model. */
 export interface ToolDefinition {
@@ -146,6 +148,7 @@ export interface ExecuteResult extends StepResult<unknown> {
   toolCalls?: ToolCallRequest[];
   conversation?: unknown[] | BlobRef;
   usage?: Usage;
+  inboxSeen?: number;
   /** A line for the agent's memory. */
   summary?: string;
 }

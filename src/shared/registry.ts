@@ -40,6 +40,8 @@ export const Runtime = z
     systemPrompt: z.string().max(100_000).optional(),
     /** Model calls of one agent loop (reason ↔ tools); the last one is asked to answer without tools. */
     maxSteps: z.number().int().min(1).max(100).default(8),
+    /** Coordinators: the reasoning step may split the task into subtasks (dynamic decomposition). */
+    delegate: z.boolean().default(false),
     maxOutputTokens: z.number().int().min(1).optional(),
     temperature: z.number().min(0).max(2).optional(),
     /** Built-in tools and MCP tools ("<server>/<tool>" or "<server>/*") offered to the model; empty = all of them. */
@@ -77,7 +79,7 @@ export const AgentType = z.object({
   capabilities: z.array(z.string().min(1).max(100)).min(1),
   maxInstances: z.number().int().min(1).default(10),
   idleTtlSeconds: z.number().int().min(1).default(600),
-  runtime: Runtime.default({ provider: 'offline', tools: [], mcpServers: [], maxSteps: 8 }),
+  runtime: Runtime.default({ provider: 'offline', tools: [], mcpServers: [], maxSteps: 8, delegate: false }),
   timeoutSeconds: z.number().int().min(1).optional(),
   maxRetries: z.number().int().min(0).optional(),
 });
@@ -160,7 +162,8 @@ export function eligibleAgentTypes(registry: Registry, capabilities: string[], p
   return registry.agentTypes
     .filter((t) => capabilities.every((c) => t.capabilities.includes(c)))
     .sort(
-      (a, b) => general(a) - general(b) || a.capabilities.length - b.capabilities.length || a.name.localeCompare(b.name),
+      (a, b) =>
+        general(a) - general(b) || a.capabilities.length - b.capabilities.length || a.name.localeCompare(b.name),
     )
     .map((t) => t.name);
 }

@@ -471,7 +471,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
             `execute #${turn + 1}`,
           )({
             ...executeCtx(),
-            loop: { conversation: executed.conversation ?? [], results, step: turn },
+            loop: { conversation: executed.conversation ?? [], results, step: turn, inboxSeen: executed.inboxSeen },
           });
         }
         attempts = Math.max(attempts, executed.attempt);
