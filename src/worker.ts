@@ -1,4 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { ModelRuntime } from './activities/model-runtime';
@@ -38,9 +39,9 @@ export function liveRegistry(client: Client, poolId: string, fallback: Registry)
 }
 
 /** Remembers a value for `ttlMs`, so activities do not query the pool for the registry on every step. */
-function cached<T>(load: () => Promise<T>, ttlMs: number): () => Promise<T> {
+function cached<T>(load: () => Promise<T>, ttlMs: number): (() => Promise<T>) & { refresh(): Promise<T> } {
   let value: { at: number; v: Promise<T> } | undefined;
-  return () => {
+  const get = () => {
     if (!value || Date.now() - value.at > ttlMs) {
       const v = load();
       value = { at: Date.now(), v };
@@ -48,6 +49,12 @@ function cached<T>(load: () => Promise<T>, ttlMs: number): () => Promise<T> {
     }
     return value.v;
   };
+  return Object.assign(get, {
+    refresh: () => {
+      value = undefined;
+      return get();
+    },
+  });
 }
 
 type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_FILE' | 'AGENT_POOL_ID'> &
@@ -77,8 +84,10 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
   const fileRegistry = loadRegistry(config.AGENT_REGISTRY_FILE);
   const offline = new OfflineRuntime(config.OFFLINE_RUNTIME_OUTAGE_FILE);
   const registry = cached(liveRegistry(client, config.AGENT_POOL_ID, fileRegistry), 3_000);
+  // A type registered over the API a moment ago may not be in the cached copy yet: look again before giving up.
   const agentType = async (name: string): Promise<AgentType | undefined> =>
-    (await registry()).agentTypes.find((t) => t.name === name);
+    (await registry()).agentTypes.find((t) => t.name === name) ??
+    (await registry.refresh()).agentTypes.find((t) => t.name === name);
   const messenger = signalMessenger(client);
   const mcp = new McpConnections(env);
   const tools = new AgentToolRunner({ agentType, mcp, messenger });
@@ -93,7 +102,15 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
     registry,
     async runtime(name): Promise<AiRuntime> {
       const type = await agentType(name);
-      if (!type || type.runtime.provider === 'offline') return offline;
+      // Never fall back to the offline runtime for a type this worker cannot see (the pool's registry unreachable, a
+      // type removed meanwhile): that would hand back made-up output. Retry until it can be read.
+      if (!type) {
+        throw ApplicationFailure.create({
+          type: 'AgentTypeUnavailable',
+          message: `agent type "${name}" is not in the registry this worker can read (the pool's, or AGENT_REGISTRY_FILE)`,
+        });
+      }
+      if (type.runtime.provider === 'offline') return offline;
       const key = JSON.stringify(type);
       let model = models.get(key);
       if (!model) {
