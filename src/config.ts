@@ -62,8 +62,8 @@ export const ConfigSchema = z.object({
       }
       return z.NEVER;
     }),
-  /** Whether PUT /v1/agent-types may declare stdio MCP servers (commands the workers will run). */
-  ALLOW_STDIO_MCP_FROM_API: z
+  /** Whether PUT /v1/agent-types may declare stdio MCP servers, key variables, or key-carrying base URLs. */
+  TRUST_AGENT_TYPES_FROM_API: z
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),

@@ -29,7 +29,7 @@ const call = async (method: string, path: string, body?: unknown) => {
 };
 
 describe('agent registry and pool over HTTP', () => {
-  test('model runtimes are validated; stdio MCP servers (commands on the workers) are refused over HTTP', async () => {
+  test('model runtimes are validated; over HTTP, nothing that runs commands or sends worker secrets is accepted', async () => {
     const noModel = await call('PUT', '/v1/agent-types/llm', {
       capabilities: ['llm'],
       runtime: { provider: 'openai' },
@@ -46,8 +46,27 @@ describe('agent registry and pool over HTTP', () => {
       },
     });
     expect(stdio.status).toBe(400);
-    expect(stdio.body.error?.message).toMatch(/stdio MCP servers run commands on the workers/);
+    expect(stdio.body.error?.message).toMatch(/a stdio MCP server is a command the workers would run/);
     expect((await call('GET', '/v1/agent-types/llm')).status).toBe(404); // nothing was registered
+    // Nor may a caller point a worker's key at an endpoint of its choosing.
+    for (const runtime of [
+      { provider: 'openai', model: 'm', baseUrl: 'https://collector.example/v1' },
+      {
+        provider: 'openai-compatible',
+        model: 'm',
+        baseUrl: 'https://x.example/v1',
+        apiKeyEnv: 'AWS_SECRET_ACCESS_KEY',
+      },
+      {
+        provider: 'openai',
+        model: 'm',
+        mcpServers: [{ name: 'h', transport: 'http', url: 'https://x.example/mcp', headers: { a: '${HOME}' } }],
+      },
+    ]) {
+      const refused = await call('PUT', '/v1/agent-types/llm', { capabilities: ['llm'], runtime });
+      expect(refused.status).toBe(400);
+      expect(refused.body.error?.message).toMatch(/TRUST_AGENT_TYPES_FROM_API/);
+    }
 
     const http = await call('PUT', '/v1/agent-types/llm', {
       capabilities: ['llm'],

@@ -60,4 +60,35 @@ describe('claim check: large outputs stay out of workflow history', () => {
       await api.close();
     }
   });
+
+  test('twenty outputs just under the threshold (2.4 MB together) reach their dependent and the API by reference', async () => {
+    const api = await startApi(h);
+    try {
+      const parts = Array.from({ length: 20 }, (_, i) => ({
+        id: `part${i}`,
+        description: 'produce',
+        input: { simulate: { outputBytes: 120_000 } },
+      }));
+      const res = await fetch(`${api.base}/v1/plans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          maxConcurrency: 20,
+          tasks: [...parts, { id: 'all', description: 'combine', dependsOn: parts.map((p) => p.id) }],
+        }),
+      });
+      const { planId } = (await res.json()) as { planId: string };
+      const body = (await (await fetch(`${api.base}/v1/plans/${planId}/result?wait=60`)).json()) as {
+        status: string;
+        outputs: Record<string, unknown>;
+      };
+      expect(body.status).toBe('completed');
+      for (const p of parts) expect(body.outputs[p.id]).toHaveLength(120_000);
+      const all = body.outputs.all as { dependencies: Record<string, string> };
+      expect(Object.keys(all.dependencies)).toHaveLength(20);
+      expect(all.dependencies.part7).toMatch(/^part7:x+…$/);
+    } finally {
+      await api.close();
+    }
+  });
 });

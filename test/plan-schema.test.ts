@@ -1,7 +1,7 @@
 import { checkPlan, findCycle, type PlanInput } from '../src/shared/plan';
 import { join } from 'node:path';
 import { loadRegistry } from '../src/registry';
-import { DEFAULT_REGISTRY, matchAgentType, Registry } from '../src/shared/registry';
+import { DEFAULT_REGISTRY, matchAgentType, parseStoredAgentType, Registry } from '../src/shared/registry';
 
 const check = (body: unknown, maxTasks = 100) => checkPlan(body, DEFAULT_REGISTRY, { maxTasks }, () => 'generated');
 const messages = (body: unknown): string[] => {
@@ -165,5 +165,17 @@ describe('matching tasks that ask for no capability', () => {
     });
     expect(matchAgentType(registry, [])).toEqual({ ok: true, agentType: 'generalist' });
     expect(matchAgentType(registry, ['analysis'])).toEqual({ ok: true, agentType: 'analyst' });
+  });
+});
+
+describe('agent types recorded before model runtimes', () => {
+  test('parse in the pool as offline types, so old pool histories still replay', () => {
+    // Accepted before model runtimes existed; today's schema rejects "search" (no such built-in or MCP server).
+    const old = { name: 'searcher', capabilities: ['search'], runtime: { provider: 'offline', tools: ['search'] } };
+    expect(Registry.safeParse({ agentTypes: [old] }).success).toBe(false);
+    expect(parseStoredAgentType(old)).toMatchObject({
+      name: 'searcher',
+      runtime: { provider: 'offline', tools: ['search'], mcpServers: [], maxSteps: 8, delegate: false },
+    });
   });
 });

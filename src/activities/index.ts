@@ -49,6 +49,7 @@ function control(): StepControl {
     },
     cancellationSignal: ctx.cancellationSignal,
     heartbeatTimeoutMs: ctx.info.heartbeatTimeoutMs,
+    startToCloseTimeoutMs: ctx.info.startToCloseTimeoutMs,
   };
 }
 
@@ -171,6 +172,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
             planId,
             taskId,
             signal: c.cancellationSignal,
+            ...(c.startToCloseTimeoutMs ? { timeoutMs: c.startToCloseTimeoutMs } : {}),
           }),
         );
         return { ...base, output: await deps.claimCheck.offload(output), isError: false };

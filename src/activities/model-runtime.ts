@@ -243,6 +243,8 @@ export class ModelRuntime implements AiRuntime {
         } as Parameters<typeof generateText>[0]),
       );
     } catch (err) {
+      // Cancelled: let the cancellation through as it is, not as a provider failure.
+      if (control.cancellationSignal.aborted) throw err;
       throw providerFailure(err, (ms) => this.deps.limiter.pause(this.key, ms));
     } finally {
       clearInterval(beat);
@@ -325,7 +327,11 @@ export class ModelRuntime implements AiRuntime {
     if (result.toolCalls.length > 0 && !last) {
       const conversation = [...messages, ...result.response.messages];
       return {
-        toolCalls: result.toolCalls.map((c) => ({ toolCallId: c.toolCallId, toolName: c.toolName, input: c.input })),
+        // Calls the SDK found invalid (unknown tool, unparseable arguments) already have an error result in the
+        // conversation; only the valid ones are run. With none left the loop still goes on, so the model can retry.
+        toolCalls: result.toolCalls
+          .filter((c) => !(c as { invalid?: boolean }).invalid)
+          .map((c) => ({ toolCallId: c.toolCallId, toolName: c.toolName, input: c.input })),
         conversation: await claimCheck.offload(conversation),
         usage,
         inboxSeen: ctx.inbox.length,

@@ -73,6 +73,14 @@ export class McpConnections {
     }
   }
 
+  /** Forgets (and closes) a server's connection, so the next call connects afresh: after a restart, say. */
+  async drop(server: McpServer): Promise<void> {
+    const key = JSON.stringify(server);
+    const conn = this.open.get(key);
+    this.open.delete(key);
+    await conn?.then((c) => c.client.close()).catch(() => undefined);
+  }
+
   async closeAll(): Promise<void> {
     const all = [...this.open.values()];
     this.open.clear();
@@ -190,10 +198,18 @@ export class AgentToolRunner implements ToolRunner {
             _meta: { 'agent-orchestrator/idempotency-key': options.idempotencyKey },
           },
           undefined,
-          options.signal ? { signal: options.signal } : undefined,
+          {
+            ...(options.signal ? { signal: options.signal } : {}),
+            // The SDK's default is 60 s; a tool may take as long as its activity allows, as long as it reports progress
+            // or the activity heartbeats.
+            ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+          },
         );
       } catch (err) {
+        if (options.signal?.aborted) throw err; // cancelled: not the server's fault
         if ((err as { code?: number }).code === -32602) throw toolError(`${name}: ${(err as Error).message}`);
+        // The server may have restarted (an HTTP session it no longer knows, a dead process): connect afresh next time.
+        await this.deps.mcp.drop(server);
         throw ApplicationFailure.create({
           type: 'ToolServerUnavailable',
           message: `MCP server "${server.name}" failed calling ${tool.name}: ${(err as Error).message}`,

@@ -80,6 +80,8 @@ export interface ToolCallOptions {
   taskId?: string;
   /** Aborted when the activity running the call is cancelled. */
   signal?: AbortSignal;
+  /** How long the call may take (the activity's start-to-close timeout). */
+  timeoutMs?: number;
 }
 
 export interface ValidateContext extends StepContext {
@@ -97,6 +99,7 @@ export interface StepControl {
   sleep(ms: number): Promise<void>;
   cancellationSignal: AbortSignal;
   heartbeatTimeoutMs?: number;
+  startToCloseTimeoutMs?: number;
 }
 
 /** A subtask as a runtime proposes it (dynamic decomposition): the plan's task shape. */

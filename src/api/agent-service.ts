@@ -22,6 +22,26 @@ export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 
 }
 
 /** The registry and the pool, as the API sees them: queries and updates on the pool workflow. Holds no state. */
+/**
+ * What an agent type registered over HTTP may not do unless TRUST_AGENT_TYPES_FROM_API is set: anything that would make
+ * the workers run a command or send one of their secrets somewhere the caller chose. The registry file may do all of it.
+ */
+export function untrustedRuntimeProblem(body: object): string | undefined {
+  const runtime = (body as { runtime?: Record<string, unknown> }).runtime;
+  if (!runtime || typeof runtime !== 'object') return undefined;
+  const servers = Array.isArray(runtime.mcpServers) ? (runtime.mcpServers as Record<string, unknown>[]) : [];
+  const hint = ' (declare it in AGENT_REGISTRY_FILE, or set TRUST_AGENT_TYPES_FROM_API=true)';
+  if (servers.some((m) => m?.transport === 'stdio'))
+    return `runtime.mcpServers: a stdio MCP server is a command the workers would run${hint}`;
+  if (runtime.apiKeyEnv !== undefined)
+    return `runtime.apiKeyEnv: naming a worker environment variable over HTTP could send any secret to the endpoint${hint}`;
+  if (runtime.baseUrl !== undefined && (runtime.provider === 'openai' || runtime.provider === 'anthropic'))
+    return `runtime.baseUrl: the ${String(runtime.provider)} key would be sent to that endpoint${hint}`;
+  if (JSON.stringify(servers).includes('${'))
+    return `runtime.mcpServers: \${VAR} references would send worker environment variables to the server${hint}`;
+  return undefined;
+}
+
 export class AgentService {
   constructor(
     private readonly client: Client,
@@ -100,15 +120,8 @@ export class AgentService {
   async putAgentType(name: string, body: unknown): Promise<{ created: boolean; type: AgentType }> {
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw new ApiError('VALIDATION_ERROR', 'body must be an agent type object');
-    const servers = (body as { runtime?: { mcpServers?: unknown } }).runtime?.mcpServers;
-    const stdio = Array.isArray(servers) && servers.some((m) => (m as { transport?: unknown })?.transport === 'stdio');
-    if (stdio && !this.config.ALLOW_STDIO_MCP_FROM_API) {
-      // A stdio MCP server is a command the workers run: only whoever controls the workers' registry file may add one.
-      throw new ApiError(
-        'VALIDATION_ERROR',
-        'runtime.mcpServers: stdio MCP servers run commands on the workers and can only be declared in AGENT_REGISTRY_FILE (or set ALLOW_STDIO_MCP_FROM_API=true); use transport "http" here',
-      );
-    }
+    const problem = this.config.TRUST_AGENT_TYPES_FROM_API ? undefined : untrustedRuntimeProblem(body);
+    if (problem) throw new ApiError('VALIDATION_ERROR', problem);
     const existed = (await this.registry()).agentTypes.some((t) => t.name === name);
     const type = await this.update(() =>
       this.pool().executeUpdate(upsertAgentTypeUpdate, { args: [{ ...body, name }] }),

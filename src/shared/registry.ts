@@ -85,6 +85,47 @@ export const AgentType = z.object({
 });
 export type AgentType = z.infer<typeof AgentType>;
 
+/** The agent type schema before model runtimes existed: what pool histories recorded before then may hold. */
+const LegacyAgentType = z.object({
+  name: z.string(),
+  description: z.string().default(''),
+  capabilities: z.array(z.string()),
+  maxInstances: z.number().int().default(10),
+  idleTtlSeconds: z.number().int().default(600),
+  runtime: z
+    .object({
+      model: z.string().optional(),
+      systemPrompt: z.string().optional(),
+      tools: z.array(z.string()).default([]),
+    })
+    .default({ tools: [] }),
+  timeoutSeconds: z.number().int().optional(),
+  maxRetries: z.number().int().optional(),
+});
+
+/**
+ * Parses an agent type inside the pool workflow, where a replayed update must parse as it did when it was first
+ * accepted: today's schema, else (for types accepted before model runtimes) the old one, as an offline type.
+ */
+export function parseStoredAgentType(raw: unknown): AgentType {
+  const parsed = AgentType.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const legacy = LegacyAgentType.parse(raw);
+  const { model, systemPrompt, tools } = legacy.runtime;
+  return {
+    ...legacy,
+    runtime: {
+      provider: 'offline',
+      ...(model !== undefined ? { model } : {}),
+      ...(systemPrompt !== undefined ? { systemPrompt } : {}),
+      tools,
+      mcpServers: [],
+      maxSteps: 8,
+      delegate: false,
+    },
+  };
+}
+
 export const Registry = z.object({ agentTypes: z.array(AgentType).min(1) });
 export type Registry = z.infer<typeof Registry>;
 

@@ -180,6 +180,8 @@ export interface TaskWorkflowInput {
   failurePolicy: FailurePolicy;
   maxConcurrency: number;
   depth: number;
+  /** The plan has a budget: usage reports are acknowledged, and the task waits for that before its next model call. */
+  budgeted?: boolean;
 }
 
 /** A reference to a task's output kept in its task workflow's result (claim check), resolved by the API and activities. */

@@ -34,6 +34,7 @@ import { childStarter } from './children';
 import { CancellationScope } from '@temporalio/workflow';
 import {
   BUDGET_STOP,
+  byReferenceIfLarge,
   DagExecutor,
   describeFailure,
   INPUT_TIMEOUT_SKIP,
@@ -67,6 +68,17 @@ export const NON_RETRYABLE_TYPES = [
   'SimulatedFatal',
   'ModelAuthFailed',
   'ModelBadRequest',
+];
+
+/** Failures of the plan's budget or of outside services, not of the agent instance. */
+const NOT_THE_AGENTS_FAULT = [
+  BUDGET_STOP,
+  'ModelRateLimited',
+  'ModelServerError',
+  'ModelUnavailable',
+  'ModelAuthFailed',
+  'ModelBadRequest',
+  'ToolServerUnavailable',
 ];
 
 /** A model agent's loop may not run longer than this many turns, whatever its runtime says. */
@@ -181,16 +193,15 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         taskId: task.id,
         agentType,
         usage: u,
-        replyTo: workflowInfo().workflowId,
-        seq,
+        ...(input.budgeted ? { replyTo: workflowInfo().workflowId, seq } : {}),
       });
     } catch (err) {
       if (isCancellation(err)) throw err;
       return; // the plan is closing; nothing left to budget
     }
-    // Wait for the plan's word before the next model call, so a spent budget stops it (bounded, should the plan be
-    // gone).
-    await condition(() => acked >= seq, '60s');
+    // Under a budget, wait for the plan's word before the next model call, so a spent budget stops it (bounded, should
+    // the plan be gone). Without one there is nothing to wait for.
+    if (input.budgeted) await condition(() => acked >= seq, '60s');
   };
 
   // The agent's inbox: messages from the plan's bus, handed to its next step.
@@ -283,8 +294,11 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
       ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },
       childStarter({ ...input, depth: input.depth + 1 }),
+      { outputRef: (id) => ({ $taskResult: taskWorkflowId(planId, id) }) },
     );
     await sub.run();
+    // Out of budget, the subtasks that did not run are skipped, not failed: stop as a budget stop, not fail-fast.
+    checkBudget();
     if (input.failurePolicy === 'fail-fast' && sub.hasRequiredFailure()) {
       const failed = Object.entries(sub.errors())[0];
       throw ApplicationFailure.create({
@@ -293,7 +307,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         nonRetryable: true,
       });
     }
-    subtaskOutputs = sub.outputs();
+    subtaskOutputs = byReferenceIfLarge(sub.outputs(), (id) => ({ $taskResult: taskWorkflowId(planId, id) }));
     subtaskErrors = sub.errors();
   };
 
@@ -379,6 +393,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
           : task.eligibleTypes.length > 0
             ? task.eligibleTypes
             : [task.agentType];
+      checkBudget();
       await acquire(types);
       let assignment: Assignment = { agentId: agentId as string, agentType, outcome: 'running' };
       assignments.push(assignment);
@@ -454,7 +469,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         // The agent loop: each model turn is one execute activity and each tool call one callTool activity, so after
         // a crash the loop resumes from the last finished call instead of paying for it again.
         let executed: ExecuteResult = await step('execute')(executeCtx());
-        for (let turn = 1; executed.toolCalls && executed.toolCalls.length > 0; turn++) {
+        for (let turn = 1; executed.toolCalls !== undefined; turn++) {
           attempts = Math.max(attempts, executed.attempt);
           await account(executed.usage);
           if (turn >= MAX_TURNS) {
@@ -504,9 +519,11 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
           throw err;
         }
         const described = describeFailure(err);
-        // Running out of budget is not the agent's fault: it does not count against the instance.
-        await release(described.error.type === BUDGET_STOP ? 'cancelled' : 'failed');
-        if (agentId && described.error.type !== BUDGET_STOP) failedAgents.push(agentId);
+        // Running out of budget, or a provider or tool server failing, is not the agent's fault: it does not count
+        // against the instance (no quarantine for a provider outage).
+        const notItsFault = NOT_THE_AGENTS_FAULT.includes(described.error.type);
+        await release(notItsFault ? 'cancelled' : 'failed');
+        if (agentId && !notItsFault) failedAgents.push(agentId);
         assignment.outcome = 'failed';
         assignment.error = described.error.message;
         attempts = Math.max(attempts, attemptsOf(err, (task.maxRetries ?? settings.maxRetries) + 1));

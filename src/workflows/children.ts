@@ -11,6 +11,7 @@ export interface ChildContext {
   failurePolicy: FailurePolicy;
   maxConcurrency: number;
   depth: number;
+  budgeted?: boolean;
 }
 
 /** Starts one task as a child `agentTaskWorkflow` with a readable id, search attributes and a summary for the Web UI. */
@@ -33,6 +34,7 @@ export function childStarter(ctx: ChildContext): StartTask {
           failurePolicy: ctx.failurePolicy,
           maxConcurrency: ctx.maxConcurrency,
           depth: ctx.depth,
+          ...(ctx.budgeted ? { budgeted: true } : {}),
         },
       ],
       typedSearchAttributes: [

@@ -105,6 +105,18 @@ export function describeFailure(err: unknown): { error: TaskError; details?: Tas
   return { error: { message: String(cause), type: 'Error' } };
 }
 
+/** Inputs bigger than this (as JSON) pass outputs by reference, so many mid-sized outputs cannot add up past 2 MB. */
+export const INLINE_OUTPUTS_LIMIT = 256 * 1024;
+
+/** Outputs by task id, or references to them (resolved by the activities) when together they are large. */
+export function byReferenceIfLarge(
+  outputs: Record<string, unknown>,
+  refOf: (taskId: string) => unknown,
+): Record<string, unknown> {
+  if (JSON.stringify(outputs).length <= INLINE_OUTPUTS_LIMIT) return outputs;
+  return Object.fromEntries(Object.keys(outputs).map((id) => [id, refOf(id)]));
+}
+
 /**
  * Runs sibling tasks as a DAG inside a workflow: honours dependsOn, priority and maxConcurrency, applies the failure
  * policy, and records every task's state. Deterministic: all decisions come from workflow state and child results.
@@ -456,8 +468,10 @@ export class DagExecutor {
 
   private launch(rec: TaskRecord): void {
     const id = rec.spec.id;
-    const deps: Record<string, unknown> = {};
+    let deps: Record<string, unknown> = {};
     for (const d of rec.spec.dependsOn) deps[d] = this.records.get(d)?.output;
+    const refOf = this.hooks.outputRef;
+    if (refOf) deps = byReferenceIfLarge(deps, refOf);
     rec.state = 'assigned';
     rec.startedAt = new Date().toISOString();
     const scope = new CancellationScope();

@@ -21,7 +21,7 @@ import {
   type PlanWorkflowInput,
 } from '../shared/status';
 import { childStarter } from './children';
-import { DagExecutor, type DagSnapshot } from './dag';
+import { byReferenceIfLarge, DagExecutor, type DagSnapshot } from './dag';
 import {
   agentMessageSignal,
   budgetExhaustedSignal,
@@ -64,6 +64,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       failurePolicy: plan.failurePolicy,
       maxConcurrency: plan.maxConcurrency,
       depth: 0,
+      ...(plan.budget?.maxTokens !== undefined || plan.budget?.maxCostUsd !== undefined ? { budgeted: true } : {}),
     }),
     {
       takeInbox: (taskId) => router.takeInbox(taskId),
@@ -165,9 +166,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   }
 
   router.closeUndelivered();
+  // Out of budget with work left undone: partial, keeping what was produced (the reason says why).
+  const cutByBudget = dag.stopReason !== undefined && dag.hasRequiredFailure();
   if (dag.isCancelled()) status = 'cancelled';
-  else if (dag.stopReason)
-    status = 'partial'; // out of budget: what was produced is kept
+  else if (cutByBudget) status = 'partial';
   else if (dag.failedFast) status = 'failed';
   else if (!dag.hasRequiredFailure()) status = 'completed';
   else status = dag.anyCompleted() ? 'partial' : 'failed';
@@ -176,9 +178,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   return {
     planId: plan.id,
     status,
-    outputs: dag.outputs(),
+    // Many mid-sized outputs could add up past the 2 MB result limit: then they go by reference (the API resolves them).
+    outputs: byReferenceIfLarge(dag.outputs(), (taskId) => ({ $taskResult: taskWorkflowId(plan.id, taskId) })),
     errors: dag.errors(),
-    ...(dag.stopReason ? { reason: dag.stopReason } : {}),
+    ...(cutByBudget ? { reason: dag.stopReason } : {}),
     ...(usage.total.modelCalls > 0 ? { usage } : {}),
   };
 }

@@ -12,7 +12,7 @@ import {
 } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
 import type { Grant, PoolInput } from '../shared/pool';
-import { AgentType } from '../shared/registry';
+import { AgentType, parseStoredAgentType } from '../shared/registry';
 import { PoolState } from './pool-state';
 import {
   acquireAgentSignal,
@@ -76,7 +76,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   setHandler(
     upsertAgentTypeUpdate,
     (raw) => {
-      const type = AgentType.parse(raw);
+      const type = parseStoredAgentType(raw);
       state.upsertType(type);
       publishRegistry();
       touch();
