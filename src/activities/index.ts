@@ -80,9 +80,9 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
   // Reading inputs and finding the runtime may wait on Temporal (the pool's registry, other tasks' results: slow for a
   // few seconds after a worker died): heartbeat meanwhile, so a live step is not timed out and retried, which would
   // repeat its model call.
+  // No heartbeat up front: most of these finish at once, and a heartbeat is a call to the server.
   const beating = async <T>(c: StepControl, fn: () => Promise<T>): Promise<T> => {
-    c.heartbeat();
-    const beat = setInterval(() => c.heartbeat(), 1_000);
+    const beat = setInterval(() => c.heartbeat(), Math.min(1_000, (c.heartbeatTimeoutMs ?? 2_000) / 2));
     try {
       return await fn();
     } finally {
