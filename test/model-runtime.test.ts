@@ -349,8 +349,9 @@ describe('tools from a real MCP server (@modelcontextprotocol/server-everything,
   const entry = join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
   const stdio = { name: 'everything', transport: 'stdio', command: process.execPath, args: [entry] };
 
-  beforeAll(async () => {
-    const port = await freePort();
+  let port = 0;
+  /** Starts server-everything over streamable HTTP on `port` and waits until it listens. */
+  const startHttpServer = async (): Promise<void> => {
     const child = spawn(process.execPath, [entry, 'streamableHttp'], {
       env: { ...process.env, PORT: String(port) },
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -365,6 +366,11 @@ describe('tools from a real MCP server (@modelcontextprotocol/server-everything,
         }
       });
     });
+  };
+
+  beforeAll(async () => {
+    port = await freePort();
+    await startHttpServer();
     fake = await startFakeOpenAI((req) => {
       if (isReason(req)) return { content: 'use the tool' };
       const results = req.messages.filter((m) => m.role === 'tool');
@@ -420,5 +426,16 @@ describe('tools from a real MCP server (@modelcontextprotocol/server-everything,
     expect(names).toEqual(expect.arrayContaining(['remote__echo', 'remote__get-sum', 'remote__get-env']));
     // A non-empty tools list offers just what it names: no built-ins here.
     expect(names).not.toContain('send_message');
+  });
+
+  test('after the MCP server restarts (its sessions gone), the next tool call reconnects', async () => {
+    const old = httpServer as ChildProcess;
+    const gone = new Promise((r) => old.once('exit', r));
+    old.kill('SIGKILL');
+    await gone;
+    await startHttpServer();
+    const r = await h.run({ tasks: [{ id: 'echo2', description: 'echo again', capabilities: ['echoer-work'] }] });
+    expect(r.status).toBe('completed');
+    expect(r.outputs.echo2).toContain('Echo: over http');
   });
 });
