@@ -20,14 +20,28 @@ interface Connection {
   tools: ToolDefinition[];
 }
 
-/** One MCP client per configured server per worker process, connected on first use and re-connected after a drop. */
+/**
+ * One MCP client per configured server per worker process, connected on first use and re-connected after a drop.
+ * Connections unused for `idleMs` are closed (stdio servers exit), which also retires those of a server whose settings
+ * were edited in the registry.
+ */
 export class McpConnections {
   private readonly open = new Map<string, Promise<Connection>>();
+  private readonly lastUsed = new Map<string, number>();
+  private readonly inUse = new Map<string, number>();
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  constructor(
+    private readonly env: NodeJS.ProcessEnv = process.env,
+    private readonly idleMs = 10 * 60_000,
+  ) {}
 
   get(server: McpServer): Promise<Connection> {
     const key = JSON.stringify(server);
+    const now = Date.now();
+    for (const [k, at] of this.lastUsed) {
+      if (k !== key && now - at > this.idleMs && !this.inUse.get(k)) void this.close(k);
+    }
+    this.lastUsed.set(key, now);
     let conn = this.open.get(key);
     if (!conn) {
       conn = this.connect(server, () => this.open.delete(key));
@@ -35,6 +49,26 @@ export class McpConnections {
       conn.catch(() => this.open.delete(key));
     }
     return conn;
+  }
+
+  /** Runs a call on a server's connection; a connection with calls in flight is never closed as idle. */
+  async using<T>(server: McpServer, fn: (conn: Connection) => Promise<T>): Promise<T> {
+    const key = JSON.stringify(server);
+    const conn = await this.get(server);
+    this.inUse.set(key, (this.inUse.get(key) ?? 0) + 1);
+    try {
+      return await fn(conn);
+    } finally {
+      this.inUse.set(key, (this.inUse.get(key) ?? 1) - 1);
+      this.lastUsed.set(key, Date.now());
+    }
+  }
+
+  private async close(key: string): Promise<void> {
+    const conn = this.open.get(key);
+    this.open.delete(key);
+    this.lastUsed.delete(key);
+    await conn?.then((c) => c.client.close()).catch(() => undefined);
   }
 
   private async connect(server: McpServer, onClose: () => void): Promise<Connection> {
@@ -74,17 +108,12 @@ export class McpConnections {
   }
 
   /** Forgets (and closes) a server's connection, so the next call connects afresh: after a restart, say. */
-  async drop(server: McpServer): Promise<void> {
-    const key = JSON.stringify(server);
-    const conn = this.open.get(key);
-    this.open.delete(key);
-    await conn?.then((c) => c.client.close()).catch(() => undefined);
+  drop(server: McpServer): Promise<void> {
+    return this.close(JSON.stringify(server));
   }
 
   async closeAll(): Promise<void> {
-    const all = [...this.open.values()];
-    this.open.clear();
-    await Promise.all(all.map((c) => c.then((x) => x.client.close()).catch(() => undefined)));
+    await Promise.all([...this.open.keys()].map((k) => this.close(k)));
   }
 }
 
@@ -191,19 +220,21 @@ export class AgentToolRunner implements ToolRunner {
       if (!tool) continue;
       let result;
       try {
-        result = await conn.client.callTool(
-          {
-            name: tool.name,
-            arguments: input,
-            _meta: { 'agent-orchestrator/idempotency-key': options.idempotencyKey },
-          },
-          undefined,
-          {
-            ...(options.signal ? { signal: options.signal } : {}),
-            // The SDK's default is 60 s; a tool may take as long as its activity allows, as long as it reports progress
-            // or the activity heartbeats.
-            ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
-          },
+        result = await this.deps.mcp.using(server, (c) =>
+          c.client.callTool(
+            {
+              name: tool.name,
+              arguments: input,
+              _meta: { 'agent-orchestrator/idempotency-key': options.idempotencyKey },
+            },
+            undefined,
+            {
+              ...(options.signal ? { signal: options.signal } : {}),
+              // The SDK's default is 60 s; a tool may take as long as its activity allows, as long as it reports progress
+              // or the activity heartbeats.
+              ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+            },
+          ),
         );
       } catch (err) {
         if (options.signal?.aborted) throw err; // cancelled: not the server's fault
