@@ -22,12 +22,12 @@ export interface ActivityDeps {
 export async function resolveRefs(
   values: Record<string, unknown>,
   read: (workflowId: string) => Promise<unknown>,
-  claimCheck?: ClaimCheck,
+  claimCheck: ClaimCheck,
 ): Promise<Record<string, unknown>> {
   const entries = await Promise.all(
     Object.entries(values).map(async ([k, v]) => {
       const value = isTaskResultRef(v) ? await read(v.$taskResult) : v;
-      return [k, claimCheck ? await claimCheck.resolve(value) : value] as const;
+      return [k, await claimCheck.resolve(value)] as const;
     }),
   );
   return Object.fromEntries(entries);
@@ -45,6 +45,14 @@ function control(): StepControl {
       for (let left = ms; left > 0; left = deadline - Date.now()) {
         ctx.heartbeat();
         await ctx.sleep(Math.min(left, 1_000));
+      }
+    },
+    keepAlive: async <T>(fn: () => Promise<T>): Promise<T> => {
+      const beat = setInterval(() => ctx.heartbeat(), Math.min(1_000, (ctx.info.heartbeatTimeoutMs ?? 2_000) / 2));
+      try {
+        return await fn();
+      } finally {
+        clearInterval(beat);
       }
     },
     cancellationSignal: ctx.cancellationSignal,
@@ -78,23 +86,13 @@ async function reportingAttempt<T>(attempt: number, fn: () => Promise<T>): Promi
 export function createActivities(deps: ActivityDeps): AgentActivities {
   const resolve = (values: Record<string, unknown>) => resolveRefs(values, deps.taskResult, deps.claimCheck);
   // Reading inputs and finding the runtime may wait on Temporal (the pool's registry, other tasks' results: slow for a
-  // few seconds after a worker died): heartbeat meanwhile, so a live step is not timed out and retried, which would
-  // repeat its model call.
-  // No heartbeat up front: most of these finish at once, and a heartbeat is a call to the server.
-  const beating = async <T>(c: StepControl, fn: () => Promise<T>): Promise<T> => {
-    const beat = setInterval(() => c.heartbeat(), Math.min(1_000, (c.heartbeatTimeoutMs ?? 2_000) / 2));
-    try {
-      return await fn();
-    } finally {
-      clearInterval(beat);
-    }
-  };
+  // few seconds after a worker died): keep the step alive meanwhile, or it is retried and repeats its model call.
   const runtimeOf = (c: StepControl, agentType: string): Promise<AiRuntime> =>
-    beating(c, async () => deps.runtime(agentType));
+    c.keepAlive(async () => deps.runtime(agentType));
   return {
     async reason(ctx) {
       const c = control();
-      ctx = { ...ctx, dependencies: await beating(c, () => resolve(ctx.dependencies)) };
+      ctx = { ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) };
       const runtime = await runtimeOf(c, ctx.agentType);
       const result = await reportingAttempt(c.attempt, () => runtime.reason(ctx, c));
       const usage = result.usage ? { usage: result.usage } : {};
@@ -122,8 +120,8 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const c = control();
       ctx = {
         ...ctx,
-        dependencies: await beating(c, () => resolve(ctx.dependencies)),
-        ...(ctx.subtaskOutputs ? { subtaskOutputs: await beating(c, () => resolve(ctx.subtaskOutputs ?? {})) } : {}),
+        dependencies: await c.keepAlive(() => resolve(ctx.dependencies)),
+        ...(ctx.subtaskOutputs ? { subtaskOutputs: await c.keepAlive(() => resolve(ctx.subtaskOutputs ?? {})) } : {}),
       };
       const runtime = await runtimeOf(c, ctx.agentType);
       if (runtime.turn) {
@@ -164,7 +162,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const base = { toolCallId: call.toolCallId, toolName: call.toolName };
       try {
         // Tools may run longer than the heartbeat timeout.
-        const output = await beating(c, () =>
+        const output = await c.keepAlive(() =>
           deps.tools.call(call.toolName, call.input, {
             idempotencyKey: c.idempotencyKey,
             agentId,
@@ -198,17 +196,3 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
     },
   };
 }
-
-/** A tool runner with no tools: what agent types get until tools are configured for them. */
-export const noTools: ToolRunner = {
-  async list() {
-    return [];
-  },
-  async call(name) {
-    throw ApplicationFailure.create({
-      type: 'BadInput',
-      message: `no tool named "${name}" is configured`,
-      nonRetryable: true,
-    });
-  },
-};

@@ -15,7 +15,7 @@ import {
 } from 'ai';
 import type { ClaimCheck } from '../blob-store';
 import type { AgentType, Runtime } from '../shared/registry';
-import type { Usage } from '../shared/usage';
+import { roundUsd, type Usage } from '../shared/usage';
 import type { ProviderLimiter } from './provider-limits';
 import type { AiRuntime, ExecuteContext, StepContext, StepControl, ToolCallResult, ToolRunner, Turn } from './types';
 
@@ -202,6 +202,8 @@ function taskPrompt(ctx: ExecuteContext | StepContext): string {
  */
 export class ModelRuntime implements AiRuntime {
   private readonly key: string;
+  /** Made on first use (a missing key is reported by the call that needs it), then kept. */
+  private model?: LanguageModel;
 
   constructor(
     private readonly type: AgentType,
@@ -218,36 +220,34 @@ export class ModelRuntime implements AiRuntime {
       inputTokens,
       outputTokens,
       totalTokens: u.totalTokens ?? inputTokens + outputTokens,
-      costUsd: p
-        ? Math.round(((inputTokens * p.inputPerMillion + outputTokens * p.outputPerMillion) / 1e6) * 1e6) / 1e6
-        : 0,
+      costUsd: p ? roundUsd((inputTokens * p.inputPerMillion + outputTokens * p.outputPerMillion) / 1e6) : 0,
       modelCalls: 1,
     };
   }
 
   private async call(control: StepControl, args: Omit<Parameters<typeof generateText>[0], 'model'>) {
     const runtime = this.type.runtime;
-    const model = languageModel(runtime, this.deps.env);
-    // A model call can take longer than the heartbeat timeout: keep telling Temporal this agent is alive.
-    const beat = setInterval(() => control.heartbeat(), 1_000);
+    this.model ??= languageModel(runtime, this.deps.env);
+    const model = this.model;
     try {
-      return await this.deps.limiter.run(this.key, control, () =>
-        generateText({
-          model,
-          // Temporal retries the activity (with the provider's retry-after); retrying here too would multiply them.
-          maxRetries: 0,
-          abortSignal: control.cancellationSignal,
-          ...(runtime.maxOutputTokens ? { maxOutputTokens: runtime.maxOutputTokens } : {}),
-          ...(runtime.temperature !== undefined ? { temperature: runtime.temperature } : {}),
-          ...args,
-        } as Parameters<typeof generateText>[0]),
+      // A model call can take longer than the heartbeat timeout: keep the step alive meanwhile.
+      return await control.keepAlive(() =>
+        this.deps.limiter.run(this.key, control, () =>
+          generateText({
+            model,
+            // Temporal retries the activity (with the provider's retry-after); retrying here too would multiply them.
+            maxRetries: 0,
+            abortSignal: control.cancellationSignal,
+            ...(runtime.maxOutputTokens ? { maxOutputTokens: runtime.maxOutputTokens } : {}),
+            ...(runtime.temperature !== undefined ? { temperature: runtime.temperature } : {}),
+            ...args,
+          } as Parameters<typeof generateText>[0]),
+        ),
       );
     } catch (err) {
       // Cancelled: let the cancellation through as it is, not as a provider failure.
       if (control.cancellationSignal.aborted) throw err;
       throw providerFailure(err, (ms) => this.deps.limiter.pause(this.key, ms));
-    } finally {
-      clearInterval(beat);
     }
   }
 

@@ -97,6 +97,11 @@ export interface StepControl {
   heartbeat(details?: unknown): void;
   /** Sleeps, heartbeating; throws when the activity is cancelled. */
   sleep(ms: number): Promise<void>;
+  /**
+   * Runs `fn`, heartbeating while it waits (no heartbeat up front: most calls finish at once, and a heartbeat is a
+   * write on the server), so a live step doing slow I/O is not timed out and retried.
+   */
+  keepAlive<T>(fn: () => Promise<T>): Promise<T>;
   cancellationSignal: AbortSignal;
   heartbeatTimeoutMs?: number;
   startToCloseTimeoutMs?: number;

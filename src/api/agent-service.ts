@@ -143,7 +143,7 @@ export class AgentService {
     agents: AgentView[];
     usageByType: PoolView['usageByType'];
   }> {
-    const view: PoolView = await this.query(() => this.pool().query(poolStatusQuery));
+    const view = await this.poolView();
     const agents = await Promise.all(view.agents.map((a) => this.live(a)));
     return {
       maxAgents: view.maxAgents,
@@ -164,7 +164,7 @@ export class AgentService {
   async agent(
     agentId: string,
   ): Promise<AgentView & { transitions: AgentInstance['transitions']; recentMemory: AgentInstance['memory'] }> {
-    const view: PoolView = await this.query(() => this.pool().query(poolStatusQuery));
+    const view = await this.poolView();
     const inst = view.agents.find((a) => a.id === agentId) ?? view.recentlyTerminated.find((a) => a.id === agentId);
     if (!inst) throw new ApiError('NOT_FOUND', `no agent "${agentId}"`);
     const live = await this.live(inst);

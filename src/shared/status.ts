@@ -1,5 +1,6 @@
 import type { FailurePolicy, PlanMode, PlanSpec, TaskSpec } from './plan';
 import type { CompactPlan } from './plan-codec';
+import { taskWorkflowId } from './ids';
 import type { Usage, UsageReport } from './usage';
 
 /** Lifecycle states of an agent instance, exactly these words everywhere. */
@@ -188,6 +189,10 @@ export interface TaskWorkflowInput {
 export interface TaskResultRef {
   $taskResult: string;
 }
+
+export const taskResultRef = (planId: string, taskId: string): TaskResultRef => ({
+  $taskResult: taskWorkflowId(planId, taskId),
+});
 
 export const isTaskResultRef = (v: unknown): v is TaskResultRef =>
   typeof v === 'object' && v !== null && typeof (v as TaskResultRef).$taskResult === 'string';

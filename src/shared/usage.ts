@@ -9,6 +9,9 @@ export interface Usage {
 
 export const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, totalTokens: 0, costUsd: 0, modelCalls: 0 };
 
+/** Rounded to a millionth of a dollar, so sums of many small floats stay readable. */
+export const roundUsd = (usd: number): number => Math.round(usd * 1e6) / 1e6;
+
 export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
   const x = a ?? ZERO_USAGE;
   const y = b ?? ZERO_USAGE;
@@ -16,8 +19,7 @@ export function addUsage(a: Usage | undefined, b: Usage | undefined): Usage {
     inputTokens: x.inputTokens + y.inputTokens,
     outputTokens: x.outputTokens + y.outputTokens,
     totalTokens: x.totalTokens + y.totalTokens,
-    // Rounded to a millionth of a dollar so sums of many small floats stay readable.
-    costUsd: Math.round((x.costUsd + y.costUsd) * 1e6) / 1e6,
+    costUsd: roundUsd(x.costUsd + y.costUsd),
     modelCalls: x.modelCalls + y.modelCalls,
   };
 }

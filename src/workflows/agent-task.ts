@@ -15,26 +15,26 @@ import {
 } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
 import type { AgentActivities, ExecuteResult, StepContext, ToolCallRequest } from '../activities/types';
-import { addUsage, BUDGET_EXHAUSTED, type Usage } from '../shared/usage';
+import { addUsage, type Usage } from '../shared/usage';
 import type { Grant, MemoryEntry, PoolMessage, Release } from '../shared/pool';
 import type { TaskSpec } from '../shared/plan';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
-import type {
-  AgentMessage,
-  Assignment,
-  HumanInput,
-  TaskError,
-  TaskOutcome,
-  TaskState,
-  TaskView,
-  TaskWorkflowInput,
+import {
+  taskResultRef,
+  type AgentMessage,
+  type Assignment,
+  type HumanInput,
+  type TaskError,
+  type TaskOutcome,
+  type TaskState,
+  type TaskView,
+  type TaskWorkflowInput,
 } from '../shared/status';
-import { planWorkflowId, taskWorkflowId } from '../shared/ids';
-import { childStarter } from './children';
+import { planWorkflowId } from '../shared/ids';
+import { childStarter, stopForBudget } from './children';
 import { CancellationScope } from '@temporalio/workflow';
 import {
   BUDGET_STOP,
-  byReferenceIfLarge,
   DagExecutor,
   describeFailure,
   INPUT_TIMEOUT_SKIP,
@@ -160,13 +160,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
   let budgetStop = false;
   setHandler(budgetExhaustedSignal, () => {
     budgetStop = true;
-    if (!sub) return;
-    sub.stop(BUDGET_EXHAUSTED);
-    for (const id of sub.runningTaskIds()) {
-      getExternalWorkflowHandle(taskWorkflowId(planId, id))
-        .signal(budgetExhaustedSignal)
-        .catch(() => undefined);
-    }
+    if (sub) stopForBudget(sub, planId);
   });
   const checkBudget = (): void => {
     if (budgetStop) {
@@ -294,7 +288,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
       ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },
       childStarter({ ...input, depth: input.depth + 1 }),
-      { outputRef: (id) => ({ $taskResult: taskWorkflowId(planId, id) }) },
+      { outputRef: (id) => taskResultRef(planId, id) },
     );
     await sub.run();
     // Out of budget, the subtasks that did not run are skipped, not failed: stop as a budget stop, not fail-fast.
@@ -307,7 +301,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
         nonRetryable: true,
       });
     }
-    subtaskOutputs = byReferenceIfLarge(sub.outputs(), (id) => ({ $taskResult: taskWorkflowId(planId, id) }));
+    subtaskOutputs = sub.outputsToHandOn();
     subtaskErrors = sub.errors();
   };
 

@@ -1,9 +1,26 @@
-import { ParentClosePolicy, ChildWorkflowCancellationType, startChild } from '@temporalio/workflow';
+import {
+  ParentClosePolicy,
+  ChildWorkflowCancellationType,
+  getExternalWorkflowHandle,
+  startChild,
+} from '@temporalio/workflow';
 import type { FailurePolicy, TaskSpec } from '../shared/plan';
 import { taskWorkflowId } from '../shared/ids';
 import { AgentTypeKey, LifecycleStateKey, PlanIdKey, TaskIdKey } from '../shared/search-attributes';
 import type { AgentMessage, ExecutionSettings, TaskOutcome } from '../shared/status';
-import type { StartTask } from './dag';
+import { BUDGET_EXHAUSTED } from '../shared/usage';
+import type { DagExecutor, StartTask } from './dag';
+import { budgetExhaustedSignal } from './messages';
+
+/** Out of budget: `dag` starts nothing more, and its running task workflows stop before their next model call. */
+export function stopForBudget(dag: DagExecutor, planId: string): void {
+  dag.stop(BUDGET_EXHAUSTED);
+  for (const id of dag.runningTaskIds()) {
+    getExternalWorkflowHandle(taskWorkflowId(planId, id))
+      .signal(budgetExhaustedSignal)
+      .catch(() => undefined); // the task may just have finished
+  }
+}
 
 export interface ChildContext {
   planId: string;

@@ -109,7 +109,7 @@ export function describeFailure(err: unknown): { error: TaskError; details?: Tas
 export const INLINE_OUTPUTS_LIMIT = 256 * 1024;
 
 /** Outputs by task id, or references to them (resolved by the activities) when together they are large. */
-export function byReferenceIfLarge(
+function byReferenceIfLarge(
   outputs: Record<string, unknown>,
   refOf: (taskId: string) => unknown,
 ): Record<string, unknown> {
@@ -355,6 +355,12 @@ export class DagExecutor {
     const out: Record<string, unknown> = {};
     for (const rec of this.records.values()) if (rec.state === 'completed') out[rec.spec.id] = rec.output;
     return out;
+  }
+
+  /** The outputs to hand on (a result, a coordinator's synthesis): by reference when together they are large. */
+  outputsToHandOn(): Record<string, unknown> {
+    const refOf = this.hooks.outputRef;
+    return refOf ? byReferenceIfLarge(this.outputs(), refOf) : this.outputs();
   }
 
   errors(): Record<string, TaskError & { state: TaskState; reason?: string }> {

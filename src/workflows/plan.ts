@@ -10,21 +10,20 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { expandPlan } from '../shared/plan-codec';
-import { taskWorkflowId } from '../shared/ids';
-import { addUsage, BUDGET_EXHAUSTED, overBudget, ZERO_USAGE, type UsageReport } from '../shared/usage';
+import { addUsage, overBudget, ZERO_USAGE, type UsageReport } from '../shared/usage';
 import { PlanStatusKey } from '../shared/search-attributes';
 import {
   DEFAULT_SETTINGS,
+  taskResultRef,
   type PlanResult,
   type PlanStatus,
   type PlanView,
   type PlanWorkflowInput,
 } from '../shared/status';
-import { childStarter } from './children';
-import { byReferenceIfLarge, DagExecutor, type DagSnapshot } from './dag';
+import { childStarter, stopForBudget } from './children';
+import { DagExecutor, type DagSnapshot } from './dag';
 import {
   agentMessageSignal,
-  budgetExhaustedSignal,
   cancelPlanSignal,
   cancelTaskSignal,
   pausePlanSignal,
@@ -69,7 +68,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     {
       takeInbox: (taskId) => router.takeInbox(taskId),
       onStarted: (taskId) => router.flush(taskId),
-      outputRef: (taskId) => ({ $taskResult: taskWorkflowId(plan.id, taskId) }),
+      outputRef: (taskId) => taskResultRef(plan.id, taskId),
     },
     carried?.dag as DagSnapshot | undefined,
   );
@@ -89,21 +88,13 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     byAgentType: {},
     byTask: {},
   };
-  const tellRunningToStop = (): void => {
-    for (const taskId of dag.runningTaskIds()) {
-      getExternalWorkflowHandle(taskWorkflowId(plan.id, taskId))
-        .signal(budgetExhaustedSignal)
-        .catch(() => undefined); // the task may just have finished
-    }
-  };
   setHandler(usageReportSignal, ({ taskId, agentType, usage: u, replyTo, seq }) => {
     usage.total = addUsage(usage.total, u);
     usage.byAgentType[agentType] = addUsage(usage.byAgentType[agentType], u);
     usage.byTask[taskId] = addUsage(usage.byTask[taskId], u);
     if (!dag.stopReason && overBudget(usage.total, plan.budget)) {
       log.info('plan budget exhausted', { planId: plan.id, usage: usage.total, budget: plan.budget });
-      dag.stop(BUDGET_EXHAUSTED);
-      tellRunningToStop();
+      stopForBudget(dag, plan.id);
     }
     // The reporting task waits for this before its next model call, so no call starts once the budget is spent.
     if (replyTo && seq !== undefined) {
@@ -179,7 +170,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     planId: plan.id,
     status,
     // Many mid-sized outputs could add up past the 2 MB result limit: then they go by reference (the API resolves them).
-    outputs: byReferenceIfLarge(dag.outputs(), (taskId) => ({ $taskResult: taskWorkflowId(plan.id, taskId) })),
+    outputs: dag.outputsToHandOn(),
     errors: dag.errors(),
     ...(cutByBudget ? { reason: dag.stopReason } : {}),
     ...(usage.total.modelCalls > 0 ? { usage } : {}),
