@@ -7,7 +7,7 @@ import type { PoolActivities } from '../src/activities/pool';
 import type { AgentActivities, StepContext } from '../src/activities/types';
 import type { Grant } from '../src/shared/pool';
 import type { ExecutionSettings } from '../src/shared/status';
-import { agentGrantedSignal } from '../src/workflows/messages';
+import { agentsGrantedSignal } from '../src/workflows/messages';
 
 export * from '../src/workflows';
 
@@ -90,8 +90,8 @@ export async function poolRoundTripWorkflow(input: PoolRoundTripInput): Promise<
     retry: { initialInterval: '200ms', maximumInterval: '10s' },
   });
   const grants = new Map<string, Grant>();
-  setHandler(agentGrantedSignal, (grant) => {
-    grants.set(grant.requestId, grant);
+  setHandler(agentsGrantedSignal, (list) => {
+    for (const grant of list) grants.set(grant.requestId, grant);
   });
   const { workflowId, runId } = workflowInfo();
   const acquireMs: number[] = [];

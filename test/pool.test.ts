@@ -70,9 +70,9 @@ describe('agent pool against a real server', () => {
       });
       const inst = (await pool(h)).agents.find((a) => a.id === 'coder-1');
       expect(inst?.transitions.map((t) => t.state)).toEqual(['created', 'idle', 'assigned', 'completed', 'idle']);
+      // The task waits for its agent in the plan (pending there); its workflow starts on the instance, assigned.
       const task: TaskView = await h.client.workflow.getHandle(`plan-${r.planId}-task-only`).query(taskStatusQuery);
       expect(task.transitions?.map((t) => t.state)).toEqual([
-        'pending',
         'assigned',
         'reasoning',
         'executing',
@@ -153,12 +153,23 @@ describe('agent pool against a real server', () => {
   test('the pool continues-as-new under sustained load without losing a request or an instance', async () => {
     const h = await startHarness({ pool: { maxAgents: 2, historyLimit: 100 } });
     try {
-      const r = await h.run({
-        maxConcurrency: 10,
-        tasks: Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, description: 'x' })),
-      });
-      expect(r.status).toBe('completed');
-      expect(Object.keys(r.outputs)).toHaveLength(40);
+      // Plans lease instances and reuse them across their own tasks, so the load on the pool is many small plans.
+      const results = await Promise.all(
+        Array.from({ length: 20 }, (_, p) =>
+          h.run({
+            id: uniqueId(`load${p}`),
+            mode: 'sequential',
+            tasks: [
+              { id: 'a', description: 'x' },
+              { id: 'b', description: 'x' },
+            ],
+          }),
+        ),
+      );
+      for (const r of results) {
+        expect(r.status).toBe('completed');
+        expect(Object.keys(r.outputs)).toHaveLength(2);
+      }
       const runs = await eventually(async () => {
         let n = 0;
         for await (const _ of h.client.workflow.list({ query: `WorkflowId = '${h.poolId}'` })) n++;

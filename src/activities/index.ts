@@ -35,9 +35,22 @@ export async function resolveRefs(
 
 function control(): StepControl {
   const ctx = Context.current();
+  const idempotencyKey = `${ctx.info.workflowExecution?.workflowId ?? ctx.info.activityType}/${ctx.info.activityId}`;
+  // A local activity (a short step) has no heartbeat: the workflow task it runs in is what keeps it alive.
+  if (ctx.info.isLocal) {
+    return {
+      attempt: ctx.info.attempt,
+      idempotencyKey,
+      heartbeat: () => undefined,
+      sleep: (ms: number) => ctx.sleep(ms),
+      keepAlive: <T>(fn: () => Promise<T>) => fn(),
+      cancellationSignal: ctx.cancellationSignal,
+      startToCloseTimeoutMs: ctx.info.startToCloseTimeoutMs,
+    };
+  }
   return {
     attempt: ctx.info.attempt,
-    idempotencyKey: `${ctx.info.workflowExecution?.workflowId ?? ctx.info.activityType}/${ctx.info.activityId}`,
+    idempotencyKey,
     heartbeat: (details?: unknown) => ctx.heartbeat(details),
     sleep: async (ms: number) => {
       // Heartbeat while waiting so a live agent is told apart from a hung one well before the step timeout.

@@ -50,15 +50,23 @@ export interface AcquireRequest {
   exclude: string[];
   /** An instance to prefer when it is idle (a coordinator coming back to synthesize). */
   prefer?: string;
+  /**
+   * How many instances the holder wants (a lease: a plan or coordinator asking for agents for its ready tasks, which
+   * it then assigns itself). Default 1. Served as instances free up; each granted instance gets its own grant id.
+   */
+  count?: number;
 }
 
 export interface Grant {
+  /** The request's id for a single-instance request; `<requestId>#<n>` for the n-th instance of a lease. */
   requestId: string;
   /** The task workflow the grant goes to. */
   holder: string;
   agentId?: string;
   agentType?: string;
   memory?: MemoryEntry[];
+  /** The type runs offline (no model): its steps are short and run as local activities. */
+  offline?: boolean;
   /** Set when the request can never be served (its agent type was removed). */
   error?: string;
 }
@@ -71,7 +79,39 @@ export interface Release {
   note?: MemoryEntry;
   /** Tokens and cost the instance spent on this assignment (model agents), counted per agent type. */
   usage?: Usage;
+  /**
+   * A lease handing its instance back: how many tasks it completed while leased (`outcome` is the last one's), and the
+   * memory notes they left, oldest first.
+   */
+  completed?: number;
+  notes?: MemoryEntry[];
 }
+
+/** An instance a task starts with, handed over by its plan (or coordinator) from the lease. */
+export interface LeasedAgent {
+  agentId: string;
+  agentType: string;
+  /** The pool's id for this grant: a task that gives the instance back itself releases it under this id. */
+  grantId: string;
+  memory: MemoryEntry[];
+  /** The type runs offline: its steps are short (local activities). */
+  offline: boolean;
+  /**
+   * What it did for earlier tasks of this lease, not yet reported to the pool: a task that hands the instance back
+   * itself reports it with its release.
+   */
+  prior?: LeaseWork;
+}
+
+/** Work done on a leased instance since it was leased: counted by the pool when the instance goes back. */
+export interface LeaseWork {
+  completed: number;
+  notes: MemoryEntry[];
+  usage?: Usage;
+}
+
+/** The instances a plan (or coordinator) holds on lease, and the task each is working on. */
+export type LeaseView = { agentId: string; agentType: string; taskId?: string; served: string[] }[];
 
 export interface PoolSettings {
   maxAgents: number;
@@ -122,5 +162,15 @@ export interface PoolInput {
 export type PoolMessage =
   | { kind: 'acquire'; request: AcquireRequest }
   | { kind: 'release'; release: Release }
-  | { kind: 'cancel'; requestId: string }
+  /** `onlyQueued`: a lease withdraws the part of its request not yet granted, keeping what it was given. */
+  | { kind: 'cancel'; requestId: string; onlyQueued?: boolean }
   | { kind: 'configure'; input: PoolInput };
+
+const MAX_MEMORY = 10;
+const MAX_NOTE = 200;
+
+/** An instance's memory after it remembers `notes`: the newest ten, each cut to 200 characters. */
+export function remember(memory: MemoryEntry[], notes: MemoryEntry[]): MemoryEntry[] {
+  if (notes.length === 0) return memory;
+  return [...memory, ...notes.map((n) => ({ ...n, note: n.note.slice(0, MAX_NOTE) }))].slice(-MAX_MEMORY);
+}

@@ -2,6 +2,7 @@ import type { FailurePolicy, PlanMode, PlanSpec, TaskSpec } from './plan';
 import type { CompactPlan } from './plan-codec';
 import { taskWorkflowId } from './ids';
 import type { Usage, UsageReport } from './usage';
+import type { LeasedAgent, MemoryEntry } from './pool';
 
 /** Lifecycle states of an agent instance, exactly these words everywhere. */
 export const AGENT_STATES = [
@@ -142,6 +143,11 @@ export interface TaskOutcome {
   assignments: Assignment[];
   subtasks: TaskView[];
   usage?: Usage;
+  /**
+   * Set when the task completed on the instance its plan (or coordinator) leased it and still holds it: the instance
+   * goes back to the lease for the next task, remembering this one.
+   */
+  kept?: { note?: MemoryEntry; usage?: Usage };
 }
 
 /** A message on the plan's bus: from an agent, or from outside through the API. */
@@ -183,6 +189,8 @@ export interface TaskWorkflowInput {
   depth: number;
   /** The plan has a budget: usage reports are acknowledged, and the task waits for that before its next model call. */
   budgeted?: boolean;
+  /** The instance to start on, from the plan's (or coordinator's) lease; without one the task asks the pool. */
+  agent?: LeasedAgent;
 }
 
 /** A reference to a task's output kept in its task workflow's result (claim check), resolved by the API and activities. */

@@ -6,7 +6,8 @@ import {
 } from '@temporalio/workflow';
 import type { FailurePolicy, TaskSpec } from '../shared/plan';
 import { taskWorkflowId } from '../shared/ids';
-import { AgentTypeKey, LifecycleStateKey, PlanIdKey, TaskIdKey } from '../shared/search-attributes';
+import { AgentIdKey, AgentTypeKey, LifecycleStateKey, PlanIdKey, TaskIdKey } from '../shared/search-attributes';
+import type { LeasedAgent } from '../shared/pool';
 import type { AgentMessage, ExecutionSettings, TaskOutcome } from '../shared/status';
 import { BUDGET_EXHAUSTED } from '../shared/usage';
 import type { DagExecutor, StartTask } from './dag';
@@ -38,6 +39,7 @@ export function childStarter(ctx: ChildContext): StartTask {
     dependencies: Record<string, unknown>,
     inbox: AgentMessage[],
     onStarted: () => void,
+    agent?: LeasedAgent,
   ): Promise<TaskOutcome> => {
     const handle = await startChild('agentTaskWorkflow', {
       workflowId: taskWorkflowId(ctx.planId, task.id),
@@ -52,13 +54,15 @@ export function childStarter(ctx: ChildContext): StartTask {
           maxConcurrency: ctx.maxConcurrency,
           depth: ctx.depth,
           ...(ctx.budgeted ? { budgeted: true } : {}),
+          ...(agent ? { agent } : {}),
         },
       ],
       typedSearchAttributes: [
         { key: PlanIdKey, value: ctx.planId },
         { key: TaskIdKey, value: task.id },
-        { key: AgentTypeKey, value: task.agentType },
-        { key: LifecycleStateKey, value: 'assigned' },
+        { key: AgentTypeKey, value: agent?.agentType ?? task.agentType },
+        ...(agent ? [{ key: AgentIdKey, value: agent.agentId }] : []),
+        { key: LifecycleStateKey, value: agent ? 'assigned' : 'pending' },
       ],
       staticSummary: `${task.id} · ${task.agentType}${task.description ? ` · ${task.description.slice(0, 80)}` : ''}`,
       cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,

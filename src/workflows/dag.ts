@@ -1,10 +1,4 @@
-import {
-  ApplicationFailure,
-  CancellationScope,
-  ChildWorkflowFailure,
-  condition,
-  isCancellation,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { FailurePolicy, TaskSpec } from '../shared/plan';
 import type {
   AgentMessage,
@@ -15,21 +9,9 @@ import type {
   TaskState,
   TaskView,
 } from '../shared/status';
-
-/** Details a failed agent task workflow attaches to its ApplicationFailure, so the parent can show who tried what. */
-export interface TaskFailureDetails {
-  agentId?: string;
-  attempts: number;
-  assignments: Assignment[];
-  /** The root cause, as the failing step reported it. */
-  error?: TaskError;
-  subtasks: TaskView[];
-}
-export const TASK_FAILED = 'TaskFailed';
-/** A waiting task whose input timed out with `onInputTimeout: skip`: it ends skipped, not failed. */
-export const INPUT_TIMEOUT_SKIP = 'InputTimeoutSkip';
-/** A task stopped because its plan's budget ran out: it ends skipped with reason `budget_exhausted`. */
-export const BUDGET_STOP = 'BudgetExhausted';
+import type { AgentLease, LeasedAgent } from './agent-lease';
+import { BUDGET_STOP, describeFailure, INPUT_TIMEOUT_SKIP } from './failures';
+import { ReadyQueue, typesOf } from './ready-queue';
 
 interface TaskRecord {
   spec: TaskSpec;
@@ -47,8 +29,6 @@ interface TaskRecord {
   started?: boolean;
 }
 
-/** Starts a task's workflow; calls `onStarted` once it runs (so signals can reach it) and resolves with its outcome. */
-/** A task's record as carried across continue-as-new. */
 /**
  * A finished task as carried across continue-as-new, packed small because a 10,000-task plan carries thousands:
  * [id, state, agentId, attempts, startedAt ms, finishedAt ms, extras]. Extras hold only what cannot be rebuilt: a
@@ -68,11 +48,16 @@ export interface DagSnapshot {
   records: CarriedRecord[];
 }
 
+/**
+ * Starts a task's workflow, on `agent` when the executor leases agents; calls `onStarted` once it runs (so signals can
+ * reach it) and resolves with its outcome.
+ */
 export type StartTask = (
   task: TaskSpec,
   dependencies: Record<string, unknown>,
   inbox: AgentMessage[],
   onStarted: () => void,
+  agent?: LeasedAgent,
 ) => Promise<TaskOutcome>;
 
 /** Hooks the owner of an executor uses to route messages to its tasks. */
@@ -83,26 +68,8 @@ export interface DagHooks {
   onStarted?(taskId: string): void;
   /** How a carried-over completed task's output is referred to (its task workflow's result). */
   outputRef?(taskId: string): unknown;
-}
-
-/** Turns whatever a child workflow failed with into the error shown for its task. */
-export function describeFailure(err: unknown): { error: TaskError; details?: TaskFailureDetails } {
-  let cause: unknown = err instanceof ChildWorkflowFailure ? (err.cause ?? err) : err;
-  if (cause instanceof ApplicationFailure && cause.type === TASK_FAILED) {
-    const details = cause.details?.[0] as TaskFailureDetails | undefined;
-    return { error: { message: cause.message, type: details?.error?.type ?? TASK_FAILED }, details };
-  }
-  while (
-    cause instanceof Error &&
-    'cause' in cause &&
-    cause.cause instanceof Error &&
-    !(cause instanceof ApplicationFailure)
-  ) {
-    cause = cause.cause;
-  }
-  if (cause instanceof ApplicationFailure) return { error: { message: cause.message, type: cause.type ?? 'Error' } };
-  if (cause instanceof Error) return { error: { message: cause.message, type: cause.name } };
-  return { error: { message: String(cause), type: 'Error' } };
+  /** Agents leased from the pool: a task starts only once one of its types is at hand (see AgentLease). */
+  lease?: AgentLease;
 }
 
 /** Inputs bigger than this (as JSON) pass outputs by reference, so many mid-sized outputs cannot add up past 2 MB. */
@@ -126,7 +93,7 @@ export class DagExecutor {
   private readonly inFlight = new Map<string, CancellationScope>();
   private readonly dependents = new Map<string, string[]>();
   private readonly unmet = new Map<string, number>();
-  private readonly heap: TaskRecord[] = [];
+  private readonly ready = new ReadyQueue<TaskRecord>();
   private dirty = true;
   private cancelled = false;
   private failedFastBy?: string;
@@ -245,6 +212,7 @@ export class DagExecutor {
       const stopping = this.cancelled || this.failedFastBy !== undefined || this.stoppedFor !== undefined;
       const yielding = !stopping && this.shouldYield();
       if (!stopping && !yielding && !this.paused) this.launchReady();
+      else this.hooks.lease?.settle([]);
       if (this.inFlight.size === 0) {
         if (stopping || !this.hasReady()) return 'done';
         if (yielding) return 'yield';
@@ -264,6 +232,11 @@ export class DagExecutor {
       else if (this.stoppedFor) this.finish(rec, 'skipped', { reason: this.stoppedFor });
       else this.finish(rec, 'skipped', { reason: 'not started: its dependencies never completed' });
     }
+  }
+
+  /** Something outside changed what can start (agents arrived): look again. */
+  poke(): void {
+    this.dirty = true;
   }
 
   /** Starts nothing more (running tasks are left to their owner to stop); pending tasks end skipped with `reason`. */
@@ -406,53 +379,16 @@ export class DagExecutor {
     return p;
   }
 
-  /**
-   * Ready tasks live in a binary heap ordered by priority, then plan order, and each pending task counts its unmet
-   * dependencies, so a scheduling pass costs O(log n) per launch rather than a scan of the whole plan: a 10,000-task
-   * plan would otherwise spend its workflow tasks sorting. Entries of tasks that ended while queued are dropped lazily.
-   */
-  private before(a: TaskRecord, b: TaskRecord): boolean {
-    return a.spec.priority > b.spec.priority || (a.spec.priority === b.spec.priority && a.index < b.index);
-  }
-
   private pushReady(rec: TaskRecord): void {
-    const h = this.heap;
-    h.push(rec);
-    for (let i = h.length - 1; i > 0;) {
-      const parent = (i - 1) >> 1;
-      if (!this.before(h[i] as TaskRecord, h[parent] as TaskRecord)) break;
-      [h[i], h[parent]] = [h[parent] as TaskRecord, h[i] as TaskRecord];
-      i = parent;
-    }
-  }
-
-  private popReady(): TaskRecord | undefined {
-    const h = this.heap;
-    const top = h[0];
-    const last = h.pop();
-    if (h.length > 0 && last) {
-      h[0] = last;
-      for (let i = 0; ;) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let m = i;
-        if (l < h.length && this.before(h[l] as TaskRecord, h[m] as TaskRecord)) m = l;
-        if (r < h.length && this.before(h[r] as TaskRecord, h[m] as TaskRecord)) m = r;
-        if (m === i) break;
-        [h[i], h[m]] = [h[m] as TaskRecord, h[i] as TaskRecord];
-        i = m;
-      }
-    }
-    return top;
+    this.ready.push(rec);
   }
 
   private hasReady(): boolean {
-    while (this.heap.length > 0 && this.heap[0]?.state !== 'pending') this.popReady();
-    return this.heap.length > 0;
+    return this.ready.hasReady();
   }
 
   /** A dependency just became satisfied (completed, or an optional one failed): its dependents may be ready now. */
-  private release(depId: string): void {
+  private unblockDependents(depId: string): void {
     for (const id of this.dependents.get(depId) ?? []) {
       const rec = this.records.get(id);
       if (rec?.state !== 'pending') continue;
@@ -467,12 +403,29 @@ export class DagExecutor {
     return dep !== undefined && (dep.state === 'completed' || (dep.spec.optional && dep.state === 'failed'));
   }
 
+  /**
+   * Starts the best ready tasks that have room and (when leasing) an agent at hand, then tells the lease what the rest
+   * lack. Tasks whose types the pool refuses (the type was removed) fail.
+   */
   private launchReady(): void {
-    while (this.inFlight.size < this.options.maxConcurrency && this.hasReady())
-      this.launch(this.popReady() as TaskRecord);
+    const lease = this.hooks.lease;
+    const canStart = lease
+      ? (types: string[]) => lease.hasIdle(types) || lease.refusal(types) !== undefined
+      : undefined;
+    while (this.inFlight.size < this.options.maxConcurrency) {
+      const rec = this.ready.pop(canStart);
+      if (!rec) break;
+      const refusal = lease?.refusal(typesOf(rec.spec));
+      if (lease && refusal !== undefined && !lease.hasIdle(typesOf(rec.spec))) {
+        this.onFailure(rec, ApplicationFailure.create({ type: 'NoAgentType', message: refusal, nonRetryable: true }));
+        continue;
+      }
+      this.launch(rec, lease?.take(typesOf(rec.spec), rec.spec.id));
+    }
+    lease?.settle(this.ready.shortfalls(this.options.maxConcurrency - this.inFlight.size));
   }
 
-  private launch(rec: TaskRecord): void {
+  private launch(rec: TaskRecord, agent?: LeasedAgent): void {
     const id = rec.spec.id;
     let deps: Record<string, unknown> = {};
     for (const d of rec.spec.dependsOn) deps[d] = this.records.get(d)?.output;
@@ -480,6 +433,7 @@ export class DagExecutor {
     if (refOf) deps = byReferenceIfLarge(deps, refOf);
     rec.state = 'assigned';
     rec.startedAt = new Date().toISOString();
+    if (agent) rec.agentId = agent.agentId;
     const scope = new CancellationScope();
     this.inFlight.set(id, scope);
     const inbox = this.hooks.takeInbox?.(id) ?? [];
@@ -488,9 +442,13 @@ export class DagExecutor {
       this.hooks.onStarted?.(id);
     };
     void scope
-      .run(() => this.start(rec.spec, deps, inbox, onStarted))
+      .run(() => this.start(rec.spec, deps, inbox, onStarted, agent))
       .then(
         (outcome) => {
+          if (agent) {
+            if (outcome.kept) this.hooks.lease?.kept(agent.agentId, outcome.kept.note, outcome.kept.usage);
+            else this.hooks.lease?.released(agent.agentId);
+          }
           rec.agentId = outcome.agentId;
           rec.attempts = outcome.attempts;
           rec.assignments = outcome.assignments;
@@ -498,7 +456,14 @@ export class DagExecutor {
           rec.output = outcome.output;
           this.finish(rec, 'completed');
         },
-        (err: unknown) => this.onFailure(rec, err),
+        (err: unknown) => {
+          // A task that failed or was cancelled gave its instance back itself; one that died without a word did not.
+          if (agent) {
+            if (isCancellation(err) || describeFailure(err).details) this.hooks.lease?.released(agent.agentId);
+            else this.hooks.lease?.lost(agent.agentId);
+          }
+          this.onFailure(rec, err);
+        },
       )
       .finally(() => {
         this.inFlight.delete(id);
@@ -560,7 +525,7 @@ export class DagExecutor {
 
   private finish(rec: TaskRecord, state: TaskState, extra: { error?: TaskError; reason?: string } = {}): void {
     rec.state = state;
-    if (state === 'completed' || (state === 'failed' && rec.spec.optional)) this.release(rec.spec.id);
+    if (state === 'completed' || (state === 'failed' && rec.spec.optional)) this.unblockDependents(rec.spec.id);
     rec.finishedAt = new Date().toISOString();
     if (extra.error) rec.error = extra.error;
     if (extra.reason) rec.reason = extra.reason;

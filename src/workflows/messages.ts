@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal, defineUpdate, type SignalDefinition } from '@temporalio/workflow';
-import type { AcquireRequest, Grant, PoolMessage, PoolView, Release } from '../shared/pool';
+import type { AcquireRequest, Grant, LeaseView, PoolMessage, PoolView, Release } from '../shared/pool';
 import type { AgentType } from '../shared/registry';
 import type { Usage } from '../shared/usage';
 import type { AgentMessage, HumanInput, MessageLogEntry, PlanView, TaskState, TaskView } from '../shared/status';
@@ -39,16 +39,18 @@ export const taskInputUpdate = defineUpdate<TaskState, [HumanInput]>('taskInput'
 
 // ---- Agent pool (entity workflow, id from AGENT_POOL_ID) ----
 
-/** A task workflow asks for an agent instance; the pool answers with agentGrantedSignal. */
+/** A task workflow asks for an agent instance, or a plan for a lease of several; the pool answers with agentsGrantedSignal. */
 export const acquireAgentSignal = defineSignal<[AcquireRequest]>('acquireAgent');
 /** A task workflow is done with its instance (completed, failed or cancelled). */
 export const releaseAgentSignal = defineSignal<[Release]>('releaseAgent');
 /** A task workflow gave up waiting (it was cancelled): drop its request or free what it was granted. */
-export const cancelAcquireSignal = defineSignal<[{ requestId: string }]>('cancelAcquire');
+export const cancelAcquireSignal = defineSignal<[{ requestId: string; onlyQueued?: boolean }]>('cancelAcquire');
 /** Worker start-up: the registry file's types (upserted) and MAX_AGENTS. */
 export const configurePoolSignal = defineSignal<[{ types: AgentType[]; maxAgents: number }]>('configurePool');
-/** The pool hands an instance (or an error) to the task workflow that asked. */
-export const agentGrantedSignal = defineSignal<[Grant]>('agentGranted');
+/** The pool hands instances (or errors) to the workflow that asked: every grant of one pass for it in one signal. */
+export const agentsGrantedSignal = defineSignal<[Grant[]]>('agentsGranted');
+/** A lease holder (a plan, or a coordinator for its sub-agents): which leased instance is on which task right now. */
+export const agentLeaseQuery = defineQuery<LeaseView>('agentLease');
 export const poolStatusQuery = defineQuery<PoolView>('poolStatus');
 export const registryQuery = defineQuery<AgentType[]>('registry');
 /** Register or replace an agent type; validated. */
@@ -66,7 +68,10 @@ export function poolSignalOf(message: PoolMessage): [SignalDefinition<[unknown]>
     case 'release':
       return [releaseAgentSignal as SignalDefinition<[unknown]>, message.release];
     case 'cancel':
-      return [cancelAcquireSignal as SignalDefinition<[unknown]>, { requestId: message.requestId }];
+      return [
+        cancelAcquireSignal as SignalDefinition<[unknown]>,
+        { requestId: message.requestId, ...(message.onlyQueued ? { onlyQueued: true } : {}) },
+      ];
     case 'configure':
       return [
         configurePoolSignal as SignalDefinition<[unknown]>,

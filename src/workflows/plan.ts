@@ -1,4 +1,5 @@
 import {
+  CancellationScope,
   log,
   allHandlersFinished,
   getExternalWorkflowHandle,
@@ -20,10 +21,14 @@ import {
   type PlanView,
   type PlanWorkflowInput,
 } from '../shared/status';
+import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
+import { PoolOutbox } from './pool-outbox';
 import { DagExecutor, type DagSnapshot } from './dag';
 import {
+  agentLeaseQuery,
   agentMessageSignal,
+  agentsGrantedSignal,
   cancelPlanSignal,
   cancelTaskSignal,
   pausePlanSignal,
@@ -53,6 +58,16 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   let status: PlanStatus = 'running';
   let closedAt: string | null = null;
 
+  // Agents come on lease from the pool: the plan assigns them to its tasks itself and hands back what it cannot use.
+  const outbox = new PoolOutbox(settings.poolId);
+  const info = workflowInfo();
+  const lease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, plan.id, (m) => outbox.send(m));
+  setHandler(agentsGrantedSignal, (grants) => {
+    lease.receive(grants);
+    dag.poke();
+  });
+  setHandler(agentLeaseQuery, () => lease.view());
+
   const router = new MessageRouter(plan.id, () => dag, carried?.router as RouterSnapshot | undefined);
   const dag: DagExecutor = new DagExecutor(
     plan.tasks,
@@ -69,6 +84,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       takeInbox: (taskId) => router.takeInbox(taskId),
       onStarted: (taskId) => router.flush(taskId),
       outputRef: (taskId) => taskResultRef(plan.id, taskId),
+      lease,
     },
     carried?.dag as DagSnapshot | undefined,
   );
@@ -135,6 +151,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     if (!isCancellation(err)) throw err;
   }
   while (outcome === 'yield') {
+    // The next run leases afresh; grants still on their way to this one are handed back by the next.
+    lease.close();
+    await outbox.flush();
     await condition(allHandlersFinished);
     // Outputs stay in the task workflows' results; the next run carries references (resolved by the API and the
     // activities), so the carried state stays small whatever the tasks produced.
@@ -156,6 +175,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     outcome = await dag.run();
   }
 
+  lease.close();
+  await CancellationScope.nonCancellable(() => outbox.flush());
   router.closeUndelivered();
   // Out of budget with work left undone: partial, keeping what was produced (the reason says why).
   const cutByBudget = dag.stopReason !== undefined && dag.hasRequiredFailure();

@@ -8,16 +8,22 @@ import type {
   PoolView,
   Release,
 } from '../shared/pool';
+import { remember } from '../shared/pool';
 import type { AgentState } from '../shared/status';
 import { addUsage, type Usage } from '../shared/usage';
 
 const MAX_TRANSITIONS = 20;
-const MAX_MEMORY = 10;
-const MAX_NOTE = 200;
 const MAX_FINISHED = 2_000;
 const MAX_TERMINATED = 50;
 
-type Queued = AcquireRequest & { seq: number };
+/** A waiting request; `granted` counts the instances a lease has been given so far. */
+type Queued = AcquireRequest & { seq: number; granted?: number };
+
+/** The id of the n-th instance granted for a request: the request's own id when it asks for one. */
+const grantIdOf = (req: Queued, n: number): string =>
+  (req.count ?? 1) === 1 ? req.requestId : `${req.requestId}#${n}`;
+const belongsTo = (grantId: string | null, requestId: string): boolean =>
+  grantId === requestId || (grantId?.startsWith(`${requestId}#`) ?? false);
 
 /**
  * The agent pool's state and policy, free of Temporal calls so it is easy to reason about and carry across
@@ -117,11 +123,18 @@ export class PoolState {
     this.queue.push({ ...req, seq: this.seq++ });
   }
 
+  /** A lease no longer needs the rest of its request: drop it from the queue; what was granted stays granted. */
+  withdraw(requestId: string): void {
+    this.queue = this.queue.filter((r) => r.requestId !== requestId);
+    this.finish(requestId);
+  }
+
   /** The requester gave up (cancelled): drop its queued request, or release what it was granted. */
   cancel(requestId: string, now: Date): void {
     this.queue = this.queue.filter((r) => r.requestId !== requestId);
-    const held = [...this.instances.values()].find((i) => i.requestId === requestId);
-    if (held) this.release({ requestId, agentId: held.id, outcome: 'cancelled' }, now);
+    // A single grant, or a lease's grants still in flight to a holder that gave up: free them.
+    for (const held of [...this.instances.values()].filter((i) => belongsTo(i.requestId, requestId)))
+      this.release({ requestId: held.requestId as string, agentId: held.id, outcome: 'cancelled' }, now);
     this.finish(requestId);
   }
 
@@ -133,8 +146,12 @@ export class PoolState {
     if (rel.usage) this.usageByType[inst.type] = addUsage(this.usageByType[inst.type], rel.usage);
     const at = now.toISOString();
     const taskId = inst.taskId ?? undefined;
+    if (rel.completed) {
+      inst.tasksCompleted += rel.completed;
+      inst.consecutiveFailures = 0;
+    }
     if (rel.outcome === 'completed') {
-      inst.tasksCompleted++;
+      if (rel.completed === undefined) inst.tasksCompleted++;
       inst.consecutiveFailures = 0;
       this.transition(inst, 'completed', at, taskId);
     } else if (rel.outcome === 'failed') {
@@ -142,8 +159,7 @@ export class PoolState {
       inst.consecutiveFailures++;
       this.transition(inst, 'failed', at, taskId);
     }
-    if (rel.note)
-      inst.memory = [...inst.memory, { ...rel.note, note: rel.note.note.slice(0, MAX_NOTE) }].slice(-MAX_MEMORY);
+    inst.memory = remember(inst.memory, [...(rel.notes ?? []), ...(rel.note ? [rel.note] : [])]);
     inst.holder = null;
     inst.requestId = null;
     inst.planId = null;
@@ -173,22 +189,34 @@ export class PoolState {
     const grants: Grant[] = [];
     const ordered = [...this.queue].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
     let capacityBlocked = false;
+    const served = new Set<string>();
     for (const req of ordered) {
-      const inst = this.place(req, now, !capacityBlocked);
-      if (!inst) {
-        capacityBlocked = true;
-        continue;
+      // A lease is served instance by instance, as far as capacity goes; the rest waits in the queue.
+      while ((req.granted ?? 0) < (req.count ?? 1)) {
+        const inst = this.place(req, now, !capacityBlocked);
+        if (!inst) {
+          capacityBlocked = true;
+          break;
+        }
+        const grantId = grantIdOf(req, req.granted ?? 0);
+        req.granted = (req.granted ?? 0) + 1;
+        this.assign(inst, req, grantId, now);
+        const runtime = this.types.get(inst.type)?.runtime;
+        grants.push({
+          requestId: grantId,
+          holder: req.holder,
+          agentId: inst.id,
+          agentType: inst.type,
+          memory: inst.memory,
+          ...(!runtime || runtime.provider === 'offline' ? { offline: true } : {}),
+        });
       }
-      this.assign(inst, req, now);
-      this.queue = this.queue.filter((r) => r.requestId !== req.requestId);
-      grants.push({
-        requestId: req.requestId,
-        holder: req.holder,
-        agentId: inst.id,
-        agentType: inst.type,
-        memory: inst.memory,
-      });
+      if ((req.granted ?? 0) >= (req.count ?? 1)) {
+        served.add(req.requestId);
+        this.finish(req.requestId);
+      }
     }
+    if (served.size > 0) this.queue = this.queue.filter((r) => !served.has(r.requestId));
     this.peakBusy = Math.max(this.peakBusy, this.busyCount());
     return grants;
   }
@@ -330,10 +358,10 @@ export class PoolState {
     return inst;
   }
 
-  private assign(inst: AgentInstance, req: Queued, now: Date): void {
+  private assign(inst: AgentInstance, req: Queued, grantId: string, now: Date): void {
     const at = now.toISOString();
     inst.holder = req.holder;
-    inst.requestId = req.requestId;
+    inst.requestId = grantId;
     inst.planId = req.planId;
     inst.taskId = req.taskId;
     inst.lastActiveAt = at;

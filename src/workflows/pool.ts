@@ -12,11 +12,11 @@ import {
 } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
 import type { Grant, PoolInput } from '../shared/pool';
-import { AgentType, parseStoredAgentType } from '../shared/registry';
+import type * as Registry from '../shared/registry';
 import { PoolState } from './pool-state';
 import {
   acquireAgentSignal,
-  agentGrantedSignal,
+  agentsGrantedSignal,
   cancelAcquireSignal,
   configurePoolSignal,
   poolStatusQuery,
@@ -26,6 +26,16 @@ import {
   terminateAgentUpdate,
   upsertAgentTypeUpdate,
 } from './messages';
+
+/**
+ * The registry's zod schemas, loaded on first use. Each workflow start re-evaluates every module its code reaches (the
+ * reusable VM gives each execution its own module cache), and building zod schemas costs milliseconds: at a child
+ * workflow per task that was most of the worker's CPU. Only the pool validates agent types, and only on an update.
+ */
+function registry(): typeof Registry {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('../shared/registry') as typeof Registry;
+}
 
 /** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
 const MAX_CARRY_BYTES = 1_900_000;
@@ -61,8 +71,9 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     state.release(rel, now());
     touch();
   });
-  setHandler(cancelAcquireSignal, ({ requestId }) => {
-    state.cancel(requestId, now());
+  setHandler(cancelAcquireSignal, ({ requestId, onlyQueued }) => {
+    if (onlyQueued) state.withdraw(requestId);
+    else state.cancel(requestId, now());
     touch();
   });
   setHandler(configurePoolSignal, ({ types, maxAgents }) => {
@@ -76,7 +87,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   setHandler(
     upsertAgentTypeUpdate,
     (raw) => {
-      const type = parseStoredAgentType(raw);
+      const type = registry().parseStoredAgentType(raw);
       state.upsertType(type);
       publishRegistry();
       touch();
@@ -84,7 +95,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     },
     {
       validator: (raw) => {
-        const parsed = AgentType.safeParse(raw);
+        const parsed = registry().AgentType.safeParse(raw);
         if (!parsed.success) {
           throw ApplicationFailure.create({
             type: 'BadInput',
@@ -135,12 +146,17 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     },
   );
 
+  /** One signal per holder per pass, however many instances it was granted. */
   function sendGrants(grants: Grant[]): void {
-    for (const g of grants) {
+    const byHolder = new Map<string, Grant[]>();
+    for (const g of grants) byHolder.set(g.holder, [...(byHolder.get(g.holder) ?? []), g]);
+    for (const [holder, list] of byHolder) {
       inFlightGrants++;
-      getExternalWorkflowHandle(g.holder)
-        .signal(agentGrantedSignal, g)
-        .catch(() => state.ungrant(g.requestId, now())) // the task workflow is gone: free the instance
+      getExternalWorkflowHandle(holder)
+        .signal(agentsGrantedSignal, list)
+        .catch(() => {
+          for (const g of list) state.ungrant(g.requestId, now()); // the holder is gone: free the instances
+        })
         .finally(() => {
           inFlightGrants--;
           touch();

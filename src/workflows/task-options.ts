@@ -1,0 +1,44 @@
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import type { TaskWorkflowInput } from '../shared/status';
+import { NON_RETRYABLE_TYPES } from './failures';
+
+/** How one lifecycle step runs: retried by the task's policy, named in the Web UI `<step> · <task> · <agent>`. */
+export function stepOptions(input: TaskWorkflowInput, step: string, agentId: string): ActivityOptions {
+  const { task, settings } = input;
+  const timeoutSeconds = task.timeoutSeconds ?? settings.agentTimeoutSeconds;
+  return {
+    startToCloseTimeout: `${timeoutSeconds}s`,
+    heartbeatTimeout: `${Math.min(settings.heartbeatTimeoutSeconds, timeoutSeconds)}s`,
+    retry: {
+      maximumAttempts: maxAttempts(input),
+      initialInterval: settings.retryInitialIntervalMs,
+      maximumInterval: Math.max(settings.retryMaxIntervalMs, settings.retryInitialIntervalMs),
+      backoffCoefficient: 2,
+      nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
+    },
+    // Wait for a cancelled step to acknowledge, so "cancelled" means the agent really stopped.
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    summary: `${step} · ${task.id} · ${agentId}`,
+  };
+}
+
+/** The same policy for a step run as a local activity (no heartbeat: a short step has nothing to report). */
+export function localStepOptions(input: TaskWorkflowInput, step: string, agentId: string): LocalActivityOptions {
+  const { heartbeatTimeout: _h, ...rest } = stepOptions(input, step, agentId);
+  return rest as LocalActivityOptions;
+}
+
+export const maxAttempts = (input: TaskWorkflowInput): number =>
+  (input.task.maxRetries ?? input.settings.maxRetries) + 1;
+
+/**
+ * Short steps run as local activities: no workflow task, no activity events, just a marker each, so reason → execute
+ * → validate costs one workflow task instead of four. A step is short when its agent runs offline and the task asks
+ * for no simulated latency or hang (model calls, tools and slow agents keep regular activities: heartbeats, a heartbeat
+ * timeout, and their state visible while they run).
+ */
+export function stepsAreShort(input: TaskWorkflowInput, offline: boolean): boolean {
+  if (!offline) return false;
+  const sim = input.task.input?.simulate as { latencyMs?: unknown; hang?: unknown } | undefined;
+  return !sim || (!sim.latencyMs && !sim.hang);
+}
