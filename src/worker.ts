@@ -159,6 +159,7 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // After a worker dies, queries and workflow tasks stuck on its sticky queue move to the shared queue after this;
     // the default 10 s makes status reads fail for that long.
     stickyQueueScheduleToStartTimeout: '3s',
+    workflowThreadPoolSize: Number(process.env.WF_THREADS ?? 1),
   });
 }
 

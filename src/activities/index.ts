@@ -4,7 +4,7 @@ import { checkPlan } from '../shared/plan';
 import { isTaskResultRef } from '../shared/status';
 import type { Registry } from '../shared/registry';
 import type { ClaimCheck } from '../blob-store';
-import type { AgentActivities, AiRuntime, Messenger, StepControl, ToolRunner } from './types';
+import type { AgentActivities, AiRuntime, LifecycleResult, Messenger, StepControl, ToolRunner } from './types';
 
 export interface ActivityDeps {
   /** The live registry (the pool's), for validating subtasks an agent proposes. */
@@ -102,7 +102,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
   // few seconds after a worker died): keep the step alive meanwhile, or it is retried and repeats its model call.
   const runtimeOf = (c: StepControl, agentType: string): Promise<AiRuntime> =>
     c.keepAlive(async () => deps.runtime(agentType));
-  return {
+  const activities: AgentActivities = {
     async reason(ctx) {
       const c = control();
       ctx = { ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) };
@@ -207,5 +207,19 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       }
       return { output: true, attempt: c.attempt };
     },
+
+    async lifecycle(ctx) {
+      const phases: LifecycleResult['phases'] = [{ state: 'reasoning', at: new Date().toISOString() }];
+      const reasoning = await activities.reason(ctx);
+      const attempt = reasoning.attempt;
+      if (reasoning.subtasks && reasoning.subtasks.length > 0) return { reasoning, phases, attempt };
+      phases.push({ state: 'executing', at: new Date().toISOString() });
+      const executed = await activities.execute({ ...ctx, reasoning: reasoning.thoughts });
+      if (executed.toolCalls) return { reasoning, executed, phases, attempt };
+      phases.push({ state: 'validating', at: new Date().toISOString() });
+      await activities.validate({ ...ctx, output: executed.output });
+      return { reasoning, executed, validated: true, phases, attempt };
+    },
   };
+  return activities;
 }

@@ -169,10 +169,25 @@ export interface CallToolInput {
   call: ToolCallRequest;
 }
 
+/** What the fused lifecycle step did: as far as it got, with when each state began. */
+export interface LifecycleResult {
+  reasoning: ReasonResult;
+  /** Absent when reasoning returned subtasks or execution asked for tool calls: the task goes on step by step. */
+  executed?: ExecuteResult;
+  validated?: boolean;
+  phases: { state: 'reasoning' | 'executing' | 'validating'; at: string }[];
+  attempt: number;
+}
+
 /** The activities a task workflow schedules. */
 export interface AgentActivities {
   reason(ctx: StepContext): Promise<ReasonResult>;
   execute(ctx: ExecuteContext): Promise<ExecuteResult>;
   validate(ctx: ValidateContext): Promise<StepResult<true>>;
+  /**
+   * reason → execute → validate in one activity, for short steps (an offline agent): one retry policy for the three,
+   * one marker in history instead of three, one workflow activation instead of three.
+   */
+  lifecycle(ctx: StepContext): Promise<LifecycleResult>;
   callTool(input: CallToolInput): Promise<ToolCallResult>;
 }

@@ -67,13 +67,14 @@ export function describeFailure(err: unknown): { error: TaskError; details?: Tas
 
 /** How many attempts a failed step used: all of them when retries ran out, else what the activity reported. */
 export function attemptsOf(err: unknown, maxAttempts: number): number {
-  if (!(err instanceof ActivityFailure)) return 0;
-  if (err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) return maxAttempts;
-  const details = err.cause instanceof ApplicationFailure ? (err.cause.details ?? []) : [];
+  if (err instanceof ActivityFailure && err.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) return maxAttempts;
+  // A local activity's failure reaches the workflow as the activity's own ApplicationFailure, not wrapped.
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const details = cause instanceof ApplicationFailure ? (cause.details ?? []) : [];
   const reported = details.find(
     (d): d is { attempt: number } => typeof (d as { attempt?: unknown })?.attempt === 'number',
   );
-  return reported?.attempt ?? 1;
+  return reported?.attempt ?? (err instanceof ActivityFailure ? 1 : 0);
 }
 
 /** A failure no other attempt or agent can fix. */

@@ -208,7 +208,8 @@ export class TaskRun {
         try {
           this.checkBudget();
           this.transition('reasoning');
-          const reasoning = await this.step('reason')(this.ctx(n));
+          const fused = this.fusable() ? await this.fusedSteps(n) : undefined;
+          const reasoning = fused?.reasoning ?? (await this.step('reason')(this.ctx(n)));
           this.attempts = Math.max(this.attempts, reasoning.attempt);
           await this.account(reasoning.usage);
           const subtasks = task.subtasks.length > 0 ? task.subtasks : (reasoning.subtasks ?? []);
@@ -232,12 +233,18 @@ export class TaskRun {
             if (this.agentId !== before) reassigned();
             this.transition('assigned');
           }
-          this.checkBudget();
-          this.transition('executing');
-          const executed = await this.agentLoop(n, reasoning.thoughts);
-          this.transition('validating');
-          const validated = await this.step('validate')({ ...this.ctx(n), output: executed.output });
-          this.attempts = Math.max(this.attempts, validated.attempt);
+          let executed: ExecuteResult;
+          if (fused?.validated && fused.executed) {
+            executed = fused.executed;
+            await this.account(executed.usage);
+          } else {
+            this.checkBudget();
+            this.transition('executing');
+            executed = await this.agentLoop(n, reasoning.thoughts, fused?.executed);
+            this.transition('validating');
+            const validated = await this.step('validate')({ ...this.ctx(n), output: executed.output });
+            this.attempts = Math.max(this.attempts, validated.attempt);
+          }
           assignment.outcome = 'completed';
           this.finishedAt = new Date().toISOString();
           this.transition('completed');
@@ -284,8 +291,30 @@ export class TaskRun {
     }
   }
 
+  /**
+   * Short steps of a plain task (no sub-agents or human input declared) run fused: one activity for reason → execute →
+   * validate. The states still show, each with the time it began, once the activity returns.
+   */
+  private fusable(): boolean {
+    const { task } = this;
+    return (
+      stepsAreShort(this.input, this.offline) &&
+      task.subtasks.length === 0 &&
+      !task.requiresApproval &&
+      !task.awaitInput &&
+      this.subtaskOutputs === undefined
+    );
+  }
+
+  private async fusedSteps(n: number) {
+    const fused = await this.step('lifecycle', 'reason → execute → validate')(this.ctx(n));
+    this.attempts = Math.max(this.attempts, fused.attempt);
+    for (const phase of fused.phases.slice(1)) this.transition(phase.state, false, phase.at);
+    return fused;
+  }
+
   /** The model turns (one execute activity each) and tool calls (one activity each) until the agent answers. */
-  private async agentLoop(n: number, reasoning: string): Promise<ExecuteResult> {
+  private async agentLoop(n: number, reasoning: string, first?: ExecuteResult): Promise<ExecuteResult> {
     const executeCtx = () => ({
       ...this.ctx(n),
       humanInput: this.humanInput,
@@ -294,7 +323,7 @@ export class TaskRun {
       subtaskErrors: this.subtaskErrors,
     });
     // After a crash the loop resumes from the last finished call instead of paying for it again.
-    let executed: ExecuteResult = await this.step('execute')(executeCtx());
+    let executed: ExecuteResult = first ?? (await this.step('execute')(executeCtx()));
     for (let turn = 1; executed.toolCalls !== undefined; turn++) {
       this.attempts = Math.max(this.attempts, executed.attempt);
       await this.account(executed.usage);
@@ -385,10 +414,10 @@ export class TaskRun {
    * Search attributes change at assignment and at the end (and when a human is asked), which is what people search
    * by; the steps in between show in the query, the current details and the step summaries.
    */
-  private transition(next: TaskState, alreadyIndexed = false): void {
+  private transition(next: TaskState, alreadyIndexed = false, at = new Date().toISOString()): void {
     this.state = next;
     const agentId = this.agentId;
-    this.transitions.push({ state: next, at: new Date().toISOString(), ...(agentId ? { agentId } : {}) });
+    this.transitions.push({ state: next, at, ...(agentId ? { agentId } : {}) });
     if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
     if (INDEXED_STATES.includes(next) && !alreadyIndexed) {
       upsertSearchAttributes([
