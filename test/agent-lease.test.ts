@@ -1,0 +1,136 @@
+import { AgentLease } from '../src/workflows/agent-lease';
+import { PoolState } from '../src/workflows/pool-state';
+import { DEFAULT_REGISTRY } from '../src/shared/registry';
+import type { Grant, PoolMessage } from '../src/shared/pool';
+
+/** Pure logic of leases, without a server: the plan's side (AgentLease) against the pool's (PoolState). */
+const settings = { maxAgents: 3, quarantineAfter: 3, sweepIntervalSeconds: 60, historyLimit: 5_000 };
+const now = new Date('2026-11-27T12:00:00Z');
+
+function rig(maxAgents = 3) {
+  const pool = new PoolState({ ...settings, maxAgents }, DEFAULT_REGISTRY.agentTypes);
+  const sent: PoolMessage[] = [];
+  const lease = new AgentLease('plan-p', 'plan-p/run', 'p', (m) => sent.push(m));
+  /** Delivers what the lease sent to the pool, runs a scheduling pass, and hands the grants to the lease. */
+  const exchange = (): Grant[] => {
+    for (const m of sent.splice(0)) {
+      if (m.kind === 'acquire') pool.request(m.request);
+      else if (m.kind === 'release') pool.release(m.release, now);
+      else if (m.kind === 'cancel') {
+        if (m.onlyQueued) pool.withdraw(m.requestId);
+        else pool.cancel(m.requestId, now);
+      }
+    }
+    const grants = pool.schedule(now);
+    lease.receive(grants);
+    return grants;
+  };
+  return { pool, lease, sent, exchange };
+}
+
+const research = ['researcher'];
+
+describe('AgentLease with PoolState', () => {
+  test('one request per set of types asks for what the ready tasks lack; the pool grants up to its cap', () => {
+    const { pool, lease, sent, exchange } = rig(3);
+    lease.settle([{ types: research, count: 5, taskId: 't0', priority: 0 }]);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toMatchObject({ kind: 'acquire', request: { count: 5, types: research, taskId: 't0' } });
+    const grants = exchange();
+    expect(grants.map((g) => g.requestId)).toEqual([0, 1, 2].map((n) => `plan-p/run/lease-0#${n}`));
+    expect(pool.view()).toMatchObject({ active: 3, busy: 3, queued: 1 });
+    // The plan's next pass starts three tasks; asking again for the rest sends nothing: two are still outstanding.
+    for (const t of ['t0', 't1', 't2']) expect(lease.take(research, t)).toBeDefined();
+    lease.settle([{ types: research, count: 2, taskId: 't3', priority: 0 }]);
+    expect(sent).toHaveLength(0);
+  });
+
+  test('a completed task leaves its instance to the next task, remembering it; idle ones go back with the work done', () => {
+    const { pool, lease, exchange } = rig(3);
+    lease.settle([{ types: research, count: 1, taskId: 'a', priority: 0 }]);
+    exchange();
+    const first = lease.take(research, 'a');
+    expect(first).toMatchObject({ agentId: 'researcher-1', memory: [] });
+    lease.kept('researcher-1', { at: now.toISOString(), planId: 'p', taskId: 'a', note: 'did a' });
+    const second = lease.take(research, 'b');
+    expect(second?.agentId).toBe('researcher-1');
+    expect(second?.memory.map((m) => m.note)).toEqual(['did a']);
+    expect(second?.prior).toMatchObject({ completed: 1 });
+    lease.kept('researcher-1', { at: now.toISOString(), planId: 'p', taskId: 'b', note: 'did b' });
+    lease.settle([]); // nothing ready: the instance goes back
+    exchange();
+    const inst = pool.view().agents[0];
+    expect(inst).toMatchObject({ id: 'researcher-1', state: 'idle', tasksCompleted: 2, holder: null });
+    expect(inst?.memory.map((m) => m.note)).toEqual(['did a', 'did b']);
+    expect(inst?.transitions.map((t) => t.state)).toEqual(['created', 'idle', 'assigned', 'completed', 'idle']);
+  });
+
+  test('a looser fit is the pool’s call: an idle instance of another eligible type is not taken locally', () => {
+    const { lease, exchange } = rig(3);
+    lease.settle([{ types: ['writer'], count: 1, taskId: 'w', priority: 0 }]);
+    exchange();
+    expect(lease.take(['writer'], 'w')?.agentId).toBe('writer-1');
+    lease.kept('writer-1');
+    // A task that fits a researcher best may also run on a writer, but the pool may still spawn a researcher.
+    expect(lease.hasIdle(['researcher', 'writer'])).toBe(false);
+    expect(lease.hasIdle(['writer', 'researcher'])).toBe(true);
+  });
+
+  test('a task that died without a word: its instance is given back as failed; withdrawn requests are not served', () => {
+    const { pool, lease, sent, exchange } = rig(1);
+    lease.settle([{ types: research, count: 2, taskId: 'a', priority: 0 }]);
+    exchange();
+    lease.take(research, 'a');
+    lease.lost('researcher-1');
+    lease.settle([]); // nothing needed any more: withdraws the rest of the request
+    expect(sent.map((m) => m.kind)).toEqual(['release', 'cancel']);
+    exchange();
+    expect(pool.view()).toMatchObject({ busy: 0, queued: 0 });
+    expect(pool.view().agents[0]).toMatchObject({ failures: 1, state: 'idle' });
+  });
+
+  test('a grant for a request the lease no longer has goes straight back', () => {
+    const { pool, lease, sent } = rig(2);
+    pool.request({
+      requestId: 'plan-p/old-run/lease-0',
+      holder: 'plan-p',
+      planId: 'p',
+      taskId: 'x',
+      priority: 0,
+      types: research,
+      exclude: [],
+      count: 1,
+    });
+    lease.receive(pool.schedule(now));
+    expect(sent).toEqual([
+      {
+        kind: 'release',
+        release: { requestId: 'plan-p/old-run/lease-0', agentId: 'researcher-1', outcome: 'cancelled' },
+      },
+    ]);
+    expect(lease.view()).toEqual([]);
+  });
+
+  test('MAX_AGENTS holds across leases of several plans; priority decides who is served first', () => {
+    const pool = new PoolState({ ...settings, maxAgents: 2 }, DEFAULT_REGISTRY.agentTypes);
+    const ask = (plan: string, priority: number, count: number) =>
+      pool.request({
+        requestId: `${plan}/lease-0`,
+        holder: plan,
+        planId: plan,
+        taskId: 't',
+        priority,
+        types: research,
+        exclude: [],
+        count,
+      });
+    ask('low', 0, 2);
+    ask('high', 5, 2);
+    const grants = pool.schedule(now);
+    expect(grants.map((g) => g.holder)).toEqual(['high', 'high']);
+    expect(pool.view()).toMatchObject({ active: 2, busy: 2, queued: 1 });
+    pool.release({ requestId: 'high/lease-0#0', agentId: grants[0]?.agentId as string, outcome: 'completed' }, now);
+    expect(pool.schedule(now).map((g) => [g.holder, g.requestId])).toEqual([['low', 'low/lease-0#0']]);
+    expect(pool.busyCount()).toBe(2);
+  });
+});
