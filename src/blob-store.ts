@@ -61,6 +61,12 @@ export class ClaimCheck {
     return { $blob: key, bytes, preview: json.slice(0, 200) };
   }
 
+  /** Stores `value` whatever its size: for state a workflow must keep small however it grows (an agent's memory). */
+  async keep(value: unknown): Promise<BlobRef> {
+    const json = JSON.stringify(value);
+    return { $blob: await this.store.put(json), bytes: Buffer.byteLength(json) };
+  }
+
   async resolve(value: unknown): Promise<unknown> {
     return isBlobRef(value) ? (JSON.parse(await this.store.get(value.$blob)) as unknown) : value;
   }

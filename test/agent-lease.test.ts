@@ -51,17 +51,20 @@ describe('AgentLease with PoolState', () => {
     exchange();
     const first = lease.take(research, 'a');
     expect(first).toMatchObject({ agentId: 'researcher-1', memory: [] });
-    lease.kept('researcher-1', { at: now.toISOString(), planId: 'p', taskId: 'a', note: 'did a' });
+    // The task's last step wrote the instance's memory to the blob store: the lease carries the claim check.
+    const afterA = { $blob: `sha256:${'a'.repeat(64)}`, bytes: 60, count: 1 };
+    lease.kept('researcher-1', afterA);
     const second = lease.take(research, 'b');
     expect(second?.agentId).toBe('researcher-1');
-    expect(second?.memory.map((m) => m.note)).toEqual(['did a']);
+    expect(second?.memory).toEqual(afterA);
     expect(second?.prior).toMatchObject({ completed: 1 });
-    lease.kept('researcher-1', { at: now.toISOString(), planId: 'p', taskId: 'b', note: 'did b' });
+    const afterB = { $blob: `sha256:${'b'.repeat(64)}`, bytes: 120, count: 2 };
+    lease.kept('researcher-1', afterB);
     lease.settle([]); // nothing ready: the instance goes back
     exchange();
     const inst = pool.view().agents[0];
     expect(inst).toMatchObject({ id: 'researcher-1', state: 'idle', tasksCompleted: 2, holder: null });
-    expect(inst?.memory.map((m) => m.note)).toEqual(['did a', 'did b']);
+    expect(inst?.memory).toEqual(afterB);
     expect(inst?.transitions.map((t) => t.state)).toEqual(['created', 'idle', 'assigned', 'completed', 'idle']);
   });
 

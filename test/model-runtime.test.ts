@@ -1,3 +1,4 @@
+import { claimCheckOf } from '../src/blob-store';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { freePort } from '../scripts/dev-server';
@@ -110,7 +111,11 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     expect(pool.usageByType.analyst?.modelCalls).toBeGreaterThanOrEqual(3);
     // The instance remembers a summary of its answer for its next task.
     const agent = pool.agents.find((a) => a.id === view.tasks[0]?.agentId);
-    expect(agent?.memory.at(-1)?.note).toContain('It is now.');
+    // The pool holds a claim check of it; the entries are in the blob store.
+    const memory = (await claimCheckOf({ BLOB_STORE_DIR: process.env.TEST_BLOB_DIR }).resolve(agent?.memory)) as {
+      note: string;
+    }[];
+    expect(memory.at(-1)?.note).toContain('It is now.');
 
     // Reused for the next task, the instance brings that memory into its system prompt.
     const before = fake.requests.length;

@@ -4,7 +4,16 @@ import { checkPlan } from '../shared/plan';
 import { isTaskResultRef } from '../shared/status';
 import type { Registry } from '../shared/registry';
 import type { ClaimCheck } from '../blob-store';
-import type { AgentActivities, AiRuntime, LifecycleResult, Messenger, StepControl, ToolRunner } from './types';
+import { memoryEntries, remember, type Memory, type MemoryEntry } from '../shared/pool';
+import type {
+  AgentActivities,
+  AiRuntime,
+  LifecycleResult,
+  Messenger,
+  StepContext,
+  StepControl,
+  ToolRunner,
+} from './types';
 
 export interface ActivityDeps {
   /** The live registry (the pool's), for validating subtasks an agent proposes. */
@@ -96,8 +105,26 @@ async function reportingAttempt<T>(attempt: number, fn: () => Promise<T>): Promi
  * The lifecycle steps as activities. Each is retried by Temporal's policy, so each must be safe to repeat: reason and
  * validate have no side effects; execute hands the runtime an idempotency key stable across retries.
  */
+/** The line an agent remembers of a task it completed. */
+function memoryNote(ctx: StepContext, summary: string | undefined): MemoryEntry {
+  return {
+    at: new Date().toISOString(),
+    planId: ctx.planId,
+    taskId: ctx.taskId,
+    note: `completed "${ctx.description ?? ctx.taskId}"${summary ? `: ${summary}` : ''}`,
+  };
+}
+
 export function createActivities(deps: ActivityDeps): AgentActivities {
   const resolve = (values: Record<string, unknown>) => resolveRefs(values, deps.taskResult, deps.claimCheck);
+  /** The step's view of the agent's memory: its entries, read from the blob store when it is a claim check. */
+  const recall = async <T extends StepContext>(ctx: T): Promise<T> =>
+    Array.isArray(ctx.memory) ? ctx : { ...ctx, memory: (await deps.claimCheck.resolve(ctx.memory)) as MemoryEntry[] };
+  /** The agent's memory with this task added, kept in the blob store (the pool carries only the claim check). */
+  const memorize = async (ctx: StepContext, summary: string | undefined): Promise<Memory> => {
+    const entries = remember(memoryEntries(ctx.memory), [memoryNote(ctx, summary)]);
+    return { ...(await deps.claimCheck.keep(entries)), count: entries.length };
+  };
   // Reading inputs and finding the runtime may wait on Temporal (the pool's registry, other tasks' results: slow for a
   // few seconds after a worker died): keep the step alive meanwhile, or it is retried and repeats its model call.
   const runtimeOf = (c: StepControl, agentType: string): Promise<AiRuntime> =>
@@ -105,7 +132,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
   const activities: AgentActivities = {
     async reason(ctx) {
       const c = control();
-      ctx = { ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) };
+      ctx = await recall({ ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) });
       const runtime = await runtimeOf(c, ctx.agentType);
       const result = await reportingAttempt(c.attempt, () => runtime.reason(ctx, c));
       const usage = result.usage ? { usage: result.usage } : {};
@@ -131,6 +158,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
 
     async execute(ctx) {
       const c = control();
+      ctx = await recall(ctx);
       ctx = {
         ...ctx,
         dependencies: await c.keepAlive(() => resolve(ctx.dependencies)),
@@ -197,6 +225,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
 
     async validate(ctx) {
       const c = control();
+      ctx = await recall(ctx);
       const verdict = await (await runtimeOf(c, ctx.agentType)).validate(ctx, c);
       if (!verdict.ok) {
         throw ApplicationFailure.create({
@@ -205,10 +234,11 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
           nonRetryable: true,
         });
       }
-      return { output: true, attempt: c.attempt };
+      return { output: true, attempt: c.attempt, memory: await memorize(ctx, ctx.summary) };
     },
 
     async lifecycle(ctx) {
+      ctx = await recall(ctx);
       const phases: LifecycleResult['phases'] = [{ state: 'reasoning', at: new Date().toISOString() }];
       const reasoning = await activities.reason(ctx);
       const attempt = reasoning.attempt;
@@ -217,8 +247,8 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const executed = await activities.execute({ ...ctx, reasoning: reasoning.thoughts });
       if (executed.toolCalls) return { reasoning, executed, phases, attempt };
       phases.push({ state: 'validating', at: new Date().toISOString() });
-      await activities.validate({ ...ctx, output: executed.output });
-      return { reasoning, executed, validated: true, phases, attempt };
+      const { memory } = await activities.validate({ ...ctx, output: executed.output, summary: executed.summary });
+      return { reasoning, executed, validated: true, memory, phases, attempt };
     },
   };
   return activities;

@@ -1,3 +1,4 @@
+import { memoryEntries } from '../shared/pool';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
@@ -171,8 +172,9 @@ function systemPrompt(type: AgentType, ctx: StepContext): string {
       `You are ${ctx.agentId}, a ${type.name} agent (${type.description || type.capabilities.join(', ')}).`,
     `You work on task "${ctx.taskId}" of plan "${ctx.planId}" as one agent of a multi-agent system.`,
   ];
-  if (ctx.memory.length > 0) {
-    parts.push(`What you remember from earlier tasks:\n${ctx.memory.map((m) => `- ${m.note}`).join('\n')}`);
+  const memory = memoryEntries(ctx.memory);
+  if (memory.length > 0) {
+    parts.push(`What you remember from earlier tasks:\n${memory.map((m) => `- ${m.note}`).join('\n')}`);
   }
   return parts.join('\n\n');
 }

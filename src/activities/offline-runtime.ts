@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { memoryEntries } from '../shared/pool';
 import type { AiRuntime, ExecuteContext, Messenger, StepContext, StepControl } from './types';
 
 /** Directives the offline runtime reads from `task.input.simulate` (API.md, "The offline runtime"). */
@@ -133,7 +134,7 @@ export class OfflineRuntime implements AiRuntime {
       dependencies: summarizeAll(ctx.dependencies),
       ...(ctx.subtaskOutputs ? { subtasks: summarizeAll(ctx.subtaskOutputs) } : {}),
       reasoning: ctx.reasoning,
-      memory: ctx.memory.map((m) => m.note),
+      memory: memoryEntries(ctx.memory).map((m) => m.note),
       ...(ctx.humanInput !== undefined ? { humanInput: ctx.humanInput } : {}),
       inbox: ctx.inbox.map((m) => ({ id: m.id, from: m.from, body: m.body })),
     };

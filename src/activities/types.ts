@@ -19,8 +19,11 @@ export interface StepContext {
   depth: number;
   /** Messages received so far from other agents or from outside. */
   inbox: AgentMessage[];
-  /** What this agent instance remembers from earlier tasks (kept by the pool, carried across reuse). */
-  memory: MemoryEntry[];
+  /**
+   * What this agent instance remembers from earlier tasks (kept by the pool, carried across reuse): a claim check in
+   * workflow history, the entries by the time a runtime sees it (see memoryEntries).
+   */
+  memory: Memory;
 }
 
 export interface ExecuteContext extends StepContext {
@@ -86,6 +89,8 @@ export interface ToolCallOptions {
 
 export interface ValidateContext extends StepContext {
   output: unknown;
+  /** The agent's one-line summary of its answer, for its memory. */
+  summary?: string;
 }
 
 /** What a runtime call gets from the activity it runs in. */
@@ -131,7 +136,7 @@ export interface ToolRunner {
 }
 
 export type { MemoryEntry } from '../shared/pool';
-import type { MemoryEntry } from '../shared/pool';
+import type { Memory } from '../shared/pool';
 
 /** How an agent sends a message on its plan's bus (the send-message tool of a runtime). */
 export interface Messenger {
@@ -175,6 +180,8 @@ export interface LifecycleResult {
   /** Absent when reasoning returned subtasks or execution asked for tool calls: the task goes on step by step. */
   executed?: ExecuteResult;
   validated?: boolean;
+  /** The agent's memory with this task added (when validated). */
+  memory?: Memory;
   phases: { state: 'reasoning' | 'executing' | 'validating'; at: string }[];
   attempt: number;
 }
@@ -183,7 +190,8 @@ export interface LifecycleResult {
 export interface AgentActivities {
   reason(ctx: StepContext): Promise<ReasonResult>;
   execute(ctx: ExecuteContext): Promise<ExecuteResult>;
-  validate(ctx: ValidateContext): Promise<StepResult<true>>;
+  /** Validates the output; on success also writes the agent's memory of the task, returned as `memory`. */
+  validate(ctx: ValidateContext): Promise<StepResult<true> & { memory: Memory }>;
   /**
    * reason → execute → validate in one activity, for short steps (an offline agent): one retry policy for the three,
    * one marker in history instead of three, one workflow activation instead of three.

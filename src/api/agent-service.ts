@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { poolSettings } from '../config';
 import { signalPool } from '../activities/pool';
 import { taskWorkflowId } from '../shared/ids';
-import type { AgentInstance, PoolView } from '../shared/pool';
+import { memorySize, type AgentInstance, type MemoryEntry, type PoolView } from '../shared/pool';
 import type { AgentType, Registry } from '../shared/registry';
 import type { TaskView } from '../shared/status';
 import {
@@ -15,6 +15,7 @@ import {
   terminateAgentUpdate,
   upsertAgentTypeUpdate,
 } from '../workflows/messages';
+import { claimCheckOf, type ClaimCheck } from '../blob-store';
 import { ApiError, isTemporalUnavailable } from './errors';
 
 export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 'consecutiveFailures' | 'memory'> {
@@ -43,11 +44,15 @@ export function untrustedRuntimeProblem(body: object): string | undefined {
 }
 
 export class AgentService {
+  private readonly claimCheck: ClaimCheck;
+
   constructor(
     private readonly client: Client,
     private readonly config: Config,
     private readonly fileRegistry: Registry,
-  ) {}
+  ) {
+    this.claimCheck = claimCheckOf(config);
+  }
 
   private rpc<T>(fn: () => Promise<T>, ms = this.config.TEMPORAL_RPC_TIMEOUT_MS): Promise<T> {
     return this.client.connection.withDeadline(Date.now() + ms, fn);
@@ -163,7 +168,7 @@ export class AgentService {
 
   async agent(
     agentId: string,
-  ): Promise<AgentView & { transitions: AgentInstance['transitions']; recentMemory: AgentInstance['memory'] }> {
+  ): Promise<AgentView & { transitions: AgentInstance['transitions']; recentMemory: MemoryEntry[] }> {
     const view = await this.poolView();
     const inst = view.agents.find((a) => a.id === agentId) ?? view.recentlyTerminated.find((a) => a.id === agentId);
     if (!inst) throw new ApiError('NOT_FOUND', `no agent "${agentId}"`);
@@ -181,7 +186,11 @@ export class AgentService {
         .map((t) => ({ state: t.state, at: t.at, taskId: task?.id })),
     );
     const transitions = [...inst.transitions, ...fine].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
-    return { ...live, transitions, recentMemory: inst.memory };
+    // The pool keeps a claim check of the instance's memory; the entries are in the blob store.
+    const recentMemory = Array.isArray(inst.memory)
+      ? inst.memory
+      : ((await this.claimCheck.resolve(inst.memory).catch(() => [])) as MemoryEntry[]);
+    return { ...live, transitions, recentMemory };
   }
 
   async terminate(agentId: string): Promise<void> {
@@ -200,7 +209,7 @@ export class AgentService {
 
   private async live(inst: AgentInstance): Promise<AgentView> {
     const { holder: _h, requestId: _r, consecutiveFailures: _c, memory, ...rest } = inst;
-    const view: AgentView = { ...rest, memory: memory.length };
+    const view: AgentView = { ...rest, memory: memorySize(memory) };
     if (inst.state !== 'assigned' || !inst.planId || !inst.taskId) return view;
     const task = await this.taskView(inst.planId, inst.taskId);
     if (task && ['reasoning', 'executing', 'validating', 'completed', 'failed'].includes(task.state))

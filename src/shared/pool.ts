@@ -1,3 +1,4 @@
+import type { BlobRef } from './blob';
 import type { AgentType } from './registry';
 import type { AgentState, TaskState } from './status';
 import type { Usage } from './usage';
@@ -9,6 +10,18 @@ export interface MemoryEntry {
   taskId: string;
   note: string;
 }
+
+/**
+ * An instance's memory: its entries, or (once it has any) a claim check of them in the blob store, so the pool carries
+ * about a hundred bytes per instance whatever the instance remembers. Activities resolve it; `count` says how many.
+ */
+export type Memory = MemoryEntry[] | (BlobRef & { count?: number });
+
+/** The entries of a memory the activity has already resolved (a claim check has none to show). */
+export const memoryEntries = (memory: Memory): MemoryEntry[] => (Array.isArray(memory) ? memory : []);
+
+/** How many entries a memory holds, resolved or not. */
+export const memorySize = (memory: Memory): number => (Array.isArray(memory) ? memory.length : (memory.count ?? 0));
 
 export interface Transition {
   state: AgentState | TaskState;
@@ -33,7 +46,7 @@ export interface AgentInstance {
   createdAt: string;
   lastActiveAt: string;
   transitions: Transition[];
-  memory: MemoryEntry[];
+  memory: Memory;
 }
 
 /** A task workflow asking for an agent. */
@@ -64,7 +77,7 @@ export interface Grant {
   holder: string;
   agentId?: string;
   agentType?: string;
-  memory?: MemoryEntry[];
+  memory?: Memory;
   /** The type runs offline (no model): its steps are short and run as local activities. */
   offline?: boolean;
   /** Set when the request can never be served (its agent type was removed). */
@@ -76,15 +89,14 @@ export interface Release {
   agentId: string;
   /** `yielded`: handed back mid-task (a coordinator while its sub-agents work); nothing is counted. */
   outcome: 'completed' | 'failed' | 'cancelled' | 'yielded';
+  /** Its memory after this assignment (when the task completed), replacing what the pool had. */
+  memory?: Memory;
+  /** Before memory was claim-checked (pool histories of then): a note to add. */
   note?: MemoryEntry;
   /** Tokens and cost the instance spent on this assignment (model agents), counted per agent type. */
   usage?: Usage;
-  /**
-   * A lease handing its instance back: how many tasks it completed while leased (`outcome` is the last one's), and the
-   * memory notes they left, oldest first.
-   */
+  /** A lease handing its instance back: how many tasks it completed while leased (`outcome` is the last one's). */
   completed?: number;
-  notes?: MemoryEntry[];
 }
 
 /** An instance a task starts with, handed over by its plan (or coordinator) from the lease. */
@@ -93,7 +105,7 @@ export interface LeasedAgent {
   agentType: string;
   /** The pool's id for this grant: a task that gives the instance back itself releases it under this id. */
   grantId: string;
-  memory: MemoryEntry[];
+  memory: Memory;
   /** The type runs offline: its steps are short (local activities). */
   offline: boolean;
   /**
@@ -106,7 +118,6 @@ export interface LeasedAgent {
 /** Work done on a leased instance since it was leased: counted by the pool when the instance goes back. */
 export interface LeaseWork {
   completed: number;
-  notes: MemoryEntry[];
   usage?: Usage;
 }
 

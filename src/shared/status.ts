@@ -2,7 +2,7 @@ import type { FailurePolicy, PlanMode, PlanSpec, TaskSpec } from './plan';
 import type { CompactPlan } from './plan-codec';
 import { taskWorkflowId } from './ids';
 import type { Usage, UsageReport } from './usage';
-import type { LeasedAgent, MemoryEntry } from './pool';
+import type { LeasedAgent, Memory } from './pool';
 
 /** Lifecycle states of an agent instance, exactly these words everywhere. */
 export const AGENT_STATES = [
@@ -147,7 +147,7 @@ export interface TaskOutcome {
    * Set when the task completed on the instance its plan (or coordinator) leased it and still holds it: the instance
    * goes back to the lease for the next task, remembering this one.
    */
-  kept?: { note?: MemoryEntry; usage?: Usage };
+  kept?: { memory?: Memory; usage?: Usage };
 }
 
 /** A message on the plan's bus: from an agent, or from outside through the API. */

@@ -1,17 +1,18 @@
 import { addUsage, type Usage } from '../shared/usage';
 import {
-  remember,
   type Grant,
   type LeasedAgent,
   type LeaseView,
   type LeaseWork,
-  type MemoryEntry,
+  type Memory,
   type PoolMessage,
 } from '../shared/pool';
 
 export type { LeasedAgent } from '../shared/pool';
 
 interface Held extends LeasedAgent, LeaseWork {
+  /** Its memory grew while leased: the pool gets the new one back. */
+  memoryChanged?: boolean;
   /** The set of types the pool granted it for: the pool's choice of fit for tasks of that set. */
   key: string;
   /** The task it is working on; none while idle in the lease. */
@@ -86,7 +87,6 @@ export class AgentLease {
         offline: g.offline === true,
         served: [],
         completed: 0,
-        notes: [],
       });
     }
   }
@@ -106,14 +106,14 @@ export class AgentLease {
     if (h) {
       h.taskId = taskId;
       h.served = [...h.served, taskId].slice(-MAX_SERVED);
-      const { agentId, agentType, grantId, memory, offline, completed, notes, usage } = h;
+      const { agentId, agentType, grantId, memory, offline, completed, usage } = h;
       return {
         agentId,
         agentType,
         grantId,
         memory,
         offline,
-        ...(completed > 0 || usage ? { prior: { completed, notes, ...(usage ? { usage } : {}) } } : {}),
+        ...(completed > 0 || usage ? { prior: { completed, ...(usage ? { usage } : {}) } } : {}),
       };
     }
     return undefined;
@@ -132,14 +132,14 @@ export class AgentLease {
   }
 
   /** The task completed on its instance and kept it: the instance is free for the next task, remembering this one. */
-  kept(agentId: string, note?: MemoryEntry, usage?: Usage): void {
+  kept(agentId: string, memory?: Memory, usage?: Usage): void {
     const h = this.held.get(agentId);
     if (!h) return;
     h.taskId = undefined;
     h.completed++;
-    if (note) {
-      h.notes = remember(h.notes, [note]);
-      h.memory = remember(h.memory, [note]);
+    if (memory !== undefined) {
+      h.memory = memory;
+      h.memoryChanged = true;
     }
     if (usage) h.usage = addUsage(h.usage, usage);
   }
@@ -226,7 +226,7 @@ export class AgentLease {
         agentId,
         outcome: last,
         ...(h && h.completed > 0 ? { completed: h.completed } : {}),
-        ...(h && h.notes.length > 0 ? { notes: h.notes } : {}),
+        ...(h?.memoryChanged ? { memory: h.memory } : {}),
         ...(h?.usage ? { usage: h.usage } : {}),
       },
     });

@@ -446,7 +446,7 @@ export class DagExecutor {
       .then(
         (outcome) => {
           if (agent) {
-            if (outcome.kept) this.hooks.lease?.kept(agent.agentId, outcome.kept.note, outcome.kept.usage);
+            if (outcome.kept) this.hooks.lease?.kept(agent.agentId, outcome.kept.memory, outcome.kept.usage);
             else this.hooks.lease?.released(agent.agentId);
           }
           rec.agentId = outcome.agentId;

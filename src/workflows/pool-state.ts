@@ -159,7 +159,8 @@ export class PoolState {
       inst.consecutiveFailures++;
       this.transition(inst, 'failed', at, taskId);
     }
-    inst.memory = remember(inst.memory, [...(rel.notes ?? []), ...(rel.note ? [rel.note] : [])]);
+    if (rel.memory !== undefined) inst.memory = rel.memory;
+    else if (rel.note && Array.isArray(inst.memory)) inst.memory = remember(inst.memory, [rel.note]);
     inst.holder = null;
     inst.requestId = null;
     inst.planId = null;

@@ -13,7 +13,7 @@ import {
 import type { AgentActivities, ExecuteResult, StepContext, ToolCallRequest } from '../activities/types';
 import { planWorkflowId } from '../shared/ids';
 import type { TaskSpec } from '../shared/plan';
-import type { Grant, LeaseWork, MemoryEntry, Release } from '../shared/pool';
+import type { Grant, LeaseWork, Memory, Release } from '../shared/pool';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
 import {
   taskResultRef,
@@ -97,7 +97,7 @@ export class TaskRun {
   private readonly ownRequests = new Set<string>();
   private held: Held | undefined;
   private requests = 0;
-  private memory: MemoryEntry[] = [];
+  private memory: Memory = [];
   private readonly failedAgents: string[] = [];
   private readonly outbox: PoolOutbox;
   /** The task completed on its leased instance and keeps it for the lease (no release to the pool). */
@@ -234,27 +234,29 @@ export class TaskRun {
             this.transition('assigned');
           }
           let executed: ExecuteResult;
+          // The last step writes the agent's memory of this task (a claim check), so the pool never holds its text.
+          let memory: Memory | undefined;
           if (fused?.validated && fused.executed) {
             executed = fused.executed;
+            memory = fused.memory;
             await this.account(executed.usage);
           } else {
             this.checkBudget();
             this.transition('executing');
             executed = await this.agentLoop(n, reasoning.thoughts, fused?.executed);
             this.transition('validating');
-            const validated = await this.step('validate')({ ...this.ctx(n), output: executed.output });
+            const validated = await this.step('validate')({
+              ...this.ctx(n),
+              output: executed.output,
+              ...(executed.summary ? { summary: executed.summary } : {}),
+            });
             this.attempts = Math.max(this.attempts, validated.attempt);
+            memory = validated.memory;
           }
           assignment.outcome = 'completed';
           this.finishedAt = new Date().toISOString();
           this.transition('completed');
-          const note: MemoryEntry = {
-            at: this.finishedAt,
-            planId: this.input.planId,
-            taskId: task.id,
-            note: `completed "${task.description ?? task.id}"${executed.summary ? `: ${executed.summary}` : ''}`,
-          };
-          await this.finishWithAgent(note);
+          await this.finishWithAgent(memory);
           return {
             taskId: task.id,
             agentId: this.agentId as string,
@@ -545,7 +547,7 @@ export class TaskRun {
   /** Starts on the instance the plan leased to this task: no round trip to the pool. */
   private takeLeased(): void {
     const agent = this.input.agent as NonNullable<TaskWorkflowInput['agent']>;
-    this.held = { requestId: agent.grantId, agentId: agent.agentId, lease: agent.prior ?? { completed: 0, notes: [] } };
+    this.held = { requestId: agent.grantId, agentId: agent.agentId, lease: agent.prior ?? { completed: 0 } };
     this.agentId = agent.agentId;
     this.agentType = agent.agentType;
     this.memory = agent.memory;
@@ -596,24 +598,23 @@ export class TaskRun {
   }
 
   /** Done: a leased instance stays with the lease (the plan hands it to its next task); a granted one goes back. */
-  private async finishWithAgent(note: MemoryEntry): Promise<void> {
+  private async finishWithAgent(memory: Memory | undefined): Promise<void> {
     if (this.held?.lease) {
       const usage = this.assignmentUsage;
       this.held = undefined;
       this.assignmentUsage = undefined;
-      this.kept = { note, ...(usage ? { usage } : {}) };
+      this.kept = { ...(memory !== undefined ? { memory } : {}), ...(usage ? { usage } : {}) };
       return;
     }
-    await this.release('completed', note);
+    await this.release('completed', memory);
   }
 
-  private async release(outcome: Release['outcome'], note?: MemoryEntry): Promise<void> {
+  private async release(outcome: Release['outcome'], memory?: Memory): Promise<void> {
     const held = this.held;
     if (!held) return;
     this.held = undefined;
     const usage = addUsage(held.lease?.usage, this.assignmentUsage);
     this.assignmentUsage = undefined;
-    const notes = [...(held.lease?.notes ?? []), ...(note ? [note] : [])];
     const completed = held.lease ? held.lease.completed + (outcome === 'completed' ? 1 : 0) : undefined;
     await CancellationScope.nonCancellable(() =>
       this.outbox.sendNow({
@@ -622,7 +623,7 @@ export class TaskRun {
           requestId: held.requestId,
           agentId: held.agentId,
           outcome,
-          ...(notes.length > 0 ? { notes } : {}),
+          ...(memory !== undefined ? { memory } : {}),
           ...(usage.modelCalls > 0 ? { usage } : {}),
           ...(completed ? { completed } : {}),
         },
