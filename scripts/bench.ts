@@ -9,14 +9,14 @@
  * prints a table and writes docs/benchmarks.md (newest run first, older runs kept below).
  *
  * Flags: `--quick` shrinks the sizes and skips (e) (and leaves the doc alone unless `--write`); `--no-write` never
- * writes it; `--tuned` raises the dev server's transfer-queue poll rate (history.transferProcessorMaxPollRPS, 20 by
- * default) to show how much of the latency is that setting. Env: BENCH_E_TIMEOUT_SECONDS bounds (e) (900);
+ * writes it; `--tuned` starts the dev server with LATENCY_TUNING (scripts/dev-server.ts, what `npm start` runs) to
+ * show how much of the latency is the dev server's settings. Env: BENCH_E_TIMEOUT_SECONDS bounds (e) (900);
  * BENCH_HOLD_SECONDS keeps everything up that long after the run, to inspect histories with the temporal CLI.
  * Exits non-zero only when the script itself fails, never for a missed target.
  */
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { cpus, release, tmpdir, totalmem, type as osType } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -42,7 +42,7 @@ import { DEFAULT_REGISTRY, type Registry } from '../src/shared/registry';
 import { buildDeps, createWorker } from '../src/worker';
 import { poolStatusQuery } from '../src/workflows/messages';
 import type { BareLifecycleInput, PoolRoundTripInput, PoolRoundTripResult } from './bench-workflows';
-import { freePort, startDevServer, type DevServer } from './dev-server';
+import { describeDynamicConfig, freePort, LATENCY_TUNING, startDevServer, type DevServer } from './dev-server';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ensureTemporalCli } = require('./temporal-cli.cjs') as { ensureTemporalCli: () => string };
 
@@ -59,8 +59,6 @@ const E_TIMEOUT_MS = Number(process.env.BENCH_E_TIMEOUT_SECONDS ?? 900) * 1_000;
 const HISTORY_WARN = 10_240;
 const HISTORY_LIMIT = 51_200;
 const TARGET = { aP50Ms: 150, ratio: 0.5, eSlowdown: 1.5 };
-/** The dev server's default is 20: its single shard's transfer queue is read at most 20 times a second. */
-const TUNED_FLAGS = ['--dynamic-config-value', 'history.transferProcessorMaxPollRPS=1000'];
 const DOC = join(root, 'docs/benchmarks.md');
 const MARKER = '<!-- Newest run first. `npm run bench` inserts its section below this line and keeps older ones. -->';
 
@@ -120,25 +118,8 @@ function environment(): Env {
     node: process.version,
     temporalCli,
     sdk: sdkPkg.version,
-    server: `temporal CLI dev server (SQLite in-memory, 1 history shard)${TUNED ? `, tuned: ${TUNED_FLAGS[1]}` : ''}`,
+    server: `temporal CLI dev server (SQLite in-memory, 1 history shard)${TUNED ? `, tuned: ${describeDynamicConfig(LATENCY_TUNING)}` : ''}`,
   };
-}
-
-/**
- * `startDevServer` takes no extra server flags, so `--tuned` puts a wrapper in front of the CLI (through the
- * TEMPORAL_CLI variable that the CLI lookup honours) that appends them to `server start-dev`.
- */
-function tunedCli(dir: string): string {
-  if (process.platform === 'win32') throw new Error('--tuned needs a POSIX shell');
-  const real = ensureTemporalCli();
-  const wrapper = join(dir, 'temporal-tuned');
-  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  writeFileSync(
-    wrapper,
-    `#!/bin/sh\nif [ "$1" = server ]; then exec ${quote(real)} "$@" ${TUNED_FLAGS.map(quote).join(' ')}; fi\nexec ${quote(real)} "$@"\n`,
-  );
-  chmodSync(wrapper, 0o755);
-  return wrapper;
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -1080,15 +1061,10 @@ async function main(): Promise<void> {
 
     const port = await freePort();
     log(`starting Temporal dev server on 127.0.0.1:${port} and bundling workflows ...`);
-    const cliBefore = process.env.TEMPORAL_CLI;
-    if (TUNED) process.env.TEMPORAL_CLI = tunedCli(tmp);
     const [server, bundle] = await Promise.all([
-      startDevServer({ port }),
+      startDevServer({ port, dynamicConfig: TUNED ? LATENCY_TUNING : {} }),
       bundleWorkflowCode({ workflowsPath: require.resolve('./bench-workflows'), logger: new DefaultLogger('ERROR') }),
-    ]).finally(() => {
-      if (cliBefore === undefined) delete process.env.TEMPORAL_CLI;
-      else process.env.TEMPORAL_CLI = cliBefore;
-    });
+    ]);
     cleanups.push({ what: 'Temporal dev server', fn: () => server.stop() });
 
     // Every type may grow to MAX_AGENTS, so the pool's global cap is the one that binds (the built-in types allow 10).
@@ -1161,7 +1137,7 @@ async function main(): Promise<void> {
     const { port: apiPort } = api.address() as { port: number };
     const rig: Rig = { server, client, config, base: `http://127.0.0.1:${apiPort}` };
     log(`worker on task queue ${taskQueue}, pool ${config.AGENT_POOL_ID}, API on ${rig.base}`);
-    // The registry file and the CLI wrapper are read only at start-up: nothing is left behind if the run is killed.
+    // The registry file is read only at start-up: nothing is left behind if the run is killed.
     rmSync(tmp, { recursive: true, force: true });
 
     try {
