@@ -1,4 +1,4 @@
-/** The measures (a)–(e) on one rig. Each one that breaks is noted and the others still run. */
+/** The measures (a)–(f) on one rig. Each one that breaks is noted and the others still run. */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { executionSettings } from '../../src/config';
@@ -90,6 +90,23 @@ export interface BareRun {
   cpu?: Cpu;
 }
 
+export interface ConcurrentRun {
+  plans: number;
+  tasksPerPlan: number;
+  accepted: number;
+  completedPlans: number;
+  completedTasks: number;
+  ok: boolean;
+  wallMs: number;
+  tasksPerSec: number;
+  /** Per completed plan: its POST → its result, ms. */
+  planMs: number[];
+  cpu?: Cpu;
+  /** Every pool workflow's busy fraction over the run. */
+  poolBusy?: BusyWorkflow[];
+  error?: string;
+}
+
 export type RoundTrip = PoolRoundTripResult & { events: number };
 
 export interface VariantResults {
@@ -99,6 +116,7 @@ export interface VariantResults {
   c?: BareRun;
   d?: RoundTrip;
   e?: PlanRun;
+  f?: ConcurrentRun;
   /** Every pool workflow on this server over the whole run. */
   pool?: Runs;
   overWarn: { workflowId: string; historyLength: number; type: string }[];
@@ -453,6 +471,76 @@ async function measureRoundTrip(rig: Rig, sizes: Sizes, tag: string): Promise<Ro
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
+// (f) many small plans at once
+
+async function measureConcurrentPlans(rig: Rig, sizes: Sizes, tag: string, deadlineMs: number): Promise<ConcurrentRun> {
+  const pid = rig.server.process.pid;
+  const ids = Array.from({ length: sizes.plans }, (_, i) => `bench-f-${tag}-${i}`);
+  const body = (id: string) => ({
+    id,
+    name: `bench ${sizes.planTasks} sequential tasks`,
+    mode: 'sequential',
+    tasks: Array.from({ length: sizes.planTasks }, (_, i) => ({ id: `t${i}`, description: 'bench task' })),
+  });
+  const errors: string[] = [];
+  const cpu0 = cpuSample(pid);
+  const from = Date.now();
+  const t0 = performance.now();
+  // Every plan is submitted at once; each then long-polls its own result.
+  const outcomes = await Promise.all(
+    ids.map(async (id) => {
+      const p0 = performance.now();
+      const post = await http(rig, 'POST', '/v1/plans', body(id)).catch((err: unknown) => ({
+        status: 0,
+        json: { error: { message: (err as Error).message } },
+      }));
+      if (post.status !== 202) {
+        errors.push(`POST answered ${post.status}: ${errorText(post.json)}`);
+        return { accepted: false, completed: 0, ms: NaN };
+      }
+      const waited = await waitResult(rig, id, Date.now() + deadlineMs).catch((err: unknown) => {
+        errors.push((err as Error).message);
+        return undefined;
+      });
+      const ms = performance.now() - p0;
+      if (!waited || waited.stalled) {
+        errors.push(`plan ${id}: no result within ${deadlineMs / 1_000} s`);
+        return { accepted: true, completed: 0, ms: NaN };
+      }
+      const result = waited.json as PlanResultBody;
+      const completed = Object.keys(result.outputs ?? {}).length;
+      if (result.status !== 'completed')
+        errors.push(`plan ${id} ${result.status}: ${Object.values(result.errors ?? {})[0]?.message ?? ''}`);
+      return { accepted: true, completed, ms: result.status === 'completed' ? ms : NaN };
+    }),
+  );
+  const wallMs = performance.now() - t0;
+  const cpu = cpuSince(cpu0, pid);
+  const completedTasks = sum(outcomes.map((o) => o.completed));
+  const planMs = outcomes.map((o) => o.ms).filter(Number.isFinite);
+  const run: ConcurrentRun = {
+    plans: ids.length,
+    tasksPerPlan: sizes.planTasks,
+    accepted: outcomes.filter((o) => o.accepted).length,
+    completedPlans: planMs.length,
+    completedTasks,
+    ok: completedTasks === ids.length * sizes.planTasks,
+    wallMs,
+    tasksPerSec: (completedTasks / wallMs) * 1_000,
+    planMs,
+    cpu,
+    error: errors.length > 0 ? `${errors.length} problem(s), first: ${errors[0]}` : undefined,
+  };
+  try {
+    const poolExecs = await prefixExecutions(rig.client, rig.config.AGENT_POOL_ID, { since: from, withEvents: true });
+    run.poolBusy = poolActivity(poolExecs, from, from + wallMs).busy;
+  } catch (err) {
+    log(`    (pool analysis skipped: ${(err as Error).message})`);
+  }
+  return run;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
 
 /** Runs every measure on `rig`; (e) only when `withE`. */
 export async function measureVariant(rig: Rig, opts: Options, withE: boolean): Promise<VariantResults> {
@@ -494,6 +582,15 @@ export async function measureVariant(rig: Rig, opts: Options, withE: boolean): P
   log(`[${v}] (d) pool round trip × ${sizes.rounds} ...`);
   r.d = await step('(d)', () => measureRoundTrip(rig, sizes, tag));
   if (r.d) log(`    acquire → grant p50 ${median(r.d.acquireMs)} ms, p99 ${pct(r.d.acquireMs, 99)} ms`);
+
+  log(`[${v}] (f) ${sizes.plans} plans of ${sizes.planTasks} sequential tasks, submitted at once ...`);
+  r.f = await step('(f)', () => measureConcurrentPlans(rig, sizes, tag, 10 * 60_000));
+  if (r.f) {
+    log(
+      `    ${fmt(r.f.completedTasks)} tasks in ${fmt(r.f.wallMs)} ms, ${fmt(r.f.tasksPerSec, 1)} tasks/s; ${cpuText(r.f.cpu)}`,
+    );
+    if (!r.f.ok) r.notes.push(`(f) did not complete cleanly: ${r.f.error ?? ''}`);
+  }
 
   if (withE) {
     log(`[${v}] (e) ${fmt(sizes.bigTasks)}-task parallel plan (deadline ${opts.eTimeoutMs / 1_000} s) ...`);

@@ -16,6 +16,9 @@ export interface Sizes {
   rounds: number;
   /** (e) tasks; 0 skips (e). */
   bigTasks: number;
+  /** (f) concurrent plans, each of `planTasks` sequential tasks. */
+  plans: number;
+  planTasks: number;
 }
 
 export interface Options {
@@ -43,6 +46,8 @@ export const TARGET = {
   ratio: 0.5,
   /** (e) time per task against (b), at most. */
   eSlowdown: 1.5,
+  /** (f) tasks/s against (b), at least. */
+  fOverB: 0.8,
 };
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--write | --no-write]
@@ -65,6 +70,8 @@ const QUICK_SIZES: Sizes = {
   concurrency: 200,
   rounds: 30,
   bigTasks: 0,
+  plans: 50,
+  planTasks: 2,
 };
 const FULL_SIZES: Sizes = {
   warmup: 5,
@@ -73,6 +80,8 @@ const FULL_SIZES: Sizes = {
   concurrency: 200,
   rounds: 200,
   bigTasks: 10_000,
+  plans: 200,
+  planTasks: 2,
 };
 
 /** Parses the flags; throws (with USAGE) on an unknown one. `--stock --tuned` is the same as neither. */

@@ -52,6 +52,8 @@ function eVerdict(v: VariantResults, b: PlanRun | undefined) {
   return { ok: e.ok && !overWarn && slowdown <= TARGET.eSlowdown, perTask, slowdown, overWarn };
 }
 
+const fOverB = (v: VariantResults) => (v.f && v.b ? v.f.tasksPerSec / v.b.tasksPerSec : NaN);
+
 // ---------------------------------------------------------------------------------------------------------------------
 // The table: one column per server
 
@@ -112,6 +114,18 @@ function rowSpecs(r: Results): RowSpec[] {
       },
       target: `completes, every history < ${fmt(HISTORY_WARN)} events, ≤ ${TARGET.eSlowdown}× (b) per task`,
       met: (v) => eVerdict(v, v.b)?.ok,
+    },
+    {
+      key: 'f',
+      measure: `${fmt(s.plans)} plans of ${s.planTasks} sequential tasks, submitted at once over HTTP, each result long-polled`,
+      cell: (v) => {
+        const f = v.f;
+        if (!f) return undefined;
+        const done = f.ok ? '' : `${fmt(f.completedTasks)} of ${fmt(f.plans * f.tasksPerPlan)} tasks, `;
+        return `${done}**${fmt(f.tasksPerSec, 1)} tasks/s** = **${fOverB(v).toFixed(2)}× (b)**, ${v.c ? (f.tasksPerSec / v.c.tasksPerSec).toFixed(2) : '–'}× (c); per plan p50 ${fmt(median(f.planMs))} ms, p99 ${fmt(pct(f.planMs, 99))} ms`;
+      },
+      target: `≥ ${TARGET.fOverB} × (b)`,
+      met: (v) => (v.f && v.b ? v.f.ok && fOverB(v) >= TARGET.fOverB : undefined),
     },
   ];
 }
@@ -286,6 +300,38 @@ function analyseThroughput(r: Results, v: VariantResults): string[] {
   return out;
 }
 
+function analyseConcurrent(r: Results, v: VariantResults): string[] {
+  const f = v.f;
+  if (!f) return [];
+  const label = r.variants.length > 1 ? `, ${v.variant}` : '';
+  const ratio = fOverB(v);
+  const cpuF = cpuPerTask(f.cpu, f.completedTasks);
+  const cpuB = v.b ? cpuPerTask(v.b.cpu, v.b.completed) : NaN;
+  const pool = (f.poolBusy ?? []).map((x) => describeBusy(x));
+  const out = [
+    `**(f)${label}**: ${fmt(f.completedTasks)} tasks of ${fmt(f.plans)} plans in ${fmt(f.wallMs / 1_000, 1)} s, ${fmt(f.tasksPerSec, 1)} tasks/s = ${ratio.toFixed(2)}× (b) and ${v.c ? (f.tasksPerSec / v.c.tasksPerSec).toFixed(2) : '–'}× (c). Each plan took p50 ${fmt(median(f.planMs))} ms, p99 ${fmt(pct(f.planMs, 99))} ms from its POST to its result. CPU: ${cpuText(f.cpu)}, ${fmt(cpuF, 1)} CPU-ms per task ((b): ${fmt(cpuB, 1)}).${pool.length > 0 ? ` Pool workflows busy: ${pool.join('; ')}.` : ''}${f.error ? ` Problems: ${f.error}.` : ''}`,
+  ];
+  if (v.b && !(f.ok && ratio >= TARGET.fOverB)) {
+    const why: string[] = [];
+    if (cpuF > 1.2 * cpuB)
+      why.push(
+        `each task costs ${fmt(cpuF / cpuB, 1)}× the CPU of a task in (b): a plan of ${f.tasksPerPlan} tasks pays for its own plan workflow (start, workflow tasks, search attributes, result) over only ${f.tasksPerPlan} tasks`,
+      );
+    if ((f.poolBusy ?? []).some((x) => x.busy.busy > 0.9))
+      why.push('the pool had a workflow task open over 90 % of the time');
+    if (f.tasksPerPlan > 1)
+      why.push(
+        `the ${f.tasksPerPlan} tasks of a plan run one after the other, so at most ${fmt(f.plans)} tasks are in flight and each plan's hops add up in sequence`,
+      );
+    out.push(
+      '',
+      `Missed (target ≥ ${TARGET.fOverB}× (b))${why.length > 0 ? `: ${why.join('; ')}` : ''}. What would reach it: a cheaper plan workflow for small plans (fewer workflow tasks and upserts per plan, no child workflow per task when a plan has a handful of tasks), so the fixed cost per plan is not much more than the cost of a task.`,
+    );
+  }
+  out.push('');
+  return out;
+}
+
 function analyseE(r: Results): string[] {
   const v = r.variants.find((x) => x.e);
   const e = v?.e;
@@ -385,6 +431,7 @@ function analyseHistories(r: Results, v: VariantResults): string[] {
 export function analysis(r: Results): string[] {
   const out: string[] = [...analyseLatency(r)];
   for (const v of r.variants) out.push(...analyseThroughput(r, v));
+  for (const v of r.variants) out.push(...analyseConcurrent(r, v));
   const withD = r.variants.filter((v) => v.d);
   if (withD.length > 0) {
     const slow = withD.some((v) => median(v.a?.wftQueueMs ?? []) >= 20);
@@ -447,8 +494,10 @@ in-process HTTP API. The table has one column per server:
 - **(e)** a 10,000-task parallel plan, on the tuned server only: does it complete, time per task against (b), history
   lengths of the plan and pool workflows against Temporal's warning (10,240 events) and limit (51,200). Target:
   completes, no warning, time per task within 1.5× of (b). Bounded by a 15-minute deadline (\`BENCH_E_TIMEOUT_SECONDS\`).
+- **(f)** 200 plans of 2 sequential tasks each, submitted at once over HTTP, each result long-polled
+  (\`GET /v1/plans/:id/result?wait=…\`): tasks/s, against (b) and (c) of the same server. Target: ≥ 0.8 × (b).
 
-\`npm run bench -- --quick\` is a smoke run (smaller sizes, no (e); leaves this file alone);
+\`npm run bench -- --quick\` is a smoke run (smaller sizes, (f) with 50 plans, no (e); leaves this file alone);
 \`--stock\` or \`--tuned\` measures on that server only. The dev server (SQLite, one history shard, sharing 2 cores with
 the worker) is for comparing versions of this code on one machine, not for throughput records. Each run below says
 what it ran on; the analysis under each table is generated from that run's histories. Runs before the stock/tuned
