@@ -8,6 +8,7 @@
  *   (c) the same work on bare Temporal, tasks/s and (b)/(c);  (d) pool acquire → grant → release round trip;
  *   (e) a 10,000-task parallel plan (tuned server only): completes? time per task, history lengths against limits;
  *   (f) 200 plans of 2 sequential tasks submitted at once, tasks/s against (b) and (c);
+ *   (g) CPU-ms and history events per task, (b) against (c);
  * prints a table (a column per server) and writes docs/benchmarks.md (newest run first, older runs kept below).
  *
  * Modules: scripts/bench/options.ts (flags, sizes, targets), environment.ts, rig.ts (server + worker + API), cpu.ts,

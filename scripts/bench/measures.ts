@@ -1,4 +1,4 @@
-/** The measures (a)–(f) on one rig. Each one that breaks is noted and the others still run. */
+/** The measures (a)–(g) on one rig. Each one that breaks is noted and the others still run. */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { executionSettings } from '../../src/config';
@@ -48,7 +48,7 @@ export interface LatencyResult {
 export interface BusyWorkflow {
   workflowId: string;
   type: string;
-  role: 'plan' | 'pool';
+  role: 'plan' | 'pool' | 'other';
   busy: Busy;
 }
 
@@ -72,13 +72,15 @@ export interface PlanRun {
   /** The pool's workflows (every id that starts with the pool id): events they wrote while the plan ran. */
   pool?: { runs: Runs; eventsInWindow: number };
   peakBusy?: number;
-  /** The plan workflow and every pool workflow. */
+  /** The plan workflow, every pool workflow, and every other workflow busy > 50 % of the run. */
   busy?: BusyWorkflow[];
   planWftQueueMs?: number;
   /** Median plan workflow task run time (started → completed), ms. */
   planWftRunMs?: number;
   /** Time-weighted average of the plan's children in flight. */
   inFlight?: number;
+  /** Median workflow-task dispatch latency of the plan's other workflows (full analysis only). */
+  otherWftQueueMs?: number;
 }
 
 export interface BareRun {
@@ -416,6 +418,20 @@ async function measurePlan(
       },
       ...poolAct.busy,
     ];
+    if (full) {
+      const others = eventsByWorkflow(execs.filter((x) => x.workflowId !== planWfId));
+      run.otherWftQueueMs = median([...others.values()].flatMap(wftQueueLatencies));
+      for (const [workflowId, evs] of others) {
+        const b = busyFraction(evs, from, to);
+        if (b.busy > 0.5)
+          busy.push({
+            workflowId,
+            type: execs.find((x) => x.workflowId === workflowId)?.type ?? 'unknown',
+            role: 'other',
+            busy: b,
+          });
+      }
+    }
     run.busy = busy;
   } catch (err) {
     log(`    (history analysis skipped: ${(err as Error).message})`);

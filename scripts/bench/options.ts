@@ -48,6 +48,8 @@ export const TARGET = {
   eSlowdown: 1.5,
   /** (f) tasks/s against (b), at least. */
   fOverB: 0.8,
+  /** (g) CPU-ms per task of (b) against (c), at most. */
+  gCpuRatio: 2.5,
 };
 
 export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--write | --no-write]
