@@ -393,7 +393,11 @@ async function measurePlan(
     const from = t0;
     const to = t0 + run.wallMs;
     const planWfId = planWorkflowId(id);
-    const execs = await planExecutions(rig.client, id, planWfId, { withEvents: full });
+    // A pool workflow the plan started itself is counted with the pool, not twice.
+    const poolId = rig.config.AGENT_POOL_ID;
+    const execs = (await planExecutions(rig.client, id, planWfId, { withEvents: full })).filter(
+      (x) => !x.workflowId.startsWith(poolId),
+    );
     const planRuns = execs.filter((x) => x.workflowId === planWfId);
     if (!full) await mapLimit(planRuns, 4, async (x) => void (x.evs = await events(rig.client, x.workflowId, x.runId)));
     run.plan = runsSummary(planRuns);
@@ -404,7 +408,7 @@ async function measurePlan(
     run.planWftRunMs = median(wftRunTimes(planEvs));
     run.inFlight = avgInFlight(planEvs, from, to);
 
-    const poolExecs = await prefixExecutions(rig.client, rig.config.AGENT_POOL_ID, { since: from, withEvents: true });
+    const poolExecs = await prefixExecutions(rig.client, poolId, { since: from, withEvents: true });
     const poolAct = poolActivity(poolExecs, from, to);
     run.pool = { runs: runsSummary(poolExecs), eventsInWindow: poolAct.eventsInWindow };
 
