@@ -57,7 +57,7 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--w
   --quick     smoke run (~1 min): smaller sizes, no (e); leaves docs/benchmarks.md alone unless --write
   --stock     measure only on a dev server with the CLI's stock settings
   --tuned     measure only on a dev server with LATENCY_TUNING (scripts/dev-server.ts, what \`npm start\` runs)
-              (default: both, side by side; (e) runs on the tuned server only)
+              (default: both, side by side; (e) runs on the tuned server only, or on the stock one with --stock)
   --write     write docs/benchmarks.md even with --quick
   --no-write  never write it
   -h, --help  this text
