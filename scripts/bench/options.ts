@@ -1,0 +1,119 @@
+/** Command-line flags, sizes and targets of `npm run bench`. */
+import { parseArgs } from 'node:util';
+
+/** Which dev server a measure ran on: the CLI's stock settings, or LATENCY_TUNING (what `npm start` runs). */
+export type Variant = 'stock' | 'tuned';
+export const VARIANTS: readonly Variant[] = ['stock', 'tuned'];
+
+export interface Sizes {
+  /** (a) warm-up and measured runs. */
+  warmup: number;
+  runs: number;
+  /** (b) and (c): tasks, and how many run at once. */
+  tasks: number;
+  concurrency: number;
+  /** (d) sequential pool round trips. */
+  rounds: number;
+  /** (e) tasks; 0 skips (e). */
+  bigTasks: number;
+  /** (f) concurrent plans, each of `planTasks` sequential tasks. */
+  plans: number;
+  planTasks: number;
+}
+
+export interface Options {
+  quick: boolean;
+  /** Write docs/benchmarks.md. */
+  write: boolean;
+  /** The servers to measure on, in order. */
+  variants: Variant[];
+  /** The server (e) runs on: tuned, or the only one measured; undefined when (e) is skipped. */
+  eVariant?: Variant;
+  sizes: Sizes;
+  /** Bounds (e) (BENCH_E_TIMEOUT_SECONDS, 900). */
+  eTimeoutMs: number;
+  /** Keeps the last server, worker and API up this long after the run (BENCH_HOLD_SECONDS). */
+  holdSeconds: number;
+}
+
+export const MAX_AGENTS = 100;
+export const HISTORY_WARN = 10_240;
+export const HISTORY_LIMIT = 51_200;
+export const TARGET = {
+  /** (a) p50, ms. */
+  aP50Ms: 150,
+  /** (b)/(c), at least. */
+  ratio: 0.5,
+  /** (e) time per task against (b), at most. */
+  eSlowdown: 1.5,
+  /** (f) tasks/s against (b), at least. */
+  fOverB: 0.8,
+  /** (g) CPU-ms per task of (b) against (c), at most. */
+  gCpuRatio: 2.5,
+};
+
+export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--write | --no-write]
+
+  --quick     smoke run (~1 min): smaller sizes, no (e); leaves docs/benchmarks.md alone unless --write
+  --stock     measure only on a dev server with the CLI's stock settings
+  --tuned     measure only on a dev server with LATENCY_TUNING (scripts/dev-server.ts, what \`npm start\` runs)
+              (default: both, side by side; (e) runs on the tuned server only, or on the stock one with --stock)
+  --write     write docs/benchmarks.md even with --quick
+  --no-write  never write it
+  -h, --help  this text
+
+Env: BENCH_E_TIMEOUT_SECONDS bounds (e) (900); BENCH_HOLD_SECONDS keeps the last server, worker and API up that long
+after the run, to inspect histories with the temporal CLI.`;
+
+const QUICK_SIZES: Sizes = {
+  warmup: 2,
+  runs: 10,
+  tasks: 200,
+  concurrency: 200,
+  rounds: 30,
+  bigTasks: 0,
+  plans: 50,
+  planTasks: 2,
+};
+const FULL_SIZES: Sizes = {
+  warmup: 5,
+  runs: 50,
+  tasks: 1_000,
+  concurrency: 200,
+  rounds: 200,
+  bigTasks: 10_000,
+  plans: 200,
+  planTasks: 2,
+};
+
+/** Parses the flags; throws (with USAGE) on an unknown one. `--stock --tuned` is the same as neither. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): Options & { help: boolean } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean', default: false },
+      stock: { type: 'boolean', default: false },
+      tuned: { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+      'no-write': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const quick = values.quick === true;
+  const only = VARIANTS.filter((v) => values[v] === true);
+  const variants = only.length === 0 ? [...VARIANTS] : only;
+  const sizes = quick ? QUICK_SIZES : FULL_SIZES;
+  const eVariant = sizes.bigTasks === 0 ? undefined : variants.includes('tuned') ? 'tuned' : variants[0];
+  return {
+    help: values.help === true,
+    quick,
+    write: values['no-write'] === true ? false : !quick || values.write === true,
+    variants,
+    eVariant,
+    sizes,
+    eTimeoutMs: Number(env.BENCH_E_TIMEOUT_SECONDS ?? 900) * 1_000,
+    holdSeconds: Number(env.BENCH_HOLD_SECONDS ?? 0),
+  };
+}
