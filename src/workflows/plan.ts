@@ -11,6 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { expandPlan } from '../shared/plan-codec';
+import type { Grant } from '../shared/pool';
 import { addUsage, overBudget, ZERO_USAGE, type UsageReport } from '../shared/usage';
 import { PlanStatusKey } from '../shared/search-attributes';
 import {
@@ -59,13 +60,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   let closedAt: string | null = null;
 
   // Agents come on lease from the pool: the plan assigns them to its tasks itself and hands back what it cannot use.
-  const outbox = new PoolOutbox(settings.poolId);
-  const info = workflowInfo();
-  const lease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, plan.id, (m) => outbox.send(m));
-  setHandler(agentsGrantedSignal, (grants) => {
+  const onGrants = (grants: Grant[]) => {
     lease.receive(grants);
     dag.poke();
-  });
+  };
+  const outbox = new PoolOutbox(settings.poolId, onGrants);
+  const info = workflowInfo();
+  const lease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, plan.id, (m) => outbox.send(m));
+  setHandler(agentsGrantedSignal, onGrants);
   setHandler(agentLeaseQuery, () => lease.view());
 
   const router = new MessageRouter(plan.id, () => dag, carried?.router as RouterSnapshot | undefined);
