@@ -27,10 +27,17 @@ export function signalMessenger(client: Client): Messenger {
   };
 }
 
-/** The pool's registry when the pool runs, else the file's. */
+/**
+ * The pool's registry when the pool runs, else the file's. Read from the pool's memo: describe() is answered by the
+ * server, where a query needs a workflow task on a worker. Steps running as local activities hold their workflow task
+ * while they read it; a query then could wait for a workflow-task slot that those very steps hold (seen: 50 plans
+ * stalled until their workflow tasks timed out).
+ */
 export function liveRegistry(client: Client, poolId: string, fallback: Registry): () => Promise<Registry> {
   return async () => {
     try {
+      const types = (await client.workflow.getHandle(poolId).describe()).memo?.registry;
+      if (Array.isArray(types)) return { agentTypes: types as AgentType[] };
       return { agentTypes: await client.workflow.getHandle(poolId).query(registryQuery) };
     } catch {
       return fallback;
@@ -159,7 +166,6 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // After a worker dies, queries and workflow tasks stuck on its sticky queue move to the shared queue after this;
     // the default 10 s makes status reads fail for that long.
     stickyQueueScheduleToStartTimeout: '3s',
-    workflowThreadPoolSize: Number(process.env.WF_THREADS ?? 1),
   });
 }
 

@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
-import type { AcquireRequest, Grant, PoolInput, PoolMessage } from '../shared/pool';
-import { leaseAgentsUpdate, poolSignalOf } from '../workflows/messages';
+import type { PoolInput, PoolMessage } from '../shared/pool';
+import { poolSignalOf } from '../workflows/messages';
 import type { agentPoolWorkflow } from '../workflows/pool';
 
 export type { PoolMessage } from '../shared/pool';
@@ -11,11 +11,6 @@ export interface PoolActivities {
   closedWorkflows(workflowIds: string[]): Promise<string[]>;
   /** Signals the pool, starting it if it is not running yet (signal-with-start). Idempotent by request id. */
   signalPool(poolId: string, message: PoolMessage): Promise<void>;
-  /**
-   * Asks the pool for agents (an Update, id = request id): the reply holds what it can grant now; the rest comes later
-   * by signal. A pool not running yet is started with the request, and everything comes by signal.
-   */
-  leaseAgents(poolId: string, request: AcquireRequest): Promise<Grant[]>;
 }
 
 export interface PoolDeps {
@@ -58,17 +53,6 @@ export function createPoolActivities(deps: PoolDeps): PoolActivities {
     },
     async signalPool(poolId, message) {
       await signalPool(deps, poolId, message);
-    },
-    async leaseAgents(poolId, request) {
-      try {
-        return await deps.client.workflow
-          .getHandle(poolId)
-          .executeUpdate(leaseAgentsUpdate, { args: [request], updateId: request.requestId });
-      } catch (err) {
-        if ((err as Error).name !== 'WorkflowNotFoundError') throw err;
-        await signalPool(deps, poolId, { kind: 'acquire', request });
-        return [];
-      }
     },
   };
 }

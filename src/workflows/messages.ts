@@ -41,11 +41,6 @@ export const taskInputUpdate = defineUpdate<TaskState, [HumanInput]>('taskInput'
 
 /** A task workflow asks for an agent instance, or a plan for a lease of several; the pool answers with agentsGrantedSignal. */
 export const acquireAgentSignal = defineSignal<[AcquireRequest]>('acquireAgent');
-/**
- * Asks for agents and gets, in the reply, those the pool can grant at once; the rest of the request waits in the queue
- * and comes later as agentsGrantedSignal. The update id is the request id, so a retried call gets the same reply.
- */
-export const leaseAgentsUpdate = defineUpdate<Grant[], [AcquireRequest]>('leaseAgents');
 /** A task workflow is done with its instance (completed, failed or cancelled). */
 export const releaseAgentSignal = defineSignal<[Release]>('releaseAgent');
 /** A task workflow gave up waiting (it was cancelled): drop its request or free what it was granted. */

@@ -64,7 +64,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     lease.receive(grants);
     dag.poke();
   };
-  const outbox = new PoolOutbox(settings.poolId, onGrants);
+  const outbox = new PoolOutbox(settings.poolId);
   const info = workflowInfo();
   const lease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, plan.id, (m) => outbox.send(m));
   setHandler(agentsGrantedSignal, onGrants);
@@ -144,7 +144,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   setHandler(pausePlanSignal, () => dag.setPaused(true));
   setHandler(resumePlanSignal, () => dag.setPaused(false));
 
-  if (!carried) upsertSearchAttributes([{ key: PlanStatusKey, value: 'running' }]);
+  // The API starts plans with PlanStatus=running already; only a plan started otherwise needs the upsert.
+  if (!carried && workflowInfo().typedSearchAttributes.get(PlanStatusKey) !== 'running')
+    upsertSearchAttributes([{ key: PlanStatusKey, value: 'running' }]);
   let outcome: 'done' | 'yield' = 'done';
   try {
     outcome = await dag.run();

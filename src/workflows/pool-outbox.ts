@@ -1,43 +1,36 @@
 import { CancellationScope, proxyLocalActivities } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
-import type { AcquireRequest, Grant, PoolMessage } from '../shared/pool';
+import type { PoolMessage } from '../shared/pool';
 
-// Local activities: a marker each in the caller's history and no workflow task of their own, where a signal sent from
-// workflow code costs two events and a workflow task to learn it was delivered. They retry until the pool hears them:
-// a lost acquire or release would strand a task or leak an instance.
-const pool = proxyLocalActivities<PoolActivities>({
+// A local activity (signal-with-start from the worker): a marker in the caller's history and no workflow task of its
+// own, where a signal sent from workflow code costs two events and a workflow task to learn it was delivered. It only
+// talks to the server, never waits for a workflow task, so it cannot hold the caller's workflow task for long. Retried
+// until the pool hears it: a lost acquire or release would strand a task or leak an instance.
+const { signalPool } = proxyLocalActivities<PoolActivities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '200ms', maximumInterval: '10s' },
   summary: 'agent pool',
 });
 
 /**
- * What one workflow tells the agent pool. Asking for agents is an Update (the reply carries what the pool can grant at
- * once, so there is no signal out and signal back); the rest are signals. `send` does not wait; `flush` waits until
- * everything sent has reached the pool, which a workflow must do before it closes, or a release could be lost with it.
- * Sends survive cancellation of the scope that made them.
+ * What one workflow tells the agent pool: acquire requests, releases, cancellations, all signals (grants come back as
+ * a signal, every grant of one pool workflow task for one holder in one). Asking by Update instead was measured and
+ * rejected: its reply saves a hop for one plan, but the pool then spends a workflow task per request where signals
+ * arriving together share one (docs/architecture.md). `send` does not wait; `flush` waits until everything sent has
+ * reached the pool, which a workflow must do before it closes, or a release could be lost with it. Sends survive
+ * cancellation of the scope that made them.
  */
 export class PoolOutbox {
   private pending: Promise<void>[] = [];
 
-  /** @param onGrants where grants in an Update's reply go (later grants arrive as a signal to the same place). */
-  constructor(
-    private readonly poolId: string,
-    private readonly onGrants: (grants: Grant[]) => void,
-  ) {}
+  constructor(private readonly poolId: string) {}
 
   send(message: PoolMessage): void {
     this.pending.push(this.sendNow(message).catch(() => undefined));
   }
 
   sendNow(message: PoolMessage): Promise<void> {
-    if (message.kind === 'acquire') return this.acquire(message.request);
-    return CancellationScope.nonCancellable(() => pool.signalPool(this.poolId, message));
-  }
-
-  private async acquire(request: AcquireRequest): Promise<void> {
-    const grants = await CancellationScope.nonCancellable(() => pool.leaseAgents(this.poolId, request));
-    if (grants.length > 0) this.onGrants(grants);
+    return CancellationScope.nonCancellable(() => signalPool(this.poolId, message));
   }
 
   async flush(): Promise<void> {

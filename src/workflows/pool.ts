@@ -16,7 +16,6 @@ import type * as Registry from '../shared/registry';
 import { PoolState } from './pool-state';
 import {
   acquireAgentSignal,
-  leaseAgentsUpdate,
   agentsGrantedSignal,
   cancelAcquireSignal,
   configurePoolSignal,
@@ -67,16 +66,6 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   setHandler(acquireAgentSignal, (req) => {
     state.request(req);
     touch();
-  });
-  setHandler(leaseAgentsUpdate, (req) => {
-    state.request(req);
-    state.expire(now());
-    const grants = state.schedule(now());
-    const mine = (g: Grant) =>
-      g.holder === req.holder && (g.requestId === req.requestId || g.requestId.startsWith(`${req.requestId}#`));
-    sendGrants(grants.filter((g) => !mine(g)));
-    touch();
-    return grants.filter(mine);
   });
   setHandler(releaseAgentSignal, (rel) => {
     state.release(rel, now());

@@ -107,7 +107,7 @@ export class TaskRun {
   constructor(private readonly input: TaskWorkflowInput) {
     this.agentType = input.task.agentType;
     this.inbox = [...(input.inbox ?? [])];
-    this.outbox = new PoolOutbox(input.settings.poolId, (grants) => this.onGrants(grants));
+    this.outbox = new PoolOutbox(input.settings.poolId);
   }
 
   private get task(): TaskSpec {
