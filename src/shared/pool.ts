@@ -152,7 +152,10 @@ export interface PoolView {
 export interface PoolSnapshot {
   settings: PoolSettings;
   types: AgentType[];
-  instances: AgentInstance[];
+  /** Instances as pools carried them before packing (old histories); today's pools carry `packed`. */
+  instances?: AgentInstance[];
+  /** Instances packed small (see workflows/pool-carry.ts), so 10,000 of them fit one payload. */
+  packed?: unknown;
   counters: Record<string, number>;
   queue: (AcquireRequest & { seq: number })[];
   seq: number;

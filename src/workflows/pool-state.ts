@@ -9,12 +9,19 @@ import type {
   Release,
 } from '../shared/pool';
 import { remember } from '../shared/pool';
+import { packInstances, unpackInstances, type PackedInstances } from './pool-carry';
 import type { AgentState } from '../shared/status';
 import { addUsage, type Usage } from '../shared/usage';
 
 const MAX_TRANSITIONS = 20;
-const MAX_FINISHED = 2_000;
+/** Request ids remembered to ignore a repeated signal (a retried local activity may deliver one twice). */
+const MAX_FINISHED = 1_000;
 const MAX_TERMINATED = 50;
+
+interface PassIndex {
+  idle: Map<string, AgentInstance[]>;
+  count: Map<string, number>;
+}
 
 /** A waiting request; `granted` counts the instances a lease has been given so far. */
 type Queued = AcquireRequest & { seq: number; granted?: number };
@@ -47,6 +54,8 @@ export class PoolState {
     this.settings = settings;
     for (const t of snapshot?.types ?? types) this.types.set(t.name, t);
     for (const i of snapshot?.instances ?? []) this.instances.set(i.id, i);
+    if (snapshot?.packed)
+      for (const i of unpackInstances(snapshot.packed as PackedInstances)) this.instances.set(i.id, i);
     this.counters = { ...(snapshot?.counters ?? {}) };
     this.queue = [...(snapshot?.queue ?? [])];
     this.seq = snapshot?.seq ?? 0;
@@ -62,7 +71,7 @@ export class PoolState {
     return {
       settings: this.settings,
       types: [...this.types.values()],
-      instances: [...this.instances.values()],
+      packed: packInstances(this.instances.values()),
       counters: this.counters,
       queue: this.queue,
       seq: this.seq,
@@ -119,7 +128,7 @@ export class PoolState {
   /** Queues a request; a repeated or already finished request id is ignored (the signal may be delivered twice). */
   request(req: AcquireRequest): void {
     if (this.finishedSet.has(req.requestId) || this.queue.some((r) => r.requestId === req.requestId)) return;
-    if ([...this.instances.values()].some((i) => i.requestId === req.requestId)) return;
+    for (const i of this.instances.values()) if (i.requestId === req.requestId) return;
     this.queue.push({ ...req, seq: this.seq++ });
   }
 
@@ -191,10 +200,11 @@ export class PoolState {
     const ordered = [...this.queue].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
     let capacityBlocked = false;
     const served = new Set<string>();
+    const pass = this.passIndex();
     for (const req of ordered) {
       // A lease is served instance by instance, as far as capacity goes; the rest waits in the queue.
       while ((req.granted ?? 0) < (req.count ?? 1)) {
-        const inst = this.place(req, now, !capacityBlocked);
+        const inst = this.place(req, now, !capacityBlocked, pass);
         if (!inst) {
           capacityBlocked = true;
           break;
@@ -222,29 +232,55 @@ export class PoolState {
     return grants;
   }
 
-  private place(req: Queued, now: Date, mayGrow: boolean): AgentInstance | undefined {
-    const idleOf = (type: string) =>
-      [...this.instances.values()]
-        .filter((i) => i.holder === null && i.type === type && !req.exclude.includes(i.id))
-        .sort(
-          (a, b) =>
-            Date.parse(a.lastActiveAt) - Date.parse(b.lastActiveAt) ||
-            a.tasksCompleted - b.tasksCompleted ||
-            (a.id < b.id ? -1 : 1),
-        );
+  /**
+   * Idle instances by type, least recently used first, and instances per type: built once per scheduling pass (a scan
+   * per grant would cost seconds per pass at 10,000 instances) and kept current by place() during the pass.
+   */
+  private passIndex(): PassIndex {
+    const idle = new Map<string, AgentInstance[]>();
+    const count = new Map<string, number>();
+    for (const i of this.instances.values()) {
+      count.set(i.type, (count.get(i.type) ?? 0) + 1);
+      if (i.holder !== null) continue;
+      const list = idle.get(i.type);
+      if (list) list.push(i);
+      else idle.set(i.type, [i]);
+    }
+    for (const list of idle.values())
+      list.sort(
+        (a, b) =>
+          Date.parse(a.lastActiveAt) - Date.parse(b.lastActiveAt) ||
+          a.tasksCompleted - b.tasksCompleted ||
+          (a.id < b.id ? -1 : 1),
+      );
+    return { idle, count };
+  }
+
+  private place(req: Queued, now: Date, mayGrow: boolean, pass: PassIndex): AgentInstance | undefined {
+    // Taken this pass (still listed) or excluded for this request are skipped.
+    const idleOf = (type: string): AgentInstance | undefined => {
+      const list = pass.idle.get(type) ?? [];
+      const free = (i: AgentInstance | undefined) => i !== undefined && i.holder === null && this.instances.has(i.id);
+      while (list.length > 0 && !free(list[0])) list.shift();
+      return list.find((i) => free(i) && !req.exclude.includes(i.id));
+    };
+    const spawn = (type: string) => {
+      pass.count.set(type, (pass.count.get(type) ?? 0) + 1);
+      return this.spawn(type, now);
+    };
     const types = req.types.filter((t) => this.types.has(t));
     const preferred = req.prefer ? this.instances.get(req.prefer) : undefined;
     if (preferred && preferred.holder === null && types.includes(preferred.type)) return preferred;
-    const count = (type: string) => [...this.instances.values()].filter((i) => i.type === type).length;
+    const count = (type: string) => pass.count.get(type) ?? 0;
     for (const type of types) {
-      const idle = idleOf(type)[0];
+      const idle = idleOf(type);
       if (idle) return idle;
       if (
         mayGrow &&
         count(type) < (this.types.get(type)?.maxInstances ?? 0) &&
         this.instances.size < this.settings.maxAgents
       ) {
-        return this.spawn(type, now);
+        return spawn(type);
       }
     }
     if (!mayGrow) return undefined;
@@ -256,9 +292,10 @@ export class PoolState {
         .filter((i) => i.holder === null && (typeFull ? i.type === type : true))
         .sort((a, b) => Date.parse(a.lastActiveAt) - Date.parse(b.lastActiveAt))[0];
       if (!victim) continue;
-      if (!typeFull && this.instances.size < this.settings.maxAgents) return this.spawn(type, now);
+      if (!typeFull && this.instances.size < this.settings.maxAgents) return spawn(type);
       this.terminate(victim.id, now, 'evicted to make room');
-      return this.spawn(type, now);
+      pass.count.set(victim.type, count(victim.type) - 1);
+      return spawn(type);
     }
     return undefined;
   }
