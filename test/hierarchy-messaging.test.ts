@@ -67,6 +67,11 @@ describe('hierarchical execution', () => {
     });
     const r = await result(id);
     expect(r.status).toBe('completed');
+    // The synthesis keeps the tree: the top coordinator's output holds its leaves' results whole.
+    type Out = { task: string; subtasks?: Record<string, Out> };
+    const top = r.outputs.root as Out;
+    expect(top.subtasks?.mid?.subtasks?.leaf?.subtasks?.deepest?.task).toBe('deepest');
+    expect(top.subtasks?.side?.task).toBe('side');
     expect((await taskHandle(id, 'deepest').describe()).parentExecution?.workflowId).toBe(`plan-${id}-task-leaf`);
     expect((await taskHandle(id, 'leaf').describe()).parentExecution?.workflowId).toBe(`plan-${id}-task-mid`);
     const view: PlanView = await handle(id).query(planStatusQuery);
@@ -182,6 +187,39 @@ describe('message bus', () => {
     expect(msg).toMatchObject({ from: expect.stringMatching(/^generalist-/), body: 'hello from sender' });
     const log: MessageLogEntry[] = await handle(id).query(planMessagesQuery);
     expect(log[0]?.state).toBe('delivered');
+  });
+
+  test('a message for a sub-agent at depth 3 that has not started waits for it', async () => {
+    const id = uniqueId('deepmsg');
+    await h.start({
+      id,
+      mode: 'hierarchical',
+      tasks: [
+        {
+          id: 'top',
+          description: 'x',
+          input: slow(500),
+          subtasks: [
+            {
+              id: 'mid',
+              description: 'y',
+              subtasks: [{ id: 'low', description: 'z', subtasks: [{ id: 'bottom', description: 'w' }] }],
+            },
+          ],
+        },
+      ],
+    });
+    // Sent while "top" still reasons: none of its sub-agents exists yet.
+    await send(id, 'bottom', 'to the bottom', 'deep-1');
+    expect((await result(id)).status).toBe('completed');
+    const bottom = (await taskHandle(id, 'bottom').result()) as { output: { inbox: { id: string; body: unknown }[] } };
+    expect(bottom.output.inbox).toEqual([{ id: 'deep-1', from: 'test', body: 'to the bottom' }]);
+    const mid = (await taskHandle(id, 'mid').result()) as { output: { inbox: unknown[] } };
+    expect(mid.output.inbox).toEqual([]); // passed through, not kept
+    const log: MessageLogEntry[] = await handle(id).query(planMessagesQuery);
+    expect(log.map((m) => [m.id, m.state, m.deliveries.map((d) => d.taskId)])).toEqual([
+      ['deep-1', 'delivered', ['bottom']],
+    ]);
   });
 
   test('messages can be addressed by agent id', async () => {

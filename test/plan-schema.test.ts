@@ -34,6 +34,21 @@ describe('plan validation', () => {
     expect(messages({ mode: 'random', tasks: [{ id: 'a', description: 'x' }] }).join()).toMatch(/^mode:/);
   });
 
+  test('simulate directives are checked at submission, at any depth, naming the field', () => {
+    expect(messages({ tasks: [{ id: 'a', input: { simulate: { latencyMS: 10 } } }] })).toEqual([
+      expect.stringMatching(/^tasks\[0\]\.input\.simulate: .*latencyMS/),
+    ]);
+    expect(
+      messages({
+        mode: 'hierarchical',
+        tasks: [{ id: 'boss', description: 'x', subtasks: [{ id: 'w', input: { simulate: { failAttempts: -1 } } }] }],
+      }),
+    ).toEqual([expect.stringMatching(/^tasks\[0\]\.subtasks\[0\]\.input\.simulate\.failAttempts: /)]);
+    expect(
+      check({ tasks: [{ id: 'a', input: { simulate: { latencyMs: 5, send: [{ to: 'b', body: 1 }] } } }] }).ok,
+    ).toBe(true);
+  });
+
   test('rejects duplicate ids, including in subtasks', () => {
     const m = messages({
       tasks: [

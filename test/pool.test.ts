@@ -3,7 +3,7 @@ import { buildDeps, createWorker } from '../src/worker';
 import type { PoolView } from '../src/shared/pool';
 import { DEFAULT_REGISTRY, type Registry } from '../src/shared/registry';
 import type { PlanResult, TaskView } from '../src/shared/status';
-import { planStatusQuery, poolStatusQuery, taskStatusQuery } from '../src/workflows/messages';
+import { planStatusQuery, poolStatusQuery, taskInputUpdate, taskStatusQuery } from '../src/workflows/messages';
 import { eventually, startHarness, uniqueId, type Harness } from './support/harness';
 
 const slow = (ms: number) => ({ simulate: { latencyMs: ms } });
@@ -80,6 +80,54 @@ describe('agent pool against a real server', () => {
         'completed',
       ]);
       expect(task.transitions?.filter((t) => t.agentId).every((t) => t.agentId === 'coder-1')).toBe(true);
+    } finally {
+      await h.close();
+    }
+  });
+
+  test('a task waiting for a human holds no instance: with MAX_AGENTS 1 another task runs meanwhile', async () => {
+    const h = await startHarness({ pool: { maxAgents: 1 } });
+    try {
+      const id = uniqueId('wait');
+      await h.start({
+        id,
+        tasks: [
+          { id: 'ask', description: 'needs a yes', requiresApproval: true },
+          { id: 'work', description: 'meanwhile', priority: -1 },
+        ],
+      });
+      const ask = h.client.workflow.getHandle(`plan-${id}-task-ask`);
+      const plan = h.client.workflow.getHandle(`plan-${id}`);
+      // The only instance went to "ask", which gave it back while it waits: "work" ran on it.
+      const view = await eventually(async () => {
+        const v = await plan.query(planStatusQuery).catch(() => undefined);
+        return v?.tasks.find((t) => t.id === 'work')?.state === 'completed' ? v : undefined;
+      }, '"work" to complete while "ask" waits');
+      expect(view.tasks.find((t) => t.id === 'ask')?.finishedAt).toBeUndefined();
+      expect((await ask.query(taskStatusQuery)).state).toBe('waiting');
+      const idle = await eventually(async () => {
+        const v = await pool(h);
+        return v.busy === 0 ? v : undefined;
+      }, 'the instance to be free in the pool');
+      expect(idle.agents.map((a) => [a.id, a.state])).toEqual([['generalist-1', 'idle']]);
+      // Answered, it asks again and gets the same instance, which remembers both tasks.
+      await ask.executeUpdate(taskInputUpdate, { args: [{ approved: true }] });
+      const result = (await plan.result()) as PlanResult;
+      expect(result.status).toBe('completed');
+      const out = result.outputs.ask as { agent: string; memory: string[] };
+      expect(out.agent).toBe('generalist-1');
+      expect(out.memory).toEqual(['completed "meanwhile"']);
+      const states = (await ask.query(taskStatusQuery)).transitions?.map((t) => t.state);
+      expect(states).toEqual([
+        'assigned',
+        'reasoning',
+        'waiting',
+        'pending',
+        'assigned',
+        'executing',
+        'validating',
+        'completed',
+      ]);
     } finally {
       await h.close();
     }

@@ -51,9 +51,24 @@ function toEv(e: HistoryEvent): Ev {
   };
 }
 
+/**
+ * A workflow's events, read in pages of 200: a plan's events carry its tasks' inputs and outputs, and a page of the
+ * server's default size can exceed the client's 4 MB message limit (seen in (e): 4.8 MB).
+ */
 export async function events(client: Client, workflowId: string, runId?: string): Promise<Ev[]> {
-  const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-  return (h.events ?? []).map(toEv);
+  const out: Ev[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.getWorkflowExecutionHistory({
+      namespace: client.options.namespace,
+      execution: { workflowId, ...(runId ? { runId } : {}) },
+      maximumPageSize: 200,
+      ...(nextPageToken ? { nextPageToken } : {}),
+    });
+    for (const e of page.history?.events ?? []) out.push(toEv(e as HistoryEvent));
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return out;
 }
 
 /** Workflow-task dispatch latencies (scheduled → started): the hand-off from the server to the worker. */

@@ -90,6 +90,8 @@ export interface BareRun {
   profile: Profile;
   wftQueueMs: number;
   cpu?: Cpu;
+  /** Share of the run its one workflow had a workflow task queued or running. */
+  busy?: number;
 }
 
 export interface ConcurrentRun {
@@ -450,6 +452,7 @@ async function measureBare(rig: Rig, sizes: Sizes, tag: string): Promise<BareRun
   const pid = rig.server.process.pid;
   const cpu0 = cpuSample(pid);
   const t0 = performance.now();
+  const from = Date.now();
   const input: BareLifecycleInput = {
     tasks: sizes.tasks,
     concurrency: sizes.concurrency,
@@ -472,6 +475,7 @@ async function measureBare(rig: Rig, sizes: Sizes, tag: string): Promise<BareRun
     profile: profile(evs),
     wftQueueMs: median(wftQueueLatencies(evs)),
     cpu,
+    busy: busyFraction(evs, from, Date.now()).busy,
   };
 }
 

@@ -321,7 +321,7 @@ function analyseThroughput(r: Results, v: VariantResults): string[] {
         ? ` The other workflows over 50 % mostly waited for their workflow tasks to be picked up (dispatch p50 ${fmt(b.otherWftQueueMs)} ms across the plan's other workflows): there the worker's workflow-task throughput, not one workflow, is what serializes.`
         : ' No other workflow of the plan was over 50 %.';
     out.push(
-      `Serialization: share of (b) during which a workflow had a workflow task queued or running — ${listed.join('; ')}.${queued} A workflow takes its events one workflow task at a time, so near 100 % it is a serial bottleneck; bare Temporal's single workflow instead batches hundreds of activity completions per workflow task (${fmt(c.profile.workflowTasks)} workflow tasks for ${fmt(c.tasks)} tasks).`,
+      `Serialization: share of (b) during which a workflow had a workflow task queued or running — ${listed.join('; ')}.${queued} A workflow takes its events one workflow task at a time, so near 100 % it is a serial bottleneck; bare Temporal's single workflow instead batches hundreds of activity completions per workflow task (${fmt(c.profile.workflowTasks)} workflow tasks for ${fmt(c.tasks)} tasks)${c.busy !== undefined ? `, and had one open ${Math.round(c.busy * 100)} % of (c)` : ''}.`,
       '',
     );
   }

@@ -1,26 +1,9 @@
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { z } from 'zod';
 import { memoryEntries } from '../shared/pool';
 import type { AiRuntime, ExecuteContext, Messenger, StepContext, StepControl } from './types';
 
-/** Directives the offline runtime reads from `task.input.simulate` (API.md, "The offline runtime"). */
-export const Simulate = z
-  .object({
-    latencyMs: z.number().int().min(0).max(3_600_000).optional(),
-    failAttempts: z.number().int().min(0).optional(),
-    failOnAgents: z.number().int().min(0).optional(),
-    alwaysFail: z.boolean().optional(),
-    nonRetryable: z.boolean().optional(),
-    hang: z.boolean().optional(),
-    output: z.unknown().optional(),
-    /** The output is a string of this many bytes (claim-check demos and tests). */
-    outputBytes: z.number().int().min(0).max(100_000_000).optional(),
-    subtasks: z.array(z.record(z.string(), z.unknown())).optional(),
-    send: z.array(z.object({ to: z.string().min(1), body: z.unknown(), id: z.string().min(1).optional() })).optional(),
-  })
-  .strict();
-export type Simulate = z.infer<typeof Simulate>;
+import { Simulate } from '../shared/simulate';
 
 function directives(ctx: StepContext): Simulate {
   const raw = ctx.input?.simulate;
@@ -132,7 +115,8 @@ export class OfflineRuntime implements AiRuntime {
       description: ctx.description,
       input,
       dependencies: summarizeAll(ctx.dependencies),
-      ...(ctx.subtaskOutputs ? { subtasks: summarizeAll(ctx.subtaskOutputs) } : {}),
+      // Whole, not summarized: a coordinator's output carries its sub-agents' results, so the top of a tree holds its leaves'.
+      ...(ctx.subtaskOutputs ? { subtasks: ctx.subtaskOutputs } : {}),
       reasoning: ctx.reasoning,
       memory: memoryEntries(ctx.memory).map((m) => m.note),
       ...(ctx.humanInput !== undefined ? { humanInput: ctx.humanInput } : {}),

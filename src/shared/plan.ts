@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { eligibleAgentTypes, matchAgentType, type Registry } from './registry';
+import { Simulate } from './simulate';
 
 /** Ids go into workflow ids (`plan-<planId>-task-<taskId>`), so they are kept to a safe alphabet. */
 const Id = z
@@ -173,6 +174,11 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
       else seen.set(t.id, path);
       if (t.description === undefined && t.input === undefined) {
         issues.push({ path, message: `task "${t.id}" needs a description or an input` });
+      }
+      if (t.input?.simulate !== undefined) {
+        const sim = Simulate.safeParse(t.input.simulate);
+        for (const issue of sim.success ? [] : sim.error.issues)
+          issues.push({ path: [`${path}.input.simulate`, ...issue.path].join('.'), message: issue.message });
       }
       t.dependsOn.forEach((dep, j) => {
         if (!ids.has(dep)) {

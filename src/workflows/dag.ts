@@ -300,6 +300,18 @@ export class DagExecutor {
     if (rec && this.inFlight.has(taskId)) rec.agentId = agentId;
   }
 
+  /**
+   * The task of this DAG whose sub-agents include `id`, at any depth: declared subtasks, or ids a coordinator's
+   * reasoning made (prefixed `<coordinator>.`).
+   */
+  subtreeOf(id: string): string | undefined {
+    const within = (specs: TaskSpec[]): boolean =>
+      specs.some((s) => s.id === id || id.startsWith(`${s.id}.`) || within(s.subtasks));
+    for (const rec of this.records.values())
+      if (id.startsWith(`${rec.spec.id}.`) || within(rec.spec.subtasks)) return rec.spec.id;
+    return undefined;
+  }
+
   /** The task an agent instance is working on right now, or last worked on. */
   taskOfAgent(agentId: string): string | undefined {
     const matches = [...this.records.values()].filter((r) => r.agentId === agentId);

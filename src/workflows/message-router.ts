@@ -66,8 +66,14 @@ export class MessageRouter {
       if (targets.length === 0) entry.reason = 'no running agent to broadcast to';
     } else {
       const target = dag.has(message.to) ? message.to : dag.taskOfAgent(message.to);
-      targets = target ? [target] : [];
-      if (!target) entry.reason = `no task or agent "${message.to}" in this plan`;
+      // A sub-agent's message goes to the coordinator above it, which holds it until the sub-agent starts.
+      const above = target ? undefined : dag.subtreeOf(message.to);
+      targets = target ? [target] : above ? [above] : [];
+      if (!target && !above) entry.reason = `no task or agent "${message.to}" in this plan`;
+      if (above) {
+        this.deliver(entry, message, above, message.to);
+        targets = [];
+      }
     }
     for (const taskId of targets) this.deliver(entry, message, taskId);
     this.settle(entry);
@@ -105,8 +111,9 @@ export class MessageRouter {
     this.held.clear();
   }
 
-  private deliver(entry: MessageLogEntry, message: AgentMessage, taskId: string): void {
-    const delivery: Delivery = { taskId, state: 'pending' };
+  /** Hands `message` to task `taskId` (the recipient, or the coordinator above a sub-agent recipient). */
+  private deliver(entry: MessageLogEntry, message: AgentMessage, taskId: string, recipient = taskId): void {
+    const delivery: Delivery = { taskId: recipient, state: 'pending' };
     entry.deliveries.push(delivery);
     const dag = this.dag();
     const state = dag.stateOf(taskId);

@@ -30,6 +30,7 @@ import { addUsage, type Usage } from '../shared/usage';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
 import { DagExecutor } from './dag';
+import { MessageRouter } from './message-router';
 import {
   attemptsOf,
   BUDGET_STOP,
@@ -90,6 +91,9 @@ export class TaskRun {
 
   private sub: DagExecutor | undefined;
   private subLease: AgentLease | undefined;
+  /** The bus of this coordinator's sub-agents: messages for them wait here until they start. */
+  private subRouter: MessageRouter | undefined;
+  private readonly heldForSubAgents: AgentMessage[] = [];
   private subtaskOutputs: Record<string, unknown> | undefined;
   private subtaskErrors: Record<string, unknown> | undefined;
 
@@ -106,7 +110,8 @@ export class TaskRun {
 
   constructor(private readonly input: TaskWorkflowInput) {
     this.agentType = input.task.agentType;
-    this.inbox = [...(input.inbox ?? [])];
+    this.inbox = [];
+    for (const m of input.inbox ?? []) this.onMessage(m);
     this.outbox = new PoolOutbox(input.settings.poolId);
   }
 
@@ -147,8 +152,23 @@ export class TaskRun {
     if (exhausted) this.budgetStop = true;
   }
 
+  /** A message for this agent goes to its inbox; one for a sub-agent (at any depth) to the sub-agents' bus. */
   onMessage(message: AgentMessage): void {
+    if (this.forSubAgent(message.to)) {
+      if (this.subRouter && this.sub) this.subRouter.route(message);
+      else this.heldForSubAgents.push(message); // the sub-agents are not there yet
+      return;
+    }
     if (!this.inbox.some((m) => m.id === message.id)) this.inbox.push(message);
+  }
+
+  private forSubAgent(to: string): boolean {
+    const { task } = this;
+    if (to === task.id || to === '*' || to === this.agentId) return false;
+    if (this.sub) return this.sub.has(to) || this.sub.subtreeOf(to) !== undefined;
+    const within = (specs: TaskSpec[]): boolean =>
+      specs.some((s) => s.id === to || to.startsWith(`${s.id}.`) || within(s.subtasks));
+    return to.startsWith(`${task.id}.`) || within(task.subtasks);
   }
 
   /** Grants for the task's own requests, or for its sub-agents' lease. */
@@ -516,15 +536,24 @@ export class TaskRun {
     this.subLease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, input.planId, (m) =>
       this.outbox.send(m),
     );
+    const router = new MessageRouter(input.planId, () => this.sub as DagExecutor);
     this.sub = new DagExecutor(
       ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },
       childStarter({ ...input, depth: input.depth + 1 }),
-      { outputRef: (id) => taskResultRef(input.planId, id), lease: this.subLease },
+      {
+        outputRef: (id) => taskResultRef(input.planId, id),
+        lease: this.subLease,
+        takeInbox: (id) => router.takeInbox(id),
+        onStarted: (id) => router.flush(id),
+      },
     );
+    this.subRouter = router;
+    for (const m of this.heldForSubAgents.splice(0)) router.route(m);
     try {
       await this.sub.run();
     } finally {
+      router.closeUndelivered();
       this.subLease.close();
       await CancellationScope.nonCancellable(() => this.outbox.flush());
     }

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+
+/** Directives the offline runtime reads from `task.input.simulate` (README, "Offline runtime"); checked at submission, so a typo is a 400, not a failed task. */
+export const Simulate = z
+  .object({
+    latencyMs: z.number().int().min(0).max(3_600_000).optional(),
+    failAttempts: z.number().int().min(0).optional(),
+    failOnAgents: z.number().int().min(0).optional(),
+    alwaysFail: z.boolean().optional(),
+    nonRetryable: z.boolean().optional(),
+    hang: z.boolean().optional(),
+    output: z.unknown().optional(),
+    /** The output is a string of this many bytes (claim-check demos and tests). */
+    outputBytes: z.number().int().min(0).max(100_000_000).optional(),
+    subtasks: z.array(z.record(z.string(), z.unknown())).optional(),
+    send: z.array(z.object({ to: z.string().min(1), body: z.unknown(), id: z.string().min(1).optional() })).optional(),
+  })
+  .strict();
+export type Simulate = z.infer<typeof Simulate>;
