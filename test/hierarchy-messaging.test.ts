@@ -81,6 +81,59 @@ describe('hierarchical execution', () => {
     expect(root.subtasks[0]?.subtasks[0]?.subtasks[0]).toMatchObject({ id: 'deepest', state: 'completed' });
   });
 
+  test('the result carries every task at every depth; GET /v1/plans/:id/tasks/:taskId addresses any one', async () => {
+    const id = uniqueId('nested');
+    const submitted = await post('/v1/plans', {
+      id,
+      mode: 'hierarchical',
+      tasks: [
+        {
+          id: 'boss',
+          description: 'top',
+          subtasks: [
+            {
+              id: 'mid-1',
+              description: 'm1',
+              subtasks: [
+                { id: 'l1', description: 'leaf 1' },
+                { id: 'l2', description: 'leaf 2' },
+              ],
+            },
+            { id: 'mid-2', description: 'm2', subtasks: [{ id: 'l3', description: 'leaf 3' }] },
+          ],
+        },
+      ],
+    });
+    expect(submitted.status).toBe(202);
+    const res = await fetch(`${base}/v1/plans/${id}/result?wait=30`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as PlanResult & { tasks: Record<string, { path: string[]; output?: unknown }> };
+    expect(Object.keys(body.tasks).sort()).toEqual(['boss', 'l1', 'l2', 'l3', 'mid-1', 'mid-2']);
+    expect(body.tasks.l1).toMatchObject({
+      path: ['boss', 'mid-1', 'l1'],
+      state: 'completed',
+      agentId: expect.any(String),
+      output: { task: 'l1', description: 'leaf 1' },
+    });
+    expect(body.tasks['mid-2']).toMatchObject({
+      path: ['boss', 'mid-2'],
+      output: { subtasks: { l3: { task: 'l3' } } },
+    });
+    const one = await fetch(`${base}/v1/plans/${id}/tasks/l3`);
+    expect(one.status).toBe(200);
+    expect(await one.json()).toMatchObject({
+      id: 'l3',
+      path: ['boss', 'mid-2', 'l3'],
+      state: 'completed',
+      output: { task: 'l3' },
+    });
+    const missing = await fetch(`${base}/v1/plans/${id}/tasks/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({
+      error: { code: 'NOT_FOUND', message: expect.stringContaining('no task "nope"') },
+    });
+  });
+
   test('maximum depth and fan-out stop runaway recursion with a clear error', async () => {
     const deep = uniqueId('deep');
     await h.start(

@@ -117,6 +117,9 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
       res.status(202).json({ planId: id, status: 'running', ...(view ? { progress: view.progress } : {}) });
     }
   });
+  app.get('/v1/plans/:planId/tasks/:taskId', async (req, res) => {
+    res.json(await plans.task(planId(req), String(req.params.taskId)));
+  });
   app.post('/v1/plans/:planId/cancel', async (req, res) => {
     const id = planId(req);
     const { reason } = parse(ReasonBody, req.body, 'body');

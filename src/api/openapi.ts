@@ -83,12 +83,21 @@ export function openApiDocument(): object {
       },
       '/v1/plans/{planId}/result': {
         get: {
-          summary: 'Plan result, waiting up to `wait` seconds',
+          summary:
+            'Plan result, waiting up to `wait` seconds: top-level `outputs` and `errors`, and `tasks`, every task at every depth by id',
           parameters: [
             planIdParam,
             { name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60, default: 0 } },
           ],
           responses: { '200': ok('Closed'), '202': ok('Still running'), '404': err('Unknown plan') },
+        },
+      },
+      '/v1/plans/{planId}/tasks/{taskId}': {
+        get: {
+          summary:
+            'One task at any depth (task ids are unique within a plan): its state, agent, attempts, error, usage, `path` from the top-level task, and its output once completed',
+          parameters: [planIdParam, { name: 'taskId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { '200': ok('The task'), '404': err('Unknown plan or task') },
         },
       },
       '/v1/plans/{planId}/cancel': {

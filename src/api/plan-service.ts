@@ -45,6 +45,7 @@ import {
 } from '../workflows/messages';
 import type { planWorkflow } from '../workflows/plan';
 import { ApiError, isTemporalUnavailable } from './errors';
+import { findTask, flattenTasks, summaryOf, type TaskSummary } from './plan-tasks';
 
 /** Leaves room under Temporal's 2 MB payload limit for the rest of the workflow input. */
 const MAX_PLAN_PAYLOAD = 1_500_000;
@@ -212,6 +213,63 @@ export class PlanService {
     return { ...view, tasks: view.tasks.map((t) => byId.get(t.id) ?? t) };
   }
 
+  /** One task at any depth, by id: its view (live while it runs), where it sits, and its output once completed. */
+  async task(planId: string, taskId: string): Promise<TaskView & { path: string[]; output?: unknown }> {
+    const view = await this.status(planId);
+    const found = findTask(view.tasks, taskId);
+    if (!found) throw new ApiError('NOT_FOUND', `no task "${taskId}" in plan "${planId}"`);
+    let task = found.task;
+    if (task.state !== 'pending' && !FINAL_TASK_STATES.includes(task.state) && found.path.length > 1) {
+      const live = await this.rpc(
+        () => this.client.workflow.getHandle(taskWorkflowId(planId, taskId)).query(taskStatusQuery),
+        2_000,
+      ).catch((err: unknown) => {
+        if (isTemporalUnavailable(err)) throw err;
+        return undefined;
+      });
+      if (live) task = live;
+    }
+    const usage = view.usage?.byTask[taskId];
+    const output = task.state === 'completed' ? await this.taskOutput(planId, taskId) : undefined;
+    return {
+      ...task,
+      ...(usage ? { usage } : {}),
+      path: found.path,
+      ...(output !== undefined ? { output } : {}),
+    };
+  }
+
+  /** A completed task's output, from its own workflow's result (any depth), claim checks resolved. */
+  private async taskOutput(planId: string, taskId: string): Promise<unknown> {
+    const outcome = (await this.rpc(() =>
+      this.client.workflow.getHandle(taskWorkflowId(planId, taskId)).result(),
+    )) as TaskOutcome;
+    return this.claimCheck.resolve(outcome.output);
+  }
+
+  /** Every task at every depth for a closed plan's result; outputs of sub-agents read from their own workflows. */
+  private async allTasks(planId: string, result: PlanResult): Promise<Record<string, TaskSummary>> {
+    const view = await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).query(planStatusQuery));
+    const all = flattenTasks(view.tasks);
+    const out: Record<string, TaskSummary> = {};
+    for (let i = 0; i < all.length; i += 50) {
+      await Promise.all(
+        all.slice(i, i + 50).map(async (at) => {
+          const id = at.task.id;
+          const top = at.path.length === 1;
+          const output =
+            at.task.state !== 'completed'
+              ? undefined
+              : top
+                ? result.outputs[id]
+                : await this.taskOutput(planId, id).catch(() => undefined);
+          out[id] = summaryOf(at, view.usage?.byTask[id], output);
+        }),
+      );
+    }
+    return out;
+  }
+
   /** Status and counts only (no task list): what the 202 of the result endpoint needs. */
   async progress(planId: string): Promise<Pick<PlanView, 'status' | 'progress' | 'paused'>> {
     await this.describe(planId);
@@ -238,7 +296,12 @@ export class PlanService {
     for (const [taskId, value] of Object.entries(result.outputs)) {
       if (isBlobRef(value)) result.outputs[taskId] = await this.claimCheck.resolve(value);
     }
-    return result;
+    // Sub-agents' results are part of the plan's too; a plan that failed before running anything has no tasks to list.
+    const tasks = await this.allTasks(planId, result).catch((err: unknown) => {
+      if (isTemporalUnavailable(err)) throw err;
+      return undefined;
+    });
+    return tasks ? { ...result, tasks } : result;
   }
 
   private async rawResult(planId: string, waitSeconds: number): Promise<PlanResult | null> {

@@ -131,6 +131,11 @@ export interface PlanResult {
   reason?: string;
   /** Present when agents used models. */
   usage?: UsageReport;
+  /**
+   * Every task at every depth, by id (the API adds it; the workflow's own result has no such field): where it sits,
+   * its state, agent, error, usage and, when completed, its output.
+   */
+  tasks?: Record<string, unknown>;
 }
 
 /** What an agent task workflow returns when its task completed. */
