@@ -40,8 +40,8 @@ export const MAX_AGENTS = 100;
 export const HISTORY_WARN = 10_240;
 export const HISTORY_LIMIT = 51_200;
 export const TARGET = {
-  /** (a) p50, ms. */
-  aP50Ms: 150,
+  /** (a) p50, ms, on the server `npm start` runs (the tuned one). */
+  aP50Ms: 100,
   /** (b)/(c), at least. */
   ratio: 0.5,
   /** (e) time per task against (b), at most. */

@@ -296,7 +296,9 @@ export class PlanService {
     for (const [taskId, value] of Object.entries(result.outputs)) {
       if (isBlobRef(value)) result.outputs[taskId] = await this.claimCheck.resolve(value);
     }
-    // Sub-agents' results are part of the plan's too; a plan that failed before running anything has no tasks to list.
+    // Sub-agents' results are part of the plan's too. Flat plans skip this: their outputs and errors are all there is,
+    // and the status query it takes would add a replay of the closed plan to every result.
+    if (!result.nested) return result;
     const tasks = await this.allTasks(planId, result).catch((err: unknown) => {
       if (isTemporalUnavailable(err)) throw err;
       return undefined;

@@ -131,9 +131,11 @@ export interface PlanResult {
   reason?: string;
   /** Present when agents used models. */
   usage?: UsageReport;
+  /** Some task ran sub-agents: the API then adds `tasks`. */
+  nested?: boolean;
   /**
-   * Every task at every depth, by id (the API adds it; the workflow's own result has no such field): where it sits,
-   * its state, agent, error, usage and, when completed, its output.
+   * Plans with sub-agents: every task at every depth, by id (the API adds it from the plan's status and the sub-agents'
+   * results): where it sits, its state, agent, error, usage and, when completed, its output.
    */
   tasks?: Record<string, unknown>;
 }

@@ -1,57 +1,13 @@
 import { ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { FailurePolicy, TaskSpec } from '../shared/plan';
-import type {
-  AgentMessage,
-  Assignment,
-  PlanProgress,
-  TaskError,
-  TaskOutcome,
-  TaskState,
-  TaskView,
-} from '../shared/status';
+import type { AgentMessage, PlanProgress, TaskError, TaskOutcome, TaskState, TaskView } from '../shared/status';
 import type { AgentLease, LeasedAgent } from './agent-lease';
+import { packRecord, unpackRecord, type DagSnapshot, type TaskRecord } from './dag-carry';
 import { BUDGET_STOP, describeFailure, INPUT_TIMEOUT_SKIP } from './failures';
 import { ReadyQueue, typesOf } from './ready-queue';
 
-interface TaskRecord {
-  spec: TaskSpec;
-  index: number;
-  state: TaskState;
-  agentId?: string;
-  attempts: number;
-  assignments: Assignment[];
-  error?: TaskError;
-  reason?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  output?: unknown;
-  subtasks: TaskView[];
-  started?: boolean;
-}
+export type { CarriedRecord, DagSnapshot } from './dag-carry';
 
-/**
- * A finished task as carried across continue-as-new, packed small because a 10,000-task plan carries thousands:
- * [id, state, agentId, attempts, startedAt ms, finishedAt ms, extras]. Extras hold only what cannot be rebuilt: a
- * history of several assignments, an error, a reason, subtasks.
- */
-export type CarriedRecord = [string, TaskState, string | null, number, number | null, number | null, CarriedExtras?];
-interface CarriedExtras {
-  assignments?: Assignment[];
-  error?: TaskError;
-  reason?: string;
-  subtasks?: TaskView[];
-}
-export interface DagSnapshot {
-  paused: boolean;
-  /** Why dispatching stopped for good (the plan's budget ran out). */
-  stopped?: string;
-  records: CarriedRecord[];
-}
-
-/**
- * Starts a task's workflow, on `agent` when the executor leases agents; calls `onStarted` once it runs (so signals can
- * reach it) and resolves with its outcome.
- */
 export type StartTask = (
   task: TaskSpec,
   dependencies: Record<string, unknown>,
@@ -111,38 +67,10 @@ export class DagExecutor {
     carried?: DagSnapshot,
   ) {
     const saved = new Map((carried?.records ?? []).map((r) => [r[0], r]));
-    const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
     tasks.forEach((spec, index) => {
       const packed = saved.get(spec.id);
-      let rec: TaskRecord = { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] };
-      if (packed) {
-        const [, state, agentId, attempts, startedAt, finishedAt, extras = {}] = packed;
-        rec = {
-          ...rec,
-          state,
-          attempts,
-          ...(agentId ? { agentId } : {}),
-          startedAt: iso(startedAt),
-          finishedAt: iso(finishedAt),
-          assignments:
-            extras.assignments ??
-            (agentId
-              ? [
-                  {
-                    agentId,
-                    agentType: spec.agentType,
-                    outcome: state === 'completed' || state === 'cancelled' ? state : 'failed',
-                  },
-                ]
-              : []),
-          ...(extras.error ? { error: extras.error } : {}),
-          ...(extras.reason ? { reason: extras.reason } : {}),
-          subtasks: extras.subtasks ?? [],
-          ...(state === 'completed'
-            ? { output: 'output' in extras ? extras.output : this.hooks.outputRef?.(spec.id) }
-            : {}),
-        };
-      }
+      const fresh: TaskRecord = { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] };
+      const rec = packed ? unpackRecord(fresh, packed, this.hooks.outputRef) : fresh;
       this.records.set(spec.id, rec);
       for (const dep of spec.dependsOn) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), spec.id]);
     });
@@ -162,30 +90,7 @@ export class DagExecutor {
    * next run refers to them through `hooks.outputRef`.
    */
   snapshot(): DagSnapshot {
-    const ms = (iso?: string) => (iso ? Date.parse(iso) : null);
-    const records = [...this.records.values()]
-      .filter((r) => r.state !== 'pending')
-      .map((r): CarriedRecord => {
-        const extras: CarriedExtras = {};
-        const single =
-          r.assignments.length === 1 &&
-          r.assignments[0]?.agentId === r.agentId &&
-          r.assignments[0]?.agentType === r.spec.agentType &&
-          r.assignments[0]?.outcome === r.state;
-        if (r.assignments.length > 0 && !single) extras.assignments = r.assignments;
-        if (r.error) extras.error = r.error;
-        if (r.reason) extras.reason = r.reason;
-        if (r.subtasks.length > 0) extras.subtasks = r.subtasks;
-        const base: [string, TaskState, string | null, number, number | null, number | null] = [
-          r.spec.id,
-          r.state,
-          r.agentId ?? null,
-          r.attempts,
-          ms(r.startedAt),
-          ms(r.finishedAt),
-        ];
-        return Object.keys(extras).length > 0 ? [...base, extras] : base;
-      });
+    const records = [...this.records.values()].filter((r) => r.state !== 'pending').map(packRecord);
     return { paused: this.paused, records, ...(this.stoppedFor ? { stopped: this.stoppedFor } : {}) };
   }
 
@@ -330,6 +235,11 @@ export class DagExecutor {
   /** True when a non-optional task did not complete. */
   hasRequiredFailure(): boolean {
     return [...this.records.values()].some((r) => !r.spec.optional && r.state !== 'completed');
+  }
+
+  /** Some task ran sub-agents (declared or from its reasoning). */
+  hasSubAgents(): boolean {
+    return [...this.records.values()].some((r) => r.subtasks.length > 0 || r.spec.subtasks.length > 0);
   }
 
   anyCompleted(): boolean {

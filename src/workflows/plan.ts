@@ -199,5 +199,6 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     errors: dag.errors(),
     ...(cutByBudget ? { reason: dag.stopReason } : {}),
     ...(usage.total.modelCalls > 0 ? { usage } : {}),
+    ...(dag.hasSubAgents() ? { nested: true } : {}),
   };
 }

@@ -1,0 +1,103 @@
+import type { TaskSpec } from '../shared/plan';
+import type { Assignment, TaskError, TaskState, TaskView } from '../shared/status';
+
+/** What the DAG scheduler keeps of one task. */
+export interface TaskRecord {
+  spec: TaskSpec;
+  index: number;
+  state: TaskState;
+  agentId?: string;
+  attempts: number;
+  assignments: Assignment[];
+  error?: TaskError;
+  reason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  output?: unknown;
+  subtasks: TaskView[];
+  started?: boolean;
+}
+
+/**
+ * A finished task as carried across continue-as-new, packed small because a 10,000-task plan carries thousands:
+ * [id, state, agentId, attempts, startedAt ms, finishedAt ms, extras]. Extras hold only what cannot be rebuilt: a
+ * history of several assignments, an error, a reason, subtasks.
+ */
+export type CarriedRecord = [string, TaskState, string | null, number, number | null, number | null, CarriedExtras?];
+interface CarriedExtras {
+  assignments?: Assignment[];
+  error?: TaskError;
+  reason?: string;
+  subtasks?: TaskView[];
+}
+export interface DagSnapshot {
+  paused: boolean;
+  /** Why dispatching stopped for good (the plan's budget ran out). */
+  stopped?: string;
+  records: CarriedRecord[];
+}
+
+/**
+ * Starts a task's workflow, on `agent` when the executor leases agents; calls `onStarted` once it runs (so signals can
+ * reach it) and resolves with its outcome.
+ */
+/** A finished task packed for the next run. */
+export function packRecord(r: TaskRecord): CarriedRecord {
+  const ms = (iso?: string) => (iso ? Date.parse(iso) : null);
+  const extras: CarriedExtras = {};
+  const single =
+    r.assignments.length === 1 &&
+    r.assignments[0]?.agentId === r.agentId &&
+    r.assignments[0]?.agentType === r.spec.agentType &&
+    r.assignments[0]?.outcome === r.state;
+  if (r.assignments.length > 0 && !single) extras.assignments = r.assignments;
+  if (r.error) extras.error = r.error;
+  if (r.reason) extras.reason = r.reason;
+  if (r.subtasks.length > 0) extras.subtasks = r.subtasks;
+  const base: [string, TaskState, string | null, number, number | null, number | null] = [
+    r.spec.id,
+    r.state,
+    r.agentId ?? null,
+    r.attempts,
+    ms(r.startedAt),
+    ms(r.finishedAt),
+  ];
+  return Object.keys(extras).length > 0 ? [...base, extras] : base;
+}
+
+/**
+ * A task as the previous run left it. A completed task's output is not carried: `outputRef` says how to refer to it
+ * (its task workflow's result).
+ */
+export function unpackRecord(
+  fresh: TaskRecord,
+  packed: CarriedRecord,
+  outputRef: ((taskId: string) => unknown) | undefined,
+): TaskRecord {
+  const iso = (ms: number | null) => (ms === null ? undefined : new Date(ms).toISOString());
+  const [, state, agentId, attempts, startedAt, finishedAt, extras = {}] = packed;
+  const { spec } = fresh;
+  return {
+    ...fresh,
+    state,
+    attempts,
+    ...(agentId ? { agentId } : {}),
+    startedAt: iso(startedAt),
+    finishedAt: iso(finishedAt),
+    assignments:
+      extras.assignments ??
+      (agentId
+        ? [
+            {
+              agentId,
+              agentType: spec.agentType,
+              outcome: state === 'completed' || state === 'cancelled' ? state : 'failed',
+            },
+          ]
+        : []),
+    ...(extras.error ? { error: extras.error } : {}),
+    ...(extras.reason ? { reason: extras.reason } : {}),
+    subtasks: extras.subtasks ?? [],
+    ...(state === 'completed' ? { output: 'output' in extras ? extras.output : outputRef?.(spec.id) } : {}),
+  };
+}
