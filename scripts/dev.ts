@@ -94,6 +94,30 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   );
+  await announceReady(config.AGENT_ORCHESTRATOR_PORT, () => stopping);
+}
+
+/**
+ * Says "ready" once `/readyz` does: Temporal answers, a worker runs the pool, and the registry file is applied. Before
+ * that a plan needing a type from AGENT_REGISTRY_FILE could be refused.
+ */
+async function announceReady(port: number, stopped: () => boolean): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let last = '';
+  while (!stopped() && Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(5_000) });
+      if (res.ok) {
+        console.log(`ready: plans can be submitted to http://localhost:${port}/v1/plans`);
+        return;
+      }
+      last = ((await res.json()) as { error?: { message?: string } }).error?.message ?? `HTTP ${res.status}`;
+    } catch (err) {
+      last = (err as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  if (!stopped()) console.log(`not ready after 120 s: ${last}`);
 }
 
 main().catch((err: unknown) => {

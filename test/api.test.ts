@@ -324,6 +324,39 @@ describe('HTTP API over a real Temporal server', () => {
     expect(doc.body.components.schemas.Plan.properties.tasks).toBeDefined();
   });
 
+  test('before any worker has started the pool: 503 NOT_READY saying what to do, nothing started; /readyz says why', async () => {
+    // Here a worker runs: once the pool has run its first workflow task (asking for the agents starts it), ready.
+    expect((await call('/v1/agents')).status).toBe(200);
+    const ready = await eventually(async () => {
+      const r = await call('/readyz');
+      return r.status === 200 ? r : undefined;
+    }, 'ready');
+    expect(ready.body).toEqual({ status: 'ready' });
+    const poolId = uniqueId('no-pool');
+    const taskQueue = uniqueId('no-worker');
+    const config = loadConfig({ TEMPORAL_ADDRESS: h.address, TEMPORAL_TASK_QUEUE: taskQueue, AGENT_POOL_ID: poolId });
+    const lonely = await listen(createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }));
+    try {
+      const notReady = await call('/readyz', { at: lonely.base });
+      expect(notReady.status).toBe(503);
+      expect(notReady.body).toEqual({
+        status: 'not ready',
+        error: { code: 'NOT_READY', message: expect.stringMatching(/no worker has started the agent pool/) },
+      });
+      const id = uniqueId('early');
+      const reply = await call('/v1/plans', { at: lonely.base, body: { id, tasks: [{ id: 'a', description: 'x' }] } });
+      expectError(reply, 503, 'NOT_READY');
+      expect(reply.body.error.message).toContain(`task queue "${taskQueue}"`);
+      await expectNoWorkflow(id);
+    } finally {
+      await new Promise((resolve) => lonely.server.close(resolve));
+      await h.client.workflow
+        .getHandle(poolId)
+        .terminate('test cleanup')
+        .catch(() => undefined);
+    }
+  });
+
   test('with Temporal down: 503 quickly, health 503, bad input still 400', async () => {
     const connection = Connection.lazy({ address: '127.0.0.1:1' });
     const config = loadConfig({

@@ -92,12 +92,50 @@ export class AgentService {
     }
   }
 
-  /** Read from the pool's memo: describe() is answered by the server, so this works even while no worker is up. */
+  /**
+   * Read from the pool's memo: describe() is answered by the server, so this works even while no worker is up. The pool
+   * writes the memo in its first workflow task: without it, no worker has run the pool yet, and a query would fail too.
+   */
   async registry(): Promise<Registry> {
     const desc = await this.query(() => this.pool().describe());
     const types = desc.memo?.registry;
     if (Array.isArray(types)) return { agentTypes: types as AgentType[] };
-    return { agentTypes: await this.query(() => this.pool().query(registryQuery)) };
+    // A worker may be about to run the pool's first workflow task: ask it, briefly. Without one the query fails.
+    try {
+      return { agentTypes: await this.rpc(() => this.pool().query(registryQuery), 3_000) };
+    } catch (err) {
+      // The query fails as "unavailable" without a worker, too: tell that apart from Temporal itself being down.
+      const reachable = await this.rpc(() => this.client.workflowService.getSystemInfo({}), 2_000).then(
+        () => true,
+        () => false,
+      );
+      if (!reachable) throw err;
+      throw new ApiError('NOT_READY', this.noWorker());
+    }
+  }
+
+  private noWorker(): string {
+    return `no worker has started the agent pool "${this.config.AGENT_POOL_ID}" yet: start one (npm run worker) on task queue "${this.config.TEMPORAL_TASK_QUEUE}"`;
+  }
+
+  /** Ready means: the pool runs, a worker has started it, and it has every agent type of AGENT_REGISTRY_FILE. */
+  async readiness(): Promise<{ ready: true } | { ready: false; reason: string }> {
+    let desc;
+    try {
+      desc = await this.rpc(() => this.pool().describe());
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') return { ready: false, reason: this.noWorker() };
+      throw err;
+    }
+    if (desc.status.name !== 'RUNNING')
+      return { ready: false, reason: `the agent pool is ${desc.status.name.toLowerCase()}: ${this.noWorker()}` };
+    const types = desc.memo?.registry;
+    if (!Array.isArray(types)) return { ready: false, reason: this.noWorker() };
+    const have = new Set((types as AgentType[]).map((t) => t.name));
+    const missing = this.fileRegistry.agentTypes.map((t) => t.name).filter((n) => !have.has(n));
+    if (missing.length > 0)
+      return { ready: false, reason: `the worker has not applied the registry yet (missing: ${missing.join(', ')})` };
+    return { ready: true };
   }
 
   async agentType(name: string): Promise<AgentType> {

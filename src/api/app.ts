@@ -83,6 +83,18 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
         error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
       });
   });
+  app.get('/readyz', async (_req, res) => {
+    if (!(await plans.healthy())) {
+      res.status(503).json({
+        status: 'unavailable',
+        error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
+      });
+      return;
+    }
+    const r = await agents.readiness();
+    if (r.ready) res.json({ status: 'ready' });
+    else res.status(503).json({ status: 'not ready', error: { code: 'NOT_READY', message: r.reason } });
+  });
   app.get('/metrics', async (_req, res) => {
     const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
     res.type('text/plain; version=0.0.4').send(renderMetrics(pool, plansByStatus));

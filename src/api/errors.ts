@@ -12,6 +12,8 @@ export const ERROR_STATUS = {
   RATE_LIMITED: 429,
   INTERNAL: 500,
   TEMPORAL_UNAVAILABLE: 503,
+  /** Temporal answers, but no worker has started the agent pool (or applied the registry file) yet. */
+  NOT_READY: 503,
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
