@@ -17,7 +17,7 @@ export const ConfigSchema = z.object({
   AGENT_ORCHESTRATOR_PORT: int(8003, 0, 65535),
   AGENT_ORCHESTRATOR_HOST: z.string().min(1).default('0.0.0.0'),
   // One pool workflow carries every instance (with its memory) across continue-as-new: 500 keeps that far under 2 MB.
-  MAX_AGENTS: int(100, 1, 100_000),
+  MAX_AGENTS: int(100, 1, 10_000),
   AGENT_TIMEOUT_SECONDS: int(300, 1, 86_400),
   MAX_RETRIES: int(3, 0, 100),
   HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3_600),

@@ -1,4 +1,4 @@
-import { AgentLease } from '../src/workflows/agent-lease';
+import { AgentLease, type LeasedAgent } from '../src/workflows/agent-lease';
 import { PoolState } from '../src/workflows/pool-state';
 import { DEFAULT_REGISTRY } from '../src/shared/registry';
 import type { Grant, PoolMessage } from '../src/shared/pool';
@@ -49,17 +49,17 @@ describe('AgentLease with PoolState', () => {
     const { pool, lease, exchange } = rig(3);
     lease.settle([{ types: research, count: 1, taskId: 'a', priority: 0 }]);
     exchange();
-    const first = lease.take(research, 'a');
+    const first = lease.take(research, 'a') as LeasedAgent;
     expect(first).toMatchObject({ agentId: 'researcher-1', memory: [] });
     // The task's last step wrote the instance's memory to the blob store: the lease carries the claim check.
     const afterA = { $blob: `sha256:${'a'.repeat(64)}`, bytes: 60, count: 1 };
-    lease.kept('researcher-1', afterA);
-    const second = lease.take(research, 'b');
+    lease.kept(first, afterA);
+    const second = lease.take(research, 'b') as LeasedAgent;
     expect(second?.agentId).toBe('researcher-1');
     expect(second?.memory).toEqual(afterA);
     expect(second?.prior).toMatchObject({ completed: 1 });
     const afterB = { $blob: `sha256:${'b'.repeat(64)}`, bytes: 120, count: 2 };
-    lease.kept('researcher-1', afterB);
+    lease.kept(second, afterB);
     lease.settle([]); // nothing ready: the instance goes back
     exchange();
     const inst = pool.view().agents[0];
@@ -72,8 +72,9 @@ describe('AgentLease with PoolState', () => {
     const { lease, exchange } = rig(3);
     lease.settle([{ types: ['writer'], count: 1, taskId: 'w', priority: 0 }]);
     exchange();
-    expect(lease.take(['writer'], 'w')?.agentId).toBe('writer-1');
-    lease.kept('writer-1');
+    const writer = lease.take(['writer'], 'w') as LeasedAgent;
+    expect(writer.agentId).toBe('writer-1');
+    lease.kept(writer);
     // A task that fits a researcher best may also run on a writer, but the pool may still spawn a researcher.
     expect(lease.hasIdle(['researcher', 'writer'])).toBe(false);
     expect(lease.hasIdle(['writer', 'researcher'])).toBe(true);
@@ -83,13 +84,42 @@ describe('AgentLease with PoolState', () => {
     const { pool, lease, sent, exchange } = rig(1);
     lease.settle([{ types: research, count: 2, taskId: 'a', priority: 0 }]);
     exchange();
-    lease.take(research, 'a');
-    lease.lost('researcher-1');
+    lease.lost(lease.take(research, 'a') as LeasedAgent);
     lease.settle([]); // nothing needed any more: withdraws the rest of the request
     expect(sent.map((m) => m.kind)).toEqual(['release', 'cancel']);
     exchange();
     expect(pool.view()).toMatchObject({ busy: 0, queued: 0 });
     expect(pool.view().agents[0]).toMatchObject({ failures: 1, state: 'idle' });
+  });
+
+  test('an instance a task gave back and the pool granted again is not lost when that first task ends', () => {
+    const { pool, lease, sent, exchange } = rig(1);
+    lease.settle([{ types: research, count: 1, taskId: 'ask', priority: 0 }]);
+    exchange();
+    const ask = lease.take(research, 'ask') as LeasedAgent;
+    // "ask" waits for a human: it gives its instance back itself; the lease asks again for "work".
+    pool.release({ requestId: ask.grantId, agentId: ask.agentId, outcome: 'yielded' }, now);
+    lease.settle([{ types: research, count: 1, taskId: 'work', priority: 0 }]);
+    exchange();
+    const work = lease.take(research, 'work') as LeasedAgent;
+    expect(work.agentId).toBe(ask.agentId);
+    expect(work.grantId).not.toBe(ask.grantId);
+    lease.released(ask); // "ask" ends (rejected): its old grant, not "work"'s
+    lease.lost(ask);
+    expect(sent).toEqual([]);
+    lease.kept(work);
+    lease.settle([]);
+    exchange();
+    expect(pool.view()).toMatchObject({ busy: 0, active: 1 });
+    expect(pool.view().agents[0]).toMatchObject({ state: 'idle', tasksCompleted: 1, failures: 0 });
+  });
+
+  test('a task whose workflow never started leaves its instance idle in the lease', () => {
+    const { lease, exchange } = rig(1);
+    lease.settle([{ types: research, count: 1, taskId: 'a', priority: 0 }]);
+    exchange();
+    lease.unused(lease.take(research, 'a') as LeasedAgent);
+    expect(lease.take(research, 'b')?.agentId).toBe('researcher-1');
   });
 
   test('a grant for a request the lease no longer has goes straight back', () => {

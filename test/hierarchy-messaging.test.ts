@@ -134,6 +134,26 @@ describe('hierarchical execution', () => {
     });
   });
 
+  test('a running sub-agent two levels down is addressable by id while it runs', async () => {
+    const id = uniqueId('live');
+    await h.start({
+      id,
+      mode: 'hierarchical',
+      tasks: [
+        {
+          id: 'top',
+          description: 'x',
+          subtasks: [{ id: 'mid', description: 'y', subtasks: [{ id: 'low', description: 'z', input: slow(3_000) }] }],
+        },
+      ],
+    });
+    await until(id, 'low', 'reasoning');
+    const res = await fetch(`${base}/v1/plans/${id}/tasks/low`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: 'low', path: ['top', 'mid', 'low'], state: 'reasoning' });
+    expect((await result(id)).status).toBe('completed');
+  });
+
   test('maximum depth and fan-out stop runaway recursion with a clear error', async () => {
     const deep = uniqueId('deep');
     await h.start(

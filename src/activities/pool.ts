@@ -40,14 +40,19 @@ export function createPoolActivities(deps: PoolDeps): PoolActivities {
   return {
     async closedWorkflows(workflowIds) {
       const closed: string[] = [];
-      for (const id of workflowIds) {
-        try {
-          const d = await deps.client.workflow.getHandle(id).describe();
-          if (d.status.name !== 'RUNNING') closed.push(id);
-        } catch (err) {
-          if ((err as Error).name === 'WorkflowNotFoundError') closed.push(id);
-          else throw err;
-        }
+      // Twenty at a time: a pool leased to hundreds of plans must not take longer than the activity's timeout.
+      for (let i = 0; i < workflowIds.length; i += 20) {
+        await Promise.all(
+          workflowIds.slice(i, i + 20).map(async (id) => {
+            try {
+              const d = await deps.client.workflow.getHandle(id).describe();
+              if (d.status.name !== 'RUNNING') closed.push(id);
+            } catch (err) {
+              if ((err as Error).name === 'WorkflowNotFoundError') closed.push(id);
+              else throw err;
+            }
+          }),
+        );
       }
       return closed;
     },

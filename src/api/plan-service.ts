@@ -45,7 +45,7 @@ import {
 } from '../workflows/messages';
 import type { planWorkflow } from '../workflows/plan';
 import { ApiError, isTemporalUnavailable } from './errors';
-import { findTask, flattenTasks, summaryOf, type TaskSummary } from './plan-tasks';
+import { findTask, flattenTasks, summaryOf, type TaskAt, type TaskSummary } from './plan-tasks';
 
 /** Leaves room under Temporal's 2 MB payload limit for the rest of the workflow input. */
 const MAX_PLAN_PAYLOAD = 1_500_000;
@@ -216,7 +216,8 @@ export class PlanService {
   /** One task at any depth, by id: its view (live while it runs), where it sits, and its output once completed. */
   async task(planId: string, taskId: string): Promise<TaskView & { path: string[]; output?: unknown }> {
     const view = await this.status(planId);
-    const found = findTask(view.tasks, taskId);
+    // A running coordinator lists its sub-agents' own sub-agents only once they finish: look deeper ones up directly.
+    const found = findTask(view.tasks, taskId) ?? (await this.runningNested(planId, taskId));
     if (!found) throw new ApiError('NOT_FOUND', `no task "${taskId}" in plan "${planId}"`);
     let task = found.task;
     if (task.state !== 'pending' && !FINAL_TASK_STATES.includes(task.state) && found.path.length > 1) {
@@ -237,6 +238,26 @@ export class PlanService {
       path: found.path,
       ...(output !== undefined ? { output } : {}),
     };
+  }
+
+  /** A sub-agent of the plan found by its workflow, with its path read from the parent links. */
+  private async runningNested(planId: string, taskId: string): Promise<TaskAt | undefined> {
+    const prefix = `${planWorkflowId(planId)}-task-`;
+    const path: string[] = [];
+    for (let id: string | undefined = taskWorkflowId(planId, taskId); id?.startsWith(prefix);) {
+      const desc = await this.rpc(() => this.client.workflow.getHandle(id as string).describe()).catch(() => undefined);
+      if (!desc || desc.type !== 'agentTaskWorkflow') return undefined;
+      path.unshift(id.slice(prefix.length));
+      id = desc.parentExecution?.workflowId ?? undefined;
+      if (id === planWorkflowId(planId)) break;
+      if (path.length > 20) return undefined;
+    }
+    if (path.length === 0) return undefined;
+    const task = await this.rpc(
+      () => this.client.workflow.getHandle(taskWorkflowId(planId, taskId)).query(taskStatusQuery),
+      2_000,
+    ).catch(() => undefined);
+    return task ? { task, path } : undefined;
   }
 
   /** A completed task's output, from its own workflow's result (any depth), claim checks resolved. */
@@ -299,10 +320,8 @@ export class PlanService {
     // Sub-agents' results are part of the plan's too. Flat plans skip this: their outputs and errors are all there is,
     // and the status query it takes would add a replay of the closed plan to every result.
     if (!result.nested) return result;
-    const tasks = await this.allTasks(planId, result).catch((err: unknown) => {
-      if (isTemporalUnavailable(err)) throw err;
-      return undefined;
-    });
+    // The status query replays the closed plan on a worker: without one, the result comes without `tasks`.
+    const tasks = await this.allTasks(planId, result).catch(() => undefined);
     return tasks ? { ...result, tasks } : result;
   }
 

@@ -132,8 +132,8 @@ export class AgentLease {
   }
 
   /** The task completed on its instance and kept it: the instance is free for the next task, remembering this one. */
-  kept(agentId: string, memory?: Memory, usage?: Usage): void {
-    const h = this.held.get(agentId);
+  kept(agent: LeasedAgent, memory?: Memory, usage?: Usage): void {
+    const h = this.mine(agent);
     if (!h) return;
     h.taskId = undefined;
     h.completed++;
@@ -145,16 +145,31 @@ export class AgentLease {
   }
 
   /** The task gave its instance back to the pool itself, with the lease's earlier work (see LeasedAgent.prior). */
-  released(agentId: string): void {
-    this.held.delete(agentId);
+  released(agent: LeasedAgent): void {
+    if (this.mine(agent)) this.held.delete(agent.agentId);
+  }
+
+  /** The task never started (cancelled before its workflow ran): the instance is idle in the lease again. */
+  unused(agent: LeasedAgent): void {
+    const h = this.mine(agent);
+    if (h) h.taskId = undefined;
+  }
+
+  /**
+   * The lease's entry for the instance a task was given, if it is still that grant: a task may give its instance
+   * back and the pool grant the same instance to this lease again, for another task.
+   */
+  private mine(agent: LeasedAgent): Held | undefined {
+    const h = this.held.get(agent.agentId);
+    return h?.grantId === agent.grantId ? h : undefined;
   }
 
   /** The task ended without a word about its instance (its workflow was terminated or timed out): it failed there. */
-  lost(agentId: string): void {
-    const h = this.held.get(agentId);
+  lost(agent: LeasedAgent): void {
+    const h = this.mine(agent);
     if (!h) return;
-    this.held.delete(agentId);
-    this.giveBack(h.grantId, agentId, 'failed', h);
+    this.held.delete(agent.agentId);
+    this.giveBack(h.grantId, agent.agentId, 'failed', h);
   }
 
   /**

@@ -368,8 +368,8 @@ export class DagExecutor {
       .then(
         (outcome) => {
           if (agent) {
-            if (outcome.kept) this.hooks.lease?.kept(agent.agentId, outcome.kept.memory, outcome.kept.usage);
-            else this.hooks.lease?.released(agent.agentId);
+            if (outcome.kept) this.hooks.lease?.kept(agent, outcome.kept.memory, outcome.kept.usage);
+            else this.hooks.lease?.released(agent);
           }
           rec.agentId = outcome.agentId;
           rec.attempts = outcome.attempts;
@@ -379,10 +379,12 @@ export class DagExecutor {
           this.finish(rec, 'completed');
         },
         (err: unknown) => {
-          // A task that failed or was cancelled gave its instance back itself; one that died without a word did not.
+          // A task that failed or was cancelled gave its instance back itself; one that died without a word did not;
+          // one whose workflow never started (cancelled first) never had it.
           if (agent) {
-            if (isCancellation(err) || describeFailure(err).details) this.hooks.lease?.released(agent.agentId);
-            else this.hooks.lease?.lost(agent.agentId);
+            if (!rec.started) this.hooks.lease?.unused(agent);
+            else if (isCancellation(err) || describeFailure(err).details) this.hooks.lease?.released(agent);
+            else this.hooks.lease?.lost(agent);
           }
           this.onFailure(rec, err);
         },

@@ -8,7 +8,8 @@ type Delivery = MessageLogEntry['deliveries'][number];
 
 export interface RouterSnapshot {
   log: MessageLogEntry[];
-  held: { taskId: string; messageId: string }[];
+  /** `recipient`: a sub-agent the message waits for at `taskId`, its coordinator (absent: the task itself). */
+  held: { taskId: string; messageId: string; recipient?: string }[];
 }
 
 /**
@@ -30,9 +31,9 @@ export class MessageRouter {
       this.log.push(entry);
       this.seen.add(entry.id);
     }
-    for (const { taskId, messageId } of carried?.held ?? []) {
+    for (const { taskId, messageId, recipient } of carried?.held ?? []) {
       const entry = this.log.find((e) => e.id === messageId);
-      const delivery = entry?.deliveries.find((d) => d.taskId === taskId && d.state === 'pending');
+      const delivery = entry?.deliveries.find((d) => d.taskId === (recipient ?? taskId) && d.state === 'pending');
       if (!entry || !delivery) continue;
       const { state: _s, deliveries: _d, reason: _r, ...message } = entry;
       this.held.set(taskId, [...(this.held.get(taskId) ?? []), { message, delivery, entry }]);
@@ -44,7 +45,11 @@ export class MessageRouter {
     return {
       log: this.log,
       held: [...this.held.entries()].flatMap(([taskId, list]) =>
-        list.map((h) => ({ taskId, messageId: h.message.id })),
+        list.map((h) => ({
+          taskId,
+          messageId: h.message.id,
+          ...(h.delivery.taskId !== taskId ? { recipient: h.delivery.taskId } : {}),
+        })),
       ),
     };
   }

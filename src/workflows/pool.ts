@@ -5,6 +5,7 @@ import {
   condition,
   continueAsNew,
   getExternalWorkflowHandle,
+  isCancellation,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -180,8 +181,15 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
       lastSweep = Date.now();
       const held = state.holders();
       const queued = state.queuedHolders();
+      // A sweep that cannot ask (Temporal busy or briefly away) is skipped, not fatal: the pool would lose its state.
       const closed = new Set(
-        await closedWorkflows([...new Set([...held.map((h) => h.holder), ...queued.map((q) => q.holder)])]),
+        await closedWorkflows([...new Set([...held.map((h) => h.holder), ...queued.map((q) => q.holder)])]).catch(
+          (err: unknown) => {
+            if (isCancellation(err)) throw err;
+            log.warn('pool sweep skipped: could not check holders', { error: String(err) });
+            return [] as string[];
+          },
+        ),
       );
       for (const h of held)
         if (closed.has(h.holder))

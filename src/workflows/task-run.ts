@@ -202,6 +202,15 @@ export class TaskRun {
   // ---- The lifecycle ----
 
   async run(): Promise<TaskOutcome> {
+    try {
+      return await this.lifecycle();
+    } finally {
+      // Instances handed back by the sub-agents' lease after it closed must reach the pool before this workflow ends.
+      await CancellationScope.nonCancellable(() => this.outbox.flush());
+    }
+  }
+
+  private async lifecycle(): Promise<TaskOutcome> {
     const { task } = this;
     const maxAssignments = task.maxReassignments + 1;
     try {
@@ -212,9 +221,12 @@ export class TaskRun {
             : task.eligibleTypes.length > 0
               ? task.eligibleTypes
               : [task.agentType];
-        this.checkBudget();
+        // The leased instance is taken before anything can throw, so a failure below gives it back.
         if (n === 0 && this.input.agent) this.takeLeased();
-        else await this.acquire(types);
+        else {
+          this.checkBudget();
+          await this.acquire(types);
+        }
         let assignment: Assignment = { agentId: this.agentId as string, agentType: this.agentType, outcome: 'running' };
         this.assignments.push(assignment);
         this.transition('assigned', n === 0 && this.input.agent !== undefined);
@@ -643,6 +655,8 @@ export class TaskRun {
     if (!held) return;
     this.held = undefined;
     const usage = addUsage(held.lease?.usage, this.assignmentUsage);
+    // A leased instance's memory may have grown under this lease: the pool gets the current one back.
+    memory ??= held.lease ? this.memory : undefined;
     this.assignmentUsage = undefined;
     const completed = held.lease ? held.lease.completed + (outcome === 'completed' ? 1 : 0) : undefined;
     await CancellationScope.nonCancellable(() =>
