@@ -210,8 +210,10 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
       ['lead.numbers', 'analyst', 'completed'],
       ['lead.words', 'generalist', 'completed'],
     ]);
-    // The sub-agents' model calls count toward the plan, under their own task ids.
+    // The sub-agents' model calls count toward the plan, under their own task ids, and show in the status tree.
     expect(r.usage?.byTask['lead.numbers']?.modelCalls).toBe(2);
+    expect(view.tasks[0]?.subtasks[0]?.usage?.modelCalls).toBe(2);
+    expect(view.tasks[0]?.subtasks[1]?.usage).toBeUndefined(); // offline: no model calls
   });
 
   test('a message that arrives while a model agent works joins its conversation at the next turn', async () => {

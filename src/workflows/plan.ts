@@ -21,6 +21,7 @@ import {
   type PlanStatus,
   type PlanView,
   type PlanWorkflowInput,
+  type TaskView,
 } from '../shared/status';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
@@ -130,12 +131,20 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     failurePolicy: plan.failurePolicy,
     paused: dag.paused,
     progress: dag.progress(),
-    tasks: dag.views().map((t) => (usage.byTask[t.id] ? { ...t, usage: usage.byTask[t.id] } : t)),
+    tasks: withUsage(dag.views()),
     usage,
     ...(dag.stopReason ? { reason: dag.stopReason } : {}),
     startedAt,
     closedAt,
   }));
+  /** Each task's tokens and cost, at every depth (sub-agents report theirs to the plan too). */
+  function withUsage(views: TaskView[]): TaskView[] {
+    return views.map((t) => {
+      const own = usage.byTask[t.id];
+      const subtasks = t.subtasks.length > 0 ? withUsage(t.subtasks) : t.subtasks;
+      return { ...t, subtasks, ...(own ? { usage: own } : {}) };
+    });
+  }
   setHandler(planProgressQuery, () => ({ status, progress: dag.progress(), paused: dag.paused }));
   setHandler(cancelPlanSignal, () => dag.cancelAll());
   setHandler(cancelTaskSignal, ({ taskId, reason }) => {
