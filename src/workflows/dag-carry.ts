@@ -1,20 +1,14 @@
 import type { TaskSpec } from '../shared/plan';
 import type { Assignment, TaskError, TaskState, TaskView } from '../shared/status';
 
-/** What the DAG scheduler keeps of one task. */
-export interface TaskRecord {
+/** What the DAG scheduler keeps of one task: its view's fields, plus its spec, place, output and whether it started. */
+export interface TaskRecord extends Pick<
+  TaskView,
+  'state' | 'agentId' | 'attempts' | 'assignments' | 'error' | 'reason' | 'startedAt' | 'finishedAt' | 'subtasks'
+> {
   spec: TaskSpec;
   index: number;
-  state: TaskState;
-  agentId?: string;
-  attempts: number;
-  assignments: Assignment[];
-  error?: TaskError;
-  reason?: string;
-  startedAt?: string;
-  finishedAt?: string;
   output?: unknown;
-  subtasks: TaskView[];
   started?: boolean;
 }
 
