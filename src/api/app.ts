@@ -67,7 +67,7 @@ export interface AppDeps {
   registry: Registry;
 }
 
-/** The HTTP API (API.md): validates with zod, then starts, signals and queries workflows. Holds no state. */
+/** The HTTP API (README, "HTTP API"): validates with zod, then starts, signals and queries workflows. Holds no state. */
 export function createApp({ client, config, registry }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = new PlanService(client, config, () => agents.registry(), registry);

@@ -17,7 +17,7 @@ export const ERROR_STATUS = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-/** An error the API answers with its own status and code, in the envelope API.md defines. */
+/** An error the API answers with its own status and code, in the envelope the README's "HTTP API" section shows. */
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
