@@ -124,6 +124,31 @@ describe('agent registry and pool over HTTP', () => {
     expect((result.body.outputs as Record<string, { agent: string }>).a?.agent).toBe('translator-1');
   });
 
+  test('an instance its plan moves from task to task shows the task it is on now', async () => {
+    const id = uniqueId('onward');
+    const slow = { simulate: { latencyMs: 1_500 } };
+    const body = {
+      id,
+      mode: 'sequential',
+      tasks: [
+        { id: 'first', description: 'x', capabilities: ['writing'], input: slow },
+        { id: 'second', description: 'y', capabilities: ['writing'], input: slow },
+      ],
+    };
+    expect((await call('POST', '/v1/plans', body)).status).toBe(202);
+    const agent = await eventually(async () => {
+      const r = await call('GET', '/v1/agents');
+      const a = (r.body.agents as { id: string; taskId: string | null; state: string }[] | undefined)?.find(
+        (x) => x.taskId === 'second',
+      );
+      return a && ['reasoning', 'executing', 'validating'].includes(a.state) ? a : undefined;
+    }, 'the instance at work on "second"');
+    const one = await call('GET', `/v1/agents/${agent.id}`);
+    expect(one.body).toMatchObject({ taskId: 'second', planId: id });
+    expect(['reasoning', 'executing', 'validating']).toContain(one.body.state);
+    expect((await call('GET', `/v1/plans/${id}/result?wait=20`)).body.status).toBe('completed');
+  });
+
   test('agents are listed with live states; busy ones cannot be terminated or their type removed', async () => {
     const id = uniqueId('busy');
     expect(

@@ -8,6 +8,7 @@ import { memorySize, type AgentInstance, type MemoryEntry, type PoolView } from 
 import type { AgentType, Registry } from '../shared/registry';
 import type { TaskView } from '../shared/status';
 import {
+  agentLeaseQuery,
   poolStatusQuery,
   registryQuery,
   removeAgentTypeUpdate,
@@ -245,11 +246,28 @@ export class AgentService {
     });
   }
 
+  /**
+   * What a busy instance is doing. The pool records an instance leased to a plan against the first task it was asked
+   * for; the plan assigns it on from task to task, so its lease (the holder's `agentLease` query) says which task now.
+   */
   private async live(inst: AgentInstance): Promise<AgentView> {
-    const { holder: _h, requestId: _r, consecutiveFailures: _c, memory, ...rest } = inst;
+    const { holder, requestId: _r, consecutiveFailures: _c, memory, ...rest } = inst;
     const view: AgentView = { ...rest, memory: memorySize(memory) };
     if (inst.state !== 'assigned' || !inst.planId || !inst.taskId) return view;
-    const task = await this.taskView(inst.planId, inst.taskId);
+    if (holder) {
+      const lease = await this.rpc(() => this.client.workflow.getHandle(holder).query(agentLeaseQuery), 2_000).catch(
+        (err: unknown) => {
+          if (isTemporalUnavailable(err)) throw err;
+          return undefined;
+        },
+      );
+      const mine = lease?.find((l) => l.agentId === inst.id);
+      if (mine) {
+        view.taskId = mine.taskId ?? null;
+        if (!mine.taskId) return view; // leased, between two tasks of its plan
+      }
+    }
+    const task = await this.taskView(inst.planId, view.taskId ?? inst.taskId);
     if (task && ['reasoning', 'executing', 'validating', 'completed', 'failed'].includes(task.state))
       view.state = task.state as AgentView['state'];
     return view;
