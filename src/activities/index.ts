@@ -238,7 +238,9 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
     },
 
     async lifecycle(ctx) {
-      ctx = await recall(ctx);
+      // Inputs resolved once for the three steps (each would otherwise read referenced outputs again).
+      const c = control();
+      ctx = await recall({ ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) });
       const phases: LifecycleResult['phases'] = [{ state: 'reasoning', at: new Date().toISOString() }];
       const reasoning = await activities.reason(ctx);
       const attempt = reasoning.attempt;

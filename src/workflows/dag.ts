@@ -8,6 +8,11 @@ import { ReadyQueue, typesOf } from './ready-queue';
 
 export type { CarriedRecord, DagSnapshot } from './dag-carry';
 
+/** `id` is one of these tasks or their sub-agents, declared or made by a coordinator's reasoning (`<parent>.<id>`). */
+export function inTree(specs: TaskSpec[], id: string): boolean {
+  return specs.some((s) => s.id === id || id.startsWith(`${s.id}.`) || inTree(s.subtasks, id));
+}
+
 export type StartTask = (
   task: TaskSpec,
   dependencies: Record<string, unknown>,
@@ -210,10 +215,8 @@ export class DagExecutor {
    * reasoning made (prefixed `<coordinator>.`).
    */
   subtreeOf(id: string): string | undefined {
-    const within = (specs: TaskSpec[]): boolean =>
-      specs.some((s) => s.id === id || id.startsWith(`${s.id}.`) || within(s.subtasks));
     for (const rec of this.records.values())
-      if (id.startsWith(`${rec.spec.id}.`) || within(rec.spec.subtasks)) return rec.spec.id;
+      if (id.startsWith(`${rec.spec.id}.`) || inTree(rec.spec.subtasks, id)) return rec.spec.id;
     return undefined;
   }
 

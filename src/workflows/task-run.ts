@@ -29,7 +29,7 @@ import {
 import { addUsage, type Usage } from '../shared/usage';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
-import { DagExecutor } from './dag';
+import { DagExecutor, inTree } from './dag';
 import { MessageRouter } from './message-router';
 import {
   attemptsOf,
@@ -166,9 +166,7 @@ export class TaskRun {
     const { task } = this;
     if (to === task.id || to === '*' || to === this.agentId) return false;
     if (this.sub) return this.sub.has(to) || this.sub.subtreeOf(to) !== undefined;
-    const within = (specs: TaskSpec[]): boolean =>
-      specs.some((s) => s.id === to || to.startsWith(`${s.id}.`) || within(s.subtasks));
-    return to.startsWith(`${task.id}.`) || within(task.subtasks);
+    return to.startsWith(`${task.id}.`) || inTree(task.subtasks, to);
   }
 
   /** Grants for the task's own requests, or for its sub-agents' lease. */
@@ -182,8 +180,16 @@ export class TaskRun {
     if (this.subLease) {
       this.subLease.receive(forLease);
       this.sub?.poke();
-    } else
-      new AgentLease(workflowInfo().workflowId, '-', this.input.planId, (m) => this.outbox.send(m)).receive(forLease);
+      return;
+    }
+    // A grant for a request this task no longer has (a late one): straight back.
+    for (const g of forLease) {
+      if (g.agentId)
+        this.outbox.send({
+          kind: 'release',
+          release: { requestId: g.requestId, agentId: g.agentId, outcome: 'cancelled' },
+        });
+    }
   }
 
   validateInput(input: HumanInput): void {
@@ -245,26 +251,12 @@ export class TaskRun {
           this.attempts = Math.max(this.attempts, reasoning.attempt);
           await this.account(reasoning.usage);
           const subtasks = task.subtasks.length > 0 ? task.subtasks : (reasoning.subtasks ?? []);
-          if (subtasks.length > 0 && this.subtaskOutputs === undefined) {
-            // A coordinator gives its instance back while its sub-agents work, so a deep tree cannot hold the whole
-            // pool hostage; it asks again (preferring the same instance) to synthesize.
-            const coordinator = this.agentId as string;
-            await this.release('yielded');
-            await this.runSubtasks(subtasks);
-            await this.acquire(types, coordinator);
-            if (this.agentId !== coordinator) reassigned();
-            this.transition('assigned');
-          }
-          if ((task.requiresApproval || task.awaitInput) && !this.asked) {
-            // A human may take days: the instance goes back to the pool meanwhile, and the task asks again (preferring
-            // the same instance, so its memory carries on) once answered.
-            const before = this.agentId as string;
-            await this.release('yielded');
-            await this.awaitHuman();
-            await this.acquire(types, before);
-            if (this.agentId !== before) reassigned();
-            this.transition('assigned');
-          }
+          // A coordinator gives its instance back while its sub-agents work (a deep tree cannot hold the whole pool
+          // hostage), and so does a task while a human, who may take days, decides.
+          if (subtasks.length > 0 && this.subtaskOutputs === undefined)
+            await this.withoutAgent(types, reassigned, () => this.runSubtasks(subtasks));
+          if ((task.requiresApproval || task.awaitInput) && !this.asked)
+            await this.withoutAgent(types, reassigned, () => this.awaitHuman());
           let executed: ExecuteResult;
           // The last step writes the agent's memory of this task (a claim check), so the pool never holds its text.
           let memory: Memory | undefined;
@@ -323,6 +315,16 @@ export class TaskRun {
     } catch (err) {
       throw this.failure(err);
     }
+  }
+
+  /** Gives the instance back during `wait`, then asks again, preferring the same one so its memory carries on. */
+  private async withoutAgent(types: string[], reassigned: () => void, wait: () => Promise<void>): Promise<void> {
+    const before = this.agentId as string;
+    await this.release('yielded');
+    await wait();
+    await this.acquire(types, before);
+    if (this.agentId !== before) reassigned();
+    this.transition('assigned');
   }
 
   /**
