@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole orchestrator on one machine. Starts the Temporal dev server (persistent SQLite in .data/,
- * Web UI on 8233) unless TEMPORAL_ADDRESS is set, then the worker, then the API. Ctrl-C stops all of them.
+ * Web UI on 8233) unless Temporal is elsewhere (TEMPORAL_ADDRESS or TEMPORAL_PROFILE set, or a default profile in
+ * temporal.toml naming another address: see docs/operations.md), then the worker, then the API. Ctrl-C stops all.
  *
  * The dev server runs with LATENCY_TUNING (scripts/dev-server.ts: its transfer queue is read up to 1,000 times a second
  * instead of 20, which takes ~50 ms off every hop between workflows, activities and the pool). Env
@@ -10,13 +11,17 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { loadConfigOrExit } from '../src/config';
+import { DEFAULT_TEMPORAL_ADDRESS, describeTarget } from '../src/temporal-connection';
 import { describeDynamicConfig, LATENCY_TUNING, startDevServer, type DevServer } from './dev-server';
 
 const root = resolve(__dirname, '..');
 
 async function main(): Promise<void> {
-  const external = Boolean(process.env.TEMPORAL_ADDRESS);
   const config = loadConfigOrExit();
+  const external =
+    Boolean(process.env.TEMPORAL_ADDRESS || process.env.TEMPORAL_PROFILE) ||
+    config.temporal.target.address !== DEFAULT_TEMPORAL_ADDRESS ||
+    config.temporal.target.tls;
   let server: DevServer | undefined;
   const uiPort = Number(process.env.TEMPORAL_UI_PORT ?? 8233);
   if (!external) {
@@ -35,7 +40,13 @@ async function main(): Promise<void> {
       log: (l) => process.stderr.write(`[temporal] ${l}`),
     });
   }
-  const env = { ...process.env, TEMPORAL_ADDRESS: server?.address ?? config.TEMPORAL_ADDRESS };
+  const env: NodeJS.ProcessEnv = server
+    ? {
+        ...process.env,
+        TEMPORAL_ADDRESS: server.address,
+        TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL || `http://localhost:${uiPort}`,
+      }
+    : process.env;
   const tsNode = resolve(root, 'node_modules/.bin/ts-node');
   const run = (name: string, entry: string): ChildProcess => {
     const child = spawn(tsNode, ['--transpile-only', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -88,8 +99,10 @@ async function main(): Promise<void> {
       '',
       'Agent Orchestrator is starting:',
       `  API          http://localhost:${config.AGENT_ORCHESTRATOR_PORT}   (try: curl -s localhost:${config.AGENT_ORCHESTRATOR_PORT}/healthz)`,
-      server ? `  Temporal UI  http://localhost:${uiPort}` : `  Temporal     ${config.TEMPORAL_ADDRESS} (external)`,
-      `  Temporal     ${env.TEMPORAL_ADDRESS}, namespace ${config.TEMPORAL_NAMESPACE}, task queue ${config.TEMPORAL_TASK_QUEUE}`,
+      server
+        ? `  Temporal UI  http://localhost:${uiPort}`
+        : `  Temporal UI  ${config.TEMPORAL_UI_URL ?? '(unknown: set TEMPORAL_UI_URL for links)'}`,
+      `  Temporal     ${server ? `${server.address} (dev server)` : `${describeTarget(config.temporal.target)} (external)`}, task queue ${config.TEMPORAL_TASK_QUEUE}`,
       'Press Ctrl-C to stop.',
       '',
     ].join('\n'),

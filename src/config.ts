@@ -1,6 +1,12 @@
 import type { PoolSettings } from './shared/pool';
 import type { ExecutionSettings } from './shared/status';
 import { z } from 'zod';
+import {
+  defaultUiUrl,
+  loadTemporalConnectConfig,
+  TemporalConfigError,
+  type TemporalConnectConfig,
+} from './temporal-connection';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
@@ -67,15 +73,29 @@ export const ConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
-  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
-  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  // Where Temporal is, with TLS / API key / profile: read by @temporalio/envconfig (src/temporal-connection.ts).
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-orchestrator'),
-  TEMPORAL_UI_URL: z.url().default('http://localhost:8233'),
+  /** The Temporal Web UI as users' browsers reach it, for links; by default derived from the address (defaultUiUrl). */
+  TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
   PLAN_MAX_BYTES: int(1_048_576, 1_024, 50 * 1_048_576),
   PLAN_MAX_TASKS: int(10_000, 1, 100_000),
 });
-export type Config = Omit<z.infer<typeof ConfigSchema>, 'AGENT_POOL_ID'> & { AGENT_POOL_ID: string };
+export type Config = Omit<
+  z.infer<typeof ConfigSchema>,
+  'AGENT_POOL_ID' | 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'
+> & {
+  AGENT_POOL_ID: string;
+  /** As resolved from the profile and the environment. */
+  TEMPORAL_ADDRESS: string;
+  TEMPORAL_NAMESPACE: string;
+  /** Unset when it cannot be derived: API answers then carry no UI link. */
+  TEMPORAL_UI_URL?: string;
+  /** How to connect (TLS material, API key): hand to a connection, never print. */
+  temporal: TemporalConnectConfig;
+};
 
 export class ConfigError extends Error {}
 
@@ -89,9 +109,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
+  let temporal: TemporalConnectConfig;
+  try {
+    temporal = loadTemporalConnectConfig(defined);
+  } catch (err) {
+    if (err instanceof TemporalConfigError) throw new ConfigError(`invalid configuration:\n  ${err.message}`);
+    throw err;
+  }
+  const uiUrl = parsed.data.TEMPORAL_UI_URL ?? defaultUiUrl(temporal.target);
   return {
     ...parsed.data,
     AGENT_POOL_ID: parsed.data.AGENT_POOL_ID ?? `agent-pool-${parsed.data.TEMPORAL_TASK_QUEUE}`,
+    TEMPORAL_ADDRESS: temporal.target.address,
+    TEMPORAL_NAMESPACE: temporal.target.namespace,
+    ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}),
+    temporal,
   };
 }
 

@@ -16,6 +16,7 @@ import { planWorkflowId } from './shared/ids';
 import type { AgentType, Registry } from './shared/registry';
 import type { TaskOutcome } from './shared/status';
 import { ensureSearchAttributes } from './temporal';
+import { describeTarget } from './temporal-connection';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 
 /** Sends agents' messages to their plan workflow as signals. */
@@ -171,8 +172,8 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(config.temporal.connectionOptions);
+  const clientConnection = await Connection.connect(config.temporal.connectionOptions);
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
   const added = await ensureSearchAttributes(connection.operatorService, config.TEMPORAL_NAMESPACE);
   if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
@@ -192,9 +193,7 @@ async function main(): Promise<void> {
   });
   // The registry file's types and MAX_AGENTS are (re)applied to the pool at every worker start.
   await signalPool(pool, config.AGENT_POOL_ID, { kind: 'configure', input: pool.poolInput() });
-  console.log(
-    `worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${config.TEMPORAL_ADDRESS} (namespace ${config.TEMPORAL_NAMESPACE})`,
-  );
+  console.log(`worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${describeTarget(config.temporal.target)}`);
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight work is handed back
   } finally {

@@ -54,7 +54,8 @@ export interface SubmitAnswer {
   planId: string;
   workflowId: string;
   status: PlanStatus;
-  links: { self: string; result: string; ui: string };
+  /** `ui` is absent when the Web UI's address is unknown (a self-hosted cluster without TEMPORAL_UI_URL). */
+  links: { self: string; result: string; ui?: string };
 }
 
 export interface PlanSummary {
@@ -115,10 +116,11 @@ export class PlanService {
 
   private links(planId: string): SubmitAnswer['links'] {
     const ns = encodeURIComponent(this.config.TEMPORAL_NAMESPACE);
+    const ui = this.config.TEMPORAL_UI_URL?.replace(/\/$/, '');
     return {
       self: `/v1/plans/${planId}`,
       result: `/v1/plans/${planId}/result`,
-      ui: `${this.config.TEMPORAL_UI_URL.replace(/\/$/, '')}/namespaces/${ns}/workflows/${encodeURIComponent(planWorkflowId(planId))}`,
+      ...(ui ? { ui: `${ui}/namespaces/${ns}/workflows/${encodeURIComponent(planWorkflowId(planId))}` } : {}),
     };
   }
 

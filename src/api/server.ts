@@ -1,18 +1,19 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
 import { loadRegistry } from '../registry';
+import { describeTarget } from '../temporal-connection';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
-  const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
+  const connection = Connection.lazy(config.temporal.connectionOptions);
   const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
   const app = createApp({ client, config, registry });
   const server = app.listen(config.AGENT_ORCHESTRATOR_PORT, config.AGENT_ORCHESTRATOR_HOST, () => {
     console.log(
-      `API listening on http://localhost:${config.AGENT_ORCHESTRATOR_PORT} (Temporal ${config.TEMPORAL_ADDRESS}, namespace ${config.TEMPORAL_NAMESPACE})`,
+      `API listening on http://localhost:${config.AGENT_ORCHESTRATOR_PORT} (Temporal ${describeTarget(config.temporal.target)})`,
     );
   });
   const stop = (signal: string) => {
