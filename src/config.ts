@@ -21,7 +21,25 @@ const ProviderLimits = z.record(
 /** Every setting the orchestrator reads from the environment; the one place that touches process.env. */
 export const ConfigSchema = z.object({
   AGENT_ORCHESTRATOR_PORT: int(8003, 0, 65535),
-  AGENT_ORCHESTRATOR_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Default: 0.0.0.0 with API keys configured, 127.0.0.1 without (docs/security.md). */
+  AGENT_ORCHESTRATOR_HOST: z.string().min(1).optional(),
+  /** API keys with scopes and quotas, as JSON (docs/security.md): a file, and/or the variable itself. */
+  API_KEYS_FILE: z.string().min(1).optional(),
+  API_KEYS: z.string().min(1).optional(),
+  /** Without keys, listening beyond loopback takes this explicit opt-in (and logs a warning). */
+  API_ALLOW_UNAUTHENTICATED: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Paths answered without a key, comma-separated. */
+  API_PUBLIC_PATHS: z
+    .string()
+    .default('/healthz,/readyz')
+    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean)),
+  /** Requests a minute per key (per client address without keys); 0 = no limit. A key's own setting wins. */
+  API_RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
+  /** Running plans per key; 0 = no limit. A key's own setting wins. Needs keys (counted by the Submitter attribute). */
+  API_MAX_PLANS_IN_FLIGHT: int(0, 0, 1_000_000),
   // One pool workflow carries every instance (with its memory) across continue-as-new: 500 keeps that far under 2 MB.
   MAX_AGENTS: int(100, 1, 10_000),
   AGENT_TIMEOUT_SECONDS: int(300, 1, 86_400),
@@ -85,9 +103,11 @@ export const ConfigSchema = z.object({
 });
 export type Config = Omit<
   z.infer<typeof ConfigSchema>,
-  'AGENT_POOL_ID' | 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL'
+  'AGENT_POOL_ID' | 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_UI_URL' | 'AGENT_ORCHESTRATOR_HOST'
 > & {
   AGENT_POOL_ID: string;
+  /** Resolved: see ConfigSchema. */
+  AGENT_ORCHESTRATOR_HOST: string;
   /** As resolved from the profile and the environment. */
   TEMPORAL_ADDRESS: string;
   TEMPORAL_NAMESPACE: string;
@@ -119,12 +139,29 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const uiUrl = parsed.data.TEMPORAL_UI_URL ?? defaultUiUrl(temporal.target);
   return {
     ...parsed.data,
+    AGENT_ORCHESTRATOR_HOST: listenHost(parsed.data),
     AGENT_POOL_ID: parsed.data.AGENT_POOL_ID ?? `agent-pool-${parsed.data.TEMPORAL_TASK_QUEUE}`,
     TEMPORAL_ADDRESS: temporal.target.address,
     TEMPORAL_NAMESPACE: temporal.target.namespace,
     ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}),
     temporal,
   };
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+/** Where the API listens: never beyond loopback without keys unless API_ALLOW_UNAUTHENTICATED says so. */
+function listenHost(c: z.infer<typeof ConfigSchema>): string {
+  const keyed = Boolean(c.API_KEYS || c.API_KEYS_FILE);
+  if (keyed || c.API_ALLOW_UNAUTHENTICATED) return c.AGENT_ORCHESTRATOR_HOST ?? '0.0.0.0';
+  const host = c.AGENT_ORCHESTRATOR_HOST ?? '127.0.0.1';
+  if (!LOOPBACK.test(host)) {
+    throw new ConfigError(
+      `invalid configuration:\n  AGENT_ORCHESTRATOR_HOST=${JSON.stringify(host)}: would expose the API without ` +
+        'authentication; configure API_KEYS or API_KEYS_FILE (docs/security.md), or set API_ALLOW_UNAUTHENTICATED=true',
+    );
+  }
+  return host;
 }
 
 /** For process entry points: load or exit with the message. */

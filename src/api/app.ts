@@ -7,6 +7,8 @@ import { PLAN_STATUSES } from '../shared/status';
 import { ApiError, errorHandler } from './errors';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
+import { authenticate, loadApiKeys, principalOf } from './auth';
+import { InFlightLimiter, requestRateLimit } from './quotas';
 import { renderMetrics } from './metrics';
 import { PlanService } from './plan-service';
 
@@ -71,8 +73,15 @@ export interface AppDeps {
 export function createApp({ client, config, registry }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = new PlanService(client, config, () => agents.registry(), registry);
+  const publicPaths = new Set(config.API_PUBLIC_PATHS);
+  const inFlight = new InFlightLimiter(client, config.API_MAX_PLANS_IN_FLIGHT, (fn) =>
+    client.connection.withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, fn),
+  );
   const app = express();
   app.disable('x-powered-by');
+  // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
+  app.use(authenticate({ keys: loadApiKeys(config), publicPaths }));
+  app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
   app.use(requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false }));
 
   app.get('/healthz', async (_req, res) => {
@@ -105,7 +114,11 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
 
   app.post('/v1/plans', async (req, res) => {
     if (req.body === undefined) throw new ApiError('VALIDATION_ERROR', 'request body is empty: send a plan as JSON');
-    const { created, answer } = await plans.submit(req.body);
+    const who = principalOf(res);
+    const { created, answer } = await inFlight.admit(who, async () => {
+      const r = await plans.submit(req.body, who?.name);
+      return { ...r, planId: r.answer.planId };
+    });
     res
       .status(created ? 202 : 200)
       .location(answer.links.self)

@@ -5,6 +5,7 @@ import type { ValidationIssue } from '../shared/plan';
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
@@ -23,6 +24,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly issues?: ValidationIssue[],
+    /** Sent as Retry-After (429, 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
   }
@@ -55,6 +58,7 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next
     const message = err instanceof ServiceError ? `Temporal error: ${err.message}` : 'internal error';
     apiError = new ApiError('INTERNAL', message);
   }
+  if (apiError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(apiError.retryAfterSeconds));
   res.status(ERROR_STATUS[apiError.code]).json({
     error: { code: apiError.code, message: apiError.message, ...(apiError.issues ? { issues: apiError.issues } : {}) },
   });

@@ -15,7 +15,7 @@ import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { checkPlan } from '../shared/plan';
 import { compactPlan } from '../shared/plan-codec';
 import type { Registry } from '../shared/registry';
-import { PlanIdKey, PlanStatusKey } from '../shared/search-attributes';
+import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../shared/search-attributes';
 import {
   FINAL_TASK_STATES,
   PLAN_STATUSES,
@@ -124,7 +124,8 @@ export class PlanService {
     };
   }
 
-  async submit(body: unknown): Promise<{ created: boolean; answer: SubmitAnswer }> {
+  /** `submitter`: the API key's name, stamped on the plan as the Submitter search attribute (quotas count by it). */
+  async submit(body: unknown, submitter?: string): Promise<{ created: boolean; answer: SubmitAnswer }> {
     const registry = await this.registry().catch((err: unknown) => {
       if (isTemporalUnavailable(err)) return this.fallback;
       throw err;
@@ -161,6 +162,7 @@ export class PlanService {
           typedSearchAttributes: [
             { key: PlanIdKey, value: plan.id },
             { key: PlanStatusKey, value: 'running' },
+            ...(submitter ? [{ key: SubmitterKey, value: submitter }] : []),
           ],
           memo: { bodyHash, ...(plan.name ? { name: plan.name } : {}) },
           staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,

@@ -3,6 +3,7 @@ import { loadConfigOrExit } from '../config';
 import { loadRegistry } from '../registry';
 import { describeTarget } from '../temporal-connection';
 import { createApp } from './app';
+import { countApiKeys } from './auth';
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
@@ -15,6 +16,17 @@ async function main(): Promise<void> {
     console.log(
       `API listening on http://localhost:${config.AGENT_ORCHESTRATOR_PORT} (Temporal ${describeTarget(config.temporal.target)})`,
     );
+    const keys = countApiKeys(config);
+    if (keys > 0)
+      console.log(`API keys: ${keys} configured; listening on ${config.AGENT_ORCHESTRATOR_HOST} (docs/security.md)`);
+    else if (config.API_ALLOW_UNAUTHENTICATED)
+      console.warn(
+        `WARNING: no API keys and API_ALLOW_UNAUTHENTICATED=true: anyone who reaches ${config.AGENT_ORCHESTRATOR_HOST}:${config.AGENT_ORCHESTRATOR_PORT} can submit, cancel and register agent types`,
+      );
+    else
+      console.log(
+        `no API keys configured: the API is open, so it listens on ${config.AGENT_ORCHESTRATOR_HOST} only (set API_KEYS or API_KEYS_FILE to expose it: docs/security.md)`,
+      );
   });
   const stop = (signal: string) => {
     console.log(`${signal}: API shutting down`);

@@ -8,4 +8,15 @@ export const AgentIdKey = defineSearchAttributeKey('AgentId', SearchAttributeTyp
 export const LifecycleStateKey = defineSearchAttributeKey('LifecycleState', SearchAttributeType.KEYWORD);
 export const PlanStatusKey = defineSearchAttributeKey('PlanStatus', SearchAttributeType.KEYWORD);
 
-export const SEARCH_ATTRIBUTES = [PlanIdKey, TaskIdKey, AgentTypeKey, AgentIdKey, LifecycleStateKey, PlanStatusKey];
+/** The name of the API key a plan was submitted with (docs/security.md): quotas count running plans by it. */
+export const SubmitterKey = defineSearchAttributeKey('Submitter', SearchAttributeType.KEYWORD);
+
+export const SEARCH_ATTRIBUTES = [
+  PlanIdKey,
+  TaskIdKey,
+  AgentTypeKey,
+  AgentIdKey,
+  LifecycleStateKey,
+  PlanStatusKey,
+  SubmitterKey,
+];

@@ -1,0 +1,116 @@
+import type { Client } from '@temporalio/client';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
+import { planWorkflowId } from '../shared/ids';
+import { SubmitterKey } from '../shared/search-attributes';
+import { principalOf } from './auth';
+import { ApiError } from './errors';
+
+/**
+ * Requests per minute per API key (per client address without keys), by express-rate-limit's fixed window, in this
+ * API process's memory: with N API replicas behind a balancer a key gets up to N times the limit. 429 RATE_LIMITED with
+ * Retry-After; a refused request did nothing, so retrying it later loses nothing.
+ */
+export function requestRateLimit(defaultPerMinute: number, publicPaths: ReadonlySet<string>): RequestHandler {
+  return rateLimit({
+    windowMs: 60_000,
+    limit: (_req: Request, res: Response) => principalOf(res)?.requestsPerMinute ?? defaultPerMinute,
+    // 0 = no limit (for the default or a key).
+    skip: (req: Request, res: Response) =>
+      publicPaths.has(req.path) || (principalOf(res)?.requestsPerMinute ?? defaultPerMinute) === 0,
+    keyGenerator: (req: Request, res: Response) => {
+      const p = principalOf(res);
+      return p ? `key:${p.name}` : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+    },
+    standardHeaders: 'draft-7',
+    legacyHeaders: false,
+    handler: (req: Request, res: Response, next: NextFunction) => {
+      const info = (req as Request & { rateLimit?: { resetTime?: Date; limit: number } }).rateLimit;
+      const seconds = info?.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1_000)) : 60;
+      res.setHeader('Retry-After', String(seconds));
+      next(new ApiError('RATE_LIMITED', `more than ${info?.limit ?? '?'} requests a minute; retry in ${seconds} s`));
+    },
+  });
+}
+
+const RECENT_MS = 30_000;
+
+/**
+ * Caps the plans a key has running (API_MAX_PLANS_IN_FLIGHT, or the key's maxPlansInFlight). Counts from Temporal
+ * visibility (running plans whose Submitter is the key's name), plus the plans this process admitted in the last 30 s
+ * that visibility may not show yet; admissions of one key are checked one at a time, so a burst cannot slip past.
+ */
+export class InFlightLimiter {
+  private readonly recent = new Map<string, Map<string, number>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly client: Client,
+    private readonly defaultMax: number,
+    private readonly rpc: <T>(fn: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  /** Runs `start` if the key has room, else throws 429; `start` resolves with the plan's id once it runs. */
+  admit<T>(
+    who: { name: string; maxPlansInFlight?: number } | undefined,
+    start: () => Promise<T & { planId: string; created: boolean }>,
+  ): Promise<T & { planId: string; created: boolean }> {
+    const max = who?.maxPlansInFlight ?? this.defaultMax;
+    if (!who || max === 0) return start();
+    const previous = this.queues.get(who.name) ?? Promise.resolve();
+    const run = previous.then(async () => {
+      const running = await this.running(who.name, max + (this.recent.get(who.name)?.size ?? 0));
+      if (running >= max) {
+        throw new ApiError(
+          'RATE_LIMITED',
+          `the key "${who.name}" has ${running} plans running; its limit is ${max}: retry when one has finished`,
+          undefined,
+          5,
+        );
+      }
+      const answer = await start();
+      if (answer.created) {
+        const mine = this.recent.get(who.name) ?? new Map<string, number>();
+        mine.set(answer.planId, Date.now());
+        this.recent.set(who.name, mine);
+      }
+      return answer;
+    });
+    const settled = run.catch(() => undefined);
+    this.queues.set(who.name, settled);
+    void settled.then(() => {
+      if (this.queues.get(who.name) === settled) this.queues.delete(who.name);
+    });
+    return run;
+  }
+
+  private async running(name: string, enough: number): Promise<number> {
+    const query = `WorkflowType = 'planWorkflow' AND ExecutionStatus = 'Running' AND ${SubmitterKey.name} = '${name}'`;
+    const ids = new Set<string>();
+    await this.rpc(async () => {
+      for await (const wf of this.client.workflow.list({ query, pageSize: Math.min(1_000, enough + 1) })) {
+        ids.add(wf.workflowId);
+        if (ids.size > enough) break;
+      }
+    });
+    const mine = this.recent.get(name);
+    if (!mine) return ids.size;
+    const now = Date.now();
+    let extra = 0;
+    for (const [planId, at] of mine) {
+      if (now - at > RECENT_MS) mine.delete(planId);
+      else if (!ids.has(planWorkflowId(planId))) extra += (await this.stillRunning(planId)) ? 1 : 0;
+    }
+    return ids.size + extra;
+  }
+
+  /** A recently admitted plan visibility does not list: running unless Temporal says it has closed. */
+  private async stillRunning(planId: string): Promise<boolean> {
+    try {
+      const desc = await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).describe());
+      return desc.status.name === 'RUNNING';
+    } catch {
+      return true;
+    }
+  }
+}
