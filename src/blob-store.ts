@@ -1,6 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { decrypt, encrypt, keyFor } from './encryption/aes-gcm';
+import type { Keyring } from './encryption/keyring';
 import { isBlobRef, type BlobRef } from './shared/blob';
 
 /** Where claim-checked values live. Content-addressed: putting the same value twice stores it once. */
@@ -9,8 +11,14 @@ export interface BlobStore {
   get(key: string): Promise<string>;
 }
 
+/** A store that can keep content under another value's key (what EncryptedBlobStore needs). */
+export interface KeyedBlobStore extends BlobStore {
+  /** Stores `stored` under the content key of `json`. */
+  putAs(json: string, stored: string): Promise<string>;
+}
+
 /** The default store: files under one directory (shared by workers and the API, e.g. a volume in docker-compose). */
-export class FileBlobStore implements BlobStore {
+export class FileBlobStore implements KeyedBlobStore {
   constructor(private readonly dir: string) {}
 
   private path(key: string): string {
@@ -19,7 +27,11 @@ export class FileBlobStore implements BlobStore {
     return join(this.dir, hex.slice(0, 2), `${hex}.json`);
   }
 
-  async put(json: string): Promise<string> {
+  put(json: string): Promise<string> {
+    return this.putAs(json, json);
+  }
+
+  async putAs(json: string, stored: string): Promise<string> {
     const key = `sha256:${createHash('sha256').update(json).digest('hex')}`;
     const path = this.path(key);
     const exists = await stat(path).then(
@@ -30,7 +42,7 @@ export class FileBlobStore implements BlobStore {
       await mkdir(join(path, '..'), { recursive: true });
       // Write then rename, so a reader never sees half a blob and a crash leaves no truncated file under the key.
       const tmp = `${path}.${randomUUID()}.tmp`;
-      await writeFile(tmp, json);
+      await writeFile(tmp, stored);
       await rename(tmp, path);
     }
     return key;
@@ -42,6 +54,35 @@ export class FileBlobStore implements BlobStore {
     } catch (err) {
       throw new Error(`blob ${key} is missing from the blob store (${(err as Error).message})`);
     }
+  }
+}
+
+const SEALED = 'aoenc1:';
+
+/**
+ * Encrypts blobs at rest with the payload keyring (AES-256-GCM, key id kept with each blob), so the claim-check store
+ * is no plainer than history. Keys stay content hashes of the plaintext. Blobs written before encryption was turned
+ * on are read as they are.
+ */
+export class EncryptedBlobStore implements BlobStore {
+  constructor(
+    private readonly inner: KeyedBlobStore,
+    private readonly keyring: Keyring,
+  ) {}
+
+  put(json: string): Promise<string> {
+    const { id, key } = this.keyring.current;
+    const sealed = `${SEALED}${id}:${encrypt(key, Buffer.from(json, 'utf8')).toString('base64')}`;
+    return this.inner.putAs(json, sealed);
+  }
+
+  async get(key: string): Promise<string> {
+    const stored = await this.inner.get(key);
+    if (!stored.startsWith(SEALED)) return stored;
+    const rest = stored.slice(SEALED.length);
+    const colon = rest.indexOf(':');
+    const id = rest.slice(0, colon);
+    return decrypt(keyFor(this.keyring, id), Buffer.from(rest.slice(colon + 1), 'base64')).toString('utf8');
   }
 }
 
@@ -80,9 +121,15 @@ export class ClaimCheck {
 }
 
 /** The claim-check store the workers and the API share (BLOB_STORE_DIR, BLOB_THRESHOLD_BYTES). */
-export function claimCheckOf(config: { BLOB_STORE_DIR?: string; BLOB_THRESHOLD_BYTES?: number }): ClaimCheck {
+export function claimCheckOf(config: {
+  BLOB_STORE_DIR?: string;
+  BLOB_THRESHOLD_BYTES?: number;
+  /** Payload encryption keys: blobs are encrypted with them too. */
+  encryption?: Keyring;
+}): ClaimCheck {
+  const files = new FileBlobStore(config.BLOB_STORE_DIR ?? '.data/blobs');
   return new ClaimCheck(
-    new FileBlobStore(config.BLOB_STORE_DIR ?? '.data/blobs'),
+    config.encryption ? new EncryptedBlobStore(files, config.encryption) : files,
     config.BLOB_THRESHOLD_BYTES ?? 131_072,
   );
 }

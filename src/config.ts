@@ -1,6 +1,7 @@
 import type { PoolSettings } from './shared/pool';
 import type { ExecutionSettings } from './shared/status';
 import { z } from 'zod';
+import { loadKeyring, type Keyring } from './encryption/keyring';
 import {
   defaultUiUrl,
   loadTemporalConnectConfig,
@@ -35,7 +36,12 @@ export const ConfigSchema = z.object({
   API_PUBLIC_PATHS: z
     .string()
     .default('/healthz,/readyz')
-    .transform((v) => v.split(',').map((p) => p.trim()).filter(Boolean)),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean),
+    ),
   /** Requests a minute per key (per client address without keys); 0 = no limit. A key's own setting wins. */
   API_RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
   /** Running plans per key; 0 = no limit. A key's own setting wins. Needs keys (counted by the Submitter attribute). */
@@ -99,6 +105,21 @@ export const ConfigSchema = z.object({
   TEMPORAL_UI_URL: z.url().optional(),
   TEMPORAL_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
   PLAN_MAX_BYTES: int(1_048_576, 1_024, 50 * 1_048_576),
+  /** Payload and blob encryption (docs/security.md): {"<key id>": "<base64 of 32 bytes>"}, inline or in a file. */
+  PAYLOAD_ENCRYPTION_KEYS: z.string().min(1).optional(),
+  PAYLOAD_ENCRYPTION_KEYS_FILE: z.string().min(1).optional(),
+  /** The key that encrypts; the others only decrypt (rotation). */
+  PAYLOAD_ENCRYPTION_KEY_ID: z.string().min(1).optional(),
+  /** Browser origins allowed to call the codec endpoint (the Web UI's); default: TEMPORAL_UI_URL's origin. */
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v) =>
+      v
+        ?.split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   PLAN_MAX_TASKS: int(10_000, 1, 100_000),
 });
 export type Config = Omit<
@@ -115,6 +136,8 @@ export type Config = Omit<
   TEMPORAL_UI_URL?: string;
   /** How to connect (TLS material, API key): hand to a connection, never print. */
   temporal: TemporalConnectConfig;
+  /** Payload and blob encryption keys; undefined = encryption off. Never print. */
+  encryption?: Keyring;
 };
 
 export class ConfigError extends Error {}
@@ -137,6 +160,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw err;
   }
   const uiUrl = parsed.data.TEMPORAL_UI_URL ?? defaultUiUrl(temporal.target);
+  let encryption: Keyring | undefined;
+  try {
+    encryption = loadKeyring(parsed.data);
+  } catch (err) {
+    throw new ConfigError(`invalid configuration:\n  ${(err as Error).message}`);
+  }
   return {
     ...parsed.data,
     AGENT_ORCHESTRATOR_HOST: listenHost(parsed.data),
@@ -145,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     TEMPORAL_NAMESPACE: temporal.target.namespace,
     ...(uiUrl ? { TEMPORAL_UI_URL: uiUrl } : {}),
     temporal,
+    ...(encryption ? { encryption } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, type DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { ModelRuntime } from './activities/model-runtime';
@@ -11,6 +11,7 @@ import { claimCheckOf } from './blob-store';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
 import { loadConfigOrExit, poolSettings, type Config } from './config';
+import { dataConverterFor } from './encryption/data-converter';
 import { loadRegistry } from './registry';
 import { planWorkflowId } from './shared/ids';
 import type { AgentType, Registry } from './shared/registry';
@@ -75,6 +76,7 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
       | 'MODEL_REQUESTS_PER_MINUTE'
       | 'MODEL_PROVIDER_LIMITS'
       | 'MAX_SUBTASK_DEPTH'
+      | 'encryption'
     >
   >;
 
@@ -148,6 +150,8 @@ export interface CreateWorkerOptions {
   taskQueue: string;
   deps: ActivityDeps;
   pool: PoolDeps;
+  /** Payload encryption (dataConverterFor); the clients talking to these workflows must use the same. */
+  dataConverter?: DataConverter;
   /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
@@ -160,6 +164,7 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     ...(opts.identity ? { identity: opts.identity } : {}),
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
@@ -174,7 +179,12 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const connection = await NativeConnection.connect(config.temporal.connectionOptions);
   const clientConnection = await Connection.connect(config.temporal.connectionOptions);
-  const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
+  const dataConverter = dataConverterFor(config.encryption);
+  const client = new Client({
+    connection: clientConnection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
   const added = await ensureSearchAttributes(connection.operatorService, config.TEMPORAL_NAMESPACE);
   if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
@@ -190,6 +200,7 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     deps,
     pool,
+    ...(dataConverter ? { dataConverter } : {}),
   });
   // The registry file's types and MAX_AGENTS are (re)applied to the pool at every worker start.
   await signalPool(pool, config.AGENT_POOL_ID, { kind: 'configure', input: pool.poolInput() });

@@ -8,6 +8,8 @@ import { ApiError, errorHandler } from './errors';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
 import { authenticate, loadApiKeys, principalOf } from './auth';
+import { codecCors, codecRoutes } from './codec-endpoint';
+import { EncryptionCodec } from '../encryption/payload-codec';
 import { InFlightLimiter, requestRateLimit } from './quotas';
 import { renderMetrics } from './metrics';
 import { PlanService } from './plan-service';
@@ -79,6 +81,9 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
   );
   const app = express();
   app.disable('x-powered-by');
+  const codecOrigins =
+    config.CODEC_CORS_ORIGINS ?? (config.TEMPORAL_UI_URL ? [new URL(config.TEMPORAL_UI_URL).origin] : []);
+  app.use(codecCors(codecOrigins));
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
   app.use(authenticate({ keys: loadApiKeys(config), publicPaths }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
@@ -108,6 +113,7 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
     const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
     res.type('text/plain; version=0.0.4').send(renderMetrics(pool, plansByStatus));
   });
+  app.use(codecRoutes(config.encryption ? new EncryptionCodec(config.encryption) : undefined));
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
   });

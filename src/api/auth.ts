@@ -115,6 +115,8 @@ export function scopeOf(method: string, path: string): Scope | 'public' {
     return m === 'POST' ? 'operate' : 'read';
   if (/^\/v1\/agent-types\/[^/]+$/.test(path) && (m === 'PUT' || m === 'DELETE')) return 'admin';
   if (/^\/v1\/agents\/[^/]+$/.test(path) && m === 'DELETE') return 'admin';
+  if (path === '/codec/decode') return 'read';
+  if (path === '/codec/encode') return 'submit';
   if (
     m === 'POST' &&
     (path === '/v1/plans' ||

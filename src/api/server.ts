@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
+import { dataConverterFor } from '../encryption/data-converter';
 import { loadRegistry } from '../registry';
 import { describeTarget } from '../temporal-connection';
 import { createApp } from './app';
@@ -10,7 +11,12 @@ async function main(): Promise<void> {
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy(config.temporal.connectionOptions);
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const dataConverter = dataConverterFor(config.encryption);
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    ...(dataConverter ? { dataConverter } : {}),
+  });
   const app = createApp({ client, config, registry });
   const server = app.listen(config.AGENT_ORCHESTRATOR_PORT, config.AGENT_ORCHESTRATOR_HOST, () => {
     console.log(

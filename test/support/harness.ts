@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
@@ -66,6 +67,8 @@ export interface HarnessOptions {
   config?: Partial<Parameters<typeof buildDeps>[0]>;
   /** Extra environment for the worker's deps (API keys). */
   env?: Record<string, string>;
+  /** Payload encryption for the worker and the harness's client (dataConverterFor). */
+  dataConverter?: DataConverter;
 }
 
 /** A real worker on its own task queue against the run's dev server, plus a client. */
@@ -84,7 +87,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({
+    connection,
+    namespace: 'default',
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+  });
   const base = buildDeps(
     {
       AGENT_REGISTRY_FILE: undefined,
@@ -103,6 +110,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     deps: { ...base, ...opts.deps },
     pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
+    ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
   });
   const running = worker.run();
 
