@@ -1,6 +1,6 @@
 #!/bin/sh
 # Creates the orchestrator's Temporal namespace when it is missing and registers the custom search
-# attributes listed in src/shared/search-attributes.json (the one list; the worker registers the
+# attributes listed in src/shared/custom-search-attributes.json (the one list; the worker registers the
 # same file's names at start when they are missing).
 #
 # Runs once per `docker compose up` in the temporalio/admin-tools image (service `temporal-namespace`),
@@ -10,7 +10,7 @@
 #
 # Env: TEMPORAL_ADDRESS (temporal:7233), TEMPORAL_NAMESPACE (default),
 #      NAMESPACE_RETENTION (72h, for a namespace this creates),
-#      SEARCH_ATTRIBUTES_FILE (/etc/agent-orchestrator/search-attributes.json),
+#      SEARCH_ATTRIBUTES_FILE (/etc/agent-orchestrator/custom-search-attributes.json),
 #      MAX_ATTEMPTS (90), SLEEP_SECONDS (2).
 # The `temporal` CLI also reads TEMPORAL_API_KEY, TEMPORAL_TLS_* and friends from the environment.
 set -eu
@@ -18,7 +18,7 @@ set -eu
 export TEMPORAL_ADDRESS="${TEMPORAL_ADDRESS:-temporal:7233}"
 NAMESPACE="${TEMPORAL_NAMESPACE:-default}"
 RETENTION="${NAMESPACE_RETENTION:-72h}"
-FILE="${SEARCH_ATTRIBUTES_FILE:-/etc/agent-orchestrator/search-attributes.json}"
+FILE="${SEARCH_ATTRIBUTES_FILE:-/etc/agent-orchestrator/custom-search-attributes.json}"
 MAX_ATTEMPTS="${MAX_ATTEMPTS:-90}"
 SLEEP_SECONDS="${SLEEP_SECONDS:-2}"
 

@@ -58,7 +58,7 @@ PIDS="$PIDS $!"
 NAMESPACE=compose-check
 log "namespace job against a dev server on 127.0.0.1:$TEMPORAL_PORT"
 PATH="$(dirname "$TEMPORAL"):$PATH" TEMPORAL_ADDRESS="127.0.0.1:$TEMPORAL_PORT" TEMPORAL_NAMESPACE="$NAMESPACE" \
-  SEARCH_ATTRIBUTES_FILE="$ROOT/src/shared/search-attributes.json" SLEEP_SECONDS=1 \
+  SEARCH_ATTRIBUTES_FILE="$ROOT/src/shared/custom-search-attributes.json" SLEEP_SECONDS=1 \
   sh "$ROOT/docker/temporal-namespace.sh" | tail -n 1 || fail "docker/temporal-namespace.sh"
 
 # The compose file's environment for a service, as `export K='V'` lines, with what differs outside

@@ -1,10 +1,10 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import definitions from './search-attributes.json';
+import definitions from './custom-search-attributes.json';
 
 /**
  * Custom search attributes: filter plans and tasks in the Web UI and `temporal workflow list --query`.
  *
- * search-attributes.json is the one list of them: the worker registers what is missing from it at start
+ * custom-search-attributes.json is the one list of them: the worker registers what is missing from it at start
  * (src/temporal.ts) and docker/temporal-namespace.sh registers the same file's names in docker-compose. All are Keyword.
  */
 export type SearchAttributeName = keyof typeof definitions;
