@@ -4,9 +4,11 @@
 #   node dist/worker.js        the Temporal worker (scale it: docker compose up --scale worker=N)
 #   node dist/api/server.js    the HTTP API on port 8003 (default command)
 #
-# Debian slim, not Alpine: @temporalio/core-bridge ships a glibc-linked native library.
+# Node 22 LTS on Debian slim, not Alpine: @temporalio/core-bridge ships a glibc-linked native library.
+# The runtime stage holds the compiled dist/ and the production dependencies only: no sources, no
+# TypeScript, no ts-node (both are devDependencies).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:22.21.1-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
@@ -18,6 +20,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# `npm run build` compiles src/ to dist/ (with the workflow bundle the worker loads at start);
+# then the dev dependencies go.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 
@@ -28,14 +32,13 @@ WORKDIR /app
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# The worker bundles workflow code (webpack, inside @temporalio/worker) when it starts, so the
-# workflow sources travel with the compiled output.
-COPY --from=build /app/tsconfig.json /app/tsconfig.build.json ./
-COPY --from=build /app/src ./src
 
 # No state lives in the container: everything durable is in Temporal, and large outputs in the
 # blob store (the `blobs` volume in docker-compose, mounted here; owned by node so it can write).
 RUN mkdir -p /data/blobs && chown node:node /data/blobs
 USER node
-EXPOSE 8003
+# API, worker metrics.
+EXPOSE 8003 9464
+# API: GET /healthz; worker: its metrics endpoint. The role comes from the container's command.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=5 CMD ["node", "dist/healthcheck.js"]
 CMD ["node", "dist/api/server.js"]

@@ -1,22 +1,26 @@
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import definitions from './custom-search-attributes.json';
 
-/** Custom search attributes (all Keyword): filter plans and tasks in the Web UI and `temporal workflow list --query`. */
-export const PlanIdKey = defineSearchAttributeKey('PlanId', SearchAttributeType.KEYWORD);
-export const TaskIdKey = defineSearchAttributeKey('TaskId', SearchAttributeType.KEYWORD);
-export const AgentTypeKey = defineSearchAttributeKey('AgentType', SearchAttributeType.KEYWORD);
-export const AgentIdKey = defineSearchAttributeKey('AgentId', SearchAttributeType.KEYWORD);
-export const LifecycleStateKey = defineSearchAttributeKey('LifecycleState', SearchAttributeType.KEYWORD);
-export const PlanStatusKey = defineSearchAttributeKey('PlanStatus', SearchAttributeType.KEYWORD);
+/**
+ * Custom search attributes: filter plans and tasks in the Web UI and `temporal workflow list --query`.
+ *
+ * custom-search-attributes.json is the one list of them: the worker registers what is missing from it at start
+ * (src/temporal.ts) and docker/temporal-namespace.sh registers the same file's names in docker-compose. All are Keyword.
+ */
+export type SearchAttributeName = keyof typeof definitions;
 
+function keyword(name: SearchAttributeName) {
+  if (definitions[name] !== 'Keyword') throw new Error(`search attribute ${name}: only Keyword is supported`);
+  return defineSearchAttributeKey(name, SearchAttributeType.KEYWORD);
+}
+
+export const PlanIdKey = keyword('PlanId');
+export const TaskIdKey = keyword('TaskId');
+export const AgentTypeKey = keyword('AgentType');
+export const AgentIdKey = keyword('AgentId');
+export const LifecycleStateKey = keyword('LifecycleState');
+export const PlanStatusKey = keyword('PlanStatus');
 /** The name of the API key a plan was submitted with (docs/security.md): quotas count running plans by it. */
-export const SubmitterKey = defineSearchAttributeKey('Submitter', SearchAttributeType.KEYWORD);
+export const SubmitterKey = keyword('Submitter');
 
-export const SEARCH_ATTRIBUTES = [
-  PlanIdKey,
-  TaskIdKey,
-  AgentTypeKey,
-  AgentIdKey,
-  LifecycleStateKey,
-  PlanStatusKey,
-  SubmitterKey,
-];
+export const SEARCH_ATTRIBUTES = (Object.keys(definitions) as SearchAttributeName[]).map(keyword);
