@@ -1,9 +1,9 @@
 /**
  * `npm run build` runs this (as dist/bundle-workflows.js) after tsc: bundles the compiled workflows into
- * dist/workflow-bundle.js with its manifest (src/workflow-bundle.ts), so workers do not bundle at every start.
+ * dist/workflow-bundle.js with its manifest (src/prebuilt-bundle.ts), so workers do not bundle at every start.
  */
 import { resolve } from 'node:path';
-import { writeWorkflowBundle } from './workflow-bundle';
+import { writeWorkflowBundle } from './prebuilt-bundle';
 
 async function main(): Promise<void> {
   const out = resolve(process.argv[2] ?? resolve(__dirname, 'workflow-bundle.js'));

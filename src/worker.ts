@@ -18,7 +18,7 @@ import type { AgentType, Registry } from './shared/registry';
 import type { TaskOutcome } from './shared/status';
 import { ensureSearchAttributes } from './temporal';
 import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
-import { chooseWorkflowBundle } from './workflow-bundle';
+import { chooseWorkflowBundle } from './prebuilt-bundle';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 
 /** Sends agents' messages to their plan workflow as signals. */
