@@ -18,7 +18,7 @@ import type { AgentType, Registry } from './shared/registry';
 import type { TaskOutcome } from './shared/status';
 import { ensureSearchAttributes } from './temporal';
 import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
-import { chooseWorkflowBundle } from './prebuilt-bundle';
+import { chooseWorkflowBundle, StaleBundleError } from './prebuilt-bundle';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 
 /** Sends agents' messages to their plan workflow as signals. */
@@ -227,6 +227,6 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    process.exit(err instanceof StaleBundleError ? 2 : 1); // 2, as for bad configuration
   });
 }
