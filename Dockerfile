@@ -27,11 +27,9 @@ WORKDIR /app
 
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
+# `npm run build` bundled the workflow code into dist/workflow-bundle.js (with its manifest): the
+# worker loads it instead of bundling at every start (docs/operations-deploy.md).
 COPY --from=build /app/dist ./dist
-# The worker bundles workflow code (webpack, inside @temporalio/worker) when it starts, so the
-# workflow sources travel with the compiled output.
-COPY --from=build /app/tsconfig.json /app/tsconfig.build.json ./
-COPY --from=build /app/src ./src
 
 # No state lives in the container: everything durable is in Temporal, and large outputs in the
 # blob store (the `blobs` volume in docker-compose, mounted here; owned by node so it can write).

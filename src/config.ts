@@ -74,7 +74,7 @@ export const ConfigSchema = z.object({
   TEMPORAL_RPC_TIMEOUT_MS: int(5_000, 100, 120_000),
   PLAN_MAX_BYTES: int(1_048_576, 1_024, 50 * 1_048_576),
   PLAN_MAX_TASKS: int(10_000, 1, 100_000),
-  // Deploys (docs/deploying.md). WORKER_BUILD_ID set = Worker Versioning on; unset = an unversioned worker.
+  // Deploys (docs/operations-deploy.md). WORKER_BUILD_ID set = Worker Versioning on; unset = an unversioned worker.
   WORKER_DEPLOYMENT_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,200}$/, 'letters, digits, "_" and "-" only (no ".")')

@@ -7,10 +7,10 @@ export const SHUTDOWN_FORCE_MARGIN_SECONDS = 15;
 type DeployConfig = Pick<Config, 'WORKER_DEPLOYMENT_NAME' | 'WORKER_BUILD_ID' | 'WORKER_SHUTDOWN_GRACE_SECONDS'>;
 
 /**
- * Worker Versioning (docs/deploying.md): with WORKER_BUILD_ID set, the worker is version
- * {WORKER_DEPLOYMENT_NAME, WORKER_BUILD_ID} of a Worker Deployment. Workflows are PINNED by default (a plan and its
- * task workflows finish on the build they started on); the agent pool declares AUTO_UPGRADE itself (src/workflows/pool.ts).
- * Without WORKER_BUILD_ID the worker is unversioned, as before.
+ * Worker Versioning (docs/operations-deploy.md): with WORKER_BUILD_ID set, the worker is version
+ * {WORKER_DEPLOYMENT_NAME, WORKER_BUILD_ID} of a Worker Deployment. Its default behaviour, AUTO_UPGRADE, is the agent
+ * pool's; plans and their tasks declare PINNED (src/workflows/versioning.ts). Without WORKER_BUILD_ID the worker is
+ * unversioned, as before.
  */
 export function deploymentOptions(config: DeployConfig): Pick<WorkerOptions, 'workerDeploymentOptions'> {
   if (!config.WORKER_BUILD_ID) return {};
@@ -18,7 +18,7 @@ export function deploymentOptions(config: DeployConfig): Pick<WorkerOptions, 'wo
     workerDeploymentOptions: {
       useWorkerVersioning: true,
       version: { deploymentName: config.WORKER_DEPLOYMENT_NAME, buildId: config.WORKER_BUILD_ID },
-      defaultVersioningBehavior: 'PINNED',
+      defaultVersioningBehavior: 'AUTO_UPGRADE',
     },
   };
 }

@@ -1,5 +1,5 @@
 /**
- * Graceful shutdown of a real worker process (docs/deploying.md): SIGTERM while a slow step runs on it; the worker
+ * Graceful shutdown of a real worker process (docs/operations-deploy.md): SIGTERM while a slow step runs on it; the worker
  * stops taking work, lets the step finish (one attempt, completed by this worker: not retried, not lost) and exits 0;
  * a second worker runs the rest of the plan.
  */

@@ -8,13 +8,13 @@ describe('worker deployment settings', () => {
     expect(shutdownOptions(config)).toEqual({ shutdownGraceTime: 30_000, shutdownForceTime: 45_000 });
   });
 
-  test('WORKER_BUILD_ID makes the worker a version of WORKER_DEPLOYMENT_NAME, pinning workflows by default', () => {
+  test('WORKER_BUILD_ID makes the worker a version of WORKER_DEPLOYMENT_NAME (AUTO_UPGRADE unless a workflow pins itself)', () => {
     const config = loadConfig({ WORKER_BUILD_ID: '2026-11-27.abc123', WORKER_SHUTDOWN_GRACE_SECONDS: '5' });
     expect(deploymentOptions(config)).toEqual({
       workerDeploymentOptions: {
         useWorkerVersioning: true,
         version: { deploymentName: 'agent-orchestrator', buildId: '2026-11-27.abc123' },
-        defaultVersioningBehavior: 'PINNED',
+        defaultVersioningBehavior: 'AUTO_UPGRADE',
       },
     });
     expect(shutdownOptions(config)).toEqual({ shutdownGraceTime: 5_000, shutdownForceTime: 20_000 });

@@ -1,5 +1,5 @@
 /**
- * Worker Versioning with real worker processes (docs/deploying.md): version A is current, a plan starts on it and waits
+ * Worker Versioning with real worker processes (docs/operations-deploy.md): version A is current, a plan starts on it and waits
  * for a human; version B is deployed and made current with the `temporal` CLI; a new plan runs on B while the old one
  * (and the task it starts after the switch) finishes on A; the pool moves to B; A drains.
  */

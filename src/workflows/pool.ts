@@ -8,7 +8,6 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
-  setWorkflowOptions,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -223,14 +222,3 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     return candidates.length > 0 ? Math.min(...candidates) : undefined;
   }
 }
-
-// Worker Versioning (docs/deploying.md). Plans and their tasks are PINNED (the versioned worker's default): each
-// finishes on the build it started on. The pool never completes, so pinned it would keep an old build alive forever:
-// on a versioned worker it is AUTO_UPGRADE, moves to each new current version at its next workflow task (its history is
-// replayed there: the replay test over test/fixtures/histories/agent-pool*.json guards that), and continues-as-new
-// onto the current version. An unversioned worker (no deployment name; its build id is the SDK's default) must not
-// declare a behaviour: the server rejects the workflow task.
-setWorkflowOptions(
-  () => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}),
-  agentPoolWorkflow,
-);
