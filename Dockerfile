@@ -31,6 +31,8 @@ WORKDIR /app
 
 COPY --from=build /app/package.json /app/package-lock.json ./
 COPY --from=build /app/node_modules ./node_modules
+# `npm run build` bundled the workflow code into dist/workflow-bundle.js (with its manifest): the
+# worker loads it instead of bundling at every start (docs/operations-deploy.md).
 COPY --from=build /app/dist ./dist
 
 # No state lives in the container: everything durable is in Temporal, and large outputs in the

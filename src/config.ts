@@ -121,6 +121,19 @@ export const ConfigSchema = z.object({
         .filter(Boolean),
     ),
   PLAN_MAX_TASKS: int(10_000, 1, 100_000),
+  // Deploys (docs/operations-deploy.md). WORKER_BUILD_ID set = Worker Versioning on; unset = an unversioned worker.
+  WORKER_DEPLOYMENT_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,200}$/, 'letters, digits, "_" and "-" only (no ".")')
+    .default('agent-orchestrator'),
+  WORKER_BUILD_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9_.+:-]{1,200}$/, 'letters, digits and "_.+:-" only')
+    .optional(),
+  /** On SIGTERM: how long running steps may take to finish before they are cancelled (they heartbeat out). */
+  WORKER_SHUTDOWN_GRACE_SECONDS: int(30, 0, 86_400),
+  /** A bundle built by `npm run build`; default dist/workflow-bundle.js when it exists, else bundled at start. */
+  WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 });
 export type Config = Omit<
   z.infer<typeof ConfigSchema>,

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure, type DataConverter } from '@temporalio/common';
+import { resolve } from 'node:path';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { ModelRuntime } from './activities/model-runtime';
@@ -18,6 +19,8 @@ import type { AgentType, Registry } from './shared/registry';
 import type { TaskOutcome } from './shared/status';
 import { ensureSearchAttributes } from './temporal';
 import { describeTarget } from './temporal-connection';
+import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
+import { chooseWorkflowBundle, StaleBundleError } from './prebuilt-bundle';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 
 /** Sends agents' messages to their plan workflow as signals. */
@@ -155,6 +158,8 @@ export interface CreateWorkerOptions {
   /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
+  /** Worker Versioning and graceful shutdown (src/worker-deployment.ts); unversioned, no grace time if omitted. */
+  deployment?: Pick<WorkerOptions, 'workerDeploymentOptions' | 'shutdownGraceTime' | 'shutdownForceTime'>;
 }
 
 /** A worker that runs the plan, task and pool workflows and their activities on one task queue. */
@@ -172,11 +177,23 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // After a worker dies, queries and workflow tasks stuck on its sticky queue move to the shared queue after this;
     // the default 10 s makes status reads fail for that long.
     stickyQueueScheduleToStartTimeout: '3s',
+    ...opts.deployment,
   });
 }
 
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
+  // Before connecting: a stale WORKFLOW_BUNDLE_PATH is refused at once.
+  const bundle = chooseWorkflowBundle({
+    explicitPath: config.WORKFLOW_BUNDLE_PATH,
+    defaultPath: resolve(__dirname, '..', 'dist', 'workflow-bundle.js'),
+    codeRoot: __dirname,
+  });
+  console.log(
+    bundle.kind === 'prebuilt'
+      ? `workflows from the pre-built bundle ${bundle.path} (sha256 ${bundle.manifest.bundleSha256.slice(0, 12)})`
+      : `workflows bundled at start (${bundle.reason})`,
+  );
   const connection = await NativeConnection.connect(config.temporal.connectionOptions);
   const clientConnection = await Connection.connect(config.temporal.connectionOptions);
   const dataConverter = dataConverterFor(config.encryption);
@@ -201,12 +218,17 @@ async function main(): Promise<void> {
     deps,
     pool,
     ...(dataConverter ? { dataConverter } : {}),
+    ...(bundle.kind === 'prebuilt' ? { workflowBundle: { codePath: bundle.path } } : {}),
+    deployment: { ...deploymentOptions(config), ...shutdownOptions(config) },
   });
   // The registry file's types and MAX_AGENTS are (re)applied to the pool at every worker start.
   await signalPool(pool, config.AGENT_POOL_ID, { kind: 'configure', input: pool.poolInput() });
-  console.log(`worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${describeTarget(config.temporal.target)}`);
+  console.log(
+    `worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${describeTarget(config.temporal.target)}; ${describeDeployment(config)}`,
+  );
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight work is handed back
+    console.log('worker stopped: running steps finished or were handed back');
   } finally {
     await deps.close();
     await connection.close();
@@ -217,6 +239,6 @@ async function main(): Promise<void> {
 if (require.main === module) {
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
+    process.exit(err instanceof StaleBundleError ? 2 : 1); // 2, as for bad configuration
   });
 }

@@ -9,6 +9,7 @@ import {
   taskStatusQuery,
   usageAckSignal,
 } from './messages';
+import { pinnedWhenVersioned } from './versioning';
 import { TaskRun } from './task-run';
 
 /**
@@ -29,3 +30,5 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
   setHandler(taskInputUpdate, (answer) => run.answer(answer), { validator: (answer) => run.validateInput(answer) });
   return run.run();
 }
+
+pinnedWhenVersioned(agentTaskWorkflow);

@@ -23,6 +23,7 @@ import {
   type PlanWorkflowInput,
   type TaskView,
 } from '../shared/status';
+import { pinnedWhenVersioned } from './versioning';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
 import { PoolOutbox } from './pool-outbox';
@@ -211,3 +212,5 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     ...(dag.hasSubAgents() ? { nested: true } : {}),
   };
 }
+
+pinnedWhenVersioned(planWorkflow);

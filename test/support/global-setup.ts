@@ -1,17 +1,26 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
-import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { freePort, startDevServer } from '../../scripts/dev-server';
+import { writeWorkflowBundle } from '../../src/prebuilt-bundle';
 
 /** Starts one real Temporal dev server (in memory) and bundles the workflows once for the whole run. */
 export default async function globalSetup(): Promise<void> {
-  const [server, bundle] = await Promise.all([
-    freePort().then((port) => startDevServer({ port })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') }),
-  ]);
+  // The bundle comes with the manifest `npm run build` writes, so spawned workers can be given it (WORKFLOW_BUNDLE_PATH).
   const bundlePath = join(tmpdir(), `agent-orchestrator-workflows-${process.pid}.js`);
-  writeFileSync(bundlePath, bundle.code);
+  const [server] = await Promise.all([
+    // Worker Versioning: the server checks whether an old version has drained every 2 s, not every few minutes.
+    freePort().then((port) =>
+      startDevServer({
+        port,
+        dynamicConfig: {
+          'matching.wv.VersionDrainageStatusRefreshInterval': '2s',
+          'matching.wv.VersionDrainageStatusVisibilityGracePeriod': '2s',
+        },
+      }),
+    ),
+    writeWorkflowBundle(bundlePath, resolve(__dirname, '../../src')),
+  ]);
   (globalThis as { __TEMPORAL_SERVER__?: unknown }).__TEMPORAL_SERVER__ = server;
   // Jest starts its test workers after global setup, so they inherit these.
   process.env.TEST_TEMPORAL_ADDRESS = server.address;
