@@ -7,7 +7,9 @@ import { PLAN_STATUSES } from '../shared/status';
 import { ApiError, errorHandler } from './errors';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
-import { renderMetrics } from './metrics';
+import { ApiMetrics } from './metrics';
+import { silentLogger, type Logger } from '../observability/logger';
+import { observeRequests } from '../observability/http';
 import { PlanService } from './plan-service';
 
 const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
@@ -65,14 +67,25 @@ export interface AppDeps {
   config: Config;
   /** The registry file's types: they seed the pool if no worker has started it yet. */
   registry: Registry;
+  /** Request logs and unexpected errors (JSON); silent when absent. */
+  log?: Logger;
+  /** The /metrics registry; a fresh one when absent. */
+  metrics?: ApiMetrics;
 }
 
 /** The HTTP API (README, "HTTP API"): validates with zod, then starts, signals and queries workflows. Holds no state. */
-export function createApp({ client, config, registry }: AppDeps): express.Express {
+export function createApp({
+  client,
+  config,
+  registry,
+  log = silentLogger,
+  metrics = new ApiMetrics(),
+}: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = new PlanService(client, config, () => agents.registry(), registry);
   const app = express();
   app.disable('x-powered-by');
+  app.use(observeRequests({ log, duration: metrics.httpDuration }));
   app.use(requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false }));
 
   app.get('/healthz', async (_req, res) => {
@@ -97,7 +110,8 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
   });
   app.get('/metrics', async (_req, res) => {
     const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
-    res.type('text/plain; version=0.0.4').send(renderMetrics(pool, plansByStatus));
+    metrics.update(pool, plansByStatus);
+    res.type(metrics.registry.contentType).send(await metrics.render());
   });
   app.get('/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument());
@@ -196,6 +210,6 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
   });
 
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
-  app.use(errorHandler);
+  app.use(errorHandler(log));
   return app;
 }

@@ -1,24 +1,36 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
+import { createLogger } from '../observability/logger';
+import { tracingClientInterceptors } from '../observability/temporal';
+import { startTracing } from '../observability/tracing';
 import { loadRegistry } from '../registry';
 import { createApp } from './app';
 
+const log = createLogger('agent-orchestrator-api');
+
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(log);
+  log.level = config.LOG_LEVEL;
+  const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-api');
+  if (tracing) log.info({ url: tracing.url }, 'exporting traces by OTLP/HTTP');
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
-  const app = createApp({ client, config, registry });
+  const client = new Client({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    interceptors: tracingClientInterceptors(tracing),
+  });
+  const app = createApp({ client, config, registry, log });
   const server = app.listen(config.AGENT_ORCHESTRATOR_PORT, config.AGENT_ORCHESTRATOR_HOST, () => {
-    console.log(
+    log.info(
       `API listening on http://localhost:${config.AGENT_ORCHESTRATOR_PORT} (Temporal ${config.TEMPORAL_ADDRESS}, namespace ${config.TEMPORAL_NAMESPACE})`,
     );
   });
   const stop = (signal: string) => {
-    console.log(`${signal}: API shutting down`);
+    log.info(`${signal}: API shutting down`);
     server.close(() => {
-      void connection.close().finally(() => process.exit(0));
+      void Promise.all([connection.close(), tracing?.shutdown()]).finally(() => process.exit(0));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 5_000).unref();
@@ -28,6 +40,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  log.fatal(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

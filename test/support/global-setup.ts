@@ -3,12 +3,17 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { freePort, startDevServer } from '../../scripts/dev-server';
+import { workflowInterceptorModules } from '../../src/observability/temporal';
 
 /** Starts one real Temporal dev server (in memory) and bundles the workflows once for the whole run. */
 export default async function globalSetup(): Promise<void> {
   const [server, bundle] = await Promise.all([
     freePort().then((port) => startDevServer({ port })),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') }),
+    bundleWorkflowCode({
+      workflowsPath: require.resolve('../../src/workflows'),
+      workflowInterceptorModules,
+      logger: new DefaultLogger('WARN'),
+    }),
   ]);
   const bundlePath = join(tmpdir(), `agent-orchestrator-workflows-${process.pid}.js`);
   writeFileSync(bundlePath, bundle.code);
