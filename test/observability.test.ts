@@ -7,9 +7,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { tracingSinks } from '../src/observability/temporal';
 import { DEFAULT_REGISTRY, Registry } from '../src/shared/registry';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI } from './support/fake-openai';
-import { eventually, testAddress, uniqueId } from './support/harness';
+import { eventually, quietRuntime, testAddress, uniqueId } from './support/harness';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver';
 import {
   freePort,
@@ -187,6 +190,25 @@ describe('traces', () => {
       .filter((l) => l.includes('"path":"/v1/plans"'))
       .map((l) => JSON.parse(l) as Json);
     expect(logged).toEqual([expect.objectContaining({ method: 'POST', trace_id: trace, span_id: http.spanId })]);
+  });
+
+  test("the traced plan's and task's histories replay without non-determinism (same bundle, tracing off)", async () => {
+    quietRuntime();
+    const connection = await Connection.connect({ address: testAddress() });
+    try {
+      const client = new Client({ connection, namespace: 'default' });
+      for (const workflowId of [`plan-${planId}`, `plan-${planId}-task-sum`]) {
+        const history = await client.workflow.getHandle(workflowId).fetchHistory();
+        expect(JSON.stringify(history)).toContain('_tracer-data'); // it was started with a trace context
+        await Worker.runReplayHistory(
+          { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string }, sinks: tracingSinks(undefined) },
+          history,
+          workflowId,
+        );
+      }
+    } finally {
+      await connection.close();
+    }
   });
 });
 
