@@ -201,7 +201,7 @@ const CORE_LOG_LEVEL = { trace: 'INFO', debug: 'INFO', info: 'WARN', warn: 'WARN
 async function main(): Promise<void> {
   const config = loadConfigOrExit(log);
   log.level = config.LOG_LEVEL;
-  const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-worker');
+  const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-worker', log);
   const metrics = config.WORKER_METRICS_PORT > 0 ? new WorkerMetrics() : undefined;
   const corePort = metrics ? await freeLoopbackPort() : undefined;
   // Before any connection: the SDK's logs (its own, Core's, workflows' and activities') go to the JSON log, and Core's

@@ -11,7 +11,7 @@ const log = createLogger('agent-orchestrator-api');
 async function main(): Promise<void> {
   const config = loadConfigOrExit(log);
   log.level = config.LOG_LEVEL;
-  const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-api');
+  const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-api', log);
   if (tracing) log.info({ url: tracing.url }, 'exporting traces by OTLP/HTTP');
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.

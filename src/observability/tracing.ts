@@ -1,8 +1,10 @@
+import { diag, DiagLogLevel } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { Resource } from '@opentelemetry/resources';
 import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Config } from '../config';
+import type { Logger } from './logger';
 
 type TracingConfig = Pick<Config, 'OTEL_EXPORTER_OTLP_ENDPOINT' | 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'>;
 
@@ -30,9 +32,23 @@ export interface Tracing {
  * propagation) exporting OTLP/HTTP (JSON) in batches. Without an endpoint nothing is loaded into the global API, so every
  * span made through @opentelemetry/api is a no-op.
  */
-export function startTracing(config: TracingConfig, serviceName: string): Tracing | undefined {
+export function startTracing(config: TracingConfig, serviceName: string, log?: Logger): Tracing | undefined {
   const url = tracesUrl(config);
   if (!url) return undefined;
+  // The SDK's own complaints (a collector that cannot be reached, spans dropped) go to the JSON log.
+  if (log) {
+    const otel = log.child({ component: 'opentelemetry' });
+    diag.setLogger(
+      {
+        error: (msg, ...args) => otel.error({ args }, msg),
+        warn: (msg, ...args) => otel.warn({ args }, msg),
+        info: (msg, ...args) => otel.info({ args }, msg),
+        debug: (msg, ...args) => otel.debug({ args }, msg),
+        verbose: (msg, ...args) => otel.trace({ args }, msg),
+      },
+      DiagLogLevel.WARN,
+    );
+  }
   const resource = Resource.default().merge(new Resource({ 'service.name': serviceName }));
   const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter({ url }), { scheduledDelayMillis: 1_000 });
   const provider = new NodeTracerProvider({ resource, spanProcessors: [spanProcessor] });
