@@ -163,7 +163,12 @@ describe('traces', () => {
       30_000,
     ).catch((err: Error) => {
       const have = [...new Set(receiver.spans.filter((s) => s.traceId === trace).map((s) => s.name))];
-      throw new Error(`${err.message}\nspans in the trace: ${have.join(', ')}`);
+      const otel = `${output.worker}\n${output.api}`
+        .split('\n')
+        .filter((l) => l.includes('"component":"opentelemetry"'));
+      throw new Error(
+        `${err.message}\nspans in the trace: ${have.join(', ')}\nOpenTelemetry said:\n${otel.join('\n')}`,
+      );
     });
     const [start] = inTrace('StartWorkflow:planWorkflow', 'agent-orchestrator-api');
     expect(start?.parentSpanId).toBe(http.spanId);

@@ -82,6 +82,9 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
     });
   });
+  // The exporter keeps its connection alive between batches: a server closing it meanwhile (Node's default after 5 s)
+  // races the next batch, which then fails and is dropped. Collectors keep idle connections far longer.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const { port } = server.address() as AddressInfo;
   return {
