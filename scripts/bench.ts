@@ -16,6 +16,7 @@
  * Exits non-zero only when the script itself or a measure fails, never for a missed target.
  */
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
+import { workflowInterceptorModules } from '../src/observability/temporal';
 import { environment, serverDescription } from './bench/environment';
 import { measureVariant, type VariantResults } from './bench/measures';
 import { parseOptions, USAGE, type Options } from './bench/options';
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
     log('bundling workflows ...');
     const bundle = bundleWorkflowCode({
       workflowsPath: require.resolve('./bench-workflows'),
+      workflowInterceptorModules, // as the worker bundles them (tracing off here: they pass through)
       logger: new DefaultLogger('ERROR'),
     });
     bundle.catch(() => undefined); // awaited by the first rig; this only keeps an early failure from going unhandled

@@ -134,6 +134,16 @@ export const ConfigSchema = z.object({
   WORKER_SHUTDOWN_GRACE_SECONDS: int(30, 0, 86_400),
   /** A bundle built by `npm run build`; default dist/workflow-bundle.js when it exists, else bundled at start. */
   WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
+  /** Observability (docs/observability.md): JSON log level of the API and the worker. */
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  /** Traces go out by OTLP/HTTP when either is set: the collector's base URL (…/v1/traces is added) or the full URL. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
+  /** Default `agent-orchestrator-api` / `agent-orchestrator-worker`. */
+  OTEL_SERVICE_NAME: z.string().min(1).optional(),
+  /** The worker's Prometheus endpoint (its own metrics and the SDK's); 0 = none. */
+  WORKER_METRICS_PORT: int(9464, 0, 65535),
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
 });
 export type Config = Omit<
   z.infer<typeof ConfigSchema>,
@@ -207,13 +217,14 @@ function listenHost(c: z.infer<typeof ConfigSchema>): string {
   return host;
 }
 
-/** For process entry points: load or exit with the message. */
-export function loadConfigOrExit(): Config {
+/** For process entry points: load or exit with the message (to their JSON log if they pass it, else stderr). */
+export function loadConfigOrExit(log?: { fatal(msg: string): void }): Config {
   try {
     return loadConfig();
   } catch (err) {
     if (err instanceof ConfigError) {
-      console.error(err.message);
+      if (log) log.fatal(err.message);
+      else console.error(err.message);
       process.exit(2);
     }
     throw err;

@@ -63,6 +63,8 @@ export async function writeWorkflowBundle(
 ): Promise<WorkflowBundleManifest> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve(join(resolve(codeRoot), 'workflows')),
+    // The tracing interceptors (src/observability/temporal.ts): a worker given a pre-built bundle cannot add them.
+    workflowInterceptorModules: [require.resolve(join(resolve(codeRoot), 'workflows', 'tracing-interceptors'))],
     logger: new DefaultLogger('WARN'),
   });
   writeFileSync(outPath, code);

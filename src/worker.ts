@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { ApplicationFailure, type DataConverter } from '@temporalio/common';
 import { resolve } from 'node:path';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { ModelRuntime } from './activities/model-runtime';
 import { OfflineRuntime } from './activities/offline-runtime';
@@ -13,6 +13,15 @@ import { createPoolActivities, signalPool, type PoolDeps } from './activities/po
 import type { Messenger } from './activities/types';
 import { loadConfigOrExit, poolSettings, type Config } from './config';
 import { dataConverterFor } from './encryption/data-converter';
+import { createLogger, temporalLogger } from './observability/logger';
+import {
+  tracingActivityInterceptors,
+  tracingClientInterceptors,
+  tracingSinks,
+  workflowInterceptorModules,
+} from './observability/temporal';
+import { startTracing, type Tracing } from './observability/tracing';
+import { freeLoopbackPort, serveWorkerMetrics, WorkerMetrics } from './observability/worker-metrics';
 import { loadRegistry } from './registry';
 import { planWorkflowId } from './shared/ids';
 import type { AgentType, Registry } from './shared/registry';
@@ -81,7 +90,10 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
       | 'MAX_SUBTASK_DEPTH'
       | 'encryption'
     >
-  >;
+  > & {
+    /** Model calls report spans (AI SDK telemetry) to the tracer provider: tracing is on. */
+    tracing?: boolean;
+  };
 
 export type WorkerDeps = ActivityDeps & {
   /** Closes what the deps opened (MCP server connections and processes). */
@@ -134,6 +146,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
           tools,
           capabilities,
           maxDepth: config.MAX_SUBTASK_DEPTH,
+          telemetry: config.tracing ?? false,
         });
         models.set(key, model);
       }
@@ -160,6 +173,9 @@ export interface CreateWorkerOptions {
   identity?: string;
   /** Worker Versioning and graceful shutdown (src/worker-deployment.ts); unversioned, no grace time if omitted. */
   deployment?: Pick<WorkerOptions, 'workerDeploymentOptions' | 'shutdownGraceTime' | 'shutdownForceTime'>;
+  /** Traces (spans for activities; the workflow span sink) and the worker's activity metrics; off when absent. */
+  tracing?: Tracing;
+  metrics?: WorkerMetrics;
 }
 
 /** A worker that runs the plan, task and pool workflows and their activities on one task queue. */
@@ -174,6 +190,15 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: { ...createActivities(opts.deps), ...createPoolActivities(opts.pool) },
+    interceptors: {
+      // A pre-built bundle has them already (bundled with workflowInterceptorModules).
+      ...(opts.workflowBundle ? {} : { workflowModules: workflowInterceptorModules }),
+      activity: [
+        ...tracingActivityInterceptors(opts.tracing),
+        ...(opts.metrics ? [opts.metrics.activityInterceptor] : []),
+      ],
+    },
+    sinks: tracingSinks(opts.tracing),
     // After a worker dies, queries and workflow tasks stuck on its sticky queue move to the shared queue after this;
     // the default 10 s makes status reads fail for that long.
     stickyQueueScheduleToStartTimeout: '3s',
@@ -181,15 +206,44 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   });
 }
 
+const log = createLogger('agent-orchestrator-worker');
+/** Core (the SDK's Rust part) is chatty at INFO: its messages come in one level above LOG_LEVEL's, up to debug. */
+const CORE_LOG_LEVEL = { trace: 'INFO', debug: 'INFO', info: 'WARN', warn: 'WARN', error: 'ERROR' } as const;
+
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(log);
+  log.level = config.LOG_LEVEL;
+  const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-worker', log);
+  const metrics = config.WORKER_METRICS_PORT > 0 ? new WorkerMetrics() : undefined;
+  const corePort = metrics ? await freeLoopbackPort() : undefined;
+  // Before any connection: the SDK's logs (its own, Core's, workflows' and activities') go to the JSON log, and Core's
+  // metrics to a loopback Prometheus exporter that the worker's /metrics includes.
+  Runtime.install({
+    logger: temporalLogger(log),
+    telemetryOptions: {
+      logging: { forward: {}, filter: { core: CORE_LOG_LEVEL[config.LOG_LEVEL], other: 'ERROR' } },
+      ...(corePort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${corePort}` } } } : {}),
+    },
+  });
+  const metricsServer = metrics
+    ? await serveWorkerMetrics({
+        metrics,
+        host: config.WORKER_METRICS_HOST,
+        port: config.WORKER_METRICS_PORT,
+        coreUrl: `http://127.0.0.1:${corePort}/metrics`,
+        log,
+      })
+    : undefined;
+  if (metricsServer)
+    log.info(`worker metrics on http://${config.WORKER_METRICS_HOST}:${config.WORKER_METRICS_PORT}/metrics`);
+  if (tracing) log.info({ url: tracing.url }, 'exporting traces by OTLP/HTTP');
   // Before connecting: a stale WORKFLOW_BUNDLE_PATH is refused at once.
   const bundle = chooseWorkflowBundle({
     explicitPath: config.WORKFLOW_BUNDLE_PATH,
     defaultPath: resolve(__dirname, '..', 'dist', 'workflow-bundle.js'),
     codeRoot: __dirname,
   });
-  console.log(
+  log.info(
     bundle.kind === 'prebuilt'
       ? `workflows from the pre-built bundle ${bundle.path} (sha256 ${bundle.manifest.bundleSha256.slice(0, 12)})`
       : `workflows bundled at start (${bundle.reason})`,
@@ -200,17 +254,18 @@ async function main(): Promise<void> {
   const client = new Client({
     connection: clientConnection,
     namespace: config.TEMPORAL_NAMESPACE,
+    interceptors: tracingClientInterceptors(tracing),
     ...(dataConverter ? { dataConverter } : {}),
   });
   const added = await ensureSearchAttributes(connection.operatorService, config.TEMPORAL_NAMESPACE);
-  if (added.length > 0) console.log(`registered search attributes: ${added.join(', ')}`);
+  if (added.length > 0) log.info(`registered search attributes: ${added.join(', ')}`);
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   const pool: PoolDeps = {
     client,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
   };
-  const deps = buildDeps(config, client);
+  const deps = buildDeps({ ...config, tracing: tracing !== undefined }, client);
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -220,25 +275,29 @@ async function main(): Promise<void> {
     ...(dataConverter ? { dataConverter } : {}),
     ...(bundle.kind === 'prebuilt' ? { workflowBundle: { codePath: bundle.path } } : {}),
     deployment: { ...deploymentOptions(config), ...shutdownOptions(config) },
+    tracing,
+    metrics,
   });
   // The registry file's types and MAX_AGENTS are (re)applied to the pool at every worker start.
   await signalPool(pool, config.AGENT_POOL_ID, { kind: 'configure', input: pool.poolInput() });
-  console.log(
+  log.info(
     `worker polling task queue "${config.TEMPORAL_TASK_QUEUE}" on ${describeTarget(config.temporal.target)}; ${describeDeployment(config)}`,
   );
   try {
     await worker.run(); // returns after SIGINT/SIGTERM once in-flight work is handed back
-    console.log('worker stopped: running steps finished or were handed back');
+    log.info('worker stopped: running steps finished or were handed back');
   } finally {
     await deps.close();
     await connection.close();
     await clientConnection.close();
+    metricsServer?.close();
+    await tracing?.shutdown();
   }
 }
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    log.fatal(err instanceof Error ? err.message : String(err));
     process.exit(err instanceof StaleBundleError ? 2 : 1); // 2, as for bad configuration
   });
 }

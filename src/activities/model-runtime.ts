@@ -54,6 +54,11 @@ export interface ModelRuntimeDeps {
   limiter: ProviderLimiter;
   claimCheck: ClaimCheck;
   tools: ToolRunner;
+  /**
+   * Tracing is on: each model call reports AI SDK spans (`ai.generateText` and the provider call under it) to the
+   * global tracer provider, with the agent type; prompts and outputs are not recorded.
+   */
+  telemetry?: boolean;
 }
 
 /** The key provider limits are counted under: the provider, plus the host when a base URL is set. */
@@ -242,6 +247,17 @@ export class ModelRuntime implements AiRuntime {
             abortSignal: control.cancellationSignal,
             ...(runtime.maxOutputTokens ? { maxOutputTokens: runtime.maxOutputTokens } : {}),
             ...(runtime.temperature !== undefined ? { temperature: runtime.temperature } : {}),
+            ...(this.deps.telemetry
+              ? {
+                  experimental_telemetry: {
+                    isEnabled: true,
+                    functionId: `agent.${this.type.name}`,
+                    metadata: { agentType: this.type.name, provider: runtime.provider },
+                    recordInputs: false,
+                    recordOutputs: false,
+                  },
+                }
+              : {}),
             ...args,
           } as Parameters<typeof generateText>[0]),
         ),

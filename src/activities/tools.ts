@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { inSpan } from '../observability/spans';
 import { BUILTIN_TOOLS, type AgentType, type McpServer } from '../shared/registry';
 import type { Messenger, ToolCallOptions, ToolDefinition, ToolRunner } from './types';
 
@@ -220,20 +221,23 @@ export class AgentToolRunner implements ToolRunner {
       if (!tool) continue;
       let result;
       try {
-        result = await this.deps.mcp.using(server, (c) =>
-          c.client.callTool(
-            {
-              name: tool.name,
-              arguments: input,
-              _meta: { 'agent-orchestrator/idempotency-key': options.idempotencyKey },
-            },
-            undefined,
-            {
-              ...(options.signal ? { signal: options.signal } : {}),
-              // The SDK's default is 60 s; a tool may take as long as its activity allows, as long as it reports progress
-              // or the activity heartbeats.
-              ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
-            },
+        const attributes = { 'mcp.server': server.name, 'mcp.tool': tool.name, 'agent.type': type.name };
+        result = await inSpan(`mcp.tool ${server.name}/${tool.name}`, attributes, () =>
+          this.deps.mcp.using(server, (c) =>
+            c.client.callTool(
+              {
+                name: tool.name,
+                arguments: input,
+                _meta: { 'agent-orchestrator/idempotency-key': options.idempotencyKey },
+              },
+              undefined,
+              {
+                ...(options.signal ? { signal: options.signal } : {}),
+                // The SDK's default is 60 s; a tool may take as long as its activity allows, as long as it reports progress
+                // or the activity heartbeats.
+                ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
+              },
+            ),
           ),
         );
       } catch (err) {

@@ -11,7 +11,9 @@ import { authenticate, loadApiKeys, principalOf } from './auth';
 import { codecCors, codecRoutes } from './codec-endpoint';
 import { EncryptionCodec } from '../encryption/payload-codec';
 import { InFlightLimiter, requestRateLimit } from './quotas';
-import { renderMetrics } from './metrics';
+import { ApiMetrics } from './metrics';
+import { silentLogger, type Logger } from '../observability/logger';
+import { observeRequests } from '../observability/http';
 import { PlanService } from './plan-service';
 
 const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
@@ -69,10 +71,20 @@ export interface AppDeps {
   config: Config;
   /** The registry file's types: they seed the pool if no worker has started it yet. */
   registry: Registry;
+  /** Request logs and unexpected errors (JSON); silent when absent. */
+  log?: Logger;
+  /** The /metrics registry; a fresh one when absent. */
+  metrics?: ApiMetrics;
 }
 
 /** The HTTP API (README, "HTTP API"): validates with zod, then starts, signals and queries workflows. Holds no state. */
-export function createApp({ client, config, registry }: AppDeps): express.Express {
+export function createApp({
+  client,
+  config,
+  registry,
+  log = silentLogger,
+  metrics = new ApiMetrics(),
+}: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = new PlanService(client, config, () => agents.registry(), registry);
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
@@ -81,6 +93,7 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
   );
   const app = express();
   app.disable('x-powered-by');
+  app.use(observeRequests({ log, duration: metrics.httpDuration }));
   const codecOrigins =
     config.CODEC_CORS_ORIGINS ?? (config.TEMPORAL_UI_URL ? [new URL(config.TEMPORAL_UI_URL).origin] : []);
   app.use(codecCors(codecOrigins));
@@ -111,7 +124,8 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
   });
   app.get('/metrics', async (_req, res) => {
     const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
-    res.type('text/plain; version=0.0.4').send(renderMetrics(pool, plansByStatus));
+    metrics.update(pool, plansByStatus);
+    res.type(metrics.registry.contentType).send(await metrics.render());
   });
   app.use(codecRoutes(config.encryption ? new EncryptionCodec(config.encryption) : undefined));
   app.get('/v1/openapi.json', (_req, res) => {
@@ -215,6 +229,6 @@ export function createApp({ client, config, registry }: AppDeps): express.Expres
   });
 
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
-  app.use(errorHandler);
+  app.use(errorHandler(log));
   return app;
 }

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler } from 'express';
 import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import type { Logger } from '../observability/logger';
 import type { ValidationIssue } from '../shared/plan';
 
 export const ERROR_STATUS = {
@@ -44,25 +45,31 @@ export function isTemporalUnavailable(err: unknown): boolean {
   return false;
 }
 
-/** Maps every error to the envelope; bad input never becomes a 500. */
-export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-  let apiError: ApiError;
-  if (err instanceof ApiError) apiError = err;
-  else if (err instanceof WorkflowNotFoundError)
-    apiError = new ApiError('NOT_FOUND', `no plan with workflow id "${err.workflowId}"`);
-  else if (isBodyParserError(err)) apiError = bodyParserError(err);
-  else if (isTemporalUnavailable(err))
-    apiError = new ApiError('TEMPORAL_UNAVAILABLE', `Temporal is not reachable: ${(err as Error).message}`);
-  else {
-    console.error('unhandled API error', err);
-    const message = err instanceof ServiceError ? `Temporal error: ${err.message}` : 'internal error';
-    apiError = new ApiError('INTERNAL', message);
-  }
-  if (apiError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(apiError.retryAfterSeconds));
-  res.status(ERROR_STATUS[apiError.code]).json({
-    error: { code: apiError.code, message: apiError.message, ...(apiError.issues ? { issues: apiError.issues } : {}) },
-  });
-};
+/** Maps every error to the envelope; bad input never becomes a 500. Unexpected errors are logged. */
+export const errorHandler =
+  (log: Logger): ErrorRequestHandler =>
+  (err: unknown, req, res, _next) => {
+    let apiError: ApiError;
+    if (err instanceof ApiError) apiError = err;
+    else if (err instanceof WorkflowNotFoundError)
+      apiError = new ApiError('NOT_FOUND', `no plan with workflow id "${err.workflowId}"`);
+    else if (isBodyParserError(err)) apiError = bodyParserError(err);
+    else if (isTemporalUnavailable(err))
+      apiError = new ApiError('TEMPORAL_UNAVAILABLE', `Temporal is not reachable: ${(err as Error).message}`);
+    else {
+      log.error({ err, method: req.method, path: req.path }, 'unhandled API error');
+      const message = err instanceof ServiceError ? `Temporal error: ${err.message}` : 'internal error';
+      apiError = new ApiError('INTERNAL', message);
+    }
+    if (apiError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(apiError.retryAfterSeconds));
+    res.status(ERROR_STATUS[apiError.code]).json({
+      error: {
+        code: apiError.code,
+        message: apiError.message,
+        ...(apiError.issues ? { issues: apiError.issues } : {}),
+      },
+    });
+  };
 
 interface BodyParserError {
   type: string;

@@ -1,71 +1,89 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolView } from '../shared/pool';
 import { AGENT_STATES, PLAN_STATUSES, type PlanStatus } from '../shared/status';
 
-type Sample = [labels: Record<string, string>, value: number];
-
-function family(name: string, type: 'gauge' | 'counter', help: string, samples: Sample[]): string {
-  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-  const lines = samples.map(([labels, value]) => {
-    const l = Object.entries(labels).map(([k, v]) => `${k}="${esc(v)}"`);
-    return `${name}${l.length ? `{${l.join(',')}}` : ''} ${value}`;
-  });
-  return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...lines].join('\n');
-}
-
 /**
- * Prometheus text for the pool and the plans: agents by type and lifecycle state, the queue, model tokens / cost /
- * calls by agent type (counted by the pool since it started), and plans by status (from Temporal visibility).
+ * The API's Prometheus registry: the pool and the plans (read at each scrape: agents by type and lifecycle state, the
+ * queue, model tokens / cost / calls by agent type as counted by the pool since it started, plans by status from
+ * Temporal visibility), the HTTP requests this API process served, and its process metrics.
  */
-export function renderMetrics(pool: PoolView, plans: Partial<Record<PlanStatus, number>>): string {
-  const byTypeState = new Map<string, number>();
-  for (const a of pool.agents)
-    byTypeState.set(`${a.type}\u0000${a.state}`, (byTypeState.get(`${a.type}\u0000${a.state}`) ?? 0) + 1);
-  const types = [...new Set(pool.agents.map((a) => a.type))].sort();
-  const agentSamples: Sample[] = types.flatMap((type) =>
-    AGENT_STATES.map((state): Sample => [{ type, state }, byTypeState.get(`${type}\u0000${state}`) ?? 0]),
+export class ApiMetrics {
+  readonly registry = new Registry();
+  /** Observed by the request middleware (src/observability/http.ts). */
+  readonly httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP requests served by this API process, by method, route pattern and status code.',
+    labelNames: ['method', 'route', 'status_code'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  private readonly agents = this.gauge(
+    'agent_orchestrator_agents',
+    'Live agent instances by type and lifecycle state.',
+    ['type', 'state'],
   );
-  const usage = Object.entries(pool.usageByType ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  return (
-    [
-      family('agent_orchestrator_agents', 'gauge', 'Live agent instances by type and lifecycle state.', agentSamples),
-      family('agent_orchestrator_agents_max', 'gauge', 'MAX_AGENTS: the cap on live instances.', [
-        [{}, pool.maxAgents],
-      ]),
-      family('agent_orchestrator_agents_busy', 'gauge', 'Instances working on a task.', [[{}, pool.busy]]),
-      family('agent_orchestrator_pool_queued', 'gauge', 'Tasks waiting for an agent instance.', [[{}, pool.queued]]),
-      family(
-        'agent_orchestrator_agent_failures',
-        'gauge',
-        'Failed tasks of the live instances, by type.',
-        types.map((type) => [{ type }, pool.agents.filter((a) => a.type === type).reduce((n, a) => n + a.failures, 0)]),
-      ),
-      family(
-        'agent_orchestrator_model_tokens_total',
-        'counter',
-        'Model tokens by agent type and direction, as the providers reported them.',
-        usage.flatMap(([type, u]): Sample[] => [
-          [{ type, direction: 'input' }, u.inputTokens],
-          [{ type, direction: 'output' }, u.outputTokens],
-        ]),
-      ),
-      family(
-        'agent_orchestrator_model_cost_usd_total',
-        'counter',
-        "Model cost in USD by agent type (from the type's pricing).",
-        usage.map(([type, u]) => [{ type }, u.costUsd]),
-      ),
-      family(
-        'agent_orchestrator_model_calls_total',
-        'counter',
-        'Model calls by agent type.',
-        usage.map(([type, u]) => [{ type }, u.modelCalls]),
-      ),
-      family(
-        'agent_orchestrator_plans',
-        'gauge',
-        'Plans by status (Temporal visibility).',
-        PLAN_STATUSES.filter((s) => plans[s] !== undefined).map((status) => [{ status }, plans[status] as number]),
-      ),
-    ].join('\n\n') + '\n'
+  private readonly agentsMax = this.gauge('agent_orchestrator_agents_max', 'MAX_AGENTS: the cap on live instances.');
+  private readonly agentsBusy = this.gauge('agent_orchestrator_agents_busy', 'Instances working on a task.');
+  private readonly queued = this.gauge('agent_orchestrator_pool_queued', 'Tasks waiting for an agent instance.');
+  private readonly failures = this.gauge(
+    'agent_orchestrator_agent_failures',
+    'Failed tasks of the live instances, by type.',
+    ['type'],
   );
+  private readonly tokens = this.counter(
+    'agent_orchestrator_model_tokens_total',
+    'Model tokens by agent type and direction, as the providers reported them.',
+    ['type', 'direction'],
+  );
+  private readonly cost = this.counter(
+    'agent_orchestrator_model_cost_usd_total',
+    "Model cost in USD by agent type (from the type's pricing).",
+    ['type'],
+  );
+  private readonly calls = this.counter('agent_orchestrator_model_calls_total', 'Model calls by agent type.', ['type']);
+  private readonly plans = this.gauge('agent_orchestrator_plans', 'Plans by status (Temporal visibility).', ['status']);
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  private gauge(name: string, help: string, labelNames: string[] = []): Gauge {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private counter(name: string, help: string, labelNames: string[]): Counter {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** Sets the pool and plan families to what the pool and visibility say now (they are not counted here). */
+  update(pool: PoolView, plans: Partial<Record<PlanStatus, number>>): void {
+    for (const m of [this.agents, this.failures, this.tokens, this.cost, this.calls, this.plans]) m.reset();
+    const types = [...new Set(pool.agents.map((a) => a.type))].sort();
+    for (const type of types) {
+      for (const state of AGENT_STATES) this.agents.set({ type, state }, 0);
+      this.failures.set({ type }, 0);
+    }
+    for (const a of pool.agents) {
+      this.agents.inc({ type: a.type, state: a.state });
+      this.failures.inc({ type: a.type }, a.failures);
+    }
+    this.agentsMax.set(pool.maxAgents);
+    this.agentsBusy.set(pool.busy);
+    this.queued.set(pool.queued);
+    for (const [type, u] of Object.entries(pool.usageByType ?? {}).sort(([a], [b]) => a.localeCompare(b))) {
+      this.tokens.inc({ type, direction: 'input' }, u.inputTokens);
+      this.tokens.inc({ type, direction: 'output' }, u.outputTokens);
+      this.cost.inc({ type }, u.costUsd);
+      this.calls.inc({ type }, u.modelCalls);
+    }
+    for (const status of PLAN_STATUSES) {
+      const n = plans[status];
+      if (n !== undefined) this.plans.set({ status }, n);
+    }
+  }
+
+  /** Prometheus text exposition of everything above. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
 }

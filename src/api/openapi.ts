@@ -131,7 +131,7 @@ export function openApiDocument(): object {
       '/metrics': {
         get: {
           summary:
-            'Prometheus metrics: agents by type and state, queue, model tokens / cost / calls by type, plans by status',
+            'Prometheus metrics: agents by type and state, queue, model tokens / cost / calls by type, plans by status, HTTP requests, the process',
           responses: {
             '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
           },

@@ -1,13 +1,21 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadConfigOrExit } from '../config';
 import { dataConverterFor } from '../encryption/data-converter';
+import { createLogger } from '../observability/logger';
+import { tracingClientInterceptors } from '../observability/temporal';
+import { startTracing } from '../observability/tracing';
 import { loadRegistry } from '../registry';
 import { describeTarget } from '../temporal-connection';
 import { createApp } from './app';
 import { countApiKeys } from './auth';
 
+const log = createLogger('agent-orchestrator-api');
+
 async function main(): Promise<void> {
-  const config = loadConfigOrExit();
+  const config = loadConfigOrExit(log);
+  log.level = config.LOG_LEVEL;
+  const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-api', log);
+  if (tracing) log.info({ url: tracing.url }, 'exporting traces by OTLP/HTTP');
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   // Lazy: the API starts (and answers 503) while Temporal is still coming up.
   const connection = Connection.lazy(config.temporal.connectionOptions);
@@ -15,29 +23,30 @@ async function main(): Promise<void> {
   const client = new Client({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
+    interceptors: tracingClientInterceptors(tracing),
     ...(dataConverter ? { dataConverter } : {}),
   });
-  const app = createApp({ client, config, registry });
+  const app = createApp({ client, config, registry, log });
   const server = app.listen(config.AGENT_ORCHESTRATOR_PORT, config.AGENT_ORCHESTRATOR_HOST, () => {
-    console.log(
+    log.info(
       `API listening on http://localhost:${config.AGENT_ORCHESTRATOR_PORT} (Temporal ${describeTarget(config.temporal.target)})`,
     );
     const keys = countApiKeys(config);
     if (keys > 0)
-      console.log(`API keys: ${keys} configured; listening on ${config.AGENT_ORCHESTRATOR_HOST} (docs/security.md)`);
+      log.info(`API keys: ${keys} configured; listening on ${config.AGENT_ORCHESTRATOR_HOST} (docs/security.md)`);
     else if (config.API_ALLOW_UNAUTHENTICATED)
-      console.warn(
+      log.warn(
         `WARNING: no API keys and API_ALLOW_UNAUTHENTICATED=true: anyone who reaches ${config.AGENT_ORCHESTRATOR_HOST}:${config.AGENT_ORCHESTRATOR_PORT} can submit, cancel and register agent types`,
       );
     else
-      console.log(
+      log.info(
         `no API keys configured: the API is open, so it listens on ${config.AGENT_ORCHESTRATOR_HOST} only (set API_KEYS or API_KEYS_FILE to expose it: docs/security.md)`,
       );
   });
   const stop = (signal: string) => {
-    console.log(`${signal}: API shutting down`);
+    log.info(`${signal}: API shutting down`);
     server.close(() => {
-      void connection.close().finally(() => process.exit(0));
+      void Promise.all([connection.close(), tracing?.shutdown()]).finally(() => process.exit(0));
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 5_000).unref();
@@ -47,6 +56,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
+  log.fatal(err instanceof Error ? err.message : String(err));
   process.exit(1);
 });

@@ -63,6 +63,8 @@ export function orchestratorEnv(opts: OrchestratorEnv): NodeJS.ProcessEnv {
     RETRY_MAX_INTERVAL_MS: '500',
     HEARTBEAT_TIMEOUT_SECONDS: '2',
     AGENT_POOL_ID: poolIdFor(opts.taskQueue),
+    // Several workers run at once in tests: none binds the default metrics port unless a test gives it one.
+    WORKER_METRICS_PORT: '0',
     ...(opts.outageFile ? { OFFLINE_RUNTIME_OUTAGE_FILE: opts.outageFile } : {}),
     ...opts.extra,
   };

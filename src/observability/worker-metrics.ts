@@ -1,0 +1,118 @@
+import { createServer, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import { CancelledFailure } from '@temporalio/common';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { Logger } from './logger';
+
+/**
+ * The worker's own Prometheus metrics: process metrics (`process_*`, `nodejs_*`) and every activity it runs, by
+ * activity type and outcome. The SDK's Core metrics (`temporal_*`) come from Core's exporter and are appended to the
+ * same scrape (see serveWorkerMetrics).
+ */
+export class WorkerMetrics {
+  readonly registry = new Registry();
+  private readonly executions = new Counter({
+    name: 'agent_orchestrator_activity_executions_total',
+    help: 'Activity executions on this worker by activity type and outcome (completed, failed, cancelled).',
+    labelNames: ['activity', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly duration = new Histogram({
+    name: 'agent_orchestrator_activity_duration_seconds',
+    help: 'Activity execution time on this worker by activity type (each attempt).',
+    labelNames: ['activity'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts and times every activity (regular and local). */
+  readonly activityInterceptor: ActivityInterceptorsFactory = (ctx) => ({
+    inbound: {
+      execute: async (input, next) => {
+        const activity = ctx.info.activityType;
+        const stop = this.duration.startTimer({ activity });
+        try {
+          const result = await next(input);
+          this.executions.inc({ activity, outcome: 'completed' });
+          return result;
+        } catch (err) {
+          this.executions.inc({ activity, outcome: err instanceof CancelledFailure ? 'cancelled' : 'failed' });
+          throw err;
+        } finally {
+          stop();
+        }
+      },
+    },
+  });
+}
+
+/** A loopback port nobody listens on now, for Core's Prometheus exporter (which is only read through the worker's). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createNetServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Serves `GET /metrics` on host:port: the worker's registry followed by what Core's Prometheus exporter at `coreUrl`
+ * reports (its families are all `temporal_*`, so the two never clash). Core unreachable: the worker's part alone.
+ */
+export async function serveWorkerMetrics(opts: {
+  metrics: WorkerMetrics;
+  host: string;
+  port: number;
+  coreUrl?: string;
+  log: Logger;
+}): Promise<Server> {
+  const { metrics, coreUrl, log } = opts;
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+      return;
+    }
+    void (async () => {
+      const own = await metrics.registry.metrics();
+      let core = '';
+      if (coreUrl) {
+        try {
+          const r = await fetch(coreUrl, { signal: AbortSignal.timeout(5_000) });
+          if (r.ok) core = await r.text();
+          else
+            log.warn({ status: r.status }, 'SDK metrics endpoint answered an error; serving the worker metrics only');
+        } catch (err) {
+          log.warn({ err }, 'SDK metrics endpoint unreachable; serving the worker metrics only');
+        }
+      }
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(core ? `${own.trimEnd()}\n\n${core}` : own);
+    })().catch((err: unknown) => {
+      log.error({ err }, 'rendering worker metrics failed');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `WORKER_METRICS_PORT=${opts.port} (WORKER_METRICS_HOST=${opts.host}): cannot listen: ${err.code ?? err.message}` +
+            (err.code === 'EADDRINUSE'
+              ? ' (another process has it: pick another port, or 0 to turn worker metrics off)'
+              : ''),
+        ),
+      ),
+    );
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return server;
+}
