@@ -61,15 +61,30 @@ describe('docker-compose.yml: the environment of the worker and the API', () => 
     expect(unread).toEqual([]);
   });
 
-  test.each(['worker', 'api'])('%s: the defaults pass ConfigSchema and arrive as the compose file says', (name) => {
-    const env = envOf(compose.services[name]!);
-    const config = loadConfig(env) as unknown as Record<string, unknown>;
-    for (const [key, value] of Object.entries(env)) {
-      if (!schemaKeys.has(key) || value === '') continue;
-      expect([key, String(config[key])]).toEqual([key, value]);
-    }
-    expect(config.TEMPORAL_ADDRESS).toBe('temporal:7233');
+  // The API listens on 0.0.0.0 in its container: it needs keys (or the explicit opt-out) to start.
+  const KEYS = JSON.stringify([{ name: 'ops', key: 'compose-test-key-0123456789abcdef', scopes: ['*'] }]);
+  const keyed = loadCompose('docker-compose.yml', { API_KEYS: KEYS });
+
+  test('without API keys the API refuses to start on 0.0.0.0, saying what to set', () => {
+    expect(() => loadConfig(envOf(compose.services.api!))).toThrow(
+      /API_KEYS or API_KEYS_FILE.*API_ALLOW_UNAUTHENTICATED/,
+    );
+    const open = loadCompose('docker-compose.yml', { API_ALLOW_UNAUTHENTICATED: 'true' });
+    expect(loadConfig(envOf(open.services.api!)).AGENT_ORCHESTRATOR_HOST).toBe('0.0.0.0');
   });
+
+  test.each(['worker', 'api'])(
+    '%s: the defaults (with keys) pass ConfigSchema and arrive as the compose file says',
+    (name) => {
+      const env = envOf(keyed.services[name]!);
+      const config = loadConfig(env) as unknown as Record<string, unknown>;
+      for (const [key, value] of Object.entries(env)) {
+        if (!schemaKeys.has(key) || value === '') continue;
+        expect([key, String(config[key])]).toEqual([key, value]);
+      }
+      expect(config.TEMPORAL_ADDRESS).toBe('temporal:7233');
+    },
+  );
 
   test('a bad value set in the shell reaches the container and is refused, naming the variable', () => {
     const bad = loadCompose('docker-compose.yml', { MAX_AGENTS: 'lots' });
@@ -77,7 +92,7 @@ describe('docker-compose.yml: the environment of the worker and the API', () => 
   });
 
   test('the UI port moves the published port and the links the API returns together', () => {
-    const moved = loadCompose('docker-compose.yml', { TEMPORAL_UI_PORT: '18080' });
+    const moved = loadCompose('docker-compose.yml', { TEMPORAL_UI_PORT: '18080', API_KEYS: KEYS });
     expect(moved.services['temporal-ui']!.ports).toEqual(['18080:8080']);
     expect(loadConfig(envOf(moved.services.api!)).TEMPORAL_UI_URL).toBe('http://localhost:18080');
     expect(compose.services['temporal-ui']!.ports).toEqual(['8080:8080']);

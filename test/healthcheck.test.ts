@@ -13,10 +13,16 @@ test('the role comes from the container command: the worker names worker.js, any
 });
 
 test('the API is probed on /healthz at its port (a wildcard bind on loopback); another path when asked', () => {
-  const config = loadConfig({ AGENT_ORCHESTRATOR_PORT: '9123', AGENT_ORCHESTRATOR_HOST: '0.0.0.0' });
+  const config = loadConfig({
+    AGENT_ORCHESTRATOR_PORT: '9123',
+    AGENT_ORCHESTRATOR_HOST: '0.0.0.0',
+    API_ALLOW_UNAUTHENTICATED: 'true',
+  });
   expect(probeUrl('api', config)).toBe('http://127.0.0.1:9123/healthz');
   expect(probeUrl('api', config, '/readyz')).toBe('http://127.0.0.1:9123/readyz');
-  expect(probeUrl('api', loadConfig({ AGENT_ORCHESTRATOR_HOST: '10.1.2.3' }))).toBe('http://10.1.2.3:8003/healthz');
+  expect(probeUrl('api', loadConfig({ AGENT_ORCHESTRATOR_HOST: '10.1.2.3', API_ALLOW_UNAUTHENTICATED: 'true' }))).toBe(
+    'http://10.1.2.3:8003/healthz',
+  );
 });
 
 test('the worker is probed on its metrics endpoint, 9464 unless configured, nothing when metrics are off', () => {
