@@ -15,6 +15,7 @@ import { ApiMetrics } from './metrics';
 import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { PlanService } from './plan-service';
+import { EventStreams } from './event-streams';
 
 const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
 const ResultQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
@@ -87,12 +88,14 @@ export function createApp({
 }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = new PlanService(client, config, () => agents.registry(), registry);
+  const events = new EventStreams({ client, config, plans, agents, log });
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
   const inFlight = new InFlightLimiter(client, config.API_MAX_PLANS_IN_FLIGHT, (fn) =>
     client.connection.withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, fn),
   );
   const app = express();
   app.disable('x-powered-by');
+  app.locals.eventStreams = events;
   app.use(observeRequests({ log, duration: metrics.httpDuration }));
   const codecOrigins =
     config.CODEC_CORS_ORIGINS ?? (config.TEMPORAL_UI_URL ? [new URL(config.TEMPORAL_UI_URL).origin] : []);
@@ -162,6 +165,9 @@ export function createApp({
       res.status(202).json({ planId: id, status: 'running', ...(view ? { progress: view.progress } : {}) });
     }
   });
+  app.get('/v1/plans/:planId/events', async (req, res) => {
+    await events.plan(req, res, planId(req));
+  });
   app.get('/v1/plans/:planId/tasks/:taskId', async (req, res) => {
     res.json(await plans.task(planId(req), String(req.params.taskId)));
   });
@@ -220,6 +226,9 @@ export function createApp({
   app.get('/v1/agents', async (_req, res) => {
     res.json(await agents.agents());
   });
+  app.get('/v1/agents/events', async (req, res) => {
+    await events.pool(req, res);
+  });
   app.get('/v1/agents/:agentId', async (req, res) => {
     res.json(await agents.agent(String(req.params.agentId)));
   });
@@ -231,4 +240,9 @@ export function createApp({
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;
+}
+
+/** Ends every open event stream of an app made by createApp (API shutdown: server.close waits for open responses). */
+export function closeEventStreams(app: express.Express): void {
+  (app.locals.eventStreams as EventStreams | undefined)?.close();
 }
