@@ -95,9 +95,17 @@ export function diffPlan(seen: PlanSeen, view: PlanView, messages: MessageLogEnt
       told.transitions.add(key);
       if (t.state !== state) tell(t.state, t.agentId);
     }
+    const told0 = events.length;
     if (task.state !== state) tell(task.state);
-    else if (before && (task.attempts > before.attempts || reassigned) && !FINAL_TASK_STATES.includes(task.state))
-      tell(task.state); // a new attempt or a new agent in the same state
+    const retried = before !== undefined && before.attempts > 0 && task.attempts > before.attempts;
+    // A new attempt or a new agent in the same state, with nothing else to tell about this task.
+    if (
+      events.length === told0 &&
+      state === task.state &&
+      (retried || reassigned) &&
+      !FINAL_TASK_STATES.includes(task.state)
+    )
+      tell(task.state);
     told.state = task.state;
     told.attempts = task.attempts;
     told.assignments = task.assignments.length;

@@ -29,7 +29,8 @@ export class PlanEventSource implements FeedSource {
 
   async observe(): Promise<Observation> {
     const { closed, view, messages } = await this.deps.plans.watch(this.planId);
-    const snapshot = view ?? { planId: this.planId, status: closed };
+    // GET /v1/plans/:planId, plus the bus's messages so far (later ones come as `message` events).
+    const snapshot = { ...(view ?? { planId: this.planId, status: closed }), messages };
     const events: PlanEvent[] = [];
     if (!this.seen) this.seen = seenOf(view, messages);
     else if (view) events.push(...diffPlan(this.seen, view, messages));
