@@ -116,16 +116,38 @@ function parameters(where: 'path' | 'query', shape: z.ZodObject | undefined): Js
   });
 }
 
-/** Links from a submitted plan's answer to the operations on it (clients and stateful fuzzers follow them). */
-const PLAN_LINKS: OperationId[] = ['getPlan', 'getResult', 'listMessages', 'pausePlan', 'resumePlan', 'cancelPlan'];
+/**
+ * Links from an answer to the operations on what it names (OpenAPI links: clients and stateful fuzzers follow them):
+ * by source operation, the targets and where their parameters come from in the answer's body.
+ */
+const PLAN_OPS: OperationId[] = [
+  'getPlan',
+  'getResult',
+  'listMessages',
+  'sendMessage',
+  'pausePlan',
+  'resumePlan',
+  'cancelPlan',
+];
+const LINKS: Partial<Record<OperationId, { to: OperationId[]; from: Record<string, string> }[]>> = {
+  submitPlan: [{ to: PLAN_OPS, from: { planId: '/planId' } }],
+  listPlans: [{ to: PLAN_OPS, from: { planId: '/plans/0/planId' } }],
+  getPlan: [{ to: ['getTask', 'cancelTask', 'taskInput'], from: { planId: '/planId', taskId: '/tasks/0/id' } }],
+  putAgentType: [{ to: ['getAgentType', 'deleteAgentType'], from: { name: '/name' } }],
+  listAgentTypes: [{ to: ['getAgentType'], from: { name: '/agentTypes/0/name' } }],
+  listAgents: [{ to: ['getAgent', 'terminateAgent'], from: { agentId: '/agents/0/id' } }],
+};
 function linksOf(id: OperationId): Json | undefined {
-  const to = (ops: OperationId[], param: string, pointer: string) =>
-    Object.fromEntries(
-      ops.map((op) => [capital(op), { operationId: op, parameters: { [param]: `$response.body#/${pointer}` } }]),
-    );
-  if (id === 'submitPlan') return to(PLAN_LINKS, 'planId', 'planId');
-  if (id === 'putAgentType') return to(['getAgentType', 'deleteAgentType'], 'name', 'name');
-  return undefined;
+  const links = LINKS[id]?.flatMap(({ to, from }) =>
+    to.map((op) => [
+      capital(op),
+      {
+        operationId: op,
+        parameters: Object.fromEntries(Object.entries(from).map(([p, ptr]) => [p, `$response.body#${ptr}`])),
+      },
+    ]),
+  );
+  return links ? Object.fromEntries(links) : undefined;
 }
 
 function answer(c: Components, route: RouteSpec & { operationId: OperationId }, status: number, a: Answer): Json {
