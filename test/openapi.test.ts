@@ -177,6 +177,10 @@ describe('the API answers as its document says', () => {
     const result = await call('GET', `/v1/plans/${planId}/result?wait=30`);
     expect(result.status).toBe(200);
     conforms('getResult', result);
+    // A JSON null is not an absent body (the fuzzer found `null` accepted as no reason).
+    const nullBody = await call('POST', `/v1/plans/${planId}/cancel`, null);
+    expect(nullBody.status).toBe(400);
+    conforms('cancelPlan', nullBody);
     conforms('pausePlan', await call('POST', `/v1/plans/${planId}/pause`));
     conforms('cancelPlan', await call('POST', `/v1/plans/${planId}/cancel`, { reason: 'late' }));
     conforms('listPlans', await call('GET', '/v1/plans?limit=5'));

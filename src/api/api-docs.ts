@@ -108,6 +108,8 @@ export function renderApiDocs(doc: Json): string {
     '```bash',
     'curl -s localhost:8003/v1/openapi.json | jq .paths   # the document',
     'npm run docs:api                                      # regenerate this file after changing a route',
+    'node scripts/schemathesis.cjs                         # install the fuzzer (pinned, into .temporal/; npm test does it)',
+    'npx jest test/api-contract.test.ts test/openapi.test.ts  # fuzz the API against the document; check the document',
     '```',
     '',
     'Errors always come as `{"error": {"code", "message", "issues"?}}`: `VALIDATION_ERROR` 400 (`issues` lists every',

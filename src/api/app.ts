@@ -68,7 +68,10 @@ function inputOf(route: RouteSpec, req: Request): Input<RouteSpec> {
   if (route.body) {
     if (req.body === undefined && route.body.required)
       throw new ApiError('VALIDATION_ERROR', 'request body is empty: send it as JSON (Content-Type: application/json)');
-    body = route.body.checkedBy === 'service' ? req.body : parse(route.body.schema, req.body ?? {}, 'body');
+    body =
+      route.body.checkedBy === 'service'
+        ? req.body
+        : parse(route.body.schema, req.body === undefined ? {} : req.body, 'body');
   }
   return { params, query, body } as Input<RouteSpec>;
 }
