@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
+import { ServiceError } from '@temporalio/client';
+import { errorHandler } from '../src/api/errors';
 import { renderApiDocs } from '../src/api/api-docs';
 import { buildOpenApiDocument } from '../src/api/openapi';
 import { ROUTE_LIST, ROUTES, scopeOf, type OperationId } from '../src/api/routes';
@@ -82,6 +84,32 @@ describe('the OpenAPI document', () => {
   });
 });
 
+test('"no poller seen" from Temporal is 503 NOT_READY (the fuzzer met it as a 500 on plans whose worker had stopped)', () => {
+  const cause = Object.assign(
+    new Error('9 FAILED_PRECONDITION: no poller seen for task queue recently, worker may be down'),
+    {
+      code: 9,
+    },
+  );
+  const err = new ServiceError('Failed to query Workflow', { cause });
+  const sent: { status?: number; body?: Json } = {};
+  const res = {
+    status(s: number) {
+      sent.status = s;
+      return this;
+    },
+    json(b: Json) {
+      sent.body = b;
+      return this;
+    },
+  };
+  errorHandler(err, {} as never, res as never, () => undefined);
+  expect(sent).toEqual({
+    status: 503,
+    body: { error: { code: 'NOT_READY', message: expect.stringMatching(/no worker/) } },
+  });
+});
+
 describe('the API answers as its document says', () => {
   let h: Harness;
   let api: { base: string; close(): Promise<void> };
@@ -126,6 +154,22 @@ describe('the API answers as its document says', () => {
       expect(Object.keys(reply.body)).toEqual(['error']);
     }
   }
+
+  test('a plan no worker polls for answers 503, not 500', async () => {
+    const planId = uniqueId('orphan');
+    await h.client.workflow.start('planWorkflow', {
+      workflowId: `plan-${planId}`,
+      taskQueue: uniqueId('no-worker'),
+      args: [{ plan: { id: planId, tasks: [] } }],
+    });
+    // Never polled: the query runs out of time (TEMPORAL_UNAVAILABLE); polled once, then no worker: Temporal says
+    // "no poller seen" (NOT_READY, below). Both are the documented 503.
+    const status = await call('GET', `/v1/plans/${planId}`);
+    expect(status.status).toBe(503);
+    conforms('getPlan', status);
+    conforms('listMessages', await call('GET', `/v1/plans/${planId}/messages`));
+    await h.client.workflow.getHandle(`plan-${planId}`).terminate('test over');
+  });
 
   test('405 with Allow for a method a known path does not have; OPTIONS lists the methods; unknown paths 404', async () => {
     const del = await call('DELETE', '/v1/plans');

@@ -32,6 +32,7 @@ export class ApiError extends Error {
 }
 
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
 
 /** True when the error means Temporal could not be reached in time (not a bad request of ours). */
@@ -44,6 +45,14 @@ export function isTemporalUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** True when Temporal answers but no worker polls the task queue a query needs (the plan's or the pool's). */
+export function isNoWorker(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === GRPC_FAILED_PRECONDITION && /no poller/i.test(e.message)) return true;
+  }
+  return false;
+}
+
 /** Maps every error to the envelope; bad input never becomes a 500. */
 export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
   let apiError: ApiError;
@@ -51,6 +60,11 @@ export const errorHandler: ErrorRequestHandler = (err: unknown, _req, res, _next
   else if (err instanceof WorkflowNotFoundError)
     apiError = new ApiError('NOT_FOUND', `no plan with workflow id "${err.workflowId}"`);
   else if (isBodyParserError(err)) apiError = bodyParserError(err);
+  else if (isNoWorker(err))
+    apiError = new ApiError(
+      'NOT_READY',
+      'no worker polls the task queue this needs (the plan or the agent pool cannot answer): start one (npm run worker)',
+    );
   else if (isTemporalUnavailable(err))
     apiError = new ApiError('TEMPORAL_UNAVAILABLE', `Temporal is not reachable: ${(err as Error).message}`);
   else {

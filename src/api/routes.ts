@@ -293,7 +293,8 @@ export const ROUTE_LIST: (RouteSpec & { operationId: OperationId })[] = Object.e
 
 /**
  * Every error a route can answer: its own, plus 429 on every route, 401 and 403 on every route that is not public,
- * 400 on routes that read a query or a body, 413 and 415 on routes that read a body, 503 on routes that ask Temporal.
+ * 400 on routes that read a query or a body, 413 and 415 on routes that read a body, 503 (Temporal unavailable, or no
+ * worker to answer a query) on routes that ask Temporal.
  */
 export function errorsOf(route: RouteSpec): ErrorCode[] {
   const codes = new Set<ErrorCode>(route.errors);
@@ -307,7 +308,10 @@ export function errorsOf(route: RouteSpec): ErrorCode[] {
     codes.add('PAYLOAD_TOO_LARGE');
     codes.add('UNSUPPORTED_MEDIA_TYPE');
   }
-  if (!route.offline) codes.add('TEMPORAL_UNAVAILABLE');
+  if (!route.offline) {
+    codes.add('TEMPORAL_UNAVAILABLE');
+    codes.add('NOT_READY'); // a query no worker is there to answer
+  }
   return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b] || a.localeCompare(b));
 }
 
