@@ -1,5 +1,5 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
 import { EncryptionCodec } from '../encryption/payload-codec';
 import type { Keyring } from '../encryption/keyring';
