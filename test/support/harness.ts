@@ -27,6 +27,7 @@ export const FAST_SETTINGS: ExecutionSettings = {
 export interface Harness {
   client: Client;
   address: string;
+  namespace: string;
   taskQueue: string;
   poolId: string;
   worker: Worker;
@@ -66,6 +67,8 @@ export interface HarnessOptions {
   config?: Partial<Parameters<typeof buildDeps>[0]>;
   /** Extra environment for the worker's deps (API keys). */
   env?: Record<string, string>;
+  /** A namespace of its own (registered beforehand), so nothing else on the dev server is visible; default `default`. */
+  namespace?: string;
 }
 
 /** A real worker on its own task queue against the run's dev server, plus a client. */
@@ -84,7 +87,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace: 'default' });
+  const namespace = opts.namespace ?? 'default';
+  const client = new Client({ connection, namespace });
   const base = buildDeps(
     {
       AGENT_REGISTRY_FILE: undefined,
@@ -98,7 +102,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   );
   const worker = await createWorker({
     connection: nativeConnection,
-    namespace: 'default',
+    namespace,
     taskQueue,
     deps: { ...base, ...opts.deps },
     pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
@@ -122,6 +126,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   return {
     client,
     address,
+    namespace,
     taskQueue,
     poolId,
     worker,
@@ -158,6 +163,7 @@ export async function startApi(
 ): Promise<{ base: string; close(): Promise<void> }> {
   const config = loadConfig({
     TEMPORAL_ADDRESS: h.address,
+    TEMPORAL_NAMESPACE: h.namespace,
     TEMPORAL_TASK_QUEUE: h.taskQueue,
     AGENT_POOL_ID: h.poolId,
     ...(process.env.TEST_BLOB_DIR ? { BLOB_STORE_DIR: process.env.TEST_BLOB_DIR } : {}),
