@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OfflineRuntime } from '../src/activities/offline-runtime';
-import { startApi, startHarness, type Harness } from './support/harness';
+import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
+import { eventually, startApi, startHarness, testAddress, uniqueId, type Harness } from './support/harness';
 
 /**
  * The API against its own OpenAPI document, with schemathesis (a property-based API fuzzer: Hypothesis generates valid
@@ -14,6 +15,8 @@ import { startApi, startHarness, type Harness } from './support/harness';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { st, version } = require('../scripts/schemathesis.cjs') as { st: string; version: string };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ensureTemporalCli } = require('../scripts/temporal-cli.cjs') as { ensureTemporalCli: () => string };
 
 const CHECKS = [
   'not_a_server_error',
@@ -55,10 +58,33 @@ let h: Harness;
 let api: { base: string; close(): Promise<void> };
 let dir: string;
 
+/**
+ * A namespace of the fuzzer's own on the run's dev server: GET /v1/plans lists every plan of its namespace, and the
+ * fuzzer follows links from it (cancel, pause, messages), so in `default` it would act on other test files' plans.
+ */
+async function ownNamespace(): Promise<string> {
+  const namespace = uniqueId('contract');
+  const cli = (args: string[]) =>
+    execFileSync(ensureTemporalCli(), [...args, '--address', testAddress()], { stdio: 'pipe' });
+  cli(['operator', 'namespace', 'create', '--retention', '24h', namespace]);
+  const attributes = SEARCH_ATTRIBUTES.flatMap((k) => ['--name', k.name, '--type', 'Keyword']);
+  // The new namespace reaches the server's cache within seconds; until then creating attributes fails.
+  await eventually(async () => {
+    try {
+      cli(['operator', 'search-attribute', 'create', '--namespace', namespace, ...attributes]);
+      return true;
+    } catch {
+      return undefined;
+    }
+  }, `namespace ${namespace} to take search attributes`);
+  return namespace;
+}
+
 beforeAll(async () => {
+  const namespace = await ownNamespace();
   // Every agent type runs offline here, whatever the fuzzer registers: no model or MCP server is ever called.
   const offline = new OfflineRuntime();
-  h = await startHarness({ deps: { runtime: () => offline } });
+  h = await startHarness({ namespace, deps: { runtime: () => offline } });
   api = await startApi(h, { PLAN_MAX_TASKS: '20' });
   dir = mkdtempSync(join(tmpdir(), 'api-contract-'));
   // Real plans for the fuzzer to find (GET /v1/plans links to them): one closed with a sub-agent, one waiting for a
