@@ -85,7 +85,7 @@ describe('the OpenAPI document', () => {
   });
 });
 
-test('"no poller seen" from Temporal is 503 NOT_READY (the fuzzer met it as a 500 on plans whose worker had stopped)', () => {
+test('"no poller seen" is 503 NOT_READY, a query cut off by the deadline 503 TEMPORAL_UNAVAILABLE (both were 500)', () => {
   const cause = Object.assign(
     new Error('9 FAILED_PRECONDITION: no poller seen for task queue recently, worker may be down'),
     {
@@ -109,6 +109,15 @@ test('"no poller seen" from Temporal is 503 NOT_READY (the fuzzer met it as a 50
     status: 503,
     body: { error: { code: 'NOT_READY', message: expect.stringMatching(/no worker/) } },
   });
+  // A query cut off by the API's own deadline can end CANCELLED rather than DEADLINE_EXCEEDED (seen under load).
+  const cancelled = Object.assign(new Error('1 CANCELLED: Call cancelled'), { code: 1 });
+  errorHandler(
+    new ServiceError('Failed to query Workflow', { cause: cancelled }),
+    {} as never,
+    res as never,
+    () => undefined,
+  );
+  expect(sent).toMatchObject({ status: 503, body: { error: { code: 'TEMPORAL_UNAVAILABLE' } } });
 });
 
 describe('the API answers as its document says', () => {

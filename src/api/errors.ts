@@ -34,6 +34,8 @@ export class ApiError extends Error {
   }
 }
 
+/** What a call cut off by our own deadline (withDeadline) sometimes ends with instead of DEADLINE_EXCEEDED. */
+const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
 const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
@@ -43,6 +45,7 @@ export function isTemporalUnavailable(err: unknown): boolean {
   for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
     const code = (e as { code?: unknown }).code;
     if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED) return true;
+    if (code === GRPC_CANCELLED && /call cancelled/i.test(e.message)) return true;
     if (/failed to connect|connection refused|ECONNREFUSED|deadline exceeded|UNAVAILABLE/i.test(e.message)) return true;
   }
   return false;
