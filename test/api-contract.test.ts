@@ -48,12 +48,19 @@ expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
 include-operation-id = "getResult"
 parameters = { "wait" = 0 }
 
+# DELETE /v1/agents/:agentId terminates an instance; GET keeps showing it (state "terminated", its transitions) so an
+# operator can see what happened, as documented on getAgent. "Deleted resource still available" does not apply there.
+[[operations]]
+include-operation-id = "getAgent"
+checks = { use_after_free = { enabled = false } }
+
 # The fuzzer may remove only a type of its own, so the registry keeps the types its plans need.
 [[operations]]
 include-operation-id = "deleteAgentType"
 parameters = { "name" = "fuzz-type" }
 `;
 
+const FUZZER_KEY = 'contract-fuzzer-key-0123456789abcdef';
 let h: Harness;
 let api: { base: string; close(): Promise<void> };
 let dir: string;
@@ -85,14 +92,18 @@ beforeAll(async () => {
   // Every agent type runs offline here, whatever the fuzzer registers: no model or MCP server is ever called.
   const offline = new OfflineRuntime();
   h = await startHarness({ namespace, deps: { runtime: () => offline } });
-  api = await startApi(h, { PLAN_MAX_TASKS: '20' });
+  // Keyed, as a deployment would be: every request the fuzzer makes carries the key (all scopes).
+  api = await startApi(h, {
+    PLAN_MAX_TASKS: '20',
+    API_KEYS: JSON.stringify([{ name: 'fuzzer', key: FUZZER_KEY, scopes: ['*'] }]),
+  });
   dir = mkdtempSync(join(tmpdir(), 'api-contract-'));
   // Real plans for the fuzzer to find (GET /v1/plans links to them): one closed with a sub-agent, one waiting for a
   // human's approval.
   const submit = (plan: object) =>
     fetch(`${api.base}/v1/plans`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${FUZZER_KEY}` },
       body: JSON.stringify(plan),
     });
   const done = await submit({
@@ -105,7 +116,9 @@ beforeAll(async () => {
     tasks: [{ id: 'ask', description: 'ask', requiresApproval: true }],
   });
   expect(waiting.status).toBe(202);
-  const result = await fetch(`${api.base}/v1/plans/contract-done/result?wait=30`);
+  const result = await fetch(`${api.base}/v1/plans/contract-done/result?wait=30`, {
+    headers: { authorization: `Bearer ${FUZZER_KEY}` },
+  });
   expect(result.status).toBe(200);
 });
 
@@ -147,6 +160,8 @@ test('schemathesis finds no server error and no contract violation', async () =>
     `${api.base}/v1/openapi.json`,
     '--checks',
     CHECKS.join(','),
+    '--header',
+    `Authorization: Bearer ${FUZZER_KEY}`,
     '--phases',
     'examples,coverage,fuzzing,stateful',
     '--max-examples',

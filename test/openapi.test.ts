@@ -111,7 +111,7 @@ test('"no poller seen" is 503 NOT_READY, a query cut off by the deadline 503 TEM
   });
   // A query cut off by the API's own deadline can end CANCELLED rather than DEADLINE_EXCEEDED (seen under load).
   const cancelled = Object.assign(new Error('1 CANCELLED: Call cancelled'), { code: 1 });
-  errorHandler(
+  errorHandler(silentLogger)(
     new ServiceError('Failed to query Workflow', { cause: cancelled }),
     {} as never,
     res as never,

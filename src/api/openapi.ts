@@ -208,6 +208,8 @@ function operation(c: Components, route: RouteSpec & { operationId: OperationId 
         ?.replace(/\.json$/, '') ?? 'api',
     ],
     'x-scope': route.scope,
+    // Public routes need no key; the others take one of the two ways of sending it (docs/security.md).
+    ...(route.scope === 'public' ? { security: [] } : {}),
     ...(params.length ? { parameters: params } : {}),
     ...body,
     responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b))),
@@ -231,7 +233,15 @@ export function buildOpenApiDocument(): Json {
         'Plans of agent tasks run as Temporal workflows. Errors come as `{"error": {"code", "message", "issues"?}}`; a known path with a method it does not have answers 405 with `Allow`. `x-scope` on each operation is the API-key scope it needs.',
     },
     paths,
-    components: { schemas: c.schemas() },
+    // Keys are checked only when the API has some configured (API_KEYS / API_KEYS_FILE); without, it is open on loopback.
+    security: [{ bearer: [] }, { apiKey: [] }],
+    components: {
+      schemas: c.schemas(),
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+      },
+    },
   };
 }
 

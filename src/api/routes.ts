@@ -291,6 +291,9 @@ export const ROUTES = {
     method: 'get',
     path: '/v1/agents/:agentId',
     summary: 'One agent instance (also recently terminated ones): transitions and recent memory',
+    description:
+      'DELETE /v1/agents/:agentId terminates an instance; this keeps answering 200 for it, with state "terminated", ' +
+      'until the pool forgets it.',
     scope: 'read',
     params: S.AgentIdParam,
     answers: { 200: json('The instance', S.AgentDetailSchema) },
