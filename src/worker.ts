@@ -22,11 +22,11 @@ import {
 } from './observability/temporal';
 import { startTracing, type Tracing } from './observability/tracing';
 import { freeLoopbackPort, serveWorkerMetrics, WorkerMetrics } from './observability/worker-metrics';
-import { loadRegistry } from './registry';
+import { loadRegistry } from './registry-file';
 import { planWorkflowId } from './shared/ids';
 import type { AgentType, Registry } from './shared/registry';
 import type { TaskOutcome } from './shared/status';
-import { ensureSearchAttributes } from './temporal';
+import { ensureSearchAttributes } from './namespace-setup';
 import { describeTarget } from './temporal-connection';
 import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
 import { chooseWorkflowBundle, StaleBundleError } from './prebuilt-bundle';

@@ -1,6 +1,6 @@
 import { checkPlan, findCycle, type PlanInput } from '../src/shared/plan';
 import { join } from 'node:path';
-import { loadRegistry } from '../src/registry';
+import { loadRegistry } from '../src/registry-file';
 import { DEFAULT_REGISTRY, matchAgentType, parseStoredAgentType, Registry } from '../src/shared/registry';
 
 const check = (body: unknown, maxTasks = 100) => checkPlan(body, DEFAULT_REGISTRY, { maxTasks }, () => 'generated');

@@ -4,7 +4,7 @@ import { dataConverterFor } from '../encryption/data-converter';
 import { createLogger } from '../observability/logger';
 import { tracingClientInterceptors } from '../observability/temporal';
 import { startTracing } from '../observability/tracing';
-import { loadRegistry } from '../registry';
+import { loadRegistry } from '../registry-file';
 import { describeTarget } from '../temporal-connection';
 import { closeEventStreams, createApp } from './app';
 import { countApiKeys } from './auth';
