@@ -9,6 +9,7 @@
  *   (e) a 10,000-task parallel plan (tuned server only): completes? time per task, history lengths against limits;
  *   (f) 200 plans of 2 sequential tasks submitted at once, tasks/s against (b) and (c);
  *   (g) CPU-ms and history events per task, (b) against (c);
+ *   (h) the (b) plan with 0, then 100 SSE subscribers on its event stream: tasks/s and plan history of both;
  * prints a table (a column per server) and writes docs/benchmarks.md (newest run first, older runs kept below).
  *
  * Modules: scripts/bench/options.ts (flags, sizes, targets), environment.ts, rig.ts (server + worker + API), cpu.ts,

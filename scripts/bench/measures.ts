@@ -1,4 +1,5 @@
 /** The measures (a)–(g) on one rig. Each one that breaks is noted and the others still run. */
+import { measureSubscribers, SUBSCRIBERS, type SubscribersRun } from './events';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { executionSettings } from '../../src/config';
@@ -121,6 +122,7 @@ export interface VariantResults {
   d?: RoundTrip;
   e?: PlanRun;
   f?: ConcurrentRun;
+  h?: SubscribersRun;
   /** Every pool workflow on this server over the whole run. */
   pool?: Runs;
   overWarn: { workflowId: string; historyLength: number; type: string }[];
@@ -585,13 +587,16 @@ export async function measureVariant(rig: Rig, opts: Options, withE: boolean): P
   };
 
   log(`[${v}] (a) one-task plan over HTTP: ${sizes.warmup} warm-up + ${sizes.runs} runs ...`);
-  r.a = await step('(a)', () => measureLatency(rig, sizes, tag));
+  if (opts.only.includes('a')) r.a = await step('(a)', () => measureLatency(rig, sizes, tag));
   if (r.a) log(`    p50 ${fmt(median(r.a.totalMs), 1)} ms, p99 ${fmt(pct(r.a.totalMs, 99), 1)} ms`);
 
   log(
     `[${v}] (b) ${fmt(sizes.tasks)}-task parallel plan, maxConcurrency ${sizes.concurrency}, MAX_AGENTS ${MAX_AGENTS} ...`,
   );
-  r.b = await step('(b)', () => measurePlan(rig, `bench-b-${tag}`, sizes.tasks, sizes.concurrency, 10 * 60_000, true));
+  if (opts.only.includes('b'))
+    r.b = await step('(b)', () =>
+      measurePlan(rig, `bench-b-${tag}`, sizes.tasks, sizes.concurrency, 10 * 60_000, true),
+    );
   if (r.b) {
     log(`    ${r.b.status}: ${fmt(r.b.wallMs)} ms, ${fmt(r.b.tasksPerSec, 1)} tasks/s; ${cpuText(r.b.cpu)}`);
     if (!r.b.ok) r.notes.push(`(b) did not complete cleanly: ${r.b.status} ${r.b.error ?? ''}`);
@@ -600,20 +605,25 @@ export async function measureVariant(rig: Rig, opts: Options, withE: boolean): P
   log(
     `[${v}] (c) bare Temporal: ${fmt(sizes.tasks)} × (reason, execute, validate), ${sizes.concurrency} at a time ...`,
   );
-  r.c = await step('(c)', () => measureBare(rig, sizes, tag));
+  if (opts.only.includes('c')) r.c = await step('(c)', () => measureBare(rig, sizes, tag));
   if (r.c) log(`    ${fmt(r.c.wallMs)} ms, ${fmt(r.c.tasksPerSec, 1)} tasks/s; ${cpuText(r.c.cpu)}`);
 
   log(`[${v}] (d) pool round trip × ${sizes.rounds} ...`);
-  r.d = await step('(d)', () => measureRoundTrip(rig, sizes, tag));
+  if (opts.only.includes('d')) r.d = await step('(d)', () => measureRoundTrip(rig, sizes, tag));
   if (r.d) log(`    acquire → grant p50 ${median(r.d.acquireMs)} ms, p99 ${pct(r.d.acquireMs, 99)} ms`);
 
   log(`[${v}] (f) ${sizes.plans} plans of ${sizes.planTasks} sequential tasks, submitted at once ...`);
-  r.f = await step('(f)', () => measureConcurrentPlans(rig, sizes, tag, 10 * 60_000));
+  if (opts.only.includes('f')) r.f = await step('(f)', () => measureConcurrentPlans(rig, sizes, tag, 10 * 60_000));
   if (r.f) {
     log(
       `    ${fmt(r.f.completedTasks)} tasks in ${fmt(r.f.wallMs)} ms, ${fmt(r.f.tasksPerSec, 1)} tasks/s; ${cpuText(r.f.cpu)}`,
     );
     if (!r.f.ok) r.notes.push(`(f) did not complete cleanly: ${r.f.error ?? ''}`);
+  }
+
+  if (opts.only.includes('h')) {
+    log(`[${v}] (h) ${fmt(sizes.tasks)}-task parallel plan with 0, then ${SUBSCRIBERS} event-stream subscribers ...`);
+    r.h = await step('(h)', () => measureSubscribers(rig, sizes, tag));
   }
 
   if (withE) {

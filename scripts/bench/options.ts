@@ -34,6 +34,8 @@ export interface Options {
   eTimeoutMs: number;
   /** Keeps the last server, worker and API up this long after the run (BENCH_HOLD_SECONDS). */
   holdSeconds: number;
+  /** The measures to run (--only), by letter; all by default. */
+  only: string;
 }
 
 export const MAX_AGENTS = 100;
@@ -60,6 +62,7 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--w
               (default: both, side by side; (e) runs on the tuned server only, or on the stock one with --stock)
   --write     write docs/benchmarks.md even with --quick
   --no-write  never write it
+  --only=LETTERS  run only these measures (e.g. --only=h; default abcdefh; (g) comes from (b) and (c))
   -h, --help  this text
 
 Env: BENCH_E_TIMEOUT_SECONDS bounds (e) (900); BENCH_HOLD_SECONDS keeps the last server, worker and API up that long
@@ -99,13 +102,17 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       write: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
+      only: { type: 'string', default: 'abcdefh' },
     },
   });
   const quick = values.quick === true;
   const only = VARIANTS.filter((v) => values[v] === true);
   const variants = only.length === 0 ? [...VARIANTS] : only;
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
-  const eVariant = sizes.bigTasks === 0 ? undefined : variants.includes('tuned') ? 'tuned' : variants[0];
+  const measures = String(values.only);
+  if (!/^[a-h]+$/.test(measures)) throw new Error(`--only takes measure letters a to h, not "${measures}"`);
+  const eVariant =
+    sizes.bigTasks === 0 || !measures.includes('e') ? undefined : variants.includes('tuned') ? 'tuned' : variants[0];
   return {
     help: values.help === true,
     quick,
@@ -115,5 +122,6 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     sizes,
     eTimeoutMs: Number(env.BENCH_E_TIMEOUT_SECONDS ?? 900) * 1_000,
     holdSeconds: Number(env.BENCH_HOLD_SECONDS ?? 0),
+    only: measures,
   };
 }

@@ -1,4 +1,5 @@
 /** The table, the analysis under it, and docs/benchmarks.md (newest run first, older runs kept below). */
+import { subscribersCost, SUBSCRIBERS } from './events';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { format, resolveConfig } from 'prettier';
@@ -126,6 +127,18 @@ function rowSpecs(r: Results): RowSpec[] {
       },
       target: `≥ ${TARGET.fOverB} × (b)`,
       met: (v) => (v.f && v.b ? v.f.ok && fOverB(v) >= TARGET.fOverB : undefined),
+    },
+    {
+      key: 'h',
+      measure: `${fmt(s.tasks)}-task parallel plan with 0 and with ${SUBSCRIBERS} SSE subscribers on its event stream`,
+      cell: (v) => {
+        const h = v.h;
+        if (!h) return undefined;
+        const c = subscribersCost(h);
+        return `${fmt(h.quiet.tasksPerSec, 1)} vs ${fmt(h.watched.tasksPerSec, 1)} tasks/s = **${c.slowdown.toFixed(2)}× slower**; plan history ${fmt(h.quiet.planHistory)} vs ${fmt(h.watched.planHistory)} events; ${h.watched.ended ?? 0}/${SUBSCRIBERS} streams ended`;
+      },
+      target: 'no measurable slowdown (≤ 1.1×, run-to-run noise ±20 %)',
+      met: (v) => (v.h ? v.h.quiet.ok && v.h.watched.ok && subscribersCost(v.h).slowdown <= 1.1 : undefined),
     },
     {
       key: 'g',
@@ -554,6 +567,9 @@ in-process HTTP API. The table has one column per server:
   (\`GET /v1/plans/:id/result?wait=…\`): tasks/s, against (b) and (c) of the same server. Target: ≥ 0.8 × (b).
 - **(g)** cost per task of (b) against (c): CPU-ms (node + Temporal server) and history events (every workflow of the
   plan, nested children included, plus what the pool's workflows wrote meanwhile). Target: CPU ≤ 2.5× (c).
+- **(h)** the plan of (b) run twice, first with nobody watching, then with 100 clients on its event stream
+  (\`GET /v1/plans/:id/events\`, opened right after submission, read to \`end\`): tasks/s of both, the plan's history
+  length of both. Target: no measurable slowdown (≤ 1.1×). \`--only=h\` runs just this measure.
 
 \`npm run bench -- --quick\` is a smoke run (smaller sizes, (f) with 50 plans, no (e); leaves this file alone);
 \`--stock\` or \`--tuned\` measures on that server only. The dev server (SQLite, one history shard, sharing 2 cores with

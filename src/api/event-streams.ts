@@ -2,6 +2,8 @@ import type { Request, Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
+import { taskWorkflowId } from '../shared/ids';
+import { taskStatusQuery } from '../workflows/messages';
 import type { AgentService } from './agent-service';
 import { EventFeed, type FeedSource } from './event-feed';
 import { PlanEventSource } from './plan-events';
@@ -105,6 +107,8 @@ export class EventStreams {
           client: this.deps.client,
           modelTypes: () => this.models(),
           rpc: this.rpc,
+          finalView: (id, taskId) =>
+            this.rpc(() => this.deps.client.workflow.getHandle(taskWorkflowId(id, taskId)).query(taskStatusQuery)),
         }),
     );
   }

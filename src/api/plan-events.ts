@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import type { PlanView } from '../shared/status';
+import { FINAL_TASK_STATES, type PlanView, type TaskView } from '../shared/status';
 import type { FeedSource, Observation } from './event-feed';
 import { streamedText } from './model-text';
 import { diffPlan, seenOf, type PlanEvent, type PlanSeen } from './plan-diff';
@@ -8,6 +8,8 @@ import { flattenTasks } from './plan-tasks';
 
 /** At most this many running model calls are read per poll (a describe each). */
 const MAX_TEXT_READS = 50;
+/** At most this many finished tasks' steps are read per poll (a query each). */
+const MAX_CATCH_UP = 20;
 
 export interface PlanEventDeps {
   plans: PlanService;
@@ -15,6 +17,8 @@ export interface PlanEventDeps {
   /** Agent types that call a model (their steps may stream text); cached by the caller. */
   modelTypes: () => Promise<ReadonlySet<string>>;
   rpc: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** A task's own view from its task workflow (transitions included), after it closed. */
+  finalView: (planId: string, taskId: string) => Promise<TaskView>;
 }
 
 /** One plan, polled: its status view, messages and closing (PlanService.watch), plus its running model calls' text. */
@@ -33,10 +37,34 @@ export class PlanEventSource implements FeedSource {
     const snapshot = { ...(view ?? { planId: this.planId, status: closed }), messages };
     const events: PlanEvent[] = [];
     if (!this.seen) this.seen = seenOf(view, messages);
-    else if (view) events.push(...diffPlan(this.seen, view, messages));
+    else if (view) events.push(...diffPlan(this.seen, await this.withFinalSteps(view), messages));
     if (view && !closed) events.push(...(await this.textEvents(view)));
     if (closed) events.push({ event: 'end', data: { status: closed } });
     return { snapshot, events, done: closed !== undefined };
+  }
+
+  /**
+   * A top-level task that finished since the last poll shows in the plan's view without its steps: read them from its
+   * closed task workflow (a query, answered by a worker replaying its short history), at most MAX_CATCH_UP per poll,
+   * so the stream still tells every lifecycle state in order. Past the cap, the final state comes alone.
+   */
+  private async withFinalSteps(view: PlanView): Promise<PlanView> {
+    const seen = this.seen;
+    if (!seen) return view;
+    const finished = view.tasks
+      .filter((t) => {
+        const before = seen.tasks.get(t.id)?.state;
+        return FINAL_TASK_STATES.includes(t.state) && before !== undefined && !FINAL_TASK_STATES.includes(before);
+      })
+      .filter((t) => t.assignments.length > 0 && !t.transitions)
+      .slice(0, MAX_CATCH_UP);
+    if (finished.length === 0) return view;
+    const live = await Promise.all(finished.map((t) => this.deps.finalView(this.planId, t.id).catch(() => undefined)));
+    const byId = new Map(live.filter((t): t is TaskView => t !== undefined).map((t) => [t.id, t]));
+    return {
+      ...view,
+      tasks: view.tasks.map((t) => (byId.has(t.id) ? { ...t, transitions: byId.get(t.id)?.transitions } : t)),
+    };
   }
 
   private async textEvents(view: PlanView): Promise<PlanEvent[]> {
