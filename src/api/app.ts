@@ -15,6 +15,7 @@ import { ApiMetrics } from './metrics';
 import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { PlanService } from './plan-service';
+import { dashboardRoutes } from './dashboard';
 
 const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
 const ResultQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
@@ -97,6 +98,8 @@ export function createApp({
   const codecOrigins =
     config.CODEC_CORS_ORIGINS ?? (config.TEMPORAL_UI_URL ? [new URL(config.TEMPORAL_UI_URL).origin] : []);
   app.use(codecCors(codecOrigins));
+  // The dashboard's page and assets (no data in them): before the keys, so the page can ask for one.
+  app.use(dashboardRoutes());
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
   app.use(authenticate({ keys: loadApiKeys(config), publicPaths }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
