@@ -1,36 +1,20 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Client } from '@temporalio/client';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Registry } from '../shared/registry';
-import { PLAN_STATUSES } from '../shared/status';
 import { ApiError, errorHandler } from './errors';
-import { openApiDocument } from './openapi';
-import { AgentService } from './agent-service';
 import { authenticate, loadApiKeys, principalOf } from './auth';
-import { codecCors, codecRoutes } from './codec-endpoint';
-import { EncryptionCodec } from '../encryption/payload-codec';
+import { codecCors, codecOf } from './codec-endpoint';
 import { InFlightLimiter, requestRateLimit } from './quotas';
 import { ApiMetrics } from './metrics';
 import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
+import { openApiDocument } from './openapi';
+import { AgentService } from './agent-service';
 import { PlanService } from './plan-service';
 import { dashboardRoutes } from './dashboard';
-
-const PlanIdParam = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/);
-const ResultQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
-const ListQuery = z.object({
-  status: z.enum(PLAN_STATUSES).optional(),
-  limit: z.coerce.number().int().min(1).max(1_000).default(50),
-});
-const MessageBody = z.object({
-  id: z.string().min(1).max(200).optional(),
-  from: z.string().min(1).max(200).optional(),
-  to: z.string().min(1).max(200),
-  body: z.unknown().refine((b) => b !== undefined, 'body is required'),
-});
-const InputBody = z.object({ approved: z.boolean(), data: z.unknown().optional() });
-const ReasonBody = z.object({ reason: z.string().max(1_000).optional() }).default({});
+import { ROUTE_LIST, ROUTES, methodsOf, type OperationId, type RouteSpec } from './routes';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const parsed = schema.safeParse(value);
@@ -44,12 +28,6 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
     `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
     issues,
   );
-}
-
-function planId(req: Request): string {
-  const id = req.params.planId;
-  if (!PlanIdParam.safeParse(id).success) throw new ApiError('NOT_FOUND', `no plan "${String(id)}"`);
-  return id as string;
 }
 
 /** Rejects bodies that are not JSON before they are parsed (415), so bad input never reaches Temporal. */
@@ -67,6 +45,43 @@ function requireJson(req: Request, _res: Response, next: NextFunction): void {
   next();
 }
 
+type Out<T> = T extends z.ZodType ? z.output<T> : undefined;
+/** What a handler gets: the path parameters, query and body, parsed with the route's schemas. */
+interface Input<R> {
+  params: R extends { params: infer P } ? Out<P> : Record<string, never>;
+  query: R extends { query: infer Q } ? Out<Q> : Record<string, never>;
+  body: R extends { body: { checkedBy: 'service' } }
+    ? unknown
+    : R extends { body: { schema: infer B } }
+      ? Out<B>
+      : undefined;
+}
+type Handlers = { [K in OperationId]: (input: Input<(typeof ROUTES)[K]>, res: Response) => Promise<void> | void };
+
+/** Parses a request with its route's schemas: a path that does not fit is no such resource (404), the rest 400. */
+function inputOf(route: RouteSpec, req: Request): Input<RouteSpec> {
+  let params = {};
+  if (route.params) {
+    const parsed = route.params.safeParse(req.params);
+    if (!parsed.success) {
+      const what = req.params.planId !== undefined ? `plan "${String(req.params.planId)}"` : `resource ${req.path}`;
+      throw new ApiError('NOT_FOUND', `no ${what}`);
+    }
+    params = parsed.data;
+  }
+  const query = route.query ? parse(route.query, req.query, 'query') : {};
+  let body: unknown = undefined;
+  if (route.body) {
+    if (req.body === undefined && route.body.required)
+      throw new ApiError('VALIDATION_ERROR', 'request body is empty: send it as JSON (Content-Type: application/json)');
+    body =
+      route.body.checkedBy === 'service'
+        ? req.body
+        : parse(route.body.schema, req.body === undefined ? {} : req.body, 'body');
+  }
+  return { params, query, body } as Input<RouteSpec>;
+}
+
 export interface AppDeps {
   client: Client;
   config: Config;
@@ -78,7 +93,10 @@ export interface AppDeps {
   metrics?: ApiMetrics;
 }
 
-/** The HTTP API (README, "HTTP API"): validates with zod, then starts, signals and queries workflows. Holds no state. */
+/**
+ * The HTTP API (docs/api.md): every route comes from the route table (routes.ts), which the OpenAPI document is
+ * generated from too; the handlers below validate nothing themselves and hold no state.
+ */
 export function createApp({
   client,
   config,
@@ -92,6 +110,126 @@ export function createApp({
   const inFlight = new InFlightLimiter(client, config.API_MAX_PLANS_IN_FLIGHT, (fn) =>
     client.connection.withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, fn),
   );
+  const codec = codecOf(config.encryption);
+  const unavailable = (code: 'TEMPORAL_UNAVAILABLE' | 'NOT_READY', status: string, message: string) => ({
+    status,
+    error: { code, message },
+  });
+  const temporalDown = () => `Temporal at ${config.TEMPORAL_ADDRESS} does not answer`;
+
+  const handlers: Handlers = {
+    health: async (_in, res) => {
+      if (await plans.healthy()) res.json({ status: 'ok' });
+      else res.status(503).json(unavailable('TEMPORAL_UNAVAILABLE', 'unavailable', temporalDown()));
+    },
+    ready: async (_in, res) => {
+      if (!(await plans.healthy())) {
+        res.status(503).json(unavailable('TEMPORAL_UNAVAILABLE', 'unavailable', temporalDown()));
+        return;
+      }
+      const r = await agents.readiness();
+      if (r.ready) res.json({ status: 'ready' });
+      else res.status(503).json(unavailable('NOT_READY', 'not ready', r.reason));
+    },
+    metrics: async (_in, res) => {
+      const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
+      metrics.update(pool, plansByStatus);
+      res.type(metrics.registry.contentType).send(await metrics.render());
+    },
+    openapi: (_in, res) => {
+      res.json(openApiDocument());
+    },
+
+    codecEncode: async ({ body }, res) => {
+      res.json(await codec('encode', body));
+    },
+    codecDecode: async ({ body }, res) => {
+      res.json(await codec('decode', body));
+    },
+
+    submitPlan: async ({ body }, res) => {
+      const who = principalOf(res);
+      const { created, answer } = await inFlight.admit(who, async () => {
+        const r = await plans.submit(body, who?.name);
+        return { ...r, planId: r.answer.planId };
+      });
+      res
+        .status(created ? 202 : 200)
+        .location(answer.links.self)
+        .json(answer);
+    },
+    listPlans: async ({ query }, res) => {
+      res.json({ plans: await plans.list(query.status, query.limit) });
+    },
+    getPlan: async ({ params }, res) => {
+      res.json(await plans.status(params.planId));
+    },
+    getResult: async ({ params: { planId }, query }, res) => {
+      const result = await plans.result(planId, query.wait);
+      if (result) res.json(result);
+      else {
+        // Still running. The progress needs a worker to answer the status query; without one, say running anyway.
+        const view = await plans.progress(planId).catch(() => undefined);
+        res.status(202).json({ planId, status: 'running', ...(view ? { progress: view.progress } : {}) });
+      }
+    },
+    getTask: async ({ params }, res) => {
+      res.json(await plans.task(params.planId, params.taskId));
+    },
+    cancelPlan: async ({ params: { planId }, body }, res) => {
+      await plans.cancel(planId, body.reason);
+      res.status(202).json({ planId, status: 'cancelling' });
+    },
+    cancelTask: async ({ params: { planId, taskId }, body }, res) => {
+      const task = await plans.cancelTask(planId, taskId, body.reason);
+      res.status(202).json({ planId, taskId: task.id, status: 'cancelling' });
+    },
+    pausePlan: async ({ params: { planId } }, res) => {
+      await plans.pause(planId, true);
+      res.status(202).json({ planId, paused: true });
+    },
+    resumePlan: async ({ params: { planId } }, res) => {
+      await plans.pause(planId, false);
+      res.status(202).json({ planId, paused: false });
+    },
+    sendMessage: async ({ params: { planId }, body }, res) => {
+      const message = await plans.sendMessage(planId, body);
+      res.status(202).json({ planId, messageId: message.id, to: message.to });
+    },
+    listMessages: async ({ params }, res) => {
+      res.json({ messages: await plans.messages(params.planId) });
+    },
+    taskInput: async ({ params: { planId, taskId }, body }, res) => {
+      const state = await plans.taskInput(planId, taskId, body);
+      res.json({ planId, taskId, state });
+    },
+
+    listAgentTypes: async (_in, res) => {
+      res.json({ agentTypes: (await agents.registry()).agentTypes });
+    },
+    getAgentType: async ({ params }, res) => {
+      res.json(await agents.agentType(params.name));
+    },
+    putAgentType: async ({ params, body }, res) => {
+      const { created, type } = await agents.putAgentType(params.name, body);
+      res.status(created ? 201 : 200).json(type);
+    },
+    deleteAgentType: async ({ params }, res) => {
+      await agents.deleteAgentType(params.name);
+      res.status(204).end();
+    },
+    listAgents: async (_in, res) => {
+      res.json(await agents.agents());
+    },
+    getAgent: async ({ params }, res) => {
+      res.json(await agents.agent(params.agentId));
+    },
+    terminateAgent: async ({ params }, res) => {
+      await agents.terminate(params.agentId);
+      res.status(204).end();
+    },
+  };
+
   const app = express();
   app.disable('x-powered-by');
   app.use(observeRequests({ log, duration: metrics.httpDuration }));
@@ -103,134 +241,23 @@ export function createApp({
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
   app.use(authenticate({ keys: loadApiKeys(config), publicPaths }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
-  app.use(requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false }));
-
-  app.get('/healthz', async (_req, res) => {
-    if (await plans.healthy()) res.json({ status: 'ok' });
-    else
-      res.status(503).json({
-        status: 'unavailable',
-        error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
-      });
-  });
-  app.get('/readyz', async (_req, res) => {
-    if (!(await plans.healthy())) {
-      res.status(503).json({
-        status: 'unavailable',
-        error: { code: 'TEMPORAL_UNAVAILABLE', message: `Temporal at ${config.TEMPORAL_ADDRESS} does not answer` },
-      });
-      return;
-    }
-    const r = await agents.readiness();
-    if (r.ready) res.json({ status: 'ready' });
-    else res.status(503).json({ status: 'not ready', error: { code: 'NOT_READY', message: r.reason } });
-  });
-  app.get('/metrics', async (_req, res) => {
-    const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
-    metrics.update(pool, plansByStatus);
-    res.type(metrics.registry.contentType).send(await metrics.render());
-  });
-  app.use(codecRoutes(config.encryption ? new EncryptionCodec(config.encryption) : undefined));
-  app.get('/v1/openapi.json', (_req, res) => {
-    res.json(openApiDocument());
-  });
-
-  app.post('/v1/plans', async (req, res) => {
-    if (req.body === undefined) throw new ApiError('VALIDATION_ERROR', 'request body is empty: send a plan as JSON');
-    const who = principalOf(res);
-    const { created, answer } = await inFlight.admit(who, async () => {
-      const r = await plans.submit(req.body, who?.name);
-      return { ...r, planId: r.answer.planId };
+  const jsonBody = [requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false })];
+  for (const route of ROUTE_LIST) {
+    const handle = handlers[route.operationId] as (input: Input<RouteSpec>, res: Response) => Promise<void> | void;
+    app[route.method](route.path, ...(route.body ? jsonBody : []), async (req: Request, res: Response) => {
+      await handle(inputOf(route, req), res);
     });
-    res
-      .status(created ? 202 : 200)
-      .location(answer.links.self)
-      .json(answer);
-  });
-  app.get('/v1/plans', async (req, res) => {
-    const q = parse(ListQuery, req.query, 'query');
-    res.json({ plans: await plans.list(q.status, q.limit) });
-  });
-  app.get('/v1/plans/:planId', async (req, res) => {
-    res.json(await plans.status(planId(req)));
-  });
-  app.get('/v1/plans/:planId/result', async (req, res) => {
-    const id = planId(req);
-    const { wait } = parse(ResultQuery, req.query, 'query');
-    const result = await plans.result(id, wait);
-    if (result) res.json(result);
-    else {
-      // Still running. The progress needs a worker to answer the status query; without one, say running anyway.
-      const view = await plans.progress(id).catch(() => undefined);
-      res.status(202).json({ planId: id, status: 'running', ...(view ? { progress: view.progress } : {}) });
-    }
-  });
-  app.get('/v1/plans/:planId/tasks/:taskId', async (req, res) => {
-    res.json(await plans.task(planId(req), String(req.params.taskId)));
-  });
-  app.post('/v1/plans/:planId/cancel', async (req, res) => {
-    const id = planId(req);
-    const { reason } = parse(ReasonBody, req.body, 'body');
-    await plans.cancel(id, reason);
-    res.status(202).json({ planId: id, status: 'cancelling' });
-  });
-  app.post('/v1/plans/:planId/tasks/:taskId/cancel', async (req, res) => {
-    const id = planId(req);
-    const { reason } = parse(ReasonBody, req.body, 'body');
-    const task = await plans.cancelTask(id, String(req.params.taskId), reason);
-    res.status(202).json({ planId: id, taskId: task.id, status: 'cancelling' });
-  });
-  app.post('/v1/plans/:planId/pause', async (req, res) => {
-    const id = planId(req);
-    await plans.pause(id, true);
-    res.status(202).json({ planId: id, paused: true });
-  });
-  app.post('/v1/plans/:planId/resume', async (req, res) => {
-    const id = planId(req);
-    await plans.pause(id, false);
-    res.status(202).json({ planId: id, paused: false });
-  });
-
-  app.post('/v1/plans/:planId/messages', async (req, res) => {
-    const id = planId(req);
-    const message = await plans.sendMessage(id, parse(MessageBody, req.body, 'body'));
-    res.status(202).json({ planId: id, messageId: message.id, to: message.to });
-  });
-  app.get('/v1/plans/:planId/messages', async (req, res) => {
-    res.json({ messages: await plans.messages(planId(req)) });
-  });
-  app.post('/v1/plans/:planId/tasks/:taskId/input', async (req, res) => {
-    const id = planId(req);
-    const taskId = String(req.params.taskId);
-    const state = await plans.taskInput(id, taskId, parse(InputBody, req.body, 'body'));
-    res.json({ planId: id, taskId, state });
-  });
-
-  app.get('/v1/agent-types', async (_req, res) => {
-    res.json({ agentTypes: (await agents.registry()).agentTypes });
-  });
-  app.get('/v1/agent-types/:name', async (req, res) => {
-    res.json(await agents.agentType(String(req.params.name)));
-  });
-  app.put('/v1/agent-types/:name', async (req, res) => {
-    const { created, type } = await agents.putAgentType(String(req.params.name), req.body);
-    res.status(created ? 201 : 200).json(type);
-  });
-  app.delete('/v1/agent-types/:name', async (req, res) => {
-    await agents.deleteAgentType(String(req.params.name));
-    res.status(204).end();
-  });
-  app.get('/v1/agents', async (_req, res) => {
-    res.json(await agents.agents());
-  });
-  app.get('/v1/agents/:agentId', async (req, res) => {
-    res.json(await agents.agent(String(req.params.agentId)));
-  });
-  app.delete('/v1/agents/:agentId', async (req, res) => {
-    await agents.terminate(String(req.params.agentId));
-    res.status(204).end();
-  });
-
+  }
+  // A known path with a method it does not have: 405 with the methods it has (OPTIONS answers just those).
+  for (const path of new Set(ROUTE_LIST.map((r) => r.path))) {
+    const methods = methodsOf(path);
+    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
+    app.all(path, (req, res, next) => {
+      res.set('Allow', allow);
+      if (req.method === 'OPTIONS') res.status(204).end();
+      else next(new ApiError('METHOD_NOT_ALLOWED', `${req.method} ${req.path}: this path takes ${allow}`));
+    });
+  }
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;

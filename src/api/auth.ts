@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors';
+import { scopeOf as routeScope } from './routes';
 
 /**
  * API keys and scopes (docs/security.md). Keys come from API_KEYS_FILE or API_KEYS (the same JSON); each has a name
@@ -105,26 +106,9 @@ export function findKey(keys: readonly StoredKey[], candidate: string): Principa
   return found;
 }
 
-/** Which scope a route needs. Unknown routes need `read`, so probing for paths reveals nothing without a key. */
-export function scopeOf(method: string, path: string): Scope | 'public' {
-  const m = method.toUpperCase();
-  if (
-    /^\/v1\/plans\/[^/]+\/(cancel|pause|resume)$/.test(path) ||
-    /^\/v1\/plans\/[^/]+\/tasks\/[^/]+\/cancel$/.test(path)
-  )
-    return m === 'POST' ? 'operate' : 'read';
-  if (/^\/v1\/agent-types\/[^/]+$/.test(path) && (m === 'PUT' || m === 'DELETE')) return 'admin';
-  if (/^\/v1\/agents\/[^/]+$/.test(path) && m === 'DELETE') return 'admin';
-  if (path === '/codec/decode') return 'read';
-  if (path === '/codec/encode') return 'submit';
-  if (
-    m === 'POST' &&
-    (path === '/v1/plans' ||
-      /^\/v1\/plans\/[^/]+\/messages$/.test(path) ||
-      /^\/v1\/plans\/[^/]+\/tasks\/[^/]+\/input$/.test(path))
-  )
-    return 'submit';
-  return 'read';
+/** Which scope a request needs (the route table's); routes it does not have need `read`, so probing reveals nothing. */
+export function scopeFor(method: string, path: string): Scope | 'public' {
+  return routeScope(method, path) ?? 'read';
 }
 
 export interface AuthOptions {
@@ -156,7 +140,7 @@ export function authenticate(opts: AuthOptions) {
         ),
       );
     }
-    const scope = scopeOf(req.method, req.path);
+    const scope = scopeFor(req.method, req.path);
     if (scope !== 'public' && !principal.scopes.has(scope)) {
       return next(
         new ApiError(

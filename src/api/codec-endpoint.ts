@@ -1,6 +1,8 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Payload, PayloadCodec } from '@temporalio/common';
+import type { NextFunction, Request, Response } from 'express';
+import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
+import { EncryptionCodec } from '../encryption/payload-codec';
+import type { Keyring } from '../encryption/keyring';
 import { ApiError } from './errors';
 
 /**
@@ -9,11 +11,14 @@ import { ApiError } from './errors';
  * Behind the API's auth: decode needs `read`, encode `submit` (docs/security.md).
  */
 const B64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'base64');
-const Payloads = z.object({
+/** Temporal's remote codec body: `{"payloads": [{"metadata": {k: base64}, "data": base64}]}`. */
+export const CodecPayloads = z.object({
   payloads: z.array(z.object({ metadata: z.record(z.string(), B64).optional(), data: B64.optional() })).max(10_000),
 });
 
-const toPayload = (p: z.infer<typeof Payloads>['payloads'][number]): Payload => ({
+export type CodecPayloadsBody = z.infer<typeof CodecPayloads>;
+
+const toPayload = (p: CodecPayloadsBody['payloads'][number]): Payload => ({
   metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
   data: Buffer.from(p.data ?? '', 'base64'),
 });
@@ -47,22 +52,16 @@ export function codecCors(origins: readonly string[]) {
   };
 }
 
-export function codecRoutes(codec: PayloadCodec | undefined): express.Router {
-  const router = express.Router();
-  const handle = (op: 'encode' | 'decode') => async (req: Request, res: Response) => {
+/** Encodes or decodes with the payload codec; 404 when encryption is off, 400 for payloads it cannot decode. */
+export function codecOf(keyring: Keyring | undefined) {
+  const codec = keyring ? new EncryptionCodec(keyring) : undefined;
+  return async (op: 'encode' | 'decode', body: CodecPayloadsBody): Promise<CodecPayloadsBody> => {
     if (!codec)
       throw new ApiError('NOT_FOUND', 'payload encryption is off (no PAYLOAD_ENCRYPTION_KEYS): nothing to decode');
-    const parsed = Payloads.safeParse(req.body);
-    if (!parsed.success)
-      throw new ApiError('VALIDATION_ERROR', `invalid body: ${z.prettifyError(parsed.error).replace(/\n/g, ' ')}`);
     try {
-      const out = await codec[op](parsed.data.payloads.map(toPayload));
-      res.json({ payloads: out.map(fromPayload) });
+      return { payloads: (await codec[op](body.payloads.map(toPayload))).map(fromPayload) };
     } catch (err) {
       throw new ApiError('VALIDATION_ERROR', `cannot ${op} these payloads: ${(err as Error).message}`);
     }
   };
-  router.post('/codec/encode', handle('encode'));
-  router.post('/codec/decode', handle('decode'));
-  return router;
 }

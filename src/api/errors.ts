@@ -8,6 +8,8 @@ export const ERROR_STATUS = {
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   NOT_FOUND: 404,
+  /** A known path, a method it does not have; the answer's `Allow` header lists those it has. */
+  METHOD_NOT_ALLOWED: 405,
   CONFLICT: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
@@ -33,6 +35,7 @@ export class ApiError extends Error {
 }
 
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
 
 /** True when the error means Temporal could not be reached in time (not a bad request of ours). */
@@ -41,6 +44,14 @@ export function isTemporalUnavailable(err: unknown): boolean {
     const code = (e as { code?: unknown }).code;
     if (code === GRPC_UNAVAILABLE || code === GRPC_DEADLINE_EXCEEDED) return true;
     if (/failed to connect|connection refused|ECONNREFUSED|deadline exceeded|UNAVAILABLE/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+/** True when Temporal answers but no worker polls the task queue a query needs (the plan's or the pool's). */
+export function isNoWorker(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === GRPC_FAILED_PRECONDITION && /no poller/i.test(e.message)) return true;
   }
   return false;
 }
@@ -54,6 +65,11 @@ export const errorHandler =
     else if (err instanceof WorkflowNotFoundError)
       apiError = new ApiError('NOT_FOUND', `no plan with workflow id "${err.workflowId}"`);
     else if (isBodyParserError(err)) apiError = bodyParserError(err);
+    else if (isNoWorker(err))
+      apiError = new ApiError(
+        'NOT_READY',
+        'no worker polls the task queue this needs (the plan or the agent pool cannot answer): start one (npm run worker)',
+      );
     else if (isTemporalUnavailable(err))
       apiError = new ApiError('TEMPORAL_UNAVAILABLE', `Temporal is not reachable: ${(err as Error).message}`);
     else {

@@ -1,144 +1,243 @@
 import { z } from 'zod';
-import { PlanInput } from '../shared/plan';
+import { PlanInput, TaskInput } from '../shared/plan';
 import { AgentType } from '../shared/registry';
+import { ERROR_STATUS, type ErrorCode } from './errors';
+import { ROUTE_LIST, errorsOf, type Answer, type OperationId, type RouteSpec } from './routes';
+import * as S from './schemas';
 
-const errorSchema = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: {
-        code: { type: 'string' },
-        message: { type: 'string' },
-        issues: {
-          type: 'array',
-          items: { type: 'object', properties: { path: { type: 'string' }, message: { type: 'string' } } },
-        },
-      },
-    },
-  },
+type Json = Record<string, unknown>;
+
+/** Schemas the document names (components), the rest get the name of their route and status. */
+const REQUEST_NAMES = new Map<z.ZodType, string>([
+  [PlanInput, 'Plan'],
+  [TaskInput, 'Task'],
+]);
+const ANSWER_NAMES = new Map<z.ZodType, string>([
+  [AgentType, 'AgentType'],
+  [S.UsageSchema, 'Usage'],
+  [S.UsageReportSchema, 'UsageReport'],
+  [S.TaskViewSchema, 'TaskView'],
+  [S.PlanViewSchema, 'PlanView'],
+  [S.TaskDetailSchema, 'TaskDetail'],
+  [S.TaskSummarySchema, 'TaskSummary'],
+  [S.PlanResultSchema, 'PlanResult'],
+  [S.SubmitAnswerSchema, 'SubmitAnswer'],
+  [S.AgentViewSchema, 'AgentView'],
+]);
+
+const ISSUES = z.array(z.strictObject({ path: z.string(), message: z.string() }));
+
+/** The error envelope, its `code` one of those that share the status. */
+function envelope(codes: ErrorCode[]): z.ZodType {
+  return z.strictObject({
+    error: z.strictObject({
+      code: z.enum(codes as [ErrorCode, ...ErrorCode[]]),
+      message: z.string(),
+      issues: ISSUES.optional().meta({ description: 'VALIDATION_ERROR: every problem found, by path' }),
+    }),
+  });
+}
+
+const pascal = (s: string) => s.replace(/(^|_)([a-z])/gi, (_m, _u, c: string) => c.toUpperCase()).replace(/_/g, '');
+const capital = (s: string) => s[0]?.toUpperCase() + s.slice(1);
+
+/** Registers every schema a route uses under a component name, so references between them resolve. */
+class Components {
+  readonly requests = z.registry<{ id: string }>();
+  readonly answers = z.registry<{ id: string }>();
+  private readonly errors = new Set<string>();
+
+  constructor() {
+    for (const [schema, id] of REQUEST_NAMES) this.requests.add(schema, { id });
+    for (const [schema, id] of ANSWER_NAMES) this.answers.add(schema, { id });
+  }
+
+  private add(registry: z.core.$ZodRegistry<{ id: string }>, schema: z.ZodType, id: string): string {
+    const known = registry.get(schema)?.id;
+    if (known) return known;
+    registry.add(schema, { id });
+    return id;
+  }
+  request(schema: z.ZodType, fallback: string): string {
+    return this.add(this.requests, schema, REQUEST_NAMES.get(schema) ?? fallback);
+  }
+  answer(schema: z.ZodType, fallback: string): string {
+    return this.add(this.answers, schema, ANSWER_NAMES.get(schema) ?? fallback);
+  }
+  error(codes: ErrorCode[]): string {
+    const id = `Error${codes.map((c) => pascal(c.toLowerCase())).join('Or')}`;
+    if (!this.errors.has(id)) {
+      this.errors.add(id);
+      this.answers.add(envelope(codes), { id });
+    }
+    return id;
+  }
+  /** Both registries as JSON Schema (draft 2020-12, the dialect of OpenAPI 3.1), references into components. */
+  schemas(): Record<string, Json> {
+    const params = { uri: (id: string) => `#/components/schemas/${id}`, unrepresentable: 'any' as const, override };
+    const inputs = z.toJSONSchema(this.requests, { ...params, io: 'input' }).schemas;
+    const outputs = z.toJSONSchema(this.answers, { ...params, io: 'output' }).schemas;
+    const all: Record<string, Json> = {};
+    for (const [id, schema] of [...Object.entries(inputs), ...Object.entries(outputs)]) {
+      // zod puts schemas it could not inline (a recursive one without a name) there: name them above instead.
+      if (id === '__shared') throw new Error('a recursive schema of the API has no component name (openapi.ts)');
+      if (all[id]) throw new Error(`two OpenAPI components are named "${id}"`);
+      const { $schema: _s, $id: _i, ...rest } = schema as Json;
+      all[id] = rest;
+    }
+    return all;
+  }
+}
+
+/** `z.number().int()` says "a safe integer" with two 16-digit bounds: noise in a document, dropped. */
+function override({ jsonSchema }: { jsonSchema: Json }): void {
+  if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+  if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+}
+
+const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
+const openApiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
+
+/** One parameter per field of a params or query object, each field's JSON Schema inline. */
+function parameters(where: 'path' | 'query', shape: z.ZodObject | undefined): Json[] {
+  if (!shape) return [];
+  return Object.entries(shape.shape).map(([name, field]) => {
+    const { $schema: _s, ...schema } = z.toJSONSchema(field as z.ZodType, {
+      io: 'input',
+      unrepresentable: 'any',
+      override,
+    });
+    return {
+      name,
+      in: where,
+      required: where === 'path' || !(field as z.ZodType).safeParse(undefined).success,
+      schema,
+    };
+  });
+}
+
+/**
+ * Links from an answer to the operations on what it names (OpenAPI links: clients and stateful fuzzers follow them):
+ * by source operation, the targets and where their parameters come from in the answer's body.
+ */
+const PLAN_OPS: OperationId[] = [
+  'getPlan',
+  'getResult',
+  'listMessages',
+  'sendMessage',
+  'pausePlan',
+  'resumePlan',
+  'cancelPlan',
+];
+const LINKS: Partial<Record<OperationId, { to: OperationId[]; from: Record<string, string> }[]>> = {
+  submitPlan: [{ to: PLAN_OPS, from: { planId: '/planId' } }],
+  listPlans: [{ to: PLAN_OPS, from: { planId: '/plans/0/planId' } }],
+  getPlan: [{ to: ['getTask', 'cancelTask', 'taskInput'], from: { planId: '/planId', taskId: '/tasks/0/id' } }],
+  putAgentType: [{ to: ['getAgentType', 'deleteAgentType'], from: { name: '/name' } }],
+  listAgentTypes: [{ to: ['getAgentType'], from: { name: '/agentTypes/0/name' } }],
+  listAgents: [{ to: ['getAgent', 'terminateAgent'], from: { agentId: '/agents/0/id' } }],
 };
-
-const err = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
-});
-const ok = (description: string) => ({ description, content: { 'application/json': { schema: { type: 'object' } } } });
-const planIdParam = { name: 'planId', in: 'path', required: true, schema: { type: 'string' } };
-
-let cached: object | undefined;
-
-/** OpenAPI 3.1 document; the plan schema is generated from the same zod schema that validates submissions. */
-export function openApiDocument(): object {
-  cached ??= {
-    openapi: '3.1.0',
-    info: { title: 'Agent Orchestrator', version: '1' },
-    components: {
-      schemas: {
-        Plan: z.toJSONSchema(PlanInput, { io: 'input', unrepresentable: 'any' }),
-        // What PUT /v1/agent-types/{name} takes, model runtime and MCP servers included.
-        AgentType: z.toJSONSchema(AgentType, { io: 'input', unrepresentable: 'any' }),
-        Error: errorSchema,
+function linksOf(id: OperationId): Json | undefined {
+  const links = LINKS[id]?.flatMap(({ to, from }) =>
+    to.map((op) => [
+      capital(op),
+      {
+        operationId: op,
+        parameters: Object.fromEntries(Object.entries(from).map(([p, ptr]) => [p, `$response.body#${ptr}`])),
       },
-    },
-    paths: {
-      '/v1/plans': {
-        post: {
-          summary: 'Submit a plan',
-          requestBody: {
-            required: true,
-            content: { 'application/json': { schema: { $ref: '#/components/schemas/Plan' } } },
-          },
-          responses: {
-            '202': ok('Started'),
-            '200': ok('Same id and body as an earlier submission'),
-            '400': err('Invalid plan'),
-            '409': err('Same id, other body'),
-            '413': err('Too large'),
-            '415': err('Not JSON'),
-            '503': err('Temporal unavailable'),
-          },
-        },
-        get: {
-          summary: 'List recent plans',
-          parameters: [
-            {
-              name: 'status',
-              in: 'query',
-              schema: { type: 'string', enum: ['running', 'completed', 'partial', 'failed', 'cancelled'] },
+    ]),
+  );
+  return links ? Object.fromEntries(links) : undefined;
+}
+
+function answer(c: Components, route: RouteSpec & { operationId: OperationId }, status: number, a: Answer): Json {
+  const headers = a.headers
+    ? Object.fromEntries(
+        Object.entries(a.headers).map(([h, description]) => [h, { description, schema: { type: 'string' } }]),
+      )
+    : undefined;
+  const links = status < 300 ? linksOf(route.operationId) : undefined;
+  return {
+    description: a.description,
+    ...(headers ? { headers } : {}),
+    ...(a.schema
+      ? {
+          content: {
+            [a.contentType ?? 'application/json']: {
+              schema: ref(c.answer(a.schema, `${capital(route.operationId)}${status}`)),
             },
-            { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
-          ],
-          responses: { '200': ok('Plans'), '400': err('Bad query') },
-        },
-      },
-      '/v1/plans/{planId}': {
-        get: {
-          summary: 'Plan status',
-          parameters: [planIdParam],
-          responses: { '200': ok('Status'), '404': err('Unknown plan') },
-        },
-      },
-      '/v1/plans/{planId}/result': {
-        get: {
-          summary:
-            'Plan result, waiting up to `wait` seconds: top-level `outputs` and `errors`, and `tasks`, every task at every depth by id',
-          parameters: [
-            planIdParam,
-            { name: 'wait', in: 'query', schema: { type: 'number', minimum: 0, maximum: 60, default: 0 } },
-          ],
-          responses: { '200': ok('Closed'), '202': ok('Still running'), '404': err('Unknown plan') },
-        },
-      },
-      '/v1/plans/{planId}/tasks/{taskId}': {
-        get: {
-          summary:
-            'One task at any depth (task ids are unique within a plan): its state, agent, attempts, error, usage, `path` from the top-level task, and its output once completed',
-          parameters: [planIdParam, { name: 'taskId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '200': ok('The task'), '404': err('Unknown plan or task') },
-        },
-      },
-      '/v1/plans/{planId}/cancel': {
-        post: {
-          summary: 'Cancel a plan',
-          parameters: [planIdParam],
-          responses: { '202': ok('Cancelling'), '404': err('Unknown plan'), '409': err('Already closed') },
-        },
-      },
-      '/v1/plans/{planId}/tasks/{taskId}/cancel': {
-        post: {
-          summary: 'Cancel one task and its subtree',
-          parameters: [planIdParam, { name: 'taskId', in: 'path', required: true, schema: { type: 'string' } }],
-          responses: { '202': ok('Cancelling'), '404': err('Unknown plan or task'), '409': err('Already ended') },
-        },
-      },
-      '/v1/plans/{planId}/pause': {
-        post: {
-          summary: 'Pause: start no new tasks',
-          parameters: [planIdParam],
-          responses: { '202': ok('Paused'), '409': err('Already closed') },
-        },
-      },
-      '/v1/plans/{planId}/resume': {
-        post: {
-          summary: 'Resume',
-          parameters: [planIdParam],
-          responses: { '202': ok('Resumed'), '409': err('Already closed') },
-        },
-      },
-      '/metrics': {
-        get: {
-          summary:
-            'Prometheus metrics: agents by type and state, queue, model tokens / cost / calls by type, plans by status, HTTP requests, the process',
-          responses: {
-            '200': { description: 'Prometheus text format', content: { 'text/plain': { schema: { type: 'string' } } } },
+          },
+        }
+      : {}),
+    ...(links ? { links } : {}),
+  };
+}
+
+function operation(c: Components, route: RouteSpec & { operationId: OperationId }): Json {
+  const responses: Record<string, Json> = {};
+  for (const [status, a] of Object.entries(route.answers)) responses[status] = answer(c, route, Number(status), a);
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of errorsOf(route))
+    byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
+  for (const [status, codes] of byStatus) {
+    if (responses[status]) continue; // the route answers this status with a body of its own (healthz, readyz)
+    responses[status] = {
+      description: codes.join(' or '),
+      content: { 'application/json': { schema: ref(c.error(codes)) } },
+    };
+  }
+  const body = route.body
+    ? {
+        requestBody: {
+          required: route.body.required,
+          content: {
+            'application/json': { schema: ref(c.request(route.body.schema, `${capital(route.operationId)}Body`)) },
           },
         },
-      },
-      '/healthz': { get: { summary: 'Temporal reachable', responses: { '200': ok('ok'), '503': ok('unavailable') } } },
-    },
+      }
+    : {};
+  const params = [...parameters('path', route.params), ...parameters('query', route.query)];
+  return {
+    operationId: route.operationId,
+    summary: route.summary,
+    ...(route.description ? { description: route.description } : {}),
+    tags: [
+      route.path
+        .split('/')
+        .filter((s) => s && s !== 'v1')[0]
+        ?.replace(/\.json$/, '') ?? 'api',
+    ],
+    'x-scope': route.scope,
+    ...(params.length ? { parameters: params } : {}),
+    ...body,
+    responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b))),
   };
+}
+
+/** The OpenAPI 3.1 document, generated from the route table and the zod schemas the routes validate with. */
+export function buildOpenApiDocument(): Json {
+  const c = new Components();
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const route of ROUTE_LIST) {
+    const path = openApiPath(route.path);
+    paths[path] = { ...paths[path], [route.method]: operation(c, route) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Agent Orchestrator',
+      version: '1',
+      description:
+        'Plans of agent tasks run as Temporal workflows. Errors come as `{"error": {"code", "message", "issues"?}}`; a known path with a method it does not have answers 405 with `Allow`. `x-scope` on each operation is the API-key scope it needs.',
+    },
+    paths,
+    components: { schemas: c.schemas() },
+  };
+}
+
+let cached: Json | undefined;
+
+export function openApiDocument(): Json {
+  cached ??= buildOpenApiDocument();
   return cached;
 }

@@ -28,6 +28,7 @@ export const FAST_SETTINGS: ExecutionSettings = {
 export interface Harness {
   client: Client;
   address: string;
+  namespace: string;
   taskQueue: string;
   poolId: string;
   worker: Worker;
@@ -69,6 +70,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Payload encryption for the worker and the harness's client (dataConverterFor). */
   dataConverter?: DataConverter;
+  /** A namespace of its own (registered beforehand), so nothing else on the dev server is visible; default `default`. */
+  namespace?: string;
 }
 
 /** A real worker on its own task queue against the run's dev server, plus a client. */
@@ -87,9 +90,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
   const nativeConnection = await NativeConnection.connect({ address });
   const connection = await Connection.connect({ address });
+  const namespace = opts.namespace ?? 'default';
   const client = new Client({
     connection,
-    namespace: 'default',
+    namespace,
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
   });
   const base = buildDeps(
@@ -105,7 +109,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   );
   const worker = await createWorker({
     connection: nativeConnection,
-    namespace: 'default',
+    namespace,
     taskQueue,
     deps: { ...base, ...opts.deps },
     pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
@@ -130,6 +134,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   return {
     client,
     address,
+    namespace,
     taskQueue,
     poolId,
     worker,
@@ -166,6 +171,7 @@ export async function startApi(
 ): Promise<{ base: string; close(): Promise<void> }> {
   const config = loadConfig({
     TEMPORAL_ADDRESS: h.address,
+    TEMPORAL_NAMESPACE: h.namespace,
     TEMPORAL_TASK_QUEUE: h.taskQueue,
     AGENT_POOL_ID: h.poolId,
     ...(process.env.TEST_BLOB_DIR ? { BLOB_STORE_DIR: process.env.TEST_BLOB_DIR } : {}),

@@ -1,0 +1,360 @@
+import { z } from 'zod';
+import { PlanInput } from '../shared/plan';
+import { AgentType } from '../shared/registry';
+import { ERROR_STATUS, type ErrorCode } from './errors';
+import { CodecPayloads } from './codec-endpoint';
+import * as S from './schemas';
+
+/**
+ * Who may call a route (read by API-key auth): `public` anyone; `read` GETs, metrics, the OpenAPI document; `submit`
+ * plans, messages and human input; `operate` cancel, pause, resume; `admin` the registry and terminating agents.
+ */
+export type Scope = 'public' | 'read' | 'submit' | 'operate' | 'admin';
+export type Method = 'get' | 'post' | 'put' | 'delete';
+
+export interface Answer {
+  description: string;
+  /** The JSON body; none for an answer without a body (204). */
+  schema?: z.ZodType;
+  /** Default application/json. */
+  contentType?: string;
+  /** Response headers the answer carries, with what they hold. */
+  headers?: Record<string, string>;
+}
+
+export interface RouteSpec {
+  method: Method;
+  /** Express syntax (`/v1/plans/:planId`); the OpenAPI document writes `{planId}`. */
+  path: string;
+  summary: string;
+  description?: string;
+  scope: Scope;
+  /** A path that does not match `params` answers 404 (no such resource), not 400. */
+  params?: z.ZodObject;
+  query?: z.ZodObject;
+  /** `checkedBy: 'service'`: the service validates it (a plan needs the registry too), with this very schema. */
+  body?: { schema: z.ZodType; required: boolean; checkedBy?: 'service' };
+  /** The answers other than errors, by status. An answer given here for an error status replaces the envelope. */
+  answers: Record<number, Answer>;
+  /** Errors the handler or its service can answer; the ones every route of its kind can answer are added (errorsOf). */
+  errors: ErrorCode[];
+  /** Answered without asking Temporal (so never 503 TEMPORAL_UNAVAILABLE). */
+  offline?: boolean;
+}
+
+const json = (description: string, schema: z.ZodType, headers?: Record<string, string>): Answer => ({
+  description,
+  schema,
+  ...(headers ? { headers } : {}),
+});
+
+/** Every route of the API, by operation id: the single source for Express (app.ts) and the OpenAPI document. */
+export const ROUTES = {
+  health: {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness: Temporal answers',
+    scope: 'public',
+    answers: {
+      200: json('Temporal answers', S.HealthSchema),
+      503: json('Temporal does not answer (TEMPORAL_UNAVAILABLE)', S.UnavailableSchema),
+    },
+    errors: [],
+  },
+  ready: {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: Temporal answers, a worker runs the agent pool, the registry file is applied',
+    scope: 'public',
+    answers: {
+      200: json('Ready to take plans', S.ReadySchema),
+      503: json('TEMPORAL_UNAVAILABLE, or NOT_READY saying what is missing', S.UnavailableSchema),
+    },
+    errors: [],
+  },
+  metrics: {
+    method: 'get',
+    path: '/metrics',
+    summary:
+      'Prometheus metrics: agents by type and state, queue, model tokens / cost / calls by type, plans by status',
+    scope: 'read',
+    answers: {
+      200: { description: 'Prometheus text format 0.0.4', schema: z.string(), contentType: 'text/plain' },
+    },
+    errors: [],
+  },
+  openapi: {
+    method: 'get',
+    path: '/v1/openapi.json',
+    summary: 'This OpenAPI 3.1 document',
+    scope: 'read',
+    answers: { 200: json('The document', S.OpenApiSchema) },
+    errors: [],
+    offline: true,
+  },
+  submitPlan: {
+    method: 'post',
+    path: '/v1/plans',
+    summary: 'Submit a plan',
+    description:
+      'Idempotent by plan `id`: the same id with the same body answers 200 with the plan as it is, with another body 409.',
+    scope: 'submit',
+    body: { schema: PlanInput, required: true, checkedBy: 'service' },
+    answers: {
+      202: json('Started', S.SubmitAnswerSchema, { Location: 'The plan: /v1/plans/{planId}' }),
+      200: json('Same id and body as an earlier submission', S.SubmitAnswerSchema, {
+        Location: 'The plan: /v1/plans/{planId}',
+      }),
+    },
+    errors: ['CONFLICT', 'PAYLOAD_TOO_LARGE', 'NOT_READY'],
+  },
+  listPlans: {
+    method: 'get',
+    path: '/v1/plans',
+    summary: 'Recent plans, from Temporal visibility',
+    scope: 'read',
+    query: S.ListQuery,
+    answers: { 200: json('Plans, newest first', S.PlanListSchema) },
+    errors: [],
+  },
+  getPlan: {
+    method: 'get',
+    path: '/v1/plans/:planId',
+    summary: "Plan status: progress, every task's state, agent, attempts, assignments, error, times, subtasks, usage",
+    scope: 'read',
+    params: S.PlanIdParam,
+    answers: { 200: json('The plan', S.PlanViewSchema) },
+    errors: ['NOT_FOUND'],
+  },
+  getResult: {
+    method: 'get',
+    path: '/v1/plans/:planId/result',
+    summary: 'Plan result, waiting up to `wait` seconds for the plan to close',
+    description:
+      'Top-level `outputs` and `errors`; for plans with sub-agents, `tasks`: every task at every depth by id.',
+    scope: 'read',
+    params: S.PlanIdParam,
+    query: S.ResultQuery,
+    answers: {
+      200: json('Closed', S.PlanResultSchema),
+      202: json('Still running', S.PlanRunningSchema),
+    },
+    errors: ['NOT_FOUND'],
+  },
+  getTask: {
+    method: 'get',
+    path: '/v1/plans/:planId/tasks/:taskId',
+    summary: 'One task at any depth (task ids are unique within a plan)',
+    description:
+      'Its state (live while it runs), agent, attempts, error, usage, `path` from the top-level task, and its output once completed.',
+    scope: 'read',
+    params: S.PlanTaskParams,
+    answers: { 200: json('The task', S.TaskDetailSchema) },
+    errors: ['NOT_FOUND'],
+  },
+  cancelPlan: {
+    method: 'post',
+    path: '/v1/plans/:planId/cancel',
+    summary: 'Cancel a plan: running tasks end cancelled, the plan cancelled',
+    scope: 'operate',
+    params: S.PlanIdParam,
+    body: { schema: S.ReasonBody, required: false },
+    answers: { 202: json('Cancelling', S.PlanCancellingSchema) },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+  cancelTask: {
+    method: 'post',
+    path: '/v1/plans/:planId/tasks/:taskId/cancel',
+    summary: 'Cancel one top-level task and its sub-agents; its dependents are skipped',
+    scope: 'operate',
+    params: S.PlanTaskParams,
+    body: { schema: S.ReasonBody, required: false },
+    answers: { 202: json('Cancelling', S.TaskCancellingSchema) },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+  pausePlan: {
+    method: 'post',
+    path: '/v1/plans/:planId/pause',
+    summary: 'Pause: the plan starts no new tasks; running ones finish',
+    scope: 'operate',
+    params: S.PlanIdParam,
+    answers: { 202: json('Paused', S.PausedSchema) },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+  resumePlan: {
+    method: 'post',
+    path: '/v1/plans/:planId/resume',
+    summary: 'Resume a paused plan',
+    scope: 'operate',
+    params: S.PlanIdParam,
+    answers: { 202: json('Resumed', S.PausedSchema) },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+  sendMessage: {
+    method: 'post',
+    path: '/v1/plans/:planId/messages',
+    summary: 'Send a message to a task, an agent, or "*" (every running agent of the plan); de-duplicated by id',
+    scope: 'submit',
+    params: S.PlanIdParam,
+    body: { schema: S.MessageBody, required: true },
+    answers: { 202: json('On the plan bus', S.MessageSentSchema) },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+  listMessages: {
+    method: 'get',
+    path: '/v1/plans/:planId/messages',
+    summary: "The plan's messages, with their delivery state per recipient",
+    scope: 'read',
+    params: S.PlanIdParam,
+    answers: { 200: json('Messages', S.MessageLogSchema) },
+    errors: ['NOT_FOUND'],
+  },
+  taskInput: {
+    method: 'post',
+    path: '/v1/plans/:planId/tasks/:taskId/input',
+    summary: "A human's answer to a task waiting for approval or input",
+    scope: 'submit',
+    params: S.PlanTaskParams,
+    body: { schema: S.InputBody, required: true },
+    answers: { 200: json("The task's new state", S.TaskInputAnswerSchema) },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+  listAgentTypes: {
+    method: 'get',
+    path: '/v1/agent-types',
+    summary: 'The registry: every agent type',
+    scope: 'read',
+    answers: { 200: json('Agent types', z.strictObject({ agentTypes: z.array(AgentType) })) },
+    errors: ['NOT_READY'],
+  },
+  getAgentType: {
+    method: 'get',
+    path: '/v1/agent-types/:name',
+    summary: 'One agent type',
+    scope: 'read',
+    params: S.AgentTypeParam,
+    answers: { 200: json('The agent type', AgentType) },
+    errors: ['NOT_FOUND', 'NOT_READY'],
+  },
+  putAgentType: {
+    method: 'put',
+    path: '/v1/agent-types/:name',
+    summary: 'Register or replace an agent type (the name comes from the path)',
+    description:
+      'Without TRUST_AGENT_TYPES_FROM_API, a type may not declare stdio MCP servers, `apiKeyEnv`, a `baseUrl` for openai/anthropic, or `${VAR}` in MCP settings (400).',
+    scope: 'admin',
+    params: S.AgentTypeParam,
+    body: { schema: AgentType.extend({ name: AgentType.shape.name.optional() }), required: true },
+    answers: { 201: json('Registered', AgentType), 200: json('Replaced', AgentType) },
+    errors: ['NOT_READY'],
+  },
+  deleteAgentType: {
+    method: 'delete',
+    path: '/v1/agent-types/:name',
+    summary: 'Remove an agent type (not while it has busy instances)',
+    scope: 'admin',
+    params: S.AgentTypeParam,
+    answers: { 204: { description: 'Removed' } },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+  codecDecode: {
+    method: 'post',
+    path: '/codec/decode',
+    summary: "Decrypt payloads: Temporal's remote codec protocol, for the Web UI and `temporal --codec-endpoint`",
+    description: 'docs/security.md. 404 when payload encryption is off.',
+    scope: 'read',
+    body: { schema: CodecPayloads, required: true },
+    answers: { 200: json('The payloads, decoded', CodecPayloads) },
+    errors: ['NOT_FOUND'],
+    offline: true,
+  },
+  codecEncode: {
+    method: 'post',
+    path: '/codec/encode',
+    summary: 'Encrypt payloads (remote codec protocol), e.g. for `temporal workflow start --codec-endpoint`',
+    description: 'docs/security.md. 404 when payload encryption is off.',
+    scope: 'submit',
+    body: { schema: CodecPayloads, required: true },
+    answers: { 200: json('The payloads, encoded', CodecPayloads) },
+    errors: ['NOT_FOUND'],
+    offline: true,
+  },
+  listAgents: {
+    method: 'get',
+    path: '/v1/agents',
+    summary: 'The agent pool: instances with their live lifecycle state, counts, usage by type',
+    scope: 'read',
+    answers: { 200: json('The pool', S.AgentsSchema) },
+    errors: [],
+  },
+  getAgent: {
+    method: 'get',
+    path: '/v1/agents/:agentId',
+    summary: 'One agent instance (also recently terminated ones): transitions and recent memory',
+    scope: 'read',
+    params: S.AgentIdParam,
+    answers: { 200: json('The instance', S.AgentDetailSchema) },
+    errors: ['NOT_FOUND'],
+  },
+  terminateAgent: {
+    method: 'delete',
+    path: '/v1/agents/:agentId',
+    summary: 'Terminate an idle agent instance',
+    scope: 'admin',
+    params: S.AgentIdParam,
+    answers: { 204: { description: 'Terminated' } },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+  },
+} as const satisfies Record<string, RouteSpec>;
+
+export type OperationId = keyof typeof ROUTES;
+
+/** The routes as a list, with their operation ids. */
+export const ROUTE_LIST: (RouteSpec & { operationId: OperationId })[] = Object.entries(ROUTES).map(
+  ([operationId, spec]) => ({ ...(spec as RouteSpec), operationId: operationId as OperationId }),
+);
+
+/**
+ * Every error a route can answer: its own, plus 429 on every route, 401 and 403 on every route that is not public,
+ * 400 on routes that read a query or a body, 413 and 415 on routes that read a body, 503 (Temporal unavailable, or no
+ * worker to answer a query) on routes that ask Temporal.
+ */
+export function errorsOf(route: RouteSpec): ErrorCode[] {
+  const codes = new Set<ErrorCode>(route.errors);
+  codes.add('RATE_LIMITED');
+  if (route.scope !== 'public') {
+    codes.add('UNAUTHORIZED');
+    codes.add('FORBIDDEN');
+  }
+  if (route.query || route.body) codes.add('VALIDATION_ERROR');
+  if (route.body) {
+    codes.add('PAYLOAD_TOO_LARGE');
+    codes.add('UNSUPPORTED_MEDIA_TYPE');
+  }
+  if (!route.offline) {
+    codes.add('TEMPORAL_UNAVAILABLE');
+    codes.add('NOT_READY'); // a query no worker is there to answer
+  }
+  return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b] || a.localeCompare(b));
+}
+
+/** The methods a path has, upper case, in the table's order: what a 405's `Allow` header lists. */
+export function methodsOf(path: string): string[] {
+  return ROUTE_LIST.filter((r) => r.path === path).map((r) => r.method.toUpperCase());
+}
+
+const patterns = ROUTE_LIST.map((route) => ({
+  route,
+  regex: new RegExp(`^${route.path.replace(/[.]/g, '\\.').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`, 'i'),
+}));
+
+/** The route a request goes to (method and path, as Express matches them), or undefined; for auth's scope lookup. */
+export function routeOf(method: string, path: string): (RouteSpec & { operationId: OperationId }) | undefined {
+  const m = method.toLowerCase() === 'head' ? 'get' : method.toLowerCase();
+  return patterns.find((p) => p.route.method === m && p.regex.test(path))?.route;
+}
+
+/** The scope a request needs, or undefined for a route the table does not have (404 / 405). */
+export function scopeOf(method: string, path: string): Scope | undefined {
+  return routeOf(method, path)?.scope;
+}

@@ -1,0 +1,265 @@
+import { z } from 'zod';
+import { AGENT_STATES, PLAN_STATUSES, TASK_STATES } from '../shared/status';
+import type { MessageLogEntry, PlanResult, PlanView, TaskView } from '../shared/status';
+import { FailurePolicy, PlanMode } from '../shared/plan';
+import type { PoolView } from '../shared/pool';
+import type { Usage, UsageReport } from '../shared/usage';
+import type { AgentView } from './agent-service';
+import type { PlanSummary, SubmitAnswer } from './plan-service';
+import type { TaskSummary } from './plan-tasks';
+
+/**
+ * The zod schemas of what the HTTP API takes and answers, besides the plan and agent type schemas of src/shared. The
+ * route table (routes.ts) names them per route; requests are validated with them, the OpenAPI document is generated
+ * from them, and the type checks at the bottom keep the answers in step with what the services return.
+ */
+
+// ---- Requests ----
+
+export const PlanIdParam = z.object({
+  planId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/),
+});
+export const PlanTaskParams = PlanIdParam.extend({ taskId: z.string().min(1) });
+export const AgentTypeParam = z.object({ name: z.string().min(1) });
+export const AgentIdParam = z.object({ agentId: z.string().min(1) });
+
+export const ResultQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
+export const ListQuery = z.object({
+  status: z.enum(PLAN_STATUSES).optional(),
+  limit: z.coerce.number().int().min(1).max(1_000).default(50),
+});
+export const MessageBody = z.object({
+  id: z.string().min(1).max(200).optional(),
+  from: z.string().min(1).max(200).optional(),
+  to: z.string().min(1).max(200),
+  body: z.unknown().refine((b) => b !== undefined, 'body is required'),
+});
+export const InputBody = z.object({ approved: z.boolean(), data: z.unknown().optional() });
+export const ReasonBody = z.object({ reason: z.string().max(1_000).optional() });
+
+// ---- Answers ----
+
+const Timestamp = z.string();
+const PlanStatus = z.enum(PLAN_STATUSES);
+const TaskState = z.enum(TASK_STATES);
+
+export const UsageSchema = z.strictObject({
+  inputTokens: z.number(),
+  outputTokens: z.number(),
+  totalTokens: z.number(),
+  costUsd: z.number(),
+  modelCalls: z.number(),
+});
+export const UsageReportSchema = z.strictObject({
+  total: UsageSchema,
+  byAgentType: z.record(z.string(), UsageSchema),
+  byTask: z.record(z.string(), UsageSchema),
+});
+const TaskErrorSchema = z.strictObject({ message: z.string(), type: z.string() });
+
+export const TaskViewSchema = z.strictObject({
+  id: z.string(),
+  state: TaskState,
+  agentId: z.string().optional(),
+  agentType: z.string(),
+  dependsOn: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'Sibling tasks this one waits for (the plan view; absent when none)' }),
+  attempts: z.number().int(),
+  assignments: z.array(
+    z.strictObject({
+      agentId: z.string(),
+      agentType: z.string(),
+      outcome: z.enum(['completed', 'failed', 'cancelled', 'running']),
+      error: z.string().optional(),
+    }),
+  ),
+  error: TaskErrorSchema.optional(),
+  reason: z.string().optional(),
+  startedAt: Timestamp.optional(),
+  finishedAt: Timestamp.optional(),
+  get subtasks(): z.ZodArray<typeof TaskViewSchema> {
+    return z.array(TaskViewSchema);
+  },
+  usage: UsageSchema.optional(),
+  transitions: z.array(z.strictObject({ state: TaskState, at: Timestamp, agentId: z.string().optional() })).optional(),
+});
+
+const ProgressSchema = z.strictObject({
+  total: z.number().int(),
+  pending: z.number().int(),
+  running: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  skipped: z.number().int(),
+  cancelled: z.number().int(),
+});
+
+export const PlanViewSchema = z.strictObject({
+  planId: z.string(),
+  name: z.string().optional(),
+  status: PlanStatus,
+  mode: PlanMode,
+  failurePolicy: FailurePolicy,
+  paused: z.boolean(),
+  progress: ProgressSchema,
+  tasks: z.array(TaskViewSchema),
+  usage: UsageReportSchema.optional(),
+  reason: z.string().optional(),
+  startedAt: Timestamp,
+  closedAt: Timestamp.nullable(),
+  links: z
+    .strictObject({ self: z.string(), result: z.string(), ui: z.string().optional() })
+    .optional()
+    .meta({ description: "The plan's own routes, and its workflow in the Temporal Web UI when its address is known" }),
+});
+
+export const TaskDetailSchema = TaskViewSchema.extend({
+  path: z.array(z.string()).meta({ description: 'Task ids from the top-level task down to this one' }),
+  output: z.unknown().optional(),
+});
+
+export const SubmitAnswerSchema = z.strictObject({
+  planId: z.string(),
+  workflowId: z.string(),
+  status: PlanStatus,
+  links: z.strictObject({ self: z.string(), result: z.string(), ui: z.string().optional() }),
+});
+
+export const PlanListSchema = z.strictObject({
+  plans: z.array(
+    z.strictObject({
+      planId: z.string(),
+      workflowId: z.string(),
+      name: z.string().optional(),
+      status: PlanStatus,
+      startedAt: Timestamp,
+      closedAt: Timestamp.nullable(),
+    }),
+  ),
+});
+
+export const TaskSummarySchema = z.strictObject({
+  path: z.array(z.string()),
+  state: TaskState,
+  agentId: z.string().optional(),
+  agentType: z.string(),
+  error: TaskErrorSchema.optional(),
+  reason: z.string().optional(),
+  usage: UsageSchema.optional(),
+  output: z.unknown().optional(),
+});
+
+export const PlanResultSchema = z.strictObject({
+  planId: z.string(),
+  status: PlanStatus,
+  outputs: z.record(z.string(), z.unknown()),
+  errors: z.record(
+    z.string(),
+    z.strictObject({ message: z.string(), type: z.string(), state: TaskState, reason: z.string().optional() }),
+  ),
+  reason: z.string().optional(),
+  usage: UsageReportSchema.optional(),
+  nested: z.boolean().optional(),
+  tasks: z.record(z.string(), TaskSummarySchema).optional(),
+});
+
+export const PlanRunningSchema = z.strictObject({
+  planId: z.string(),
+  status: z.literal('running'),
+  progress: ProgressSchema.optional(),
+});
+
+export const PlanCancellingSchema = z.strictObject({ planId: z.string(), status: z.literal('cancelling') });
+export const TaskCancellingSchema = z.strictObject({
+  planId: z.string(),
+  taskId: z.string(),
+  status: z.literal('cancelling'),
+});
+export const PausedSchema = z.strictObject({ planId: z.string(), paused: z.boolean() });
+export const MessageSentSchema = z.strictObject({ planId: z.string(), messageId: z.string(), to: z.string() });
+
+const DeliveryState = z.enum(['delivered', 'pending', 'undeliverable']);
+export const MessageLogSchema = z.strictObject({
+  messages: z.array(
+    z.strictObject({
+      id: z.string(),
+      from: z.string(),
+      to: z.string(),
+      body: z.unknown(),
+      sentAt: Timestamp,
+      state: DeliveryState,
+      deliveries: z.array(z.strictObject({ taskId: z.string(), state: DeliveryState, at: Timestamp.optional() })),
+      reason: z.string().optional(),
+    }),
+  ),
+});
+export const TaskInputAnswerSchema = z.strictObject({ planId: z.string(), taskId: z.string(), state: TaskState });
+
+const TransitionSchema = z.strictObject({
+  state: z.enum([...new Set([...AGENT_STATES, ...TASK_STATES])] as [string, ...string[]]),
+  at: Timestamp,
+  taskId: z.string().optional(),
+  planId: z.string().optional(),
+});
+
+export const AgentViewSchema = z.strictObject({
+  id: z.string(),
+  type: z.string(),
+  state: z.enum(AGENT_STATES),
+  planId: z.string().nullable(),
+  taskId: z.string().nullable(),
+  tasksCompleted: z.number().int(),
+  failures: z.number().int(),
+  createdAt: Timestamp,
+  lastActiveAt: Timestamp,
+  transitions: z.array(TransitionSchema),
+  memory: z.number().int().meta({ description: 'How many memory entries the instance holds' }),
+});
+
+export const AgentsSchema = z.strictObject({
+  maxAgents: z.number().int(),
+  active: z.number().int(),
+  queued: z.number().int(),
+  busy: z.number().int(),
+  peakBusy: z.number().int(),
+  agents: z.array(AgentViewSchema),
+  usageByType: z.record(z.string(), UsageSchema),
+});
+
+export const AgentDetailSchema = AgentViewSchema.extend({
+  recentMemory: z.array(z.strictObject({ at: Timestamp, planId: z.string(), taskId: z.string(), note: z.string() })),
+});
+
+export const HealthSchema = z.strictObject({ status: z.literal('ok') });
+export const ReadySchema = z.strictObject({ status: z.literal('ready') });
+export const UnavailableSchema = z.strictObject({
+  status: z.enum(['unavailable', 'not ready']).optional(),
+  error: z.strictObject({ code: z.enum(['TEMPORAL_UNAVAILABLE', 'NOT_READY']), message: z.string() }),
+});
+export const OpenApiSchema = z.looseObject({
+  openapi: z.string(),
+  info: z.object({}).loose(),
+  paths: z.object({}).loose(),
+});
+
+// ---- The answers above hold what the services return (compile-time checks) ----
+
+type Holds<Schema extends z.ZodType, T extends z.input<Schema>> = T;
+export type SchemaChecks = [
+  Holds<typeof UsageSchema, Usage>,
+  Holds<typeof UsageReportSchema, UsageReport>,
+  Holds<typeof TaskViewSchema, TaskView>,
+  Holds<typeof PlanViewSchema, PlanView>,
+  Holds<typeof SubmitAnswerSchema, SubmitAnswer>,
+  Holds<typeof PlanListSchema, { plans: PlanSummary[] }>,
+  Holds<typeof TaskSummarySchema, TaskSummary>,
+  Holds<typeof PlanResultSchema, Omit<PlanResult, 'tasks'> & { tasks?: Record<string, TaskSummary> }>,
+  Holds<typeof MessageLogSchema, { messages: MessageLogEntry[] }>,
+  Holds<typeof AgentViewSchema, AgentView>,
+  Holds<
+    typeof AgentsSchema,
+    Omit<PoolView, 'spawned' | 'agents' | 'queue' | 'recentlyTerminated'> & { agents: AgentView[] }
+  >,
+];

@@ -1,0 +1,186 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OfflineRuntime } from '../src/activities/offline-runtime';
+import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
+import { eventually, startApi, startHarness, testAddress, uniqueId, type Harness } from './support/harness';
+
+/**
+ * The API against its own OpenAPI document, with schemathesis (a property-based API fuzzer: Hypothesis generates valid
+ * and invalid requests from the document, then follows its links): no 5xx, every status documented, every body and
+ * content type as documented, 405 with Allow for methods a path does not have, invalid input rejected with a 4xx.
+ * schemathesis is installed by `node scripts/schemathesis.cjs` (npm test runs it before jest).
+ */
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { st, version } = require('../scripts/schemathesis.cjs') as { st: string; version: string };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { ensureTemporalCli } = require('../scripts/temporal-cli.cjs') as { ensureTemporalCli: () => string };
+
+const CHECKS = [
+  'not_a_server_error',
+  'status_code_conformance',
+  'content_type_conformance',
+  'response_headers_conformance',
+  'response_schema_conformance',
+  'negative_data_rejection',
+  'unsupported_method',
+  'allow_header_conformance',
+  'use_after_free',
+  'ensure_resource_availability',
+];
+
+const CONFIG = `
+# 503 is a documented answer (Temporal unreachable, or no worker to answer for a plan: the fuzzer finds other test
+# files' plans in the shared dev server, whose workers have stopped); status_code_conformance and
+# response_schema_conformance still check it is documented and shaped as documented. Any other 5xx fails.
+[checks.not_a_server_error]
+expected-statuses = ["2xx", "3xx", "4xx", 503]
+
+# 413 (a generated body over PLAN_MAX_BYTES) is a right answer to invalid data too.
+[checks.negative_data_rejection]
+expected-statuses = [400, 401, 403, 404, 405, 406, 409, 413, 415, 422, 428, 429]
+
+# Results with wait=0: a generated plan waiting for a human would hold a request up to 60 s (test/openapi.test.ts
+# covers wait's bounds).
+[[operations]]
+include-operation-id = "getResult"
+parameters = { "wait" = 0 }
+
+# The fuzzer may remove only a type of its own, so the registry keeps the types its plans need.
+[[operations]]
+include-operation-id = "deleteAgentType"
+parameters = { "name" = "fuzz-type" }
+`;
+
+let h: Harness;
+let api: { base: string; close(): Promise<void> };
+let dir: string;
+
+/**
+ * A namespace of the fuzzer's own on the run's dev server: GET /v1/plans lists every plan of its namespace, and the
+ * fuzzer follows links from it (cancel, pause, messages), so in `default` it would act on other test files' plans.
+ */
+async function ownNamespace(): Promise<string> {
+  const namespace = uniqueId('contract');
+  const cli = (args: string[]) =>
+    execFileSync(ensureTemporalCli(), [...args, '--address', testAddress()], { stdio: 'pipe' });
+  cli(['operator', 'namespace', 'create', '--retention', '24h', namespace]);
+  const attributes = SEARCH_ATTRIBUTES.flatMap((k) => ['--name', k.name, '--type', 'Keyword']);
+  // The new namespace reaches the server's cache within seconds; until then creating attributes fails.
+  await eventually(async () => {
+    try {
+      cli(['operator', 'search-attribute', 'create', '--namespace', namespace, ...attributes]);
+      return true;
+    } catch {
+      return undefined;
+    }
+  }, `namespace ${namespace} to take search attributes`);
+  return namespace;
+}
+
+beforeAll(async () => {
+  const namespace = await ownNamespace();
+  // Every agent type runs offline here, whatever the fuzzer registers: no model or MCP server is ever called.
+  const offline = new OfflineRuntime();
+  h = await startHarness({ namespace, deps: { runtime: () => offline } });
+  api = await startApi(h, { PLAN_MAX_TASKS: '20' });
+  dir = mkdtempSync(join(tmpdir(), 'api-contract-'));
+  // Real plans for the fuzzer to find (GET /v1/plans links to them): one closed with a sub-agent, one waiting for a
+  // human's approval.
+  const submit = (plan: object) =>
+    fetch(`${api.base}/v1/plans`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(plan),
+    });
+  const done = await submit({
+    id: 'contract-done',
+    tasks: [{ id: 'boss', description: 'lead', subtasks: [{ id: 'helper', description: 'help' }] }],
+  });
+  expect(done.status).toBe(202);
+  const waiting = await submit({
+    id: 'contract-waiting',
+    tasks: [{ id: 'ask', description: 'ask', requiresApproval: true }],
+  });
+  expect(waiting.status).toBe(202);
+  const result = await fetch(`${api.base}/v1/plans/contract-done/result?wait=30`);
+  expect(result.status).toBe(200);
+});
+
+afterAll(async () => {
+  // Plans the fuzzer started that still run (waiting for a human) end with the test.
+  if (h) {
+    for await (const wf of h.client.workflow.list({
+      query: `TaskQueue = '${h.taskQueue}' AND ExecutionStatus = 'Running'`,
+    })) {
+      if (wf.workflowId !== h.poolId) await h.client.workflow.getHandle(wf.workflowId).terminate('contract test over');
+    }
+  }
+  await api?.close();
+  await h?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function runSchemathesis(args: string[]): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(st, args, { env: { ...process.env, NO_COLOR: '1', PYTHONUNBUFFERED: '1' } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, out }));
+  });
+}
+
+test('schemathesis finds no server error and no contract violation', async () => {
+  expect(existsSync(st) ? version : `missing ${st}: run node scripts/schemathesis.cjs`).toBe(version);
+  const configFile = join(dir, 'schemathesis.toml');
+  writeFileSync(configFile, CONFIG);
+  const junit = join(dir, 'junit.xml');
+  const { code, out } = await runSchemathesis([
+    '--no-color',
+    '--config-file',
+    configFile,
+    'run',
+    `${api.base}/v1/openapi.json`,
+    '--checks',
+    CHECKS.join(','),
+    '--phases',
+    'examples,coverage,fuzzing,stateful',
+    '--max-examples',
+    '25',
+    '--max-time',
+    '60',
+    // One worker: with two threads, CPython 3.11 before 3.11.8 can fail Hypothesis's ast.parse (gh-106905).
+    '--workers',
+    '1',
+    '--seed',
+    '20251',
+    '--request-timeout',
+    '20',
+    '--generation-database',
+    'none',
+    '--report',
+    'junit',
+    '--report-junit-path',
+    junit,
+  ]);
+  // The summary: operations tested, test cases generated and passed, checks run; shown with the test's output.
+  const summary = out.slice(out.lastIndexOf('SUMMARY'));
+  console.log(`schemathesis ${version}\n${summary}`);
+  // Failures, cut to lines of readable length (a generated body can be a megabyte).
+  if (code !== 0)
+    console.log(
+      out
+        .split('\n')
+        .map((l) => l.slice(0, 300))
+        .join('\n')
+        .slice(-15_000),
+    );
+  expect(out).toMatch(/Test cases:\s+\d+ generated/);
+  expect(out).not.toMatch(/FAILURES|ERRORS/);
+  expect(code).toBe(0);
+  expect(readFileSync(junit, 'utf8')).toMatch(/<testsuite /);
+}, 240_000);
