@@ -104,6 +104,8 @@ export class PlanModel {
           ...(t.usage ? { usage: t.usage } : {}),
           ...(t.dependsOn ? { dependsOn: t.dependsOn } : {}),
         });
+        if (t.state === 'waiting' && t.input)
+          this.inputs.set(t.id, { taskId: t.id, path, details: { ...t.input } as Record<string, unknown> });
         visit(t.subtasks ?? [], path);
       }
     };

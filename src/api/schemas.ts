@@ -84,6 +84,16 @@ export const TaskViewSchema = z.strictObject({
   },
   usage: UsageSchema.optional(),
   transitions: z.array(z.strictObject({ state: TaskState, at: Timestamp, agentId: z.string().optional() })).optional(),
+  input: z
+    .strictObject({
+      kind: z.enum(['approval', 'input']),
+      description: z.string().optional(),
+      since: Timestamp.optional(),
+      timeoutSeconds: z.number().int(),
+      onTimeout: z.enum(['fail', 'skip', 'default']),
+    })
+    .optional()
+    .meta({ description: 'While the task is waiting: what it asks a human for' }),
 });
 
 const ProgressSchema = z.strictObject({

@@ -115,6 +115,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+    heartbeatThrottleMs: opts.config?.MODEL_STREAM_INTERVAL_MS ?? 1_000,
   });
   const running = worker.run();
 

@@ -58,13 +58,19 @@ export function InputRequestRow({
     }
   };
   const text = prompt(request);
+  const r = request;
   return (
     <div class="input-request" data-task-id={request.taskId}>
       <div>
         <button class="link" onClick={() => onSelect?.(request.taskId)}>
           {request.taskId}
         </button>
-        {text ? <span class="muted"> — {text}</span> : <span class="muted"> asks for approval or input</span>}
+        <span class="muted">
+          {' '}
+          asks for{' '}
+          {r.details.kind === 'input' ? 'input' : r.details.kind === 'approval' ? 'approval' : 'approval or input'}
+          {text ? `: ${text}` : ''}
+        </span>
       </div>
       <input
         type="text"
