@@ -30,10 +30,10 @@ afterEach(() => {
   expect(pageErrors.splice(0)).toEqual([]);
 });
 
-async function submit(plan: Json, base = api.base): Promise<string> {
+async function submit(plan: Json, base = api.base, key?: string): Promise<string> {
   const res = await fetch(`${base}/v1/plans`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
     body: JSON.stringify(plan),
   });
   const body = (await res.json()) as Json;
@@ -102,6 +102,8 @@ describe('dashboard', () => {
     const page = await open(`/plans/${id}`);
     await page.waitForSelector('[data-testid="plan-graph"][data-rendered="true"]');
     await page.waitForSelector('tr[data-task-id="third"]');
+    // Followed by its event stream (GET /v1/plans/:planId/events), not by polling.
+    await page.waitForSelector('.plan-page[data-source="events"]');
     await recordStates(page);
     await planStatus(page, 'completed');
     await page.waitForSelector('[data-testid="plan-graph"][data-node-states="completed:3"]');
@@ -200,7 +202,7 @@ describe('dashboard', () => {
 
   test('the pool view changes as instances work', async () => {
     const page = await open('/pool');
-    await page.waitForSelector('.pool-page[data-busy="0"]');
+    await page.waitForSelector('.pool-page[data-busy="0"][data-live="stream"]');
     const id = uniqueId('pool');
     await submit({
       id,
@@ -253,23 +255,31 @@ describe('dashboard', () => {
     await page.click('tr[data-task-id="t500"]');
     await page.waitForSelector('.task-detail[data-task-id="t500"]');
     const clickMs = Date.now() - clicked;
-    const progress = (await getJson(`/v1/plans/${id}`)).progress;
+    const finished = await page.textContent('.plan-head .progress .count');
     console.log(
       `dashboard, 1,000-task plan: first render ${graph.firstRenderMs} ms after navigation (snapshot ${graph.snapshotMs} ms, ` +
-        `ELK layout ${graph.layoutMs} ms); while updates streamed for 8 s (${progress.completed} tasks completed by then): ` +
+        `ELK layout ${graph.layoutMs} ms); while updates streamed for 8 s (${finished} tasks finished by then): ` +
         `${frames.frames} frames, frame p50 ${frames.p50} ms, p95 ${frames.p95} ms, max ${frames.max} ms, ` +
         `${frames.over50} frames over 50 ms, ${frames.longTasks} long tasks (${frames.longTaskMs} ms, max ${frames.longTaskMax} ms); ` +
-        `a click on a task answered in ${clickMs} ms; live by ${await page.getAttribute('.plan-page', 'data-live')}`,
+        `a click on a task answered in ${clickMs} ms; followed by ${await page.getAttribute('.plan-page', 'data-source')}`,
     );
     expect(frames.frames).toBeGreaterThan(0);
-    await fetch(`${api.base}/v1/plans/${id}/cancel`, { method: 'POST' });
     await page.close();
+    // Cancelled, and closed before the next test (its thousand task workflows would otherwise outlive the worker).
+    await fetch(`${api.base}/v1/plans/${id}/cancel`, { method: 'POST' });
+    await h.client.workflow.getHandle(`plan-${id}`).result();
   }, 180_000);
 
   test('with API keys, the page asks for one and then shows the plans', async () => {
     const key = 'dashboard-test-key-0123456789abcdef';
     const keyed = await startApi(h, { API_KEYS: JSON.stringify([{ name: 'dash', key, scopes: ['*'] }]) });
     try {
+      const id = uniqueId('keyed');
+      await submit(
+        { id, tasks: [{ id: 'only', description: 'x', input: { simulate: { latencyMs: 1_000 } } }] },
+        keyed.base,
+        key,
+      );
       const page = await open('/', keyed.base);
       await page.waitForSelector('form.login');
       await page.fill('input[name="apiKey"]', 'not-the-key-but-long-enough-000');
@@ -281,6 +291,10 @@ describe('dashboard', () => {
       if (process.env.DASHBOARD_SCREENSHOTS)
         await page.screenshot({ path: resolve(process.env.DASHBOARD_SCREENSHOTS, 'plans.png') });
       expect(await page.evaluate("sessionStorage.getItem('agent-orchestrator.api-key')")).toBe(key);
+      // The plan's page follows it by its event stream, the key passed as ?access_token= (EventSource sends no headers).
+      await page.click(`tr[data-plan-id="${id}"] a`);
+      await planStatus(page, 'completed');
+      expect(await page.getAttribute('.plan-page', 'data-source')).toBe('events');
       await page.close();
     } finally {
       await keyed.close();

@@ -18,42 +18,70 @@ export interface LiveOptions {
   onError?(err: unknown): void;
 }
 
+/** Stream attempts that fail before any event, after which the API is taken to have no streams (polling only). */
+const STREAM_ATTEMPTS = 3;
+const RETRY_MS = 3_000;
+
 /**
- * Follows a resource live: Server-Sent Events when the API has them (resumed with the last event id after a drop),
- * else polling. An `end` event closes the stream for good. Returns a function that stops everything.
+ * Follows a resource live: Server-Sent Events when the API has them (the browser resumes a dropped stream with the last
+ * event id; a stream the server refused is opened again with `?lastEventId=`), polling the JSON routes meanwhile, and
+ * for good once the stream has failed STREAM_ATTEMPTS times without an event (an API without streams). An `end`
+ * event, or a poll that says the resource closed, stops everything. Returns a function that stops everything.
  */
 export function follow(opts: LiveOptions): () => void {
   let es: EventSource | undefined;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let closed = false;
-  let received = false;
+  let pollTimer: ReturnType<typeof setTimeout> | undefined;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  let polling = false;
+  let everReceived = false;
+  let failures = 0;
   let lastId: string | undefined;
 
   const stopStream = () => {
     es?.close();
     es = undefined;
   };
+  const finish = () => {
+    stopped = true;
+    polling = false;
+    stopStream();
+    clearTimeout(pollTimer);
+    clearTimeout(retryTimer);
+    opts.onMode?.('ended');
+  };
   const poll = async (): Promise<void> => {
-    if (closed) return;
+    if (stopped || !polling) return;
     let again = true;
     try {
       again = await opts.poll();
     } catch (err) {
       opts.onError?.(err);
     }
-    if (closed) return;
-    if (again) timer = setTimeout(() => void poll(), opts.pollMs);
-    else opts.onMode?.('ended');
+    if (stopped || !polling) return;
+    if (again) pollTimer = setTimeout(() => void poll(), opts.pollMs);
+    else finish();
+  };
+  const startPolling = () => {
+    if (polling || stopped) return;
+    polling = true;
+    opts.onMode?.('polling');
+    void poll();
   };
   const open = () => {
-    opts.onMode?.('connecting');
+    if (stopped) return;
+    if (!polling) opts.onMode?.('connecting');
     const source = new EventSource(streamUrl(opts.path, lastId));
     es = source;
-    source.onopen = () => opts.onMode?.('stream');
     for (const name of opts.events) {
       source.addEventListener(name, (e) => {
         const msg = e as MessageEvent<string>;
-        received = true;
+        if (!everReceived || polling) {
+          everReceived = true;
+          polling = false;
+          clearTimeout(pollTimer);
+          opts.onMode?.('stream');
+        }
         if (msg.lastEventId) lastId = msg.lastEventId;
         let data: unknown;
         try {
@@ -61,27 +89,23 @@ export function follow(opts: LiveOptions): () => void {
         } catch {
           return;
         }
-        if (name === 'end') {
-          stopStream();
-          opts.onMode?.('ended');
-        }
         opts.onEvent(name, data);
+        if (name === 'end') finish();
       });
     }
     source.onerror = () => {
-      if (closed || es !== source || source.readyState !== EventSource.CLOSED) return; // CONNECTING: it retries
+      if (stopped || es !== source || source.readyState !== EventSource.CLOSED) return; // CONNECTING: it retries
       stopStream();
-      // Never got an event: the API has no stream here (or refused it): poll the JSON routes instead.
-      if (!received) {
-        opts.onMode?.('polling');
-        void poll();
-      } else timer = setTimeout(open, 2_000);
+      if (!everReceived) failures++;
+      startPolling();
+      if (everReceived || failures < STREAM_ATTEMPTS) retryTimer = setTimeout(open, RETRY_MS);
     };
   };
   open();
   return () => {
-    closed = true;
+    stopped = true;
     stopStream();
-    if (timer) clearTimeout(timer);
+    clearTimeout(pollTimer);
+    clearTimeout(retryTimer);
   };
 }

@@ -24,6 +24,8 @@ export function PlanPage({ planId }: { planId: string }) {
   const graph = useRef<GraphView | undefined>(undefined);
   const [selected, setSelected] = useState<string>();
   const [mode, setMode] = useState<LiveMode>('connecting');
+  /** How the page learnt of the plan's changes: its event stream, or polling (an API without streams). */
+  const [source, setSource] = useState<'events' | 'polling'>();
   const [error, setError] = useState<string>();
   const { schedule } = useFrameTicker(() => graph.current?.sync(model));
   const enc = encodeURIComponent(planId);
@@ -77,7 +79,10 @@ export function PlanPage({ planId }: { planId: string }) {
         return view.status === 'running';
       },
       pollMs: POLL_MS,
-      onMode: setMode,
+      onMode: (m) => {
+        setMode(m);
+        if (m === 'stream' || m === 'polling') setSource(m === 'stream' ? 'events' : 'polling');
+      },
       onError: (err) => setError(errorText(err)),
     });
   }, [model]);
@@ -86,7 +91,13 @@ export function PlanPage({ planId }: { planId: string }) {
 
   const task = selected ? model.tasks.get(selected) : undefined;
   return (
-    <section class="page plan-page" data-plan-id={planId} data-status={model.status} data-live={mode}>
+    <section
+      class="page plan-page"
+      data-plan-id={planId}
+      data-status={model.status}
+      data-live={mode}
+      data-source={source}
+    >
       <div class="plan-head">
         <div>
           <div class="crumbs">
