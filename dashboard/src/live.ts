@@ -18,15 +18,16 @@ export interface LiveOptions {
   onError?(err: unknown): void;
 }
 
-/** Stream attempts that fail before any event, after which the API is taken to have no streams (polling only). */
-const STREAM_ATTEMPTS = 3;
+/** A refused stream is tried again after 3 s, then 6, 12 ... up to a minute, while the page polls. */
 const RETRY_MS = 3_000;
+const RETRY_MAX_MS = 60_000;
 
 /**
  * Follows a resource live: Server-Sent Events when the API has them (the browser resumes a dropped stream with the last
- * event id; a stream the server refused is opened again with `?lastEventId=`), polling the JSON routes meanwhile, and
- * for good once the stream has failed STREAM_ATTEMPTS times without an event (an API without streams). An `end`
- * event, or a poll that says the resource closed, stops everything. Returns a function that stops everything.
+ * event id; a stream the server refused is opened again with `?lastEventId=`), polling the JSON routes while there is
+ * no stream (an API without streams, or one that failed before its first event), and trying the stream again with a
+ * growing delay. An `end` event, or a poll that says the resource closed, stops everything. Returns a function that
+ * stops everything.
  */
 export function follow(opts: LiveOptions): () => void {
   let es: EventSource | undefined;
@@ -78,6 +79,7 @@ export function follow(opts: LiveOptions): () => void {
         const msg = e as MessageEvent<string>;
         if (!everReceived || polling) {
           everReceived = true;
+          failures = 0;
           polling = false;
           clearTimeout(pollTimer);
           opts.onMode?.('stream');
@@ -96,9 +98,9 @@ export function follow(opts: LiveOptions): () => void {
     source.onerror = () => {
       if (stopped || es !== source || source.readyState !== EventSource.CLOSED) return; // CONNECTING: it retries
       stopStream();
-      if (!everReceived) failures++;
+      failures = everReceived && !polling ? 0 : failures + 1;
       startPolling();
-      if (everReceived || failures < STREAM_ATTEMPTS) retryTimer = setTimeout(open, RETRY_MS);
+      retryTimer = setTimeout(open, Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.max(0, failures - 1)));
     };
   };
   open();
