@@ -144,6 +144,16 @@ export const ConfigSchema = z.object({
   /** The worker's Prometheus endpoint (its own metrics and the SDK's); 0 = none. */
   WORKER_METRICS_PORT: int(9464, 0, 65535),
   WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** Event streams (docs/events.md): how often one watcher per plan (and one for the pool) polls Temporal. */
+  EVENTS_POLL_MS: int(500, 50, 60_000),
+  /** Seconds between `: keep-alive` comments on an open stream. */
+  EVENTS_KEEPALIVE_SECONDS: int(15, 1, 3_600),
+  /** Recent events a watcher keeps for Last-Event-ID resumes. */
+  EVENTS_BUFFER_SIZE: int(1_000, 10, 100_000),
+  /** How long a watcher without subscribers keeps its events (not polling) so a reconnect resumes. */
+  EVENTS_LINGER_SECONDS: int(60, 0, 3_600),
+  /** Model calls stream their text into the running step's heartbeat details at most this often; 0 = no streaming. */
+  MODEL_STREAM_INTERVAL_MS: int(1_000, 0, 60_000),
 });
 export type Config = Omit<
   z.infer<typeof ConfigSchema>,

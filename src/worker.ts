@@ -88,12 +88,16 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
       | 'MODEL_REQUESTS_PER_MINUTE'
       | 'MODEL_PROVIDER_LIMITS'
       | 'MAX_SUBTASK_DEPTH'
+      | 'MODEL_STREAM_INTERVAL_MS'
       | 'encryption'
     >
   > & {
     /** Model calls report spans (AI SDK telemetry) to the tracer provider: tracing is on. */
     tracing?: boolean;
   };
+
+/** MODEL_STREAM_INTERVAL_MS's default: streamed model text reaches the server (and the event streams) once a second. */
+const STREAM_INTERVAL_MS = 1_000;
 
 export type WorkerDeps = ActivityDeps & {
   /** Closes what the deps opened (MCP server connections and processes). */
@@ -147,6 +151,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
           capabilities,
           maxDepth: config.MAX_SUBTASK_DEPTH,
           telemetry: config.tracing ?? false,
+          streamIntervalMs: config.MODEL_STREAM_INTERVAL_MS ?? STREAM_INTERVAL_MS,
         });
         models.set(key, model);
       }
@@ -176,6 +181,11 @@ export interface CreateWorkerOptions {
   /** Traces (spans for activities; the workflow span sink) and the worker's activity metrics; off when absent. */
   tracing?: Tracing;
   metrics?: WorkerMetrics;
+  /**
+   * How often a running activity's heartbeat (and its details: streamed model text) reaches the server at most
+   * (MODEL_STREAM_INTERVAL_MS; 0 or absent: the SDK's default, 80 % of the heartbeat timeout).
+   */
+  heartbeatThrottleMs?: number;
 }
 
 /** A worker that runs the plan, task and pool workflows and their activities on one task queue. */
@@ -202,6 +212,7 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // After a worker dies, queries and workflow tasks stuck on its sticky queue move to the shared queue after this;
     // the default 10 s makes status reads fail for that long.
     stickyQueueScheduleToStartTimeout: '3s',
+    ...(opts.heartbeatThrottleMs ? { maxHeartbeatThrottleInterval: opts.heartbeatThrottleMs } : {}),
     ...opts.deployment,
   });
 }
@@ -277,6 +288,7 @@ async function main(): Promise<void> {
     deployment: { ...deploymentOptions(config), ...shutdownOptions(config) },
     tracing,
     metrics,
+    heartbeatThrottleMs: config.MODEL_STREAM_INTERVAL_MS,
   });
   // The registry file's types and MAX_AGENTS are (re)applied to the pool at every worker start.
   await signalPool(pool, config.AGENT_POOL_ID, { kind: 'configure', input: pool.poolInput() });

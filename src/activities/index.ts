@@ -57,24 +57,35 @@ function control(): StepControl {
       startToCloseTimeoutMs: ctx.info.startToCloseTimeoutMs,
     };
   }
+  // The latest details (a streaming model call's text so far) go with every heartbeat: the server keeps only the last
+  // heartbeat's details, and the API reads them there (docs/events.md).
+  let details: unknown;
+  const beat = () => (details === undefined ? ctx.heartbeat() : ctx.heartbeat(details));
+  // The worker sends heartbeats at most every MODEL_STREAM_INTERVAL_MS; beating a third of the timeout apart (1 to 10 s,
+  // never more than half of it) keeps a slow step alive without a server call every second.
+  const timeout = ctx.info.heartbeatTimeoutMs ?? 3_000;
+  const every = Math.min(timeout / 2, Math.max(1_000, Math.min(timeout / 3, 10_000)));
   return {
     attempt: ctx.info.attempt,
     idempotencyKey,
-    heartbeat: (details?: unknown) => ctx.heartbeat(details),
+    heartbeat: (next?: unknown) => {
+      if (next !== undefined) details = next;
+      beat();
+    },
     sleep: async (ms: number) => {
       // Heartbeat while waiting so a live agent is told apart from a hung one well before the step timeout.
       const deadline = Date.now() + ms;
       for (let left = ms; left > 0; left = deadline - Date.now()) {
-        ctx.heartbeat();
-        await ctx.sleep(Math.min(left, 1_000));
+        beat();
+        await ctx.sleep(Math.min(left, every));
       }
     },
     keepAlive: async <T>(fn: () => Promise<T>): Promise<T> => {
-      const beat = setInterval(() => ctx.heartbeat(), Math.min(1_000, (ctx.info.heartbeatTimeoutMs ?? 2_000) / 2));
+      const timer = setInterval(beat, every);
       try {
         return await fn();
       } finally {
-        clearInterval(beat);
+        clearInterval(timer);
       }
     },
     cancellationSignal: ctx.cancellationSignal,

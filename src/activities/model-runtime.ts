@@ -17,6 +17,7 @@ import {
 import type { ClaimCheck } from '../blob-store';
 import type { AgentType, Runtime } from '../shared/registry';
 import { roundUsd, type Usage } from '../shared/usage';
+import { streamedCall, type ModelAnswer } from './model-stream';
 import type { ProviderLimiter } from './provider-limits';
 import type { AiRuntime, ExecuteContext, StepContext, StepControl, ToolCallResult, ToolRunner, Turn } from './types';
 
@@ -59,6 +60,11 @@ export interface ModelRuntimeDeps {
    * global tracer provider, with the agent type; prompts and outputs are not recorded.
    */
   telemetry?: boolean;
+  /**
+   * MODEL_STREAM_INTERVAL_MS: above 0, a model call in a regular activity streams, heartbeating its text so far at most
+   * this often (docs/events.md); 0 or absent: one generateText call.
+   */
+  streamIntervalMs?: number;
 }
 
 /** The key provider limits are counted under: the provider, plus the host when a base URL is set. */
@@ -232,15 +238,22 @@ export class ModelRuntime implements AiRuntime {
     };
   }
 
-  private async call(control: StepControl, args: Omit<Parameters<typeof generateText>[0], 'model'>) {
+  private async call(
+    control: StepControl,
+    step: string,
+    args: Omit<Parameters<typeof generateText>[0], 'model'>,
+  ): Promise<ModelAnswer> {
     const runtime = this.type.runtime;
     this.model ??= languageModel(runtime, this.deps.env);
     const model = this.model;
+    // Streaming needs somewhere to put the text: the heartbeat of a regular activity (a local one has none).
+    const interval = this.deps.streamIntervalMs ?? 0;
+    const stream = interval > 0 && control.heartbeatTimeoutMs !== undefined;
     try {
       // A model call can take longer than the heartbeat timeout: keep the step alive meanwhile.
       return await control.keepAlive(() =>
-        this.deps.limiter.run(this.key, control, () =>
-          generateText({
+        this.deps.limiter.run(this.key, control, () => {
+          const request = {
             model,
             // Temporal retries the activity (with the provider's retry-after); retrying here too would multiply them.
             maxRetries: 0,
@@ -259,8 +272,13 @@ export class ModelRuntime implements AiRuntime {
                 }
               : {}),
             ...args,
-          } as Parameters<typeof generateText>[0]),
-        ),
+          };
+          return stream
+            ? streamedCall(request as Parameters<typeof streamedCall>[0], step, interval, (text) =>
+                control.heartbeat(text),
+              )
+            : generateText(request as Parameters<typeof generateText>[0]);
+        }),
       );
     } catch (err) {
       // Cancelled: let the cancellation through as it is, not as a provider failure.
@@ -280,7 +298,7 @@ export class ModelRuntime implements AiRuntime {
     const ask = delegate
       ? `Before you start: if the task is best split among other agents, call delegate_subtasks (each subtask: an id, a description, the capabilities it needs from: ${capabilities.join(', ')}; dependsOn names sibling ids). Otherwise say in a few sentences how you will approach it.`
       : 'Before you start: in a few sentences, how will you approach this task?';
-    const result = await this.call(control, {
+    const result = await this.call(control, 'reason', {
       system: systemPrompt(this.type, ctx),
       prompt: `${taskPrompt(ctx)}\n\n${ask}`,
       ...(delegate
@@ -336,7 +354,7 @@ export class ModelRuntime implements AiRuntime {
     const last = step + 1 >= this.type.runtime.maxSteps;
     const tools = await this.toolSet();
     const hasTools = Object.keys(tools).length > 0;
-    const result = await this.call(control, {
+    const result = await this.call(control, 'execute', {
       system: systemPrompt(this.type, ctx),
       messages,
       ...(hasTools ? { tools, toolChoice: last ? 'none' : 'auto' } : {}),

@@ -13,6 +13,8 @@ import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
 import { PlanService } from './plan-service';
+import { dashboardRoutes } from './dashboard';
+import { EventStreams } from './event-streams';
 import { ROUTE_LIST, ROUTES, methodsOf, type OperationId, type RouteSpec } from './routes';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
@@ -105,6 +107,7 @@ export function createApp({
 }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = new PlanService(client, config, () => agents.registry(), registry);
+  const events = new EventStreams({ client, config, plans, agents, log });
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
   const inFlight = new InFlightLimiter(client, config.API_MAX_PLANS_IN_FLIGHT, (fn) =>
     client.connection.withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, fn),
@@ -231,14 +234,26 @@ export function createApp({
 
   const app = express();
   app.disable('x-powered-by');
+  app.locals.eventStreams = events;
   app.use(observeRequests({ log, duration: metrics.httpDuration }));
   const codecOrigins =
     config.CODEC_CORS_ORIGINS ?? (config.TEMPORAL_UI_URL ? [new URL(config.TEMPORAL_UI_URL).origin] : []);
   app.use(codecCors(codecOrigins));
+  // The dashboard's page and assets (no data in them): before the keys, so the page can ask for one.
+  app.use(dashboardRoutes());
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
   app.use(authenticate({ keys: loadApiKeys(config), publicPaths }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
   const jsonBody = [requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false })];
+  // Event streams (docs/events.md). Not in the route table yet: the SSE branch registers them there when it merges main.
+  app.get('/v1/plans/:planId/events', async (req, res) => {
+    const id = String(req.params.planId);
+    if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/.test(id)) throw new ApiError('NOT_FOUND', `no plan "${id}"`);
+    await events.plan(req, res, id);
+  });
+  app.get('/v1/agents/events', async (req, res) => {
+    await events.pool(req, res);
+  });
   for (const route of ROUTE_LIST) {
     const handle = handlers[route.operationId] as (input: Input<RouteSpec>, res: Response) => Promise<void> | void;
     app[route.method](route.path, ...(route.body ? jsonBody : []), async (req: Request, res: Response) => {
@@ -258,4 +273,9 @@ export function createApp({
   app.use((req, _res, next) => next(new ApiError('NOT_FOUND', `no route ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;
+}
+
+/** Ends every open event stream of an app made by createApp (API shutdown: server.close waits for open responses). */
+export function closeEventStreams(app: express.Express): void {
+  (app.locals.eventStreams as EventStreams | undefined)?.close();
 }

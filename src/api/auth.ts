@@ -84,7 +84,17 @@ export function loadApiKeys(cfg: { API_KEYS_FILE?: string; API_KEYS?: string }):
 
 export const countApiKeys = (cfg: { API_KEYS_FILE?: string; API_KEYS?: string }): number => loadApiKeys(cfg).length;
 
-/** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
+/**
+ * Where `?access_token=<key>` is accepted: GET requests for event streams and the dashboard's pages, because a browser's
+ * EventSource (and a page load) cannot set headers. The key then shows in URLs and proxy logs (docs/events.md).
+ */
+export function acceptsQueryToken(req: Request): boolean {
+  if (req.method !== 'GET') return false;
+  const accept = req.headers.accept ?? '';
+  return accept.includes('text/event-stream') || req.path.endsWith('/events') || /^\/dashboard(\/|$)/.test(req.path);
+}
+
+/** The key a request presents: `Authorization: Bearer <key>`, `X-API-Key: <key>`, or (see acceptsQueryToken) `?access_token=`. */
 function presented(req: Request): string | undefined {
   const auth = req.headers.authorization;
   if (auth) {
@@ -92,7 +102,9 @@ function presented(req: Request): string | undefined {
     return m ? m[1] : undefined;
   }
   const header = req.headers['x-api-key'];
-  return typeof header === 'string' && header.length > 0 ? header : undefined;
+  if (typeof header === 'string' && header.length > 0) return header;
+  const token = acceptsQueryToken(req) ? req.query.access_token : undefined;
+  return typeof token === 'string' && token.length > 0 ? token : undefined;
 }
 
 /**

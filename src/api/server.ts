@@ -6,7 +6,7 @@ import { tracingClientInterceptors } from '../observability/temporal';
 import { startTracing } from '../observability/tracing';
 import { loadRegistry } from '../registry-file';
 import { describeTarget } from '../temporal-connection';
-import { createApp } from './app';
+import { closeEventStreams, createApp } from './app';
 import { countApiKeys } from './auth';
 
 const log = createLogger('agent-orchestrator-api');
@@ -45,6 +45,7 @@ async function main(): Promise<void> {
   });
   const stop = (signal: string) => {
     log.info(`${signal}: API shutting down`);
+    closeEventStreams(app);
     server.close(() => {
       void Promise.all([connection.close(), tracing?.shutdown()]).finally(() => process.exit(0));
     });

@@ -82,6 +82,8 @@ export interface TaskView {
   state: TaskState;
   agentId?: string;
   agentType: string;
+  /** Sibling tasks this one waits for (the plan's view; a task workflow's own view leaves them out). */
+  dependsOn?: string[];
   attempts: number;
   assignments: Assignment[];
   error?: TaskError;
@@ -93,6 +95,18 @@ export interface TaskView {
   usage?: Usage;
   /** Task workflows only: the lifecycle steps this task went through, with times. */
   transitions?: { state: TaskState; at: string; agentId?: string }[];
+  /** Task workflows only, while the task is `waiting`: what it asks a human for. */
+  input?: InputRequest;
+}
+
+/** What a task waiting for a human asks (POST /v1/plans/:planId/tasks/:taskId/input answers it). */
+export interface InputRequest {
+  /** `approval`: requiresApproval (answer approved true/false); `input`: awaitInput (answer with data). */
+  kind: 'approval' | 'input';
+  description?: string;
+  since?: string;
+  timeoutSeconds: number;
+  onTimeout: 'fail' | 'skip' | 'default';
 }
 
 export interface PlanProgress {

@@ -20,6 +20,7 @@ import {
   type AgentMessage,
   type Assignment,
   type HumanInput,
+  type InputRequest,
   type TaskError,
   type TaskOutcome,
   type TaskState,
@@ -133,6 +134,18 @@ export class TaskRun {
       subtasks: this.sub?.views() ?? [],
       ...(this.usage ? { usage: this.usage } : {}),
       transitions: this.transitions,
+      ...(this.state === 'waiting' ? { input: this.inputRequest() } : {}),
+    };
+  }
+
+  private inputRequest(): InputRequest {
+    const { task } = this;
+    return {
+      kind: task.requiresApproval ? 'approval' : 'input',
+      ...(task.description ? { description: task.description } : {}),
+      since: [...this.transitions].reverse().find((t) => t.state === 'waiting')?.at,
+      timeoutSeconds: task.inputTimeoutSeconds,
+      onTimeout: task.onInputTimeout,
     };
   }
 

@@ -1,5 +1,6 @@
 /**
- * A local HTTP server speaking the OpenAI chat-completions protocol (non-streaming), for tests of the AI SDK adapter
+ * A local HTTP server speaking the OpenAI chat-completions protocol (plain JSON, and server-sent chunks when the request
+ * says `stream: true`), for tests of the AI SDK adapter
  * (`@ai-sdk/openai` `.chat()` and `@ai-sdk/openai-compatible`): every request is recorded and answered by a script.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -24,7 +25,8 @@ export interface FakeUsage {
 
 /** How the fake answers one request: text, tool calls, an HTTP error, or a reply held back until a promise settles. */
 export type FakeReply =
-  | { content: string; usage?: FakeUsage }
+  /** Streamed requests get `content` in `chunks` pieces (default: word by word), `chunkDelayMs` apart (default 0). */
+  | { content: string; usage?: FakeUsage; chunks?: number; chunkDelayMs?: number }
   | { toolCalls: Array<{ id?: string; name: string; args: unknown }>; usage?: FakeUsage }
   | { status: number; retryAfterSeconds?: number; retryAfterMs?: number; error?: string }
   | { hold: Promise<void>; then: FakeReply };
@@ -134,6 +136,70 @@ function writeReply(res: ServerResponse, reply: FinalReply, body: ChatRequest, n
   });
 }
 
+function sendChunk(res: ServerResponse, chunk: unknown): void {
+  if (!res.destroyed && !res.writableEnded) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+}
+
+/** Splits text into `n` pieces, or into words (each with the space before it) when `n` is absent. */
+function pieces(text: string, n?: number): string[] {
+  if (n === undefined) return text.match(/\s*\S+/g) ?? [text];
+  const size = Math.max(1, Math.ceil(text.length / n));
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out.length > 0 ? out : [''];
+}
+
+/** The same answers as writeReply, as `chat.completion.chunk` server-sent events ending with usage and `[DONE]`. */
+async function streamReply(res: ServerResponse, reply: FinalReply, body: ChatRequest, n: number): Promise<void> {
+  if ('status' in reply) return writeReply(res, reply, body, n);
+  const base = {
+    id: `chatcmpl-${n}`,
+    object: 'chat.completion.chunk',
+    created: Math.floor(Date.now() / 1000),
+    model: body.model,
+  };
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  let finishReason: 'stop' | 'tool_calls' = 'stop';
+  if ('toolCalls' in reply) {
+    reply.toolCalls.forEach((call, i) =>
+      sendChunk(res, {
+        ...base,
+        choices: [
+          {
+            index: 0,
+            delta: {
+              ...(i === 0 ? { role: 'assistant' } : {}),
+              tool_calls: [
+                {
+                  index: i,
+                  id: call.id ?? `call_${n}_${i}`,
+                  type: 'function',
+                  function: { name: call.name, arguments: JSON.stringify(call.args) ?? '{}' },
+                },
+              ],
+            },
+            finish_reason: null,
+          },
+        ],
+      }),
+    );
+    if (reply.toolCalls.length > 0) finishReason = 'tool_calls';
+  } else {
+    for (const [i, piece] of pieces(reply.content, reply.chunks).entries()) {
+      if (i > 0 && reply.chunkDelayMs) await new Promise((r) => setTimeout(r, reply.chunkDelayMs));
+      sendChunk(res, {
+        ...base,
+        choices: [
+          { index: 0, delta: { ...(i === 0 ? { role: 'assistant' } : {}), content: piece }, finish_reason: null },
+        ],
+      });
+    }
+  }
+  sendChunk(res, { ...base, choices: [{ index: 0, delta: {}, finish_reason: finishReason }] });
+  sendChunk(res, { ...base, choices: [], usage: usageOf(reply.usage) });
+  if (!res.destroyed && !res.writableEnded) res.end('data: [DONE]\n\n');
+}
+
 /**
  * Starts the fake on 127.0.0.1 (random port). `reply(req, index)` decides the answer to the index-th (0-based) chat
  * request; if it throws or rejects, the request is answered with HTTP 500. `chatcmpl-<n>` and `call_<n>_<i>` use
@@ -149,7 +215,6 @@ export async function startFakeOpenAI(
     if (!isChatRequest(body)) throw new HttpError(400, 'Request body must be an object with `model` and `messages`.');
     body.receivedAt = Date.now();
     const index = requests.push(body) - 1;
-    if (body['stream'] === true) throw new HttpError(400, 'The fake OpenAI server does not support streaming.');
 
     let answer: FinalReply;
     try {
@@ -162,7 +227,8 @@ export async function startFakeOpenAI(
     } catch (err) {
       throw new HttpError(500, `Fake reply failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    writeReply(res, answer, body, index);
+    if (body['stream'] === true) await streamReply(res, answer, body, index);
+    else writeReply(res, answer, body, index);
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {

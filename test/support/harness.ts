@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
-import { createApp } from '../../src/api/app';
+import { closeEventStreams, createApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
 import { buildDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
@@ -115,6 +115,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
     workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
+    heartbeatThrottleMs: opts.config?.MODEL_STREAM_INTERVAL_MS ?? 1_000,
   });
   const running = worker.run();
 
@@ -177,10 +178,15 @@ export async function startApi(
     ...(process.env.TEST_BLOB_DIR ? { BLOB_STORE_DIR: process.env.TEST_BLOB_DIR } : {}),
     ...env,
   });
-  const server = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }).listen(0, '127.0.0.1');
+  const app = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY });
+  const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   return {
     base: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () => new Promise<void>((r) => server.close(() => r())),
+    close: () =>
+      new Promise<void>((r) => {
+        closeEventStreams(app); // open streams would keep the server (and their polling) alive
+        server.close(() => r());
+      }),
   };
 }

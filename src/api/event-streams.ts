@@ -1,0 +1,130 @@
+import type { Request, Response } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../config';
+import type { Logger } from '../observability/logger';
+import type { AgentService } from './agent-service';
+import { EventFeed, type FeedSource } from './event-feed';
+import { PlanEventSource } from './plan-events';
+import type { PlanService } from './plan-service';
+import { PoolEventSource } from './pool-events';
+import { lastEventIdOf, SseStream } from './sse';
+
+/** How long the list of model agent types is reused (it changes only when agent types are registered). */
+const REGISTRY_TTL_MS = 10_000;
+
+export interface EventStreamDeps {
+  client: Client;
+  config: Config;
+  plans: PlanService;
+  agents: AgentService;
+  log: Logger;
+}
+
+/**
+ * GET /v1/plans/:planId/events and GET /v1/agents/events (docs/events.md): one feed per plan and one for the pool in this
+ * API process, shared by all their subscribers; a feed without subscribers stops polling and is dropped after
+ * EVENTS_LINGER_SECONDS (until then a reconnect resumes from its buffer).
+ */
+export class EventStreams {
+  private readonly feeds = new Map<string, EventFeed>();
+  private readonly lingering = new Map<string, NodeJS.Timeout>();
+  private modelTypes?: { at: number; types: Promise<ReadonlySet<string>> };
+  private closed = false;
+
+  constructor(private readonly deps: EventStreamDeps) {}
+
+  private rpc = <T>(fn: () => Promise<T>): Promise<T> =>
+    this.deps.client.connection.withDeadline(Date.now() + this.deps.config.TEMPORAL_RPC_TIMEOUT_MS, fn);
+
+  private models(): Promise<ReadonlySet<string>> {
+    if (!this.modelTypes || Date.now() - this.modelTypes.at > REGISTRY_TTL_MS) {
+      const types = this.deps.agents
+        .registry()
+        .then((r) => new Set(r.agentTypes.filter((t) => t.runtime.provider !== 'offline').map((t) => t.name)));
+      this.modelTypes = { at: Date.now(), types };
+      types.catch(() => (this.modelTypes = undefined));
+    }
+    return this.modelTypes.types;
+  }
+
+  private feed(key: string, source: () => FeedSource): EventFeed {
+    const timer = this.lingering.get(key);
+    if (timer) clearTimeout(timer);
+    this.lingering.delete(key);
+    let feed = this.feeds.get(key);
+    if (!feed) {
+      const { config, log } = this.deps;
+      const created: EventFeed = new EventFeed(
+        source(),
+        { pollMs: config.EVENTS_POLL_MS, bufferSize: config.EVENTS_BUFFER_SIZE, log },
+        () => this.linger(key, created),
+      );
+      feed = created;
+      this.feeds.set(key, feed);
+    }
+    return feed;
+  }
+
+  private linger(key: string, feed: EventFeed): void {
+    const old = this.lingering.get(key);
+    if (old) clearTimeout(old);
+    const timer = setTimeout(() => {
+      this.lingering.delete(key);
+      if (feed.subscriberCount === 0 && this.feeds.get(key) === feed) this.feeds.delete(key);
+    }, this.deps.config.EVENTS_LINGER_SECONDS * 1_000);
+    timer.unref();
+    this.lingering.set(key, timer);
+  }
+
+  private async serve(req: Request, res: Response, key: string, source: () => FeedSource): Promise<void> {
+    const feed = this.feed(key, source);
+    try {
+      await feed.ready();
+    } catch (err) {
+      // Nothing to watch (no such plan, Temporal down): answer as the JSON routes do, and keep no feed for it.
+      if (feed.subscriberCount === 0 && this.feeds.get(key) === feed) this.feeds.delete(key);
+      throw err;
+    }
+    const lastEventId = lastEventIdOf(req);
+    if (feed.finishedFor(lastEventId) || this.closed) {
+      // The client saw the end already: 204 tells EventSource not to reconnect.
+      res.status(204).end();
+      return;
+    }
+    feed.subscribe(new SseStream(res, this.deps.config.EVENTS_KEEPALIVE_SECONDS * 1_000), lastEventId);
+  }
+
+  plan(req: Request, res: Response, planId: string): Promise<void> {
+    return this.serve(
+      req,
+      res,
+      `plan:${planId}`,
+      () =>
+        new PlanEventSource(planId, {
+          plans: this.deps.plans,
+          client: this.deps.client,
+          modelTypes: () => this.models(),
+          rpc: this.rpc,
+        }),
+    );
+  }
+
+  pool(req: Request, res: Response): Promise<void> {
+    return this.serve(req, res, 'pool', () => new PoolEventSource(() => this.deps.agents.agents()));
+  }
+
+  /** Subscribers and feeds now (tests, metrics). */
+  stats(): { feeds: number; subscribers: number } {
+    let subscribers = 0;
+    for (const f of this.feeds.values()) subscribers += f.subscriberCount;
+    return { feeds: this.feeds.size, subscribers };
+  }
+
+  /** API shutdown: every open stream ends (clients reconnect elsewhere), polling stops. */
+  close(): void {
+    this.closed = true;
+    for (const t of this.lingering.values()) clearTimeout(t);
+    for (const f of this.feeds.values()) f.stop();
+    this.feeds.clear();
+  }
+}
