@@ -20,8 +20,10 @@ RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# `npm run build` compiles src/ to dist/ (with the workflow bundle the worker loads at start);
-# then the dev dependencies go.
+COPY scripts/build-dashboard.cjs ./scripts/
+COPY dashboard ./dashboard
+# `npm run build` compiles src/ to dist/ (with the workflow bundle the worker loads at start) and
+# bundles the dashboard into dist/dashboard (the API serves it at /); then the dev dependencies go.
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     [
       '',
       'Agent Orchestrator is starting:',
+      `  Dashboard    http://localhost:${config.AGENT_ORCHESTRATOR_PORT}/   (docs/dashboard.md)`,
       `  API          http://localhost:${config.AGENT_ORCHESTRATOR_PORT}   (try: curl -s localhost:${config.AGENT_ORCHESTRATOR_PORT}/healthz)`,
       server
         ? `  Temporal UI  http://localhost:${uiPort}`

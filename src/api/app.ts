@@ -13,6 +13,7 @@ import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
 import { PlanService } from './plan-service';
+import { dashboardRoutes } from './dashboard';
 import { EventStreams } from './event-streams';
 import { ROUTE_LIST, ROUTES, methodsOf, type OperationId, type RouteSpec } from './routes';
 
@@ -244,6 +245,8 @@ export function createApp({
   const codecOrigins =
     config.CODEC_CORS_ORIGINS ?? (config.TEMPORAL_UI_URL ? [new URL(config.TEMPORAL_UI_URL).origin] : []);
   app.use(codecCors(codecOrigins));
+  // The dashboard's page and assets (no data in them): before the keys, so the page can ask for one.
+  app.use(dashboardRoutes());
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
   app.use(authenticate({ keys: loadApiKeys(config), publicPaths }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));

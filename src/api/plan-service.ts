@@ -196,7 +196,7 @@ export class PlanService {
   }
 
   /** The plan's status, with running tasks' live lifecycle state read from their own workflows. */
-  async status(planId: string): Promise<PlanView> {
+  async status(planId: string): Promise<PlanView & { links: SubmitAnswer['links'] }> {
     await this.describe(planId);
     return this.liveView(planId);
   }
@@ -220,7 +220,7 @@ export class PlanService {
     return { closed, ...(await read().catch(() => ({ messages: [] }))) };
   }
 
-  private async liveView(planId: string): Promise<PlanView> {
+  private async liveView(planId: string): Promise<PlanView & { links: SubmitAnswer['links'] }> {
     const view = await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).query(planStatusQuery));
     const live = (tasks: TaskView[]) =>
       tasks.filter((t) => t.state !== 'pending' && !FINAL_TASK_STATES.includes(t.state));
@@ -237,7 +237,11 @@ export class PlanService {
       ),
     );
     const byId = new Map(enriched.filter((t): t is TaskView => t !== undefined).map((t) => [t.id, t]));
-    return { ...view, tasks: view.tasks.map((t) => byId.get(t.id) ?? t) };
+    const merged = (t: TaskView): TaskView => {
+      const own = byId.get(t.id);
+      return own ? { ...own, ...(t.dependsOn ? { dependsOn: t.dependsOn } : {}) } : t;
+    };
+    return { ...view, tasks: view.tasks.map(merged), links: this.links(planId) };
   }
 
   /** One task at any depth, by id: its view (live while it runs), where it sits, and its output once completed. */

@@ -70,6 +70,10 @@ export const TaskViewSchema = z.strictObject({
   state: TaskState,
   agentId: z.string().optional(),
   agentType: z.string(),
+  dependsOn: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'Sibling tasks this one waits for (the plan view; absent when none)' }),
   attempts: z.number().int(),
   assignments: z.array(
     z.strictObject({
@@ -93,10 +97,11 @@ export const TaskViewSchema = z.strictObject({
       kind: z.enum(['approval', 'input']),
       description: z.string().optional(),
       since: Timestamp.optional(),
-      timeoutSeconds: z.number(),
+      timeoutSeconds: z.number().int(),
       onTimeout: z.enum(['fail', 'skip', 'default']),
     })
-    .optional(),
+    .optional()
+    .meta({ description: 'While the task is waiting: what it asks a human for' }),
 });
 
 const ProgressSchema = z.strictObject({
@@ -122,6 +127,10 @@ export const PlanViewSchema = z.strictObject({
   reason: z.string().optional(),
   startedAt: Timestamp,
   closedAt: Timestamp.nullable(),
+  links: z
+    .strictObject({ self: z.string(), result: z.string(), ui: z.string().optional() })
+    .optional()
+    .meta({ description: "The plan's own routes, and its workflow in the Temporal Web UI when its address is known" }),
 });
 
 export const TaskDetailSchema = TaskViewSchema.extend({

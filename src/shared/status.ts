@@ -82,6 +82,8 @@ export interface TaskView {
   state: TaskState;
   agentId?: string;
   agentType: string;
+  /** Sibling tasks this one waits for (the plan's view; a task workflow's own view leaves them out). */
+  dependsOn?: string[];
   attempts: number;
   assignments: Assignment[];
   error?: TaskError;

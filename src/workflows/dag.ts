@@ -277,6 +277,7 @@ export class DagExecutor {
       state: r.state,
       agentId: r.agentId,
       agentType: r.spec.agentType,
+      ...(r.spec.dependsOn.length > 0 ? { dependsOn: r.spec.dependsOn } : {}),
       attempts: r.attempts,
       assignments: r.assignments,
       error: r.error,

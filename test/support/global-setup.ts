@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ export default async function globalSetup(): Promise<void> {
       }),
     ),
     writeWorkflowBundle(bundlePath, resolve(__dirname, '../../src')),
+    buildDashboardIfStale(),
   ]);
   (globalThis as { __TEMPORAL_SERVER__?: unknown }).__TEMPORAL_SERVER__ = server;
   // Jest starts its test workers after global setup, so they inherit these.
@@ -27,4 +29,17 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
   // One claim-check store for the run's workers and APIs, removed at teardown.
   process.env.TEST_BLOB_DIR = mkdtempSync(join(tmpdir(), 'agent-orchestrator-blobs-'));
+}
+
+/** The browser tests open the dashboard the API serves from dist/dashboard: built here when missing or stale. */
+function buildDashboardIfStale(): Promise<void> {
+  const root = resolve(__dirname, '../..');
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['scripts/build-dashboard.cjs', '--if-stale'], {
+      cwd: root,
+      stdio: 'inherit',
+    });
+    child.once('error', fail);
+    child.once('exit', (code) => (code === 0 ? done() : fail(new Error(`the dashboard build failed (exit ${code})`))));
+  });
 }

@@ -183,9 +183,10 @@ export async function startApi(
   await new Promise((r) => server.once('listening', r));
   return {
     base: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
-    close: () => {
-      closeEventStreams(app); // open event streams would keep server.close waiting
-      return new Promise<void>((r) => server.close(() => r()));
-    },
+    close: () =>
+      new Promise<void>((r) => {
+        closeEventStreams(app); // open streams would keep the server (and their polling) alive
+        server.close(() => r());
+      }),
   };
 }

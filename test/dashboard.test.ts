@@ -1,0 +1,303 @@
+import { mkdirSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from './support/browser';
+import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import type { Json } from './support/processes';
+
+/**
+ * The dashboard in a real browser (Debian's Chromium through playwright-core) against a real stack: the run's Temporal
+ * dev server, a worker, and the API serving the built page (docs/dashboard.md).
+ */
+let h: Harness;
+let api: { base: string; close(): Promise<void> };
+let browser: Browser;
+const pageErrors: string[] = [];
+const root = resolve(__dirname, '..');
+const images = resolve(root, 'docs/images');
+
+beforeAll(async () => {
+  [h, browser] = await Promise.all([startHarness(), launchChromium()]);
+  api = await startApi(h);
+}, 120_000);
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+  await h?.close();
+});
+afterEach(() => {
+  // Every test's page ran without an uncaught error.
+  expect(pageErrors.splice(0)).toEqual([]);
+});
+
+async function submit(plan: Json, base = api.base, key?: string): Promise<string> {
+  const res = await fetch(`${base}/v1/plans`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(key ? { authorization: `Bearer ${key}` } : {}) },
+    body: JSON.stringify(plan),
+  });
+  const body = (await res.json()) as Json;
+  expect([res.status, body]).toEqual([202, expect.objectContaining({ planId: plan.id })]);
+  return body.planId as string;
+}
+
+async function getJson(path: string): Promise<Json> {
+  return (await fetch(`${api.base}${path}`)).json();
+}
+
+async function open(path: string, base = api.base): Promise<Page> {
+  const page = await browser.newPage({ viewport: { width: 1440, height: 960 } });
+  page.on('pageerror', (err) => pageErrors.push(`${path}: ${err.message}`));
+  await page.goto(`${base}${path}`);
+  return page;
+}
+
+const example = (name: string, id: string): Json => ({
+  ...JSON.parse(readFileSync(resolve(root, 'examples', `${name}.json`), 'utf8')),
+  id,
+});
+
+/** Polls an expression in the page (page.waitForFunction would evaluate a string, which the page's CSP forbids). */
+async function until(page: Page, expression: string, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await page.evaluate(expression))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${expression})`);
+    await page.waitForTimeout(100);
+  }
+}
+
+const planStatus = (page: Page, status: string, timeout = 60_000) =>
+  page.waitForSelector(`.plan-page[data-status="${status}"]`, { timeout });
+
+/** Records every state each row of the task list shows, from now on (attribute changes, in order). */
+const recordStates = (page: Page) =>
+  page.evaluate(`(() => {
+    window.__seen = {};
+    const note = (tr) => {
+      const id = tr.getAttribute('data-task-id'), s = tr.getAttribute('data-state');
+      const list = (window.__seen[id] ??= []);
+      if (list[list.length - 1] !== s) list.push(s);
+    };
+    document.querySelectorAll('tr[data-task-id]').forEach(note);
+    new MutationObserver((ms) => ms.forEach((m) => {
+      if (m.type === 'attributes') note(m.target);
+      else m.addedNodes.forEach((n) => n.nodeType === 1 && n.matches('tr[data-task-id]') && note(n));
+    })).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-state'] });
+  })()`);
+const seenStates = (page: Page): Promise<Record<string, string[]>> => page.evaluate('window.__seen');
+
+describe('dashboard', () => {
+  test('shows a submitted plan and its nodes changing state live, in the graph and the list', async () => {
+    const id = uniqueId('live');
+    const slow = { simulate: { latencyMs: 1_200 } };
+    await submit({
+      id,
+      mode: 'dag',
+      tasks: [
+        { id: 'first', description: 'one', input: slow },
+        { id: 'second', description: 'two', dependsOn: ['first'], input: slow },
+        { id: 'third', description: 'three', dependsOn: ['second'] },
+      ],
+    });
+    const page = await open(`/plans/${id}`);
+    await page.waitForSelector('[data-testid="plan-graph"][data-rendered="true"]');
+    await page.waitForSelector('tr[data-task-id="third"]');
+    // Followed by its event stream (GET /v1/plans/:planId/events), not by polling.
+    await page.waitForSelector('.plan-page[data-source="events"]');
+    await recordStates(page);
+    await planStatus(page, 'completed');
+    await page.waitForSelector('[data-testid="plan-graph"][data-node-states="completed:3"]');
+    const seen = await seenStates(page);
+    // `second` was seen waiting or working, then completed, without reloading the page.
+    expect(seen.second?.[0]).not.toBe('completed');
+    expect(seen.second?.at(-1)).toBe('completed');
+    expect(seen.second?.some((s) => ['assigned', 'reasoning', 'executing', 'validating'].includes(s))).toBe(true);
+    expect(seen.third?.at(-1)).toBe('completed');
+
+    // Clicking a task shows its agent, attempts and output.
+    await page.click('tr[data-task-id="second"]');
+    const detail = await page.waitForSelector('.task-detail[data-task-id="second"]');
+    await page.waitForSelector('.task-detail pre.output');
+    expect(await detail.textContent()).toMatch(/Attempts\s*1/);
+    expect(await page.textContent('.task-detail pre.output')).toMatch(/second done by/);
+    await page.close();
+  }, 120_000);
+
+  test('runs the hierarchical example with its sub-agents nested, and approves a human-input task from the page', async () => {
+    const id = uniqueId('demo');
+    const hier = example('hierarchical', id);
+    // The README's picture: the hierarchical example, then a review step a human approves.
+    await submit({
+      ...hier,
+      mode: 'dag',
+      tasks: [
+        ...hier.tasks,
+        {
+          id: 'review',
+          description: 'A human approves the report and the trip',
+          dependsOn: ['report', 'plan-trip'],
+          requiresApproval: true,
+        },
+      ],
+    });
+    const page = await open(`/plans/${id}`);
+    const request = await page.waitForSelector('[data-testid="input-requests"] .input-request[data-task-id="review"]', {
+      timeout: 60_000,
+    });
+    // The coordinator's sub-agents (declared, and decomposed at run time) are in the graph, inside their coordinator.
+    // (A coordinator's own sub-agents are named `<coordinator>.<id>`.)
+    for (const sub of ['report-data', 'report-charts', 'report-text', 'plan-trip.flights', 'plan-trip.itinerary'])
+      await page.waitForSelector(`tr[data-task-id="${sub}"][data-state="completed"]`);
+    await page.click('tr[data-task-id="review"]');
+    await page.waitForSelector('.task-detail[data-task-id="review"][data-state="waiting"]');
+    await page.click('[data-testid="plan-graph"] + .fit');
+    await page.evaluate('window.scrollTo(0, 0)');
+    await page.waitForTimeout(300);
+    mkdirSync(images, { recursive: true });
+    await page.screenshot({ path: resolve(images, 'dashboard-plan.png') });
+
+    await (await request.$('input[name="comment"]'))?.fill('looks good');
+    await (await request.$('button.approve'))?.click();
+    await planStatus(page, 'completed');
+    await page.waitForSelector('[data-testid="plan-graph"][data-node-states="completed:9"]');
+    const result = await getJson(`/v1/plans/${id}/result`);
+    expect(result.status).toBe('completed');
+    expect(result.outputs.review).toBeDefined();
+    await page.close();
+  }, 150_000);
+
+  test('approves the messaging example’s publish step from the page', async () => {
+    const id = uniqueId('msg');
+    await submit(example('messaging', id));
+    const page = await open(`/plans/${id}`);
+    const request = await page.waitForSelector('.input-request[data-task-id="publish"]', { timeout: 60_000 });
+    await (await request.$('button.approve'))?.click();
+    await planStatus(page, 'completed');
+    // The bus's messages show on the task that sent them.
+    await page.click('tr[data-task-id="scout"]');
+    await page.waitForSelector('.task-detail[data-task-id="scout"] .messages li');
+    expect(await page.textContent('.task-detail .messages')).toMatch(/→ writer · delivered/);
+    const result = await getJson(`/v1/plans/${id}/result`);
+    expect(result.outputs.publish).toBeDefined();
+    await page.close();
+  }, 120_000);
+
+  test('cancels a plan from the page', async () => {
+    const id = uniqueId('cancel');
+    await submit({
+      id,
+      tasks: [
+        { id: 'long-1', description: 'slow', input: { simulate: { latencyMs: 60_000 } } },
+        { id: 'long-2', description: 'slow', input: { simulate: { latencyMs: 60_000 } } },
+      ],
+    });
+    const page = await open(`/plans/${id}`);
+    await page.waitForSelector('tr[data-task-id="long-1"]');
+    await page.click('button:has-text("Cancel plan")');
+    await page.click('button:has-text("Yes, cancel the plan")');
+    await planStatus(page, 'cancelled');
+    expect((await getJson(`/v1/plans/${id}`)).status).toBe('cancelled');
+    await page.close();
+  }, 120_000);
+
+  test('the pool view changes as instances work', async () => {
+    const page = await open('/pool');
+    await page.waitForSelector('.pool-page[data-busy="0"][data-live="stream"]');
+    const id = uniqueId('pool');
+    await submit({
+      id,
+      tasks: ['research', 'coding', 'writing', 'research'].map((capability, i) => ({
+        id: `w${i}`,
+        description: `work ${i}`,
+        capabilities: [capability],
+        input: { simulate: { latencyMs: 2_500 } },
+      })),
+    });
+    await until(page, "Number(document.querySelector('.pool-page').dataset.busy) >= 2", 'two busy instances');
+    await page.waitForSelector('.agent[data-state="executing"], .agent[data-state="reasoning"]');
+    await page.screenshot({ path: resolve(images, 'dashboard-pool.png') });
+    expect(await page.$$('[data-testid="pool-by-type"] tr[data-type]')).not.toHaveLength(0);
+    // Done: every instance goes back to idle and nothing is busy.
+    await page.waitForSelector('.pool-page[data-busy="0"]', { timeout: 60_000 });
+    await until(
+      page,
+      "[...document.querySelectorAll('.agent')].every((a) => a.dataset.state === 'idle')",
+      'every instance idle',
+    );
+    await page.close();
+  }, 120_000);
+
+  test('a 1,000-task plan renders and stays interactive while its updates stream (figures printed)', async () => {
+    const id = uniqueId('big');
+    const width = 25;
+    await submit({
+      id,
+      mode: 'dag',
+      maxConcurrency: 50,
+      tasks: Array.from({ length: 1_000 }, (_, i) => ({
+        id: `t${i}`,
+        description: `task ${i}`,
+        dependsOn: i >= width ? [`t${i - width}`] : [],
+      })),
+    });
+    const page = await open(`/plans/${id}`);
+    await page.waitForSelector('[data-testid="plan-graph"][data-rendered="true"]', { timeout: 60_000 });
+    const graph = (await page.evaluate('window.__perf.graph')) as Json;
+    expect(graph.nodes).toBe(1_000);
+    expect(graph.edges).toBe(1_000 - width);
+    expect(await page.$$('tr[data-task-id]')).toHaveLength(1_000);
+
+    await page.evaluate('window.__perf.startFrames()');
+    await page.waitForTimeout(8_000);
+    const frames = (await page.evaluate('window.__perf.stopFrames()')) as Json;
+    // Still answering while it streams: a click on a task opens its detail.
+    const clicked = Date.now();
+    await page.click('tr[data-task-id="t500"]');
+    await page.waitForSelector('.task-detail[data-task-id="t500"]');
+    const clickMs = Date.now() - clicked;
+    const finished = await page.textContent('.plan-head .progress .count');
+    console.log(
+      `dashboard, 1,000-task plan: first render ${graph.firstRenderMs} ms after navigation (snapshot ${graph.snapshotMs} ms, ` +
+        `ELK layout ${graph.layoutMs} ms); while updates streamed for 8 s (${finished} tasks finished by then): ` +
+        `${frames.frames} frames, frame p50 ${frames.p50} ms, p95 ${frames.p95} ms, max ${frames.max} ms, ` +
+        `${frames.over50} frames over 50 ms, ${frames.longTasks} long tasks (${frames.longTaskMs} ms, max ${frames.longTaskMax} ms); ` +
+        `a click on a task answered in ${clickMs} ms; followed by ${await page.getAttribute('.plan-page', 'data-source')}`,
+    );
+    expect(frames.frames).toBeGreaterThan(0);
+    await page.close();
+    // Cancelled, and closed before the next test (its thousand task workflows would otherwise outlive the worker).
+    await fetch(`${api.base}/v1/plans/${id}/cancel`, { method: 'POST' });
+    await h.client.workflow.getHandle(`plan-${id}`).result();
+  }, 180_000);
+
+  test('with API keys, the page asks for one and then shows the plans', async () => {
+    const key = 'dashboard-test-key-0123456789abcdef';
+    const keyed = await startApi(h, { API_KEYS: JSON.stringify([{ name: 'dash', key, scopes: ['*'] }]) });
+    try {
+      const id = uniqueId('keyed');
+      await submit(
+        { id, tasks: [{ id: 'only', description: 'x', input: { simulate: { latencyMs: 1_000 } } }] },
+        keyed.base,
+        key,
+      );
+      const page = await open('/', keyed.base);
+      await page.waitForSelector('form.login');
+      await page.fill('input[name="apiKey"]', 'not-the-key-but-long-enough-000');
+      await page.click('form.login button[type="submit"]');
+      await page.waitForSelector('form.login .error');
+      await page.fill('input[name="apiKey"]', key);
+      await page.click('form.login button[type="submit"]');
+      await page.waitForSelector('tr[data-plan-id] .progress');
+      if (process.env.DASHBOARD_SCREENSHOTS)
+        await page.screenshot({ path: resolve(process.env.DASHBOARD_SCREENSHOTS, 'plans.png') });
+      expect(await page.evaluate("sessionStorage.getItem('agent-orchestrator.api-key')")).toBe(key);
+      // The plan's page follows it by its event stream, the key passed as ?access_token= (EventSource sends no headers).
+      await page.click(`tr[data-plan-id="${id}"] a`);
+      await planStatus(page, 'completed');
+      expect(await page.getAttribute('.plan-page', 'data-source')).toBe('events');
+      await page.close();
+    } finally {
+      await keyed.close();
+    }
+  }, 60_000);
+});
