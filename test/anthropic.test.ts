@@ -92,6 +92,8 @@ describe('Anthropic provider (Messages API)', () => {
         ],
       }),
       env: { ANTHROPIC_API_KEY: 'sk-ant-test' },
+      // The fake speaks the non-streaming Messages API: this covers the generateText path (streaming off).
+      config: { MODEL_STREAM_INTERVAL_MS: 0 },
     });
   });
   afterAll(async () => {

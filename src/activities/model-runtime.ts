@@ -56,7 +56,7 @@ export interface ModelRuntimeDeps {
   claimCheck: ClaimCheck;
   tools: ToolRunner;
   /**
-   * Tracing is on: each model call reports AI SDK spans (`ai.generateText` and the provider call under it) to the
+   * Tracing is on: each model call reports AI SDK spans (`ai.streamText` or `ai.generateText`, and the provider call under it) to the
    * global tracer provider, with the agent type; prompts and outputs are not recorded.
    */
   telemetry?: boolean;
