@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './support/browser';
 import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
@@ -14,7 +15,11 @@ let api: { base: string; close(): Promise<void> };
 let browser: Browser;
 const pageErrors: string[] = [];
 const root = resolve(__dirname, '..');
-const images = resolve(root, 'docs/images');
+// The README's screenshots: refreshed with UPDATE_SCREENSHOTS=1 npx jest test/dashboard.test.ts; otherwise a test run
+// leaves the checkout as it was and writes them to a temporary directory.
+const images = process.env.UPDATE_SCREENSHOTS
+  ? resolve(root, 'docs/images')
+  : join(tmpdir(), `dashboard-screenshots-${process.pid}`);
 
 beforeAll(async () => {
   [h, browser] = await Promise.all([startHarness(), launchChromium()]);
