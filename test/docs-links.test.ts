@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ConfigSchema } from '../src/config';
 import { brokenLinks, headingAnchors, markdownLinks } from './support/markdown-links';
 
 /** The README and docs/ stand on their own: every link resolves in the repository or is a public http(s) URL. */
@@ -17,6 +18,12 @@ describe('documentation links (pure)', () => {
   test('the README links every file in docs/', () => {
     const linked = new Set(markdownLinks(readFileSync(join(root, 'README.md'), 'utf8')).map((l) => l.target));
     const missing = docs.map((f) => `docs/${f.slice(join(root, 'docs').length + 1)}`).filter((f) => !linked.has(f));
+    expect(missing).toEqual([]);
+  });
+
+  test('docs/configuration.md lists every setting of src/config.ts', () => {
+    const doc = readFileSync(join(root, 'docs', 'configuration.md'), 'utf8');
+    const missing = Object.keys(ConfigSchema.shape).filter((name) => !doc.includes(`\`${name}\``));
     expect(missing).toEqual([]);
   });
 
