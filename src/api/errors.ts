@@ -21,7 +21,7 @@ export const ERROR_STATUS = {
 } as const;
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
-/** An error the API answers with its own status and code, in the envelope the README's "HTTP API" section shows. */
+/** An error the API answers with its own status and code, in the envelope docs/api.md describes. */
 export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Directives the offline runtime reads from `task.input.simulate` (README, "Offline runtime"); checked at submission, so a typo is a 400, not a failed task. */
+/** Directives the offline runtime reads from `task.input.simulate` (docs/agents.md, "Offline runtime"); checked at submission, so a typo is a 400, not a failed task. */
 export const Simulate = z
   .object({
     latencyMs: z.number().int().min(0).max(3_600_000).optional(),
