@@ -120,9 +120,9 @@ export function createApp({
   const temporalDown = () => `Temporal at ${config.TEMPORAL_ADDRESS} does not answer`;
 
   const handlers: Handlers = {
-    health: async (_in, res) => {
-      if (await plans.healthy()) res.json({ status: 'ok' });
-      else res.status(503).json(unavailable('TEMPORAL_UNAVAILABLE', 'unavailable', temporalDown()));
+    // Liveness only: a restart would not bring Temporal back, so its absence is /readyz's business.
+    health: (_in, res) => {
+      res.json({ status: 'ok' });
     },
     ready: async (_in, res) => {
       if (!(await plans.healthy())) {
