@@ -8,8 +8,13 @@ import { flattenTasks } from './plan-tasks';
 
 /** At most this many running model calls are read per poll (a describe each). */
 const MAX_TEXT_READS = 50;
-/** At most this many finished tasks' steps are read per poll (a query each). */
-const MAX_CATCH_UP = 20;
+/** At most this many finished tasks' steps are read per poll (a query each, answered by replaying a closed workflow). */
+const MAX_CATCH_UP = 5;
+/**
+ * At most this many running tasks are asked for their live step per poll (a query each), in turn: a big plan's poll
+ * costs a bounded number of queries (bench (h)); a task not asked this time keeps the step it was last seen in.
+ */
+export const MAX_LIVE_READS = 25;
 
 export interface PlanEventDeps {
   plans: PlanService;
@@ -25,6 +30,9 @@ export interface PlanEventDeps {
 export class PlanEventSource implements FeedSource {
   private seen?: PlanSeen;
   private readonly texts = new Map<string, string>();
+  /** Running tasks as last read from their own workflows, and where the next poll's turn starts. */
+  private readonly lastLive = new Map<string, TaskView>();
+  private cursor = 0;
 
   constructor(
     private readonly planId: string,
@@ -32,7 +40,12 @@ export class PlanEventSource implements FeedSource {
   ) {}
 
   async observe(): Promise<Observation> {
-    const { closed, view, messages } = await this.deps.plans.watch(this.planId);
+    const {
+      closed,
+      view: polled,
+      messages,
+    } = await this.deps.plans.watch(this.planId, (running) => this.turn(running));
+    const view = polled && this.withLastLive(polled);
     // GET /v1/plans/:planId, plus the bus's messages so far (later ones come as `message` events).
     const snapshot = { ...(view ?? { planId: this.planId, status: closed }), messages };
     const events: PlanEvent[] = [];
@@ -41,6 +54,31 @@ export class PlanEventSource implements FeedSource {
     if (view && !closed) events.push(...(await this.textEvents(view)));
     if (closed) events.push({ event: 'end', data: { status: closed } });
     return { snapshot, events, done: closed !== undefined };
+  }
+
+  /** This poll's share of the running tasks, taking turns so each is read every few polls. */
+  private turn(running: TaskView[]): TaskView[] {
+    if (running.length <= MAX_LIVE_READS) return running;
+    const start = this.cursor % running.length;
+    this.cursor = start + MAX_LIVE_READS;
+    return [...running.slice(start), ...running.slice(0, start)].slice(0, MAX_LIVE_READS);
+  }
+
+  /** Running tasks not read this poll keep the live view they were last read with (never a step back to "assigned"). */
+  private withLastLive(view: PlanView): PlanView {
+    const tasks = view.tasks.map((t) => {
+      if (FINAL_TASK_STATES.includes(t.state)) {
+        this.lastLive.delete(t.id);
+        return t;
+      }
+      if (t.transitions) {
+        this.lastLive.set(t.id, t);
+        return t;
+      }
+      const last = this.lastLive.get(t.id);
+      return last && t.state !== 'pending' ? { ...last, ...(t.dependsOn ? { dependsOn: t.dependsOn } : {}) } : t;
+    });
+    return { ...view, tasks };
   }
 
   /**

@@ -205,13 +205,16 @@ export class PlanService {
    * What an event stream polls (src/api/plan-events.ts): whether the plan closed (and how), its status view and its
    * messages, with one describe. Without a worker to answer the queries, a closed plan still reports that it closed.
    */
-  async watch(planId: string): Promise<{ closed?: PlanStatus; view?: PlanView; messages: MessageLogEntry[] }> {
+  async watch(
+    planId: string,
+    pick?: (running: TaskView[]) => TaskView[],
+  ): Promise<{ closed?: PlanStatus; view?: PlanView; messages: MessageLogEntry[] }> {
     const desc = await this.describe(planId);
     const closed = desc.status.name === 'RUNNING' ? undefined : statusOf(desc);
     const handle = this.client.workflow.getHandle(planWorkflowId(planId));
     const read = async () => {
       const [view, messages] = await Promise.all([
-        this.liveView(planId),
+        this.liveView(planId, pick),
         this.rpc(() => handle.query(planMessagesQuery)),
       ]);
       return { view, messages };
@@ -220,11 +223,15 @@ export class PlanService {
     return { closed, ...(await read().catch(() => ({ messages: [] }))) };
   }
 
-  private async liveView(planId: string): Promise<PlanView & { links: SubmitAnswer['links'] }> {
+  /** `pick`: which running tasks to ask for their live step (a query each); by default the first 200. */
+  private async liveView(
+    planId: string,
+    pick: (running: TaskView[]) => TaskView[] = (r) => r.slice(0, 200),
+  ): Promise<PlanView & { links: SubmitAnswer['links'] }> {
     const view = await this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).query(planStatusQuery));
     const live = (tasks: TaskView[]) =>
       tasks.filter((t) => t.state !== 'pending' && !FINAL_TASK_STATES.includes(t.state));
-    const running = live(view.tasks).slice(0, 200);
+    const running = pick(live(view.tasks));
     const enriched = await Promise.all(
       running.map((t) =>
         this.rpc(
