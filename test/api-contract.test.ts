@@ -102,10 +102,11 @@ beforeAll(async () => {
   // Every agent type runs offline here, whatever the fuzzer registers: no model or MCP server is ever called.
   const offline = new OfflineRuntime();
   h = await startHarness({ namespace, deps: { runtime: () => offline } });
-  // Keyed, as a deployment would be: every request the fuzzer makes carries the key (all scopes).
+  // Keyed, as a deployment would be: every request the fuzzer makes carries the key (all scopes). No request limit for
+  // it: otherwise most of its requests would only meet the limiter's 429 (the limit has its own test, auth.test.ts).
   api = await startApi(h, {
     PLAN_MAX_TASKS: '20',
-    API_KEYS: JSON.stringify([{ name: 'fuzzer', key: FUZZER_KEY, scopes: ['*'] }]),
+    API_KEYS: JSON.stringify([{ name: 'fuzzer', key: FUZZER_KEY, scopes: ['*'], requestsPerMinute: 0 }]),
   });
   dir = mkdtempSync(join(tmpdir(), 'api-contract-'));
   // Real plans for the fuzzer to find (GET /v1/plans links to them): one closed with a sub-agent, one waiting for a

@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { EncryptionCodec } from '../src/encryption/payload-codec';
 import { DEFAULT_REGISTRY, Registry, type AgentType } from '../src/shared/registry';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI } from './support/fake-openai';
 import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { startMcpHttpServer } from './support/mcp-everything';
 import { freePort } from './support/processes';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -97,28 +98,7 @@ describe('nothing readable in history or the blob store', () => {
 
   beforeAll(async () => {
     const port = await freePort();
-    const entry = join(
-      __dirname,
-      '..',
-      'node_modules',
-      '@modelcontextprotocol',
-      'server-everything',
-      'dist',
-      'index.js',
-    );
-    mcp = spawn(process.execPath, [entry, 'streamableHttp'], {
-      env: { ...process.env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error('the MCP HTTP server did not start')), 20_000);
-      mcp.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('listening on port')) {
-          clearTimeout(timer);
-          ready();
-        }
-      });
-    });
+    mcp = await startMcpHttpServer(port);
     fake = await startFakeOpenAI((req: ChatRequest) => {
       const all = JSON.stringify(req.messages);
       // The task's own description comes last (an instance's memory of earlier tasks is in the system prompt).

@@ -1,11 +1,11 @@
 import { claimCheckOf } from '../src/blob-store';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../scripts/dev-server';
 import type { WorkflowHandle } from '@temporalio/client';
 import { DEFAULT_REGISTRY, Registry, type AgentType } from '../src/shared/registry';
 import type { PoolView } from '../src/shared/pool';
 import { agentMessageSignal, planMessagesQuery, planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
+import { MCP_EVERYTHING, startMcpHttpServer } from './support/mcp-everything';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type FakeReply } from './support/fake-openai';
 import { startApi, startHarness, type Harness } from './support/harness';
 
@@ -353,26 +353,11 @@ describe('tools from a real MCP server (@modelcontextprotocol/server-everything,
   let fake: FakeOpenAI;
   let h: Harness;
   let httpServer: ChildProcess | undefined;
-  const entry = join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
-  const stdio = { name: 'everything', transport: 'stdio', command: process.execPath, args: [entry] };
+  const stdio = { name: 'everything', transport: 'stdio', command: process.execPath, args: [MCP_EVERYTHING] };
 
   let port = 0;
-  /** Starts server-everything over streamable HTTP on `port` and waits until it listens. */
   const startHttpServer = async (): Promise<void> => {
-    const child = spawn(process.execPath, [entry, 'streamableHttp'], {
-      env: { ...process.env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    httpServer = child;
-    await new Promise<void>((ready, fail) => {
-      const timer = setTimeout(() => fail(new Error('the MCP HTTP server did not start')), 20_000);
-      child.stderr?.on('data', (d: Buffer) => {
-        if (d.toString().includes('listening on port')) {
-          clearTimeout(timer);
-          ready();
-        }
-      });
-    });
+    httpServer = await startMcpHttpServer(port);
   };
 
   beforeAll(async () => {

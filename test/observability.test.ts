@@ -24,18 +24,12 @@ import {
   type OrchestratorProcess,
 } from './support/processes';
 
+import { MCP_EVERYTHING } from './support/mcp-everything';
+
 jest.setTimeout(180_000);
 
 const SECRET = 'sk-observability-test-7f3c9a1e5b';
-const everything = join(
-  __dirname,
-  '..',
-  'node_modules',
-  '@modelcontextprotocol',
-  'server-everything',
-  'dist',
-  'index.js',
-);
+const everything = MCP_EVERYTHING;
 const isReason = (req: ChatRequest) => JSON.stringify(req.messages).includes('how will you approach this task');
 
 let receiver: OtlpReceiver;
