@@ -38,8 +38,20 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 
 log "build stage: npm ci, npm run build, npm prune --omit=dev (in $WORK/build)"
 mkdir -p "$WORK/build" "$WORK/runtime"
-cp "$ROOT/package.json" "$ROOT/package-lock.json" "$ROOT/tsconfig.json" "$ROOT/tsconfig.build.json" "$WORK/build/"
-cp -R "$ROOT/src" "$WORK/build/src"
+# What the build stage copies, read from the Dockerfile's own COPY lines, so this replay stays in step with it.
+awk '/^FROM .* AS build/ { b = 1; next } /^FROM / { b = 0 } b && /^COPY / && !/--from/ { sub(/^COPY +/, ""); print }' \
+  "$ROOT/Dockerfile" | while read -r line; do
+  last=""
+  srcs=""
+  for a in $line; do
+    [ -n "$last" ] && srcs="$srcs $last"
+    last=$a
+  done
+  case "$last" in */) mkdir -p "$WORK/build/$last" ;; esac
+  for src in $srcs; do
+    if [ -d "$ROOT/$src" ]; then cp -R "$ROOT/$src" "$WORK/build/$last"; else cp "$ROOT/$src" "$WORK/build/$last"; fi
+  done
+done
 (cd "$WORK/build" && npm ci --no-audit --no-fund --prefer-offline --loglevel=error >/dev/null && npm run build --silent &&
   npm prune --omit=dev --no-audit --no-fund --loglevel=error >/dev/null) || fail "build stage"
 
