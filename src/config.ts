@@ -8,6 +8,7 @@ import {
   TemporalConfigError,
   type TemporalConnectConfig,
 } from './temporal-connection';
+import { describeIssues } from './shared/zod-issues';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 
@@ -85,7 +86,7 @@ export const ConfigSchema = z.object({
         if (parsed.success) return parsed.data;
         ctx.addIssue({
           code: 'custom',
-          message: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+          message: describeIssues(parsed.error.issues),
         });
       } catch {
         ctx.addIssue({ code: 'custom', message: 'not JSON' });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_REGISTRY, Registry } from './shared/registry';
+import { describeIssues } from './shared/zod-issues';
 
 /** Loads the agent registry from a JSON file, or the built-in one when no path is given. Throws naming the problem. */
 export function loadRegistry(path: string | undefined): Registry {
@@ -12,9 +13,7 @@ export function loadRegistry(path: string | undefined): Registry {
   }
   const parsed = Registry.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(
-      `AGENT_REGISTRY_FILE=${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
-    );
+    throw new Error(`AGENT_REGISTRY_FILE=${path}: ${describeIssues(parsed.error.issues)}`);
   }
   const names = parsed.data.agentTypes.map((t) => t.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);

@@ -4,6 +4,7 @@ import { memoryEntries } from '../shared/pool';
 import type { AiRuntime, ExecuteContext, Messenger, StepContext, StepControl } from './types';
 
 import { Simulate } from '../shared/simulate';
+import { describeIssues } from '../shared/zod-issues';
 
 function directives(ctx: StepContext): Simulate {
   const raw = ctx.input?.simulate;
@@ -12,7 +13,7 @@ function directives(ctx: StepContext): Simulate {
   if (!parsed.success) {
     throw ApplicationFailure.create({
       type: 'BadInput',
-      message: `task "${ctx.taskId}": bad input.simulate: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ')}`,
+      message: `task "${ctx.taskId}": bad input.simulate: ${describeIssues(parsed.error.issues)}`,
       nonRetryable: true,
     });
   }

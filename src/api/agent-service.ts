@@ -17,6 +17,7 @@ import {
   upsertAgentTypeUpdate,
 } from '../workflows/messages';
 import { claimCheckOf, type ClaimCheck } from '../blob-store';
+import { temporalRpc, type Rpc } from './temporal-rpc';
 import { ApiError, isTemporalUnavailable } from './errors';
 
 export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 'consecutiveFailures' | 'memory'> {
@@ -46,6 +47,7 @@ export function untrustedRuntimeProblem(body: object): string | undefined {
 
 export class AgentService {
   private readonly claimCheck: ClaimCheck;
+  private readonly rpc: Rpc;
 
   constructor(
     private readonly client: Client,
@@ -53,10 +55,7 @@ export class AgentService {
     private readonly fileRegistry: Registry,
   ) {
     this.claimCheck = claimCheckOf(config);
-  }
-
-  private rpc<T>(fn: () => Promise<T>, ms = this.config.TEMPORAL_RPC_TIMEOUT_MS): Promise<T> {
-    return this.client.connection.withDeadline(Date.now() + ms, fn);
+    this.rpc = temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS);
   }
 
   private pool() {

@@ -7,6 +7,8 @@ import { ApiError, errorHandler } from './errors';
 import { authenticate, loadApiKeys, principalOf } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
 import { InFlightLimiter, requestRateLimit } from './quotas';
+import { temporalRpc } from './temporal-rpc';
+import { describeIssues } from '../shared/zod-issues';
 import { ApiMetrics } from './metrics';
 import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
@@ -26,7 +28,7 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z
   }));
   throw new ApiError(
     'VALIDATION_ERROR',
-    `invalid ${where}: ${issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+    `invalid ${where}: ${describeIssues(parsed.error.issues.map((i) => ({ ...i, path: [where, ...i.path] })))}`,
     issues,
   );
 }
@@ -109,8 +111,10 @@ export function createApp({
   const plans = new PlanService(client, config, () => agents.registry(), registry);
   const events = new EventStreams({ client, config, plans, agents, log });
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
-  const inFlight = new InFlightLimiter(client, config.API_MAX_PLANS_IN_FLIGHT, (fn) =>
-    client.connection.withDeadline(Date.now() + config.TEMPORAL_RPC_TIMEOUT_MS, fn),
+  const inFlight = new InFlightLimiter(
+    client,
+    config.API_MAX_PLANS_IN_FLIGHT,
+    temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS),
   );
   const codec = codecOf(config.encryption);
   const unavailable = (code: 'TEMPORAL_UNAVAILABLE' | 'NOT_READY', status: string, message: string) => ({

@@ -4,6 +4,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import { ApiError } from './errors';
 import { scopeOf as routeScope } from './routes';
+import { describeIssues } from '../shared/zod-issues';
 
 /**
  * API keys and scopes (docs/security.md). Keys come from API_KEYS_FILE or API_KEYS (the same JSON); each has a name
@@ -57,7 +58,7 @@ export function parseApiKeys(json: string, source: string): StoredKey[] {
   }
   const parsed = KeyList.safeParse(Array.isArray(raw) ? raw : (raw as { keys?: unknown })?.keys);
   if (!parsed.success) {
-    throw new Error(`${source}: ${parsed.error.issues.map((i) => `[${i.path.join('.')}] ${i.message}`).join('; ')}`);
+    throw new Error(`${source}: ${describeIssues(parsed.error.issues)}`);
   }
   return parsed.data.map((k) => ({
     name: k.name,

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import type { Logger } from '../observability/logger';
 import { taskWorkflowId } from '../shared/ids';
 import { taskStatusQuery } from '../workflows/messages';
+import { temporalRpc, type Rpc } from './temporal-rpc';
 import type { AgentService } from './agent-service';
 import { EventFeed, type FeedSource } from './event-feed';
 import { PlanEventSource } from './plan-events';
@@ -33,10 +34,11 @@ export class EventStreams {
   private modelTypes?: { at: number; types: Promise<ReadonlySet<string>> };
   private closed = false;
 
-  constructor(private readonly deps: EventStreamDeps) {}
+  private readonly rpc: Rpc;
 
-  private rpc = <T>(fn: () => Promise<T>): Promise<T> =>
-    this.deps.client.connection.withDeadline(Date.now() + this.deps.config.TEMPORAL_RPC_TIMEOUT_MS, fn);
+  constructor(private readonly deps: EventStreamDeps) {
+    this.rpc = temporalRpc(deps.client, deps.config.TEMPORAL_RPC_TIMEOUT_MS);
+  }
 
   private models(): Promise<ReadonlySet<string>> {
     if (!this.modelTypes || Date.now() - this.modelTypes.at > REGISTRY_TTL_MS) {

@@ -10,6 +10,7 @@ import {
 import type { Config } from '../config';
 import { executionSettings } from '../config';
 import { claimCheckOf, type ClaimCheck } from '../blob-store';
+import { temporalRpc, type Rpc } from './temporal-rpc';
 import { isBlobRef } from '../shared/blob';
 import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { checkPlan } from '../shared/plan';
@@ -99,6 +100,7 @@ function statusOf(desc: Pick<WorkflowExecutionDescription, 'status' | 'typedSear
 /** Everything the HTTP API does with Temporal, kept out of the route handlers. Holds no state of its own. */
 export class PlanService {
   private readonly claimCheck: ClaimCheck;
+  private readonly rpc: Rpc;
   constructor(
     private readonly client: Client,
     private readonly config: Config,
@@ -107,11 +109,7 @@ export class PlanService {
     private readonly fallback: Registry,
   ) {
     this.claimCheck = claimCheckOf(config);
-  }
-
-  /** Bounds every call so a Temporal outage answers 503 quickly instead of hanging the request. */
-  private rpc<T>(fn: () => Promise<T>, ms = this.config.TEMPORAL_RPC_TIMEOUT_MS): Promise<T> {
-    return this.client.connection.withDeadline(Date.now() + ms, fn);
+    this.rpc = temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS);
   }
 
   private links(planId: string): SubmitAnswer['links'] {

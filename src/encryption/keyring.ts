@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { describeIssues } from '../shared/zod-issues';
 
 /**
  * The AES-256 keys payloads and claim-checked blobs are encrypted with (docs/security.md). Every key stays able to
@@ -49,10 +50,7 @@ export function loadKeyring(cfg: {
     throw new KeyringError(`${source}: not JSON (expected {"<key id>": "<base64 of 32 bytes>"})`);
   }
   const parsed = KeyMap.safeParse(json);
-  if (!parsed.success)
-    throw new KeyringError(
-      `${source}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-    );
+  if (!parsed.success) throw new KeyringError(`${source}: ${describeIssues(parsed.error.issues)}`);
   const keys = new Map(Object.entries(parsed.data).map(([id, b64]) => [id, Buffer.from(b64, 'base64')]));
   if (keys.size === 0) throw new KeyringError(`${source}: no keys`);
   const currentId = cfg.PAYLOAD_ENCRYPTION_KEY_ID ?? (keys.size === 1 ? [...keys.keys()][0] : undefined);

@@ -27,6 +27,7 @@ import {
   terminateAgentUpdate,
   upsertAgentTypeUpdate,
 } from './messages';
+import { describeIssues } from '../shared/zod-issues';
 
 /**
  * The registry's zod schemas, loaded on first use. Each workflow start re-evaluates every module its code reaches (the
@@ -100,7 +101,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
         if (!parsed.success) {
           throw ApplicationFailure.create({
             type: 'BadInput',
-            message: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+            message: describeIssues(parsed.error.issues),
           });
         }
       },
