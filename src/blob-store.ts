@@ -81,6 +81,7 @@ export class EncryptedBlobStore implements BlobStore {
     if (!stored.startsWith(SEALED)) return stored;
     const rest = stored.slice(SEALED.length);
     const colon = rest.indexOf(':');
+    if (colon <= 0) throw new Error(`blob ${key} is damaged: no key id before its ciphertext`);
     const id = rest.slice(0, colon);
     return decrypt(keyFor(this.keyring, id), Buffer.from(rest.slice(colon + 1), 'base64')).toString('utf8');
   }

@@ -61,15 +61,15 @@ function control(): StepControl {
   // heartbeat's details, and the API reads them there (docs/events.md).
   let details: unknown;
   const beat = () => (details === undefined ? ctx.heartbeat() : ctx.heartbeat(details));
-  // The worker sends heartbeats at most every MODEL_STREAM_INTERVAL_MS; beating a third of the timeout apart (1 to 10 s,
-  // never more than half of it) keeps a slow step alive without a server call every second.
+  // The worker sends heartbeats at most every MODEL_STREAM_INTERVAL_MS (for streamed text), so each beat here reaches the
+  // server: beat a third of the timeout apart (1 s to 60 s), so a late beat or two still keeps a slow step alive.
   const timeout = ctx.info.heartbeatTimeoutMs ?? 3_000;
-  const every = Math.min(timeout / 2, Math.max(1_000, Math.min(timeout / 3, 10_000)));
+  const every = Math.min(60_000, Math.max(1_000, timeout / 3));
   return {
     attempt: ctx.info.attempt,
     idempotencyKey,
     heartbeat: (next?: unknown) => {
-      if (next !== undefined) details = next;
+      if (next !== undefined) details = next === null ? undefined : next;
       beat();
     },
     sleep: async (ms: number) => {

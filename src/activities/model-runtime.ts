@@ -273,11 +273,11 @@ export class ModelRuntime implements AiRuntime {
               : {}),
             ...args,
           };
-          return stream
-            ? streamedCall(request as Parameters<typeof streamedCall>[0], step, interval, (text) =>
-                control.heartbeat(text),
-              )
-            : generateText(request as Parameters<typeof generateText>[0]);
+          if (!stream) return generateText(request as Parameters<typeof generateText>[0]);
+          // Once the call is over its text is not "being generated" any more: later beats carry no details.
+          return streamedCall(request as Parameters<typeof streamedCall>[0], step, interval, (text) =>
+            control.heartbeat(text),
+          ).finally(() => control.heartbeat(null));
         }),
       );
     } catch (err) {

@@ -99,6 +99,7 @@ export interface StepControl {
   attempt: number;
   /** `<workflowId>/<activityId>`: the same on every retry of one step, so side effects can be de-duplicated. */
   idempotencyKey: string;
+  /** `details` go with this beat and the later ones (a streaming call's text so far); `null` stops sending them. */
   heartbeat(details?: unknown): void;
   /** Sleeps, heartbeating; throws when the activity is cancelled. */
   sleep(ms: number): Promise<void>;

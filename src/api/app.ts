@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Registry } from '../shared/registry';
 import { ApiError, errorHandler } from './errors';
-import { authenticate, loadApiKeys, principalOf } from './auth';
+import { authenticate, loadApiKeys, principalOf, type StoredKey } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
 import { InFlightLimiter, requestRateLimit } from './quotas';
 import { temporalRpc } from './temporal-rpc';
@@ -94,6 +94,8 @@ export interface AppDeps {
   log?: Logger;
   /** The /metrics registry; a fresh one when absent. */
   metrics?: ApiMetrics;
+  /** The API keys, when the caller loaded them already; else read from the configuration. */
+  keys?: readonly StoredKey[];
 }
 
 /**
@@ -106,6 +108,7 @@ export function createApp({
   registry,
   log = silentLogger,
   metrics = new ApiMetrics(),
+  keys = loadApiKeys(config),
 }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = new PlanService(client, config, () => agents.registry(), registry);
@@ -252,7 +255,7 @@ export function createApp({
   // The dashboard's page and assets (no data in them): before the keys, so the page can ask for one.
   app.use(dashboardRoutes());
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
-  app.use(authenticate({ keys: loadApiKeys(config), publicPaths }));
+  app.use(authenticate({ keys, publicPaths }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
   const jsonBody = [requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false })];
   for (const route of ROUTE_LIST) {

@@ -42,7 +42,7 @@ export interface Principal {
   requestsPerMinute?: number;
   maxPlansInFlight?: number;
 }
-interface StoredKey extends Principal {
+export interface StoredKey extends Principal {
   hash: Buffer;
 }
 
@@ -83,25 +83,18 @@ export function loadApiKeys(cfg: { API_KEYS_FILE?: string; API_KEYS?: string }):
   return keys;
 }
 
-export const countApiKeys = (cfg: { API_KEYS_FILE?: string; API_KEYS?: string }): number => loadApiKeys(cfg).length;
-
 /**
- * Where `?access_token=<key>` is accepted: GET requests for event streams and the dashboard's pages, because a browser's
- * EventSource (and a page load) cannot set headers. The key then shows in URLs and proxy logs (docs/events.md).
+ * Where `?access_token=<key>` is accepted: GET requests for event streams, because a browser's EventSource cannot set
+ * headers. The key then shows in URLs and proxy logs (docs/events.md).
  */
 export function acceptsQueryToken(req: Request): boolean {
-  if (req.method !== 'GET') return false;
-  const accept = req.headers.accept ?? '';
-  return accept.includes('text/event-stream') || req.path.endsWith('/events') || /^\/dashboard(\/|$)/.test(req.path);
+  return req.method === 'GET' && req.path.endsWith('/events');
 }
 
 /** The key a request presents: `Authorization: Bearer <key>`, `X-API-Key: <key>`, or (see acceptsQueryToken) `?access_token=`. */
 function presented(req: Request): string | undefined {
-  const auth = req.headers.authorization;
-  if (auth) {
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    return m ? m[1] : undefined;
-  }
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+  if (bearer) return bearer[1];
   const header = req.headers['x-api-key'];
   if (typeof header === 'string' && header.length > 0) return header;
   const token = acceptsQueryToken(req) ? req.query.access_token : undefined;

@@ -62,7 +62,9 @@ export function isNoWorker(err: unknown): boolean {
 /** Maps every error to the envelope; bad input never becomes a 500. Unexpected errors are logged. */
 export const errorHandler =
   (log: Logger): ErrorRequestHandler =>
-  (err: unknown, req, res, _next) => {
+  (err: unknown, req, res, next) => {
+    // A stream that has begun (an event stream) cannot take an error answer any more: Express ends it.
+    if (res.headersSent) return next(err);
     let apiError: ApiError;
     if (err instanceof ApiError) apiError = err;
     else if (err instanceof WorkflowNotFoundError)

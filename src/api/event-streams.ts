@@ -90,12 +90,14 @@ export class EventStreams {
       throw err;
     }
     const lastEventId = lastEventIdOf(req);
-    if (feed.finishedFor(lastEventId) || this.closed) {
-      // The client saw the end already: 204 tells EventSource not to reconnect.
-      res.status(204).end();
-      return;
+    if (feed.finishedFor(lastEventId) || this.closed || req.socket.destroyed) {
+      // The client saw the end already (204 tells EventSource not to reconnect), or left while the feed got ready.
+      if (!req.socket.destroyed) res.status(204).end();
+    } else {
+      feed.subscribe(new SseStream(res, this.deps.config.EVENTS_KEEPALIVE_SECONDS * 1_000), lastEventId);
     }
-    feed.subscribe(new SseStream(res, this.deps.config.EVENTS_KEEPALIVE_SECONDS * 1_000), lastEventId);
+    // feed() stopped its linger timer: with nobody subscribed (an ended feed takes no subscriber), start it again.
+    if (feed.subscriberCount === 0) this.linger(key, feed);
   }
 
   plan(req: Request, res: Response, planId: string): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Rpc } from './temporal-rpc';
 import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { taskWorkflowId } from '../shared/ids';
@@ -12,7 +13,7 @@ export async function streamedText(
   client: Client,
   planId: string,
   taskId: string,
-  rpc: <T>(fn: () => Promise<T>) => Promise<T>,
+  rpc: Rpc,
 ): Promise<StreamedText | undefined> {
   const desc = await rpc(() => client.workflow.getHandle(taskWorkflowId(planId, taskId)).describe());
   for (const pending of desc.raw.pendingActivities ?? []) {

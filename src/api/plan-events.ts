@@ -1,3 +1,4 @@
+import type { Rpc } from './temporal-rpc';
 import type { Client } from '@temporalio/client';
 import { FINAL_TASK_STATES, type PlanView, type TaskView } from '../shared/status';
 import type { FeedSource, Observation } from './event-feed';
@@ -21,7 +22,7 @@ export interface PlanEventDeps {
   client: Client;
   /** Agent types that call a model (their steps may stream text); cached by the caller. */
   modelTypes: () => Promise<ReadonlySet<string>>;
-  rpc: <T>(fn: () => Promise<T>) => Promise<T>;
+  rpc: Rpc;
   /** A task's own view from its task workflow (transitions included), after it closed. */
   finalView: (planId: string, taskId: string) => Promise<TaskView>;
 }

@@ -1,3 +1,4 @@
+import type { Rpc } from './temporal-rpc';
 import type { Client } from '@temporalio/client';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
@@ -47,7 +48,7 @@ export class InFlightLimiter {
   constructor(
     private readonly client: Client,
     private readonly defaultMax: number,
-    private readonly rpc: <T>(fn: () => Promise<T>) => Promise<T>,
+    private readonly rpc: Rpc,
   ) {}
 
   /** Runs `start` if the key has room, else throws 429; `start` resolves with the plan's id once it runs. */

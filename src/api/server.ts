@@ -7,7 +7,7 @@ import { startTracing } from '../observability/tracing';
 import { loadRegistry } from '../registry-file';
 import { describeTarget } from '../temporal-connection';
 import { closeEventStreams, createApp } from './app';
-import { countApiKeys } from './auth';
+import { loadApiKeys } from './auth';
 
 const log = createLogger('agent-orchestrator-api');
 
@@ -26,14 +26,16 @@ async function main(): Promise<void> {
     interceptors: tracingClientInterceptors(tracing),
     ...(dataConverter ? { dataConverter } : {}),
   });
-  const app = createApp({ client, config, registry, log });
+  const keys = loadApiKeys(config);
+  const app = createApp({ client, config, registry, log, keys });
   const server = app.listen(config.AGENT_ORCHESTRATOR_PORT, config.AGENT_ORCHESTRATOR_HOST, () => {
     log.info(
       `API listening on http://localhost:${config.AGENT_ORCHESTRATOR_PORT} (Temporal ${describeTarget(config.temporal.target)})`,
     );
-    const keys = countApiKeys(config);
-    if (keys > 0)
-      log.info(`API keys: ${keys} configured; listening on ${config.AGENT_ORCHESTRATOR_HOST} (docs/security.md)`);
+    if (keys.length > 0)
+      log.info(
+        `API keys: ${keys.length} configured; listening on ${config.AGENT_ORCHESTRATOR_HOST} (docs/security.md)`,
+      );
     else if (config.API_ALLOW_UNAUTHENTICATED)
       log.warn(
         `WARNING: no API keys and API_ALLOW_UNAUTHENTICATED=true: anyone who reaches ${config.AGENT_ORCHESTRATOR_HOST}:${config.AGENT_ORCHESTRATOR_PORT} can submit, cancel and register agent types`,

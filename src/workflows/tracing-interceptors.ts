@@ -48,7 +48,9 @@ export const interceptors = (): WorkflowInterceptors => {
     scheduleLocalActivity: (input, next) => (traced ? traced.outbound.scheduleLocalActivity(input, next) : next(input)),
     startChildWorkflowExecution: (input, next) =>
       traced ? traced.outbound.startChildWorkflowExecution(input, next) : next(input),
-    continueAsNew: (input, next) => (traced ? traced.outbound.continueAsNew(input, next) : next(input)),
+    // Not traced: the next run starts a trace of its own. The agent pool never completes; carried across its runs, one
+    // trace (begun by the worker's start-up signal) would grow for ever.
+    continueAsNew: (input, next) => next(input),
     signalWorkflow: (input, next) => (traced ? traced.outbound.signalWorkflow(input, next) : next(input)),
     getLogAttributes: (input, next) => (traced ? traced.outbound.getLogAttributes(input, next) : next(input)),
   };
