@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['scripts/**/*.cjs', '*.js'],
+    files: ['scripts/**/*.cjs', '*.js', 'test/support/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
     languageOptions: {
       sourceType: 'commonjs',
@@ -25,6 +25,7 @@ export default tseslint.config(
         require: 'readonly',
         module: 'writable',
         __dirname: 'readonly',
+        setImmediate: 'readonly',
       },
     },
   },

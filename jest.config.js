@@ -8,4 +8,6 @@ module.exports = {
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,
   maxWorkers: 2,
+  // The default reporter, then one plain closing line with the counts (see the reporter).
+  reporters: ['default', '<rootDir>/test/support/closing-line-reporter.js'],
 };
