@@ -51,6 +51,22 @@ export default tseslint.config(
               message: 'Workflows may only import types from activities.',
               allowTypeImports: true,
             },
+            {
+              group: [
+                'zod',
+                '../shared/agent-type',
+                '../shared/plan',
+                '../shared/plan-check',
+                '../shared/registry',
+                '../shared/settings',
+                '../shared/simulate',
+                '../shared/task',
+              ],
+              message:
+                'These modules build zod schemas, which costs every workflow start milliseconds: import types only, ' +
+                'and values through ./lazy-schemas.',
+              allowTypeImports: true,
+            },
           ],
         },
       ],

@@ -6,7 +6,7 @@ import { condition, proxyActivities, setHandler, workflowInfo, type ActivityOpti
 import type { PoolActivities } from '../src/activities/pool';
 import type { AgentActivities, StepContext } from '../src/activities/types';
 import type { Grant } from '../src/shared/pool';
-import type { ExecutionSettings } from '../src/shared/status';
+import type { ExecutionSettings } from '../src/shared/settings';
 import { agentsGrantedSignal } from '../src/workflows/messages';
 
 export * from '../src/workflows';

@@ -3,7 +3,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decrypt, encrypt, keyFor } from './encryption/aes-gcm';
 import type { Keyring } from './encryption/keyring';
-import { isBlobRef, type BlobRef } from './shared/blob';
+import { isBlobRef, type BlobRef } from './shared/claim-check';
 
 /** Where claim-checked values live. Content-addressed: putting the same value twice stores it once. */
 export interface BlobStore {

@@ -1,6 +1,5 @@
-import type { PoolSettings } from './shared/pool';
-import type { ExecutionSettings } from './shared/status';
 import { z } from 'zod';
+import { ExecutionSettings, PoolSettings } from './shared/settings';
 import { loadKeyring, type Keyring } from './encryption/keyring';
 import {
   defaultUiUrl,
@@ -11,6 +10,11 @@ import {
 import { describeIssues } from './shared/zod-issues';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+/** A workflow setting read from a variable: its limits and default are the setting's own (src/shared/settings.ts). */
+const setting = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? Number(v) : v), schema);
+const exec = ExecutionSettings.shape;
+const pool = PoolSettings.shape;
 
 const ProviderLimits = z.record(
   z.string(),
@@ -47,27 +51,23 @@ export const ConfigSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
   /** Running plans per key; 0 = no limit. A key's own setting wins. Needs keys (counted by the Submitter attribute). */
   API_MAX_PLANS_IN_FLIGHT: int(0, 0, 1_000_000),
-  // One pool workflow carries every instance (with its memory) across continue-as-new: 500 keeps that far under 2 MB.
-  MAX_AGENTS: int(100, 1, 10_000),
-  AGENT_TIMEOUT_SECONDS: int(300, 1, 86_400),
-  MAX_RETRIES: int(3, 0, 100),
-  HEARTBEAT_TIMEOUT_SECONDS: int(30, 1, 3_600),
-  RETRY_INITIAL_INTERVAL_MS: int(1_000, 1, 3_600_000),
-  RETRY_MAX_INTERVAL_MS: int(30_000, 1, 3_600_000),
-  MAX_SUBTASK_DEPTH: int(5, 1, 50),
-  MAX_SUBTASK_FANOUT: int(100, 1, 1_000),
+  MAX_AGENTS: setting(pool.maxAgents),
+  AGENT_TIMEOUT_SECONDS: setting(exec.agentTimeoutSeconds),
+  MAX_RETRIES: setting(exec.maxRetries),
+  HEARTBEAT_TIMEOUT_SECONDS: setting(exec.heartbeatTimeoutSeconds),
+  RETRY_INITIAL_INTERVAL_MS: setting(exec.retryInitialIntervalMs),
+  RETRY_MAX_INTERVAL_MS: setting(exec.retryMaxIntervalMs),
+  MAX_SUBTASK_DEPTH: setting(exec.maxDepth),
+  MAX_SUBTASK_FANOUT: setting(exec.maxFanOut),
   AGENT_REGISTRY_FILE: z.string().min(1).optional(),
   /** Fault injection for tests and demos: while this file exists the offline runtime fails every call (retryably). */
   OFFLINE_RUNTIME_OUTAGE_FILE: z.string().min(1).optional(),
   /** Workflow id of the agent pool; by default one pool per task queue (`agent-pool-<TEMPORAL_TASK_QUEUE>`). */
-  AGENT_POOL_ID: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/)
-    .optional(),
-  POOL_SWEEP_SECONDS: int(30, 1, 3_600),
-  POOL_HISTORY_LIMIT: int(8_000, 100, 50_000),
-  PLAN_HISTORY_LIMIT: int(8_000, 100, 40_000),
-  AGENT_QUARANTINE_AFTER: int(3, 1, 100),
+  AGENT_POOL_ID: exec.poolId.unwrap().optional(),
+  POOL_SWEEP_SECONDS: setting(pool.sweepIntervalSeconds),
+  POOL_HISTORY_LIMIT: setting(pool.historyLimit),
+  PLAN_HISTORY_LIMIT: setting(exec.planHistoryLimit),
+  AGENT_QUARANTINE_AFTER: setting(pool.quarantineAfter),
   /** Claim-check store for large outputs, tool results and conversations; workers and the API must share it. */
   BLOB_STORE_DIR: z.string().min(1).default('.data/blobs'),
   /** Values bigger than this (as JSON) go to the blob store and travel through history as a reference. */

@@ -1,7 +1,7 @@
 import { AgentLease, type LeasedAgent } from '../src/workflows/agent-lease';
 import { PoolState } from '../src/workflows/pool-state';
 import { DEFAULT_REGISTRY } from '../src/shared/registry';
-import type { Grant, PoolMessage } from '../src/shared/pool';
+import type { Grant, PoolRequest } from '../src/shared/pool';
 
 /** Pure logic of leases, without a server: the plan's side (AgentLease) against the pool's (PoolState). */
 const settings = { maxAgents: 3, quarantineAfter: 3, sweepIntervalSeconds: 60, historyLimit: 5_000 };
@@ -9,7 +9,7 @@ const now = new Date('2026-11-27T12:00:00Z');
 
 function rig(maxAgents = 3) {
   const pool = new PoolState({ ...settings, maxAgents }, DEFAULT_REGISTRY.agentTypes);
-  const sent: PoolMessage[] = [];
+  const sent: PoolRequest[] = [];
   const lease = new AgentLease('plan-p', 'plan-p/run', 'p', (m) => sent.push(m));
   /** Delivers what the lease sent to the pool, runs a scheduling pass, and hands the grants to the lease. */
   const exchange = (): Grant[] => {

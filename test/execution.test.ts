@@ -1,7 +1,8 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { planStatusQuery } from '../src/workflows/messages';
 import { cancelPlanSignal, cancelTaskSignal } from '../src/workflows/messages';
-import type { PlanView, TaskView } from '../src/shared/status';
+import type { PlanView } from '../src/shared/plan';
+import type { TaskView } from '../src/shared/task';
 import { eventually, startHarness, uniqueId, type Harness } from './support/harness';
 
 let h: Harness;

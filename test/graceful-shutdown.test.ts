@@ -6,7 +6,7 @@
 import { hostname } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import type { PlanResult } from '../src/shared/status';
+import type { PlanResult } from '../src/shared/plan';
 import { historyOf, startPlan } from './support/deploy';
 import { eventually, testAddress, uniqueId } from './support/harness';
 import { killAll, liveProcesses, startWorker, type OrchestratorEnv } from './support/processes';

@@ -1,4 +1,6 @@
-import type { MessageLogEntry, PlanResult, PlanView, TaskView } from '../src/shared/status';
+import type { MailLogEntry } from '../src/shared/agent-mail';
+import type { PlanResult, PlanView } from '../src/shared/plan';
+import type { TaskView } from '../src/shared/task';
 import {
   agentMessageSignal,
   cancelTaskSignal,
@@ -238,7 +240,7 @@ describe('message bus', () => {
     await send(id, 'listener', { hint: 'duplicate' }, 'm-1');
     const r = await result(id);
     expect(inboxOf(r, 'listener')).toEqual([{ id: 'm-1', from: 'test', body: { hint: 'use the blue one' } }]);
-    const log: MessageLogEntry[] = await handle(id).query(planMessagesQuery);
+    const log: MailLogEntry[] = await handle(id).query(planMessagesQuery);
     expect(log.map((m) => [m.id, m.state])).toEqual([['m-1', 'delivered']]);
   });
 
@@ -258,7 +260,7 @@ describe('message bus', () => {
     const r = await result(id);
     const [msg] = inboxOf(r, 'receiver');
     expect(msg).toMatchObject({ from: expect.stringMatching(/^generalist-/), body: 'hello from sender' });
-    const log: MessageLogEntry[] = await handle(id).query(planMessagesQuery);
+    const log: MailLogEntry[] = await handle(id).query(planMessagesQuery);
     expect(log[0]?.state).toBe('delivered');
   });
 
@@ -289,7 +291,7 @@ describe('message bus', () => {
     expect(bottom.output.inbox).toEqual([{ id: 'deep-1', from: 'test', body: 'to the bottom' }]);
     const mid = (await taskHandle(id, 'mid').result()) as { output: { inbox: unknown[] } };
     expect(mid.output.inbox).toEqual([]); // passed through, not kept
-    const log: MessageLogEntry[] = await handle(id).query(planMessagesQuery);
+    const log: MailLogEntry[] = await handle(id).query(planMessagesQuery);
     expect(log.map((m) => [m.id, m.state, m.deliveries.map((d) => d.taskId)])).toEqual([
       ['deep-1', 'delivered', ['bottom']],
     ]);
@@ -313,7 +315,7 @@ describe('message bus', () => {
     await send(id, '*', 'all hands', 'b-1');
     const r = await result(id);
     for (const t of ['a', 'b', 'c']) expect(inboxOf(r, t).map((m) => m.body)).toEqual(['all hands']);
-    const log: MessageLogEntry[] = await handle(id).query(planMessagesQuery);
+    const log: MailLogEntry[] = await handle(id).query(planMessagesQuery);
     expect(log[0]?.deliveries.map((d) => d.state)).toEqual(['delivered', 'delivered', 'delivered']);
   });
 
@@ -334,7 +336,7 @@ describe('message bus', () => {
     expect((await post(`/v1/plans/${id}/messages`, { id: 'nobody', to: 'ghost', body: '?' })).status).toBe(202);
     expect((await post(`/v1/plans/${id}/messages`, { to: 'slow' })).status).toBe(400);
     const res = await fetch(`${base}/v1/plans/${id}/messages`);
-    const { messages } = (await res.json()) as { messages: MessageLogEntry[] };
+    const { messages } = (await res.json()) as { messages: MailLogEntry[] };
     expect(messages.map((m) => [m.id, m.state])).toEqual([
       ['late', 'undeliverable'],
       ['nobody', 'undeliverable'],

@@ -1,4 +1,5 @@
-import { isTaskResultRef, type PlanResult } from '../src/shared/status';
+import { isTaskResultRef } from '../src/shared/claim-check';
+import { type PlanResult } from '../src/shared/plan';
 import { planStatusQuery } from '../src/workflows/messages';
 import { eventually, startApi, startHarness, uniqueId, type Harness } from './support/harness';
 

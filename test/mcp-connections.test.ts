@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { McpConnections } from '../src/activities/tools';
-import type { McpServer } from '../src/shared/registry';
+import type { McpServer } from '../src/shared/agent-type';
 
 jest.setTimeout(30_000);
 

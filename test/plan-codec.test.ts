@@ -1,5 +1,6 @@
-import { checkPlan } from '../src/shared/plan';
+import { checkPlan } from '../src/shared/plan-check';
 import { compactPlan, expandPlan } from '../src/shared/plan-codec';
+import { TASK_DEFAULTS } from '../src/shared/task';
 import { DEFAULT_REGISTRY } from '../src/shared/registry';
 import { DagExecutor, type CarriedRecord } from '../src/workflows/dag';
 
@@ -26,7 +27,13 @@ describe('plan codec', () => {
       () => 'p',
     );
     if (!r.ok) throw new Error(JSON.stringify(r.issues));
-    expect(expandPlan(JSON.parse(JSON.stringify(compactPlan(r.plan))))).toEqual(JSON.parse(JSON.stringify(r.plan)));
+    const compact = JSON.parse(JSON.stringify(compactPlan(r.plan, TASK_DEFAULTS)));
+    const fallback = jest.fn(() => ({}));
+    expect(expandPlan(compact, fallback)).toEqual(JSON.parse(JSON.stringify(r.plan)));
+    expect(fallback).not.toHaveBeenCalled(); // the defaults travelled with the plan
+    // A plan compacted before its defaults travelled with it expands with the schema's (the workflow loads them then).
+    delete compact.defaults;
+    expect(expandPlan(compact, () => TASK_DEFAULTS)).toEqual(JSON.parse(JSON.stringify(r.plan)));
   });
 
   test('a 10,000-task plan fits far under the 2 MB payload limit', () => {
@@ -37,7 +44,7 @@ describe('plan codec', () => {
       () => 'p',
     );
     if (!r.ok) throw new Error('invalid');
-    expect(JSON.stringify(compactPlan(r.plan)).length).toBeLessThan(1_000_000);
+    expect(JSON.stringify(compactPlan(r.plan, TASK_DEFAULTS)).length).toBeLessThan(1_000_000);
   });
 });
 
@@ -71,7 +78,9 @@ describe('continue-as-new state of a big plan', () => {
       carried,
     );
     const snapshot = dag.snapshot();
-    expect(JSON.stringify({ plan: compactPlan(r.plan), carried: snapshot }).length).toBeLessThan(1_900_000);
+    expect(JSON.stringify({ plan: compactPlan(r.plan, TASK_DEFAULTS), carried: snapshot }).length).toBeLessThan(
+      1_900_000,
+    );
     expect(snapshot).toEqual(carried);
     expect(dag.progress()).toMatchObject({ total: 10_000, completed: 10_000 });
     expect(dag.outputs().t42).toEqual(ref('t42'));

@@ -1,7 +1,9 @@
-import { checkPlan, findCycle, type PlanInput } from '../src/shared/plan';
+import { checkPlan, findCycle } from '../src/shared/plan-check';
+import { type PlanInput } from '../src/shared/plan';
 import { join } from 'node:path';
 import { loadRegistry } from '../src/registry-file';
-import { DEFAULT_REGISTRY, matchAgentType, parseStoredAgentType, Registry } from '../src/shared/registry';
+import { DEFAULT_REGISTRY, matchAgentType, Registry } from '../src/shared/registry';
+import { parseStoredAgentType } from '../src/shared/agent-type';
 
 const check = (body: unknown, maxTasks = 100) => checkPlan(body, DEFAULT_REGISTRY, { maxTasks }, () => 'generated');
 const messages = (body: unknown): string[] => {

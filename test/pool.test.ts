@@ -2,7 +2,8 @@ import { NativeConnection } from '@temporalio/worker';
 import { buildDeps, createWorker } from '../src/worker';
 import type { PoolView } from '../src/shared/pool';
 import { DEFAULT_REGISTRY, type Registry } from '../src/shared/registry';
-import type { PlanResult, TaskView } from '../src/shared/status';
+import type { PlanResult } from '../src/shared/plan';
+import type { TaskView } from '../src/shared/task';
 import { planStatusQuery, poolStatusQuery, taskInputUpdate, taskStatusQuery } from '../src/workflows/messages';
 import { eventually, startHarness, uniqueId, type Harness } from './support/harness';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { chooseWorkflowBundle, manifestPathOf, StaleBundleError } from '../src/prebuilt-bundle';
-import type { PlanResult } from '../src/shared/status';
+import type { PlanResult } from '../src/shared/plan';
 import { startPlan } from './support/deploy';
 import { testAddress, uniqueId } from './support/harness';
 import { killAll, orchestratorEnv, spawnOrchestrator, startWorker } from './support/processes';

@@ -6,7 +6,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { taskInputUpdate, taskStatusQuery } from '../src/workflows/messages';
-import type { PlanResult } from '../src/shared/status';
+import type { PlanResult } from '../src/shared/plan';
 import { historyOf, startPlan, temporalCli, workflowTaskBuildIds } from './support/deploy';
 import { eventually, testAddress, uniqueId } from './support/harness';
 import { killAll, liveProcesses, poolIdFor, startWorker } from './support/processes';

@@ -1,5 +1,5 @@
 import type {
-  MessageLogEntry,
+  MailLogEntry,
   PlanLinks,
   PlanProgress,
   PlanStatus,
@@ -60,7 +60,7 @@ export class PlanModel {
   ended = false;
   loaded = false;
   readonly tasks = new Map<string, TaskNode>();
-  readonly messages = new Map<string, MessageLogEntry>();
+  readonly messages = new Map<string, MailLogEntry>();
   readonly inputs = new Map<string, InputRequest>();
   readonly texts = new Map<string, StreamedText>();
   structure = 0;
@@ -146,7 +146,7 @@ export class PlanModel {
         break;
       }
       case 'message': {
-        const m = data as MessageLogEntry;
+        const m = data as MailLogEntry;
         if (m && typeof m.id === 'string') this.messages.set(m.id, m);
         break;
       }
@@ -178,7 +178,7 @@ export class PlanModel {
   }
 
   /** Messages of the bus (GET /v1/plans/:planId/messages), replacing what is known of each. */
-  applyMessages(messages: MessageLogEntry[]): void {
+  applyMessages(messages: MailLogEntry[]): void {
     for (const m of messages) this.messages.set(m.id, m);
     this.version++;
   }
@@ -188,7 +188,7 @@ export class PlanModel {
     return [...this.inputs.values()];
   }
 
-  messagesOf(task: TaskNode): MessageLogEntry[] {
+  messagesOf(task: TaskNode): MailLogEntry[] {
     const me = new Set([task.id, ...(task.agentId ? [task.agentId] : [])]);
     return [...this.messages.values()].filter(
       (m) => me.has(m.from) || me.has(m.to) || (m.to === '*' && m.deliveries?.some((d) => d.taskId === task.id)),

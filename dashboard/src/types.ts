@@ -1,21 +1,14 @@
 /** The API's JSON, as the page reads it: the server's own types, so the two cannot drift apart. */
-import type {
-  Assignment,
-  MessageLogEntry,
-  PlanProgress,
-  PlanStatus,
-  PlanView,
-  TaskError,
-  TaskState,
-  TaskView,
-} from '../../src/shared/status';
-import type { AgentState } from '../../src/shared/status';
+import type { Assignment, TaskError, TaskState, TaskView } from '../../src/shared/task';
+import type { MailLogEntry } from '../../src/shared/agent-mail';
+import type { PlanProgress, PlanStatus, PlanView } from '../../src/shared/plan';
+import type { AgentState } from '../../src/shared/agent';
 import type { Usage, UsageReport } from '../../src/shared/usage';
 
 export type {
   AgentState,
   Assignment,
-  MessageLogEntry,
+  MailLogEntry,
   PlanProgress,
   PlanStatus,
   PlanView,

@@ -1,10 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { checkPlan } from '../shared/plan';
-import { isTaskResultRef } from '../shared/status';
+import { checkPlan } from '../shared/plan-check';
+import { isTaskResultRef } from '../shared/claim-check';
 import type { Registry } from '../shared/registry';
 import type { ClaimCheck } from '../blob-store';
-import { memoryEntries, remember, type Memory, type MemoryEntry } from '../shared/pool';
+import { memoryEntries, remember, type Memory, type MemoryEntry } from '../shared/agent';
 import type {
   AgentActivities,
   AiRuntime,

@@ -1,4 +1,4 @@
-import { memoryEntries } from '../shared/pool';
+import { memoryEntries } from '../shared/agent';
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
@@ -15,7 +15,7 @@ import {
   type ToolSet,
 } from 'ai';
 import type { ClaimCheck } from '../blob-store';
-import type { AgentType, Runtime } from '../shared/registry';
+import type { AgentType, Runtime } from '../shared/agent-type';
 import { roundUsd, type Usage } from '../shared/usage';
 import { streamedCall, type ModelAnswer } from './model-stream';
 import type { ProviderLimiter } from './provider-limits';

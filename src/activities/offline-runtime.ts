@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { memoryEntries } from '../shared/pool';
+import { memoryEntries } from '../shared/agent';
 import type { AiRuntime, ExecuteContext, Messenger, StepContext, StepControl } from './types';
 
 import { Simulate } from '../shared/simulate';

@@ -1,16 +1,16 @@
 import type { Client } from '@temporalio/client';
-import type { PoolInput, PoolMessage } from '../shared/pool';
+import type { PoolInput, PoolRequest } from '../shared/pool';
 import { poolSignalOf } from '../workflows/messages';
 import type { agentPoolWorkflow } from '../workflows/pool';
 
-export type { PoolMessage } from '../shared/pool';
+export type { PoolRequest } from '../shared/pool';
 
 /** Activities the pool and the task workflows use to reach each other through the client. */
 export interface PoolActivities {
   /** Of the given workflow ids, those that are no longer running (or never existed). */
   closedWorkflows(workflowIds: string[]): Promise<string[]>;
   /** Signals the pool, starting it if it is not running yet (signal-with-start). Idempotent by request id. */
-  signalPool(poolId: string, message: PoolMessage): Promise<void>;
+  signalPool(poolId: string, message: PoolRequest): Promise<void>;
 }
 
 export interface PoolDeps {
@@ -21,7 +21,7 @@ export interface PoolDeps {
 }
 
 /** Starts the pool if needed and hands it a message; used by the worker at start-up and by the activities. */
-export async function signalPool(deps: PoolDeps, poolId: string, message: PoolMessage): Promise<void> {
+export async function signalPool(deps: PoolDeps, poolId: string, message: PoolRequest): Promise<void> {
   const base = {
     workflowId: poolId,
     taskQueue: deps.taskQueue,

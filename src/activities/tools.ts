@@ -3,7 +3,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { inSpan } from '../observability/spans';
-import { BUILTIN_TOOLS, type AgentType, type McpServer } from '../shared/registry';
+import { BUILTIN_TOOLS, type AgentType, type McpServer } from '../shared/agent-type';
 import type { Messenger, ToolCallOptions, ToolDefinition, ToolRunner } from './types';
 
 /** `${VAR}` in MCP server env values and headers comes from the worker's environment (secrets stay out of the registry). */

@@ -1,6 +1,6 @@
-import type { TaskSpec } from '../shared/plan';
-import type { BlobRef } from '../shared/blob';
-import type { AgentMessage } from '../shared/status';
+import type { TaskSpec } from '../shared/task';
+import type { BlobRef } from '../shared/claim-check';
+import type { AgentMail } from '../shared/agent-mail';
 import type { Usage } from '../shared/usage';
 
 /** What every lifecycle step of one agent on one task is given. */
@@ -18,7 +18,7 @@ export interface StepContext {
   assignment: number;
   depth: number;
   /** Messages received so far from other agents or from outside. */
-  inbox: AgentMessage[];
+  inbox: AgentMail[];
   /**
    * What this agent instance remembers from earlier tasks (kept by the pool, carried across reuse): a claim check in
    * workflow history, the entries by the time a runtime sees it (see memoryEntries).
@@ -136,12 +136,12 @@ export interface ToolRunner {
   call(name: string, args: unknown, options: ToolCallOptions): Promise<unknown>;
 }
 
-export type { MemoryEntry } from '../shared/pool';
-import type { Memory } from '../shared/pool';
+export type { MemoryEntry } from '../shared/agent';
+import type { Memory } from '../shared/agent';
 
 /** How an agent sends a message on its plan's bus (the send-message tool of a runtime). */
 export interface Messenger {
-  send(planId: string, message: AgentMessage): Promise<void>;
+  send(planId: string, message: AgentMail): Promise<void>;
 }
 
 export interface ReasonResult {

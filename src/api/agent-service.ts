@@ -4,9 +4,11 @@ import type { Config } from '../config';
 import { poolSettings } from '../config';
 import { signalPool } from '../activities/pool';
 import { taskWorkflowId } from '../shared/ids';
-import { memorySize, type AgentInstance, type MemoryEntry, type PoolView } from '../shared/pool';
-import type { AgentType, Registry } from '../shared/registry';
-import type { TaskView } from '../shared/status';
+import { memorySize, type AgentInstance, type MemoryEntry } from '../shared/agent';
+import { type PoolView } from '../shared/pool';
+import type { AgentType } from '../shared/agent-type';
+import type { Registry } from '../shared/registry';
+import type { TaskView } from '../shared/task';
 import {
   agentLeaseQuery,
   poolStatusQuery,

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
 import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../observability/logger';
-import type { ValidationIssue } from '../shared/plan';
+import type { ValidationIssue } from '../shared/plan-check';
 
 export const ERROR_STATUS = {
   VALIDATION_ERROR: 400,

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { PoolView } from '../shared/pool';
-import { AGENT_STATES, PLAN_STATUSES, type PlanStatus } from '../shared/status';
+import { AGENT_STATES } from '../shared/agent';
+import { PLAN_STATUSES, type PlanStatus } from '../shared/plan';
 
 /**
  * The API's Prometheus registry: the pool and the plans (read at each scrape: agents by type and lifecycle state, the

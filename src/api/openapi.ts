@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { PlanInput, TaskInput } from '../shared/plan';
-import { AgentType } from '../shared/registry';
+import { PlanInput } from '../shared/plan';
+import { TaskInput } from '../shared/task';
+import { AgentType } from '../shared/agent-type';
 import { ERROR_STATUS, type ErrorCode } from './errors';
 import { ROUTE_LIST, errorsOf, type Answer, type OperationId, type RouteSpec } from './routes';
 import * as S from './schemas';

@@ -1,4 +1,6 @@
-import { FINAL_TASK_STATES, type MessageLogEntry, type PlanView, type TaskState } from '../shared/status';
+import { FINAL_TASK_STATES, type TaskState } from '../shared/task';
+import { type MailLogEntry } from '../shared/agent-mail';
+import { type PlanView } from '../shared/plan';
 import { flattenTasks } from './plan-tasks';
 
 /** One event of a plan's stream, before the feed numbers it (docs/events.md lists them). */
@@ -24,11 +26,11 @@ export interface PlanSeen {
 }
 
 const pathOf = (path: string[]) => (path.length > 1 ? { path } : {});
-const messageKey = (m: MessageLogEntry) => `${m.state}|${m.deliveries.map((d) => `${d.taskId}:${d.state}`).join(',')}`;
+const messageKey = (m: MailLogEntry) => `${m.state}|${m.deliveries.map((d) => `${d.taskId}:${d.state}`).join(',')}`;
 const planKey = (v: PlanView) => JSON.stringify({ status: v.status, progress: v.progress, paused: v.paused });
 
 /** The baseline: everything in this view counts as told (the subscriber gets it as the `snapshot`). */
-export function seenOf(view: PlanView | undefined, messages: MessageLogEntry[]): PlanSeen {
+export function seenOf(view: PlanView | undefined, messages: MailLogEntry[]): PlanSeen {
   const seen: PlanSeen = { tasks: new Map(), messages: new Map(messages.map((m) => [m.id, messageKey(m)])) };
   if (!view) return seen;
   for (const { task } of flattenTasks(view.tasks)) {
@@ -50,7 +52,7 @@ export function seenOf(view: PlanView | undefined, messages: MessageLogEntry[]):
  * attempts and reassignments, human-input requests opened and answered; new or changed bus messages; usage; the plan's
  * status and progress.
  */
-export function diffPlan(seen: PlanSeen, view: PlanView, messages: MessageLogEntry[]): PlanEvent[] {
+export function diffPlan(seen: PlanSeen, view: PlanView, messages: MailLogEntry[]): PlanEvent[] {
   const events: PlanEvent[] = [];
   for (const { task, path } of flattenTasks(view.tasks)) {
     const before = seen.tasks.get(task.id);

@@ -1,6 +1,7 @@
 import type { Rpc } from './temporal-rpc';
 import type { Client } from '@temporalio/client';
-import { FINAL_TASK_STATES, type PlanView, type TaskView } from '../shared/status';
+import { FINAL_TASK_STATES, type TaskView } from '../shared/task';
+import { type PlanView } from '../shared/plan';
 import type { FeedSource, Observation } from './event-feed';
 import { streamedText } from './model-text';
 import { diffPlan, seenOf, type PlanEvent, type PlanSeen } from './plan-diff';

@@ -11,27 +11,23 @@ import type { Config } from '../config';
 import { executionSettings } from '../config';
 import { claimCheckOf, type ClaimCheck } from '../blob-store';
 import { temporalRpc, type Rpc } from './temporal-rpc';
-import { isBlobRef } from '../shared/blob';
+import { isBlobRef } from '../shared/claim-check';
 import { planWorkflowId, taskWorkflowId } from '../shared/ids';
-import { checkPlan } from '../shared/plan';
+import { checkPlan } from '../shared/plan-check';
 import { compactPlan } from '../shared/plan-codec';
 import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../shared/search-attributes';
 import {
   FINAL_TASK_STATES,
-  PLAN_STATUSES,
-  isTaskResultRef,
+  TASK_DEFAULTS,
   type TaskOutcome,
-  type TaskResultRef,
-  type AgentMessage,
   type HumanInput,
-  type MessageLogEntry,
-  type PlanResult,
-  type PlanStatus,
-  type PlanView,
   type TaskState,
   type TaskView,
-} from '../shared/status';
+} from '../shared/task';
+import { isTaskResultRef, type TaskResultRef } from '../shared/claim-check';
+import { PLAN_STATUSES, type PlanResult, type PlanStatus, type PlanView } from '../shared/plan';
+import { type AgentMail, type MailLogEntry } from '../shared/agent-mail';
 import {
   agentMessageSignal,
   cancelPlanSignal,
@@ -139,7 +135,7 @@ export class PlanService {
       );
     }
     const { plan } = checked;
-    const compact = compactPlan(plan);
+    const compact = compactPlan(plan, TASK_DEFAULTS);
     const size = JSON.stringify(compact).length;
     if (size > MAX_PLAN_PAYLOAD) {
       throw new ApiError(
@@ -206,7 +202,7 @@ export class PlanService {
   async watch(
     planId: string,
     pick?: (running: TaskView[]) => TaskView[],
-  ): Promise<{ closed?: PlanStatus; view?: PlanView; messages: MessageLogEntry[] }> {
+  ): Promise<{ closed?: PlanStatus; view?: PlanView; messages: MailLogEntry[] }> {
     const desc = await this.describe(planId);
     const closed = desc.status.name === 'RUNNING' ? undefined : statusOf(desc);
     const handle = this.client.workflow.getHandle(planWorkflowId(planId));
@@ -455,9 +451,9 @@ export class PlanService {
   async sendMessage(
     planId: string,
     msg: { id?: string; from?: string; to: string; body: unknown },
-  ): Promise<AgentMessage> {
+  ): Promise<AgentMail> {
     const handle = await this.runningHandle(planId, 'send a message');
-    const message: AgentMessage = {
+    const message: AgentMail = {
       id: msg.id ?? randomUUID(),
       from: msg.from ?? 'api',
       to: msg.to,
@@ -468,7 +464,7 @@ export class PlanService {
     return message;
   }
 
-  async messages(planId: string): Promise<MessageLogEntry[]> {
+  async messages(planId: string): Promise<MailLogEntry[]> {
     await this.describe(planId);
     return this.rpc(() => this.client.workflow.getHandle(planWorkflowId(planId)).query(planMessagesQuery));
   }

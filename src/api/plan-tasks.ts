@@ -1,4 +1,4 @@
-import type { TaskState, TaskView } from '../shared/status';
+import type { TaskState, TaskView } from '../shared/task';
 import type { Usage } from '../shared/usage';
 
 /**

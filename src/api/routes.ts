@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PlanInput } from '../shared/plan';
-import { AgentType } from '../shared/registry';
+import { AgentType } from '../shared/agent-type';
 import { ERROR_STATUS, type ErrorCode } from './errors';
 import { CodecPayloads } from './codec-endpoint';
 import * as S from './schemas';

@@ -1,6 +1,10 @@
 import { z } from 'zod';
-import { AGENT_STATES, PLAN_STATUSES, TASK_STATES } from '../shared/status';
-import type { MessageLogEntry, PlanResult, PlanView, TaskView } from '../shared/status';
+import { AGENT_STATES } from '../shared/agent';
+import { PLAN_STATUSES } from '../shared/plan';
+import { TASK_STATES } from '../shared/task';
+import type { MailLogEntry } from '../shared/agent-mail';
+import type { PlanResult, PlanView } from '../shared/plan';
+import type { TaskView } from '../shared/task';
 import { FailurePolicy, PlanMode } from '../shared/plan';
 import type { PoolView } from '../shared/pool';
 import type { Usage, UsageReport } from '../shared/usage';
@@ -274,7 +278,7 @@ export type SchemaChecks = [
   Holds<typeof PlanListSchema, { plans: PlanSummary[] }>,
   Holds<typeof TaskSummarySchema, TaskSummary>,
   Holds<typeof PlanResultSchema, Omit<PlanResult, 'tasks'> & { tasks?: Record<string, TaskSummary> }>,
-  Holds<typeof MessageLogSchema, { messages: MessageLogEntry[] }>,
+  Holds<typeof MessageLogSchema, { messages: MailLogEntry[] }>,
   Holds<typeof AgentViewSchema, AgentView>,
   Holds<
     typeof AgentsSchema,

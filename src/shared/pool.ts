@@ -1,53 +1,9 @@
-import type { BlobRef } from './blob';
-import type { AgentType } from './registry';
-import type { AgentState, TaskState } from './status';
+import type { AgentInstance, Memory, MemoryEntry } from './agent';
+import type { AgentType } from './agent-type';
+import type { PoolSettings } from './settings';
 import type { Usage } from './usage';
 
-/** Something an agent instance remembers from a task; carried across reuse. */
-export interface MemoryEntry {
-  at: string;
-  planId: string;
-  taskId: string;
-  note: string;
-}
-
-/**
- * An instance's memory: its entries, or (once it has any) a claim check of them in the blob store, so the pool carries
- * about a hundred bytes per instance whatever the instance remembers. Activities resolve it; `count` says how many.
- */
-export type Memory = MemoryEntry[] | (BlobRef & { count?: number });
-
-/** The entries of a memory the activity has already resolved (a claim check has none to show). */
-export const memoryEntries = (memory: Memory): MemoryEntry[] => (Array.isArray(memory) ? memory : []);
-
-/** How many entries a memory holds, resolved or not. */
-export const memorySize = (memory: Memory): number => (Array.isArray(memory) ? memory.length : (memory.count ?? 0));
-
-export interface Transition {
-  state: AgentState | TaskState;
-  at: string;
-  taskId?: string;
-  planId?: string;
-}
-
-/** One live agent instance as the pool keeps it. */
-export interface AgentInstance {
-  id: string;
-  type: string;
-  state: AgentState;
-  planId: string | null;
-  taskId: string | null;
-  /** The task workflow holding this instance while it is busy. */
-  holder: string | null;
-  requestId: string | null;
-  tasksCompleted: number;
-  failures: number;
-  consecutiveFailures: number;
-  createdAt: string;
-  lastActiveAt: string;
-  transitions: Transition[];
-  memory: Memory;
-}
+/** The agent pool's protocol: what task workflows, plans and the worker ask of it, what it grants, what it shows. */
 
 /** A task workflow asking for an agent. */
 export interface AcquireRequest {
@@ -124,16 +80,6 @@ export interface LeaseWork {
 /** The instances a plan (or coordinator) holds on lease, and the task each is working on. */
 export type LeaseView = { agentId: string; agentType: string; taskId?: string; served: string[] }[];
 
-export interface PoolSettings {
-  maxAgents: number;
-  /** An instance failing this many tasks in a row is quarantined (terminated). */
-  quarantineAfter: number;
-  /** How often busy instances are checked for a dead holder. */
-  sweepIntervalSeconds: number;
-  /** Continue-as-new after this many history events. */
-  historyLimit: number;
-}
-
 export interface PoolView {
   maxAgents: number;
   active: number;
@@ -172,19 +118,10 @@ export interface PoolInput {
   snapshot?: PoolSnapshot;
 }
 
-/** What a task workflow (or the worker at start-up) tells the pool; see poolSignalOf for the signal each one is. */
-export type PoolMessage =
+/** What a task workflow, a plan (or the worker at start-up) asks of the pool; poolSignalOf names the signal for each. */
+export type PoolRequest =
   | { kind: 'acquire'; request: AcquireRequest }
   | { kind: 'release'; release: Release }
   /** `onlyQueued`: a lease withdraws the part of its request not yet granted, keeping what it was given. */
   | { kind: 'cancel'; requestId: string; onlyQueued?: boolean }
   | { kind: 'configure'; input: PoolInput };
-
-const MAX_MEMORY = 10;
-const MAX_NOTE = 200;
-
-/** An instance's memory after it remembers `notes`: the newest ten, each cut to 200 characters. */
-export function remember(memory: MemoryEntry[], notes: MemoryEntry[]): MemoryEntry[] {
-  if (notes.length === 0) return memory;
-  return [...memory, ...notes.map((n) => ({ ...n, note: n.note.slice(0, MAX_NOTE) }))].slice(-MAX_MEMORY);
-}

@@ -9,6 +9,13 @@ export interface IssueLike {
 
 export const issuePath = (path: readonly PropertyKey[]): string => path.map(String).join('.');
 
+/** The same path with array indexes in brackets (`tasks[2].dependsOn[0]`), as the API's validation errors give it. */
+export const bracketPath = (path: readonly PropertyKey[]): string =>
+  path
+    .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+    .join('')
+    .replace(/^\./, '');
+
 export function describeIssues(issues: readonly IssueLike[]): string {
   return issues.map((i) => `${issuePath(i.path) || '(root)'}: ${i.message}`).join('; ');
 }

@@ -1,12 +1,6 @@
 import { addUsage, type Usage } from '../shared/usage';
-import {
-  type Grant,
-  type LeasedAgent,
-  type LeaseView,
-  type LeaseWork,
-  type Memory,
-  type PoolMessage,
-} from '../shared/pool';
+import { type Grant, type LeasedAgent, type LeaseView, type LeaseWork, type PoolRequest } from '../shared/pool';
+import { type Memory } from '../shared/agent';
 
 export type { LeasedAgent } from '../shared/pool';
 
@@ -57,7 +51,7 @@ export class AgentLease {
     private readonly holder: string,
     private readonly requestPrefix: string,
     private readonly planId: string,
-    private readonly send: (message: PoolMessage) => void,
+    private readonly send: (message: PoolRequest) => void,
   ) {}
 
   /** Grants from the pool. A grant for a request this lease no longer has goes straight back. */

@@ -1,5 +1,5 @@
 import { setHandler } from '@temporalio/workflow';
-import type { TaskOutcome, TaskWorkflowInput } from '../shared/status';
+import type { TaskOutcome, TaskWorkflowInput } from '../shared/task';
 import {
   agentLeaseQuery,
   agentsGrantedSignal,

@@ -4,11 +4,14 @@ import {
   getExternalWorkflowHandle,
   startChild,
 } from '@temporalio/workflow';
-import type { FailurePolicy, TaskSpec } from '../shared/plan';
+import type { FailurePolicy } from '../shared/plan';
+import type { TaskSpec } from '../shared/task';
 import { taskWorkflowId } from '../shared/ids';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey, PlanIdKey, TaskIdKey } from '../shared/search-attributes';
 import type { LeasedAgent } from '../shared/pool';
-import type { AgentMessage, ExecutionSettings, TaskOutcome } from '../shared/status';
+import type { AgentMail } from '../shared/agent-mail';
+import type { ExecutionSettings } from '../shared/settings';
+import type { TaskOutcome } from '../shared/task';
 import { BUDGET_EXHAUSTED } from '../shared/usage';
 import type { DagExecutor, StartTask } from './dag';
 import { budgetExhaustedSignal } from './messages';
@@ -37,7 +40,7 @@ export function childStarter(ctx: ChildContext): StartTask {
   return async (
     task: TaskSpec,
     dependencies: Record<string, unknown>,
-    inbox: AgentMessage[],
+    inbox: AgentMail[],
     onStarted: () => void,
     agent?: LeasedAgent,
   ): Promise<TaskOutcome> => {

@@ -1,5 +1,5 @@
-import type { TaskSpec } from '../shared/plan';
-import type { Assignment, TaskError, TaskState, TaskView } from '../shared/status';
+import type { TaskSpec } from '../shared/task';
+import type { Assignment, TaskError, TaskState, TaskView } from '../shared/task';
 
 /** What the DAG scheduler keeps of one task: its view's fields, plus its spec, place, output and whether it started. */
 export interface TaskRecord extends Pick<

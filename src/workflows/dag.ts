@@ -1,6 +1,9 @@
 import { ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
-import type { FailurePolicy, TaskSpec } from '../shared/plan';
-import type { AgentMessage, PlanProgress, TaskError, TaskOutcome, TaskState, TaskView } from '../shared/status';
+import type { FailurePolicy } from '../shared/plan';
+import type { TaskSpec } from '../shared/task';
+import type { AgentMail } from '../shared/agent-mail';
+import type { PlanProgress } from '../shared/plan';
+import type { TaskError, TaskOutcome, TaskState, TaskView } from '../shared/task';
 import type { AgentLease, LeasedAgent } from './agent-lease';
 import { packRecord, unpackRecord, type DagSnapshot, type TaskRecord } from './dag-carry';
 import { BUDGET_STOP, describeFailure, INPUT_TIMEOUT_SKIP } from './failures';
@@ -16,7 +19,7 @@ export function inTree(specs: TaskSpec[], id: string): boolean {
 export type StartTask = (
   task: TaskSpec,
   dependencies: Record<string, unknown>,
-  inbox: AgentMessage[],
+  inbox: AgentMail[],
   onStarted: () => void,
   agent?: LeasedAgent,
 ) => Promise<TaskOutcome>;
@@ -24,7 +27,7 @@ export type StartTask = (
 /** Hooks the owner of an executor uses to route messages to its tasks. */
 export interface DagHooks {
   /** Messages held for a task that is about to start: they go into its input. */
-  takeInbox?(taskId: string): AgentMessage[];
+  takeInbox?(taskId: string): AgentMail[];
   /** The task's workflow is running and can receive signals. */
   onStarted?(taskId: string): void;
   /** How a carried-over completed task's output is referred to (its task workflow's result). */

@@ -1,6 +1,6 @@
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/workflow';
-import type { Assignment, TaskError, TaskView } from '../shared/status';
+import type { Assignment, TaskError, TaskView } from '../shared/task';
 
 /**
  * The failure taxonomy of tasks: which error types end a task at once, which are not the agent instance's fault, and

@@ -1,8 +1,10 @@
 import { defineQuery, defineSignal, defineUpdate, type SignalDefinition } from '@temporalio/workflow';
-import type { AcquireRequest, Grant, LeaseView, PoolMessage, PoolView, Release } from '../shared/pool';
-import type { AgentType } from '../shared/registry';
+import type { AcquireRequest, Grant, LeaseView, PoolRequest, PoolView, Release } from '../shared/pool';
+import type { AgentType } from '../shared/agent-type';
 import type { Usage } from '../shared/usage';
-import type { AgentMessage, HumanInput, MessageLogEntry, PlanView, TaskState, TaskView } from '../shared/status';
+import type { AgentMail, MailLogEntry } from '../shared/agent-mail';
+import type { HumanInput, TaskState, TaskView } from '../shared/task';
+import type { PlanView } from '../shared/plan';
 
 /** The plan's live status: what `GET /v1/plans/:id` serves and `temporal workflow query --type planStatus` prints. */
 export const planStatusQuery = defineQuery<PlanView>('planStatus');
@@ -20,11 +22,11 @@ export const pausePlanSignal = defineSignal<[]>('pausePlan');
 export const resumePlanSignal = defineSignal<[]>('resumePlan');
 
 /** A message for an agent of the plan (by task id or agent id) or for all running agents (`to: "*"`). Sent to the plan. */
-export const agentMessageSignal = defineSignal<[AgentMessage]>('agentMessage');
+export const agentMessageSignal = defineSignal<[AgentMail]>('agentMessage');
 /** The plan's message log, with each message's delivery state. */
-export const planMessagesQuery = defineQuery<MessageLogEntry[]>('planMessages');
+export const planMessagesQuery = defineQuery<MailLogEntry[]>('planMessages');
 /** The plan hands a message to a running task workflow; it goes into the agent's inbox for its next step. */
-export const deliverMessageSignal = defineSignal<[AgentMessage]>('deliverMessage');
+export const deliverMessageSignal = defineSignal<[AgentMail]>('deliverMessage');
 /** A task workflow tells its plan which agent instance took the task, so messages can be addressed by agent id. */
 export const taskAssignedSignal = defineSignal<[{ taskId: string; agentId: string }]>('taskAssigned');
 /** A task workflow reports the tokens and cost of one model call to its plan (which keeps the budget). */
@@ -61,7 +63,7 @@ export const removeAgentTypeUpdate = defineUpdate<void, [string]>('removeAgentTy
 export const terminateAgentUpdate = defineUpdate<void, [string]>('terminateAgent');
 
 /** The pool signal that carries a message, with its argument: one mapping for the workflow and the activity side. */
-export function poolSignalOf(message: PoolMessage): [SignalDefinition<[unknown]>, unknown] {
+export function poolSignalOf(message: PoolRequest): [SignalDefinition<[unknown]>, unknown] {
   switch (message.kind) {
     case 'acquire':
       return [acquireAgentSignal as SignalDefinition<[unknown]>, message.request];

@@ -11,18 +11,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { expandPlan } from '../shared/plan-codec';
+import { defaultSettings, taskDefaults } from './lazy-schemas';
 import type { Grant } from '../shared/pool';
 import { addUsage, overBudget, ZERO_USAGE, type UsageReport } from '../shared/usage';
 import { PlanStatusKey } from '../shared/search-attributes';
-import {
-  DEFAULT_SETTINGS,
-  taskResultRef,
-  type PlanResult,
-  type PlanStatus,
-  type PlanView,
-  type PlanWorkflowInput,
-  type TaskView,
-} from '../shared/status';
+import { taskResultRef } from '../shared/claim-check';
+import { type TaskView } from '../shared/task';
+import { type PlanResult, type PlanStatus, type PlanView, type PlanWorkflowInput } from '../shared/plan';
 import { pinnedWhenVersioned } from './versioning';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
@@ -43,7 +38,7 @@ import {
   usageAckSignal,
   usageReportSignal,
 } from './messages';
-import { MessageRouter, type RouterSnapshot } from './message-router';
+import { MessageRouter, type RouterSnapshot } from './mail-router';
 
 /** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
 const MAX_CARRY_BYTES = 1_900_000;
@@ -54,8 +49,8 @@ const MAX_CARRY_BYTES = 1_900_000;
  * whose `status` says how the plan ended. Deterministic; safe to replay.
  */
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult> {
-  const plan = 'typeSets' in input.plan ? expandPlan(input.plan) : input.plan;
-  const settings = { ...DEFAULT_SETTINGS, ...input.settings };
+  const plan = 'typeSets' in input.plan ? expandPlan(input.plan, taskDefaults) : input.plan;
+  const settings = input.settings ?? defaultSettings();
   const carried = input.carried;
   const startedAt = carried?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
   let status: PlanStatus = 'running';

@@ -1,5 +1,5 @@
-import type { AgentInstance, Memory } from '../shared/pool';
-import type { AgentState } from '../shared/status';
+import type { AgentInstance, Memory } from '../shared/agent';
+import type { AgentState } from '../shared/agent';
 
 /**
  * The pool's instances as it carries them across continue-as-new, packed so that MAX_AGENTS of 10,000 fits Temporal's

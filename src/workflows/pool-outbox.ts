@@ -1,6 +1,6 @@
 import { CancellationScope, proxyLocalActivities } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
-import type { PoolMessage } from '../shared/pool';
+import type { PoolRequest } from '../shared/pool';
 
 // A local activity (signal-with-start from the worker): a marker in the caller's history and no workflow task of its
 // own, where a signal sent from workflow code costs two events and a workflow task to learn it was delivered. It only
@@ -25,11 +25,11 @@ export class PoolOutbox {
 
   constructor(private readonly poolId: string) {}
 
-  send(message: PoolMessage): void {
+  send(message: PoolRequest): void {
     this.pending.push(this.sendNow(message).catch(() => undefined));
   }
 
-  sendNow(message: PoolMessage): Promise<void> {
+  sendNow(message: PoolRequest): Promise<void> {
     return CancellationScope.nonCancellable(() => signalPool(this.poolId, message));
   }
 

@@ -1,16 +1,10 @@
-import type { AgentType } from '../shared/registry';
-import type {
-  AcquireRequest,
-  AgentInstance,
-  Grant,
-  PoolSettings,
-  PoolSnapshot,
-  PoolView,
-  Release,
-} from '../shared/pool';
-import { remember } from '../shared/pool';
+import type { AgentType } from '../shared/agent-type';
+import type { AcquireRequest, Grant, PoolSnapshot, PoolView, Release } from '../shared/pool';
+import type { AgentInstance } from '../shared/agent';
+import type { PoolSettings } from '../shared/settings';
+import { remember } from '../shared/agent';
 import { packInstances, unpackInstances, type PackedInstances } from './pool-carry';
-import type { AgentState } from '../shared/status';
+import type { AgentState } from '../shared/agent';
 import { addUsage, type Usage } from '../shared/usage';
 
 const MAX_TRANSITIONS = 20;

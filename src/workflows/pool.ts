@@ -13,7 +13,6 @@ import {
 } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
 import type { Grant, PoolInput } from '../shared/pool';
-import type * as Registry from '../shared/registry';
 import { PoolState } from './pool-state';
 import {
   acquireAgentSignal,
@@ -28,16 +27,7 @@ import {
   upsertAgentTypeUpdate,
 } from './messages';
 import { describeIssues } from '../shared/zod-issues';
-
-/**
- * The registry's zod schemas, loaded on first use. Each workflow start re-evaluates every module its code reaches (the
- * reusable VM gives each execution its own module cache), and building zod schemas costs milliseconds: at a child
- * workflow per task that was most of the worker's CPU. Only the pool validates agent types, and only on an update.
- */
-function registry(): typeof Registry {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require('../shared/registry') as typeof Registry;
-}
+import { agentTypes } from './lazy-schemas';
 
 /** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
 const MAX_CARRY_BYTES = 1_900_000;
@@ -89,7 +79,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   setHandler(
     upsertAgentTypeUpdate,
     (raw) => {
-      const type = registry().parseStoredAgentType(raw);
+      const type = agentTypes().parseStoredAgentType(raw);
       state.upsertType(type);
       publishRegistry();
       touch();
@@ -97,7 +87,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     },
     {
       validator: (raw) => {
-        const parsed = registry().AgentType.safeParse(raw);
+        const parsed = agentTypes().AgentType.safeParse(raw);
         if (!parsed.success) {
           throw ApplicationFailure.create({
             type: 'BadInput',

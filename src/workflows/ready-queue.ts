@@ -1,5 +1,5 @@
-import type { TaskSpec } from '../shared/plan';
-import type { TaskState } from '../shared/status';
+import type { TaskSpec } from '../shared/task';
+import type { TaskState } from '../shared/task';
 import type { Shortfall } from './agent-lease';
 
 /** What the queue needs of a task record. */

@@ -1,5 +1,5 @@
 import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
-import type { TaskWorkflowInput } from '../shared/status';
+import type { TaskWorkflowInput } from '../shared/task';
 import { NON_RETRYABLE_TYPES } from './failures';
 
 /** How one lifecycle step runs: retried by the task's policy, named in the Web UI `<step> · <task> · <agent>`. */

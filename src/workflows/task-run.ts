@@ -12,12 +12,12 @@ import {
 } from '@temporalio/workflow';
 import type { AgentActivities, ExecuteResult, StepContext, ToolCallRequest } from '../activities/types';
 import { planWorkflowId } from '../shared/ids';
-import type { TaskSpec } from '../shared/plan';
-import type { Grant, LeaseWork, Memory, Release } from '../shared/pool';
+import type { TaskSpec } from '../shared/task';
+import type { Grant, LeaseWork, Release } from '../shared/pool';
+import type { Memory } from '../shared/agent';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
+import { taskResultRef } from '../shared/claim-check';
 import {
-  taskResultRef,
-  type AgentMessage,
   type Assignment,
   type HumanInput,
   type InputRequest,
@@ -26,12 +26,13 @@ import {
   type TaskState,
   type TaskView,
   type TaskWorkflowInput,
-} from '../shared/status';
+} from '../shared/task';
+import { type AgentMail } from '../shared/agent-mail';
 import { addUsage, type Usage } from '../shared/usage';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
 import { DagExecutor, inTree } from './dag';
-import { MessageRouter } from './message-router';
+import { MessageRouter } from './mail-router';
 import {
   attemptsOf,
   BUDGET_STOP,
@@ -84,7 +85,7 @@ export class TaskRun {
   private acked = 0;
 
   /** Messages from the plan's bus, handed to the agent's next step. */
-  private readonly inbox: AgentMessage[];
+  private readonly inbox: AgentMail[];
 
   private decision: HumanInput | undefined;
   private asked = false;
@@ -94,7 +95,7 @@ export class TaskRun {
   private subLease: AgentLease | undefined;
   /** The bus of this coordinator's sub-agents: messages for them wait here until they start. */
   private subRouter: MessageRouter | undefined;
-  private readonly heldForSubAgents: AgentMessage[] = [];
+  private readonly heldForSubAgents: AgentMail[] = [];
   private subtaskOutputs: Record<string, unknown> | undefined;
   private subtaskErrors: Record<string, unknown> | undefined;
 
@@ -166,7 +167,7 @@ export class TaskRun {
   }
 
   /** A message for this agent goes to its inbox; one for a sub-agent (at any depth) to the sub-agents' bus. */
-  onMessage(message: AgentMessage): void {
+  onMessage(message: AgentMail): void {
     if (this.forSubAgent(message.to)) {
       if (this.subRouter && this.sub) this.subRouter.route(message);
       else this.heldForSubAgents.push(message); // the sub-agents are not there yet

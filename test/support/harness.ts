@@ -6,14 +6,17 @@ import { closeEventStreams, createApp } from '../../src/api/app';
 import { loadConfig } from '../../src/config';
 import { buildDeps, createWorker } from '../../src/worker';
 import type { ActivityDeps } from '../../src/activities';
-import { checkPlan, type PlanInput } from '../../src/shared/plan';
+import { checkPlan } from '../../src/shared/plan-check';
+import { type PlanInput } from '../../src/shared/plan';
 import { compactPlan } from '../../src/shared/plan-codec';
+import { TASK_DEFAULTS } from '../../src/shared/task';
 import { DEFAULT_REGISTRY, type Registry } from '../../src/shared/registry';
-import type { PoolSettings } from '../../src/shared/pool';
+import type { PoolSettings } from '../../src/shared/settings';
 import { planWorkflowId } from '../../src/shared/ids';
 import { PlanIdKey } from '../../src/shared/search-attributes';
-import type { ExecutionSettings, PlanResult } from '../../src/shared/status';
-import { DEFAULT_SETTINGS } from '../../src/shared/status';
+import type { ExecutionSettings } from '../../src/shared/settings';
+import type { PlanResult } from '../../src/shared/plan';
+import { DEFAULT_SETTINGS } from '../../src/shared/settings';
 import type { planWorkflow } from '../../src/workflows/plan';
 
 /** Settings that keep retries fast in tests; the behaviour is the same as production, only the clock is shorter. */
@@ -126,7 +129,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     await client.workflow.start<typeof planWorkflow>('planWorkflow', {
       workflowId,
       taskQueue,
-      args: [{ plan: compactPlan(checked.plan), settings: { ...FAST_SETTINGS, poolId, ...settings } }],
+      args: [{ plan: compactPlan(checked.plan, TASK_DEFAULTS), settings: { ...FAST_SETTINGS, poolId, ...settings } }],
       typedSearchAttributes: [{ key: PlanIdKey, value: checked.plan.id }],
     });
     return workflowId;

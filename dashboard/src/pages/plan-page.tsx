@@ -11,7 +11,7 @@ import { follow, type LiveMode } from '../live';
 import { perf } from '../perf';
 import { PlanModel } from '../plan-model';
 import { useFrameTicker } from '../ticker';
-import type { MessageLogEntry, PlanStatusView } from '../types';
+import type { MailLogEntry, PlanStatusView } from '../types';
 
 /** The events of GET /v1/plans/:planId/events (docs/dashboard.md). */
 const PLAN_EVENTS = ['snapshot', 'task', 'message', 'input', 'usage', 'text', 'plan', 'end'] as const;
@@ -47,7 +47,7 @@ export function PlanPage({ planId }: { planId: string }) {
     };
     // The bus's past messages: a stream sends only new ones.
     const loadMessages = () =>
-      api<{ messages: MessageLogEntry[] }>(`/v1/plans/${enc}/messages`)
+      api<{ messages: MailLogEntry[] }>(`/v1/plans/${enc}/messages`)
         .then((r) => {
           model.applyMessages(r.messages);
           schedule();

@@ -1,13 +1,13 @@
 import { getExternalWorkflowHandle } from '@temporalio/workflow';
 import { taskWorkflowId } from '../shared/ids';
-import type { AgentMessage, DeliveryState, MessageLogEntry } from '../shared/status';
+import type { AgentMail, DeliveryState, MailLogEntry } from '../shared/agent-mail';
 import type { DagExecutor } from './dag';
 import { deliverMessageSignal } from './messages';
 
-type Delivery = MessageLogEntry['deliveries'][number];
+type Delivery = MailLogEntry['deliveries'][number];
 
 export interface RouterSnapshot {
-  log: MessageLogEntry[];
+  log: MailLogEntry[];
   /** `recipient`: a sub-agent the message waits for at `taskId`, its coordinator (absent: the task itself). */
   held: { taskId: string; messageId: string; recipient?: string }[];
 }
@@ -18,9 +18,9 @@ export interface RouterSnapshot {
  * for it, one for a finished task is undeliverable. Deterministic.
  */
 export class MessageRouter {
-  private readonly log: MessageLogEntry[] = [];
+  private readonly log: MailLogEntry[] = [];
   private readonly seen = new Set<string>();
-  private readonly held = new Map<string, { message: AgentMessage; delivery: Delivery; entry: MessageLogEntry }[]>();
+  private readonly held = new Map<string, { message: AgentMail; delivery: Delivery; entry: MailLogEntry }[]>();
 
   constructor(
     private readonly planId: string,
@@ -54,14 +54,14 @@ export class MessageRouter {
     };
   }
 
-  entries(): MessageLogEntry[] {
+  entries(): MailLogEntry[] {
     return this.log;
   }
 
-  route(message: AgentMessage): void {
+  route(message: AgentMail): void {
     if (this.seen.has(message.id)) return;
     this.seen.add(message.id);
-    const entry: MessageLogEntry = { ...message, state: 'pending', deliveries: [] };
+    const entry: MailLogEntry = { ...message, state: 'pending', deliveries: [] };
     this.log.push(entry);
     const dag = this.dag();
     let targets: string[];
@@ -85,7 +85,7 @@ export class MessageRouter {
   }
 
   /** Messages held for a task that is starting now: they become its initial inbox. */
-  takeInbox(taskId: string): AgentMessage[] {
+  takeInbox(taskId: string): AgentMail[] {
     const held = (this.held.get(taskId) ?? []).filter((h) => h.delivery.state === 'pending');
     this.held.delete(taskId);
     const now = new Date().toISOString();
@@ -117,7 +117,7 @@ export class MessageRouter {
   }
 
   /** Hands `message` to task `taskId` (the recipient, or the coordinator above a sub-agent recipient). */
-  private deliver(entry: MessageLogEntry, message: AgentMessage, taskId: string, recipient = taskId): void {
+  private deliver(entry: MailLogEntry, message: AgentMail, taskId: string, recipient = taskId): void {
     const delivery: Delivery = { taskId: recipient, state: 'pending' };
     entry.deliveries.push(delivery);
     const dag = this.dag();
@@ -132,7 +132,7 @@ export class MessageRouter {
     }
   }
 
-  private signal(entry: MessageLogEntry, message: AgentMessage, delivery: Delivery, taskId: string): void {
+  private signal(entry: MailLogEntry, message: AgentMail, delivery: Delivery, taskId: string): void {
     getExternalWorkflowHandle(taskWorkflowId(this.planId, taskId))
       .signal(deliverMessageSignal, message)
       .then(
@@ -148,7 +148,7 @@ export class MessageRouter {
       .finally(() => this.settle(entry));
   }
 
-  private settle(entry: MessageLogEntry): void {
+  private settle(entry: MailLogEntry): void {
     const states = entry.deliveries.map((d) => d.state);
     const state: DeliveryState = states.includes('pending')
       ? 'pending'

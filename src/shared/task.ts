@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import type { AgentMail } from './agent-mail';
+import type { Memory } from './agent';
+import type { LeasedAgent } from './pool';
+import type { FailurePolicy } from './plan';
+import type { ExecutionSettings } from './settings';
+import type { Usage } from './usage';
+
+/** Ids go into workflow ids (`plan-<planId>-task-<taskId>`), so they are kept to a safe alphabet. */
+export const Id = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/,
+    'letters, digits, "_", ".", ":" or "-", at most 100, not starting with a symbol',
+  );
+
+/** A task as a plan submits it: the one list of a task's fields, their limits and their defaults. */
+export const TaskInput = z.object({
+  id: Id,
+  description: z.string().max(20_000).optional(),
+  capabilities: z.array(z.string().min(1).max(100)).max(50).default([]),
+  agentType: z.string().min(1).optional(),
+  dependsOn: z.array(Id).max(1_000).default([]),
+  input: z.record(z.string(), z.unknown()).optional(),
+  optional: z.boolean().default(false),
+  priority: z.number().int().min(-1_000).max(1_000).default(0),
+  timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+  maxRetries: z.number().int().min(0).max(100).optional(),
+  maxReassignments: z.number().int().min(0).max(20).default(2),
+  fallbackAgentType: z.string().min(1).optional(),
+  requiresApproval: z.boolean().default(false),
+  awaitInput: z.boolean().default(false),
+  inputTimeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86_400)
+    .default(3_600),
+  /** What a waiting task does when no input arrives in time. */
+  onInputTimeout: z.enum(['fail', 'skip', 'default']).default('fail'),
+  defaultInput: z.unknown().optional(),
+  /** How a coordinator runs its sub-agents: all at once (subject to dependsOn) or one after another. */
+  subtaskMode: z.enum(['parallel', 'sequential']).default('parallel'),
+  get subtasks(): z.ZodDefault<z.ZodArray<typeof TaskInput>> {
+    return z.array(TaskInput).max(1_000).default([]);
+  },
+});
+export type TaskInput = z.input<typeof TaskInput>;
+
+/**
+ * A task after validation (src/shared/plan-check.ts): the schema's output, with its agent type resolved, every type
+ * that can do it (best fit first; the pool spreads work over them), and its subtasks checked the same way.
+ */
+export type TaskSpec = Omit<z.output<typeof TaskInput>, 'agentType' | 'subtasks'> & {
+  agentType: string;
+  eligibleTypes: string[];
+  subtasks: TaskSpec[];
+};
+
+/** The fields a task gets when it leaves them out, as the schema gives them. */
+export const TASK_DEFAULTS: Readonly<Omit<TaskSpec, 'id' | 'agentType' | 'eligibleTypes' | 'subtasks'>> = (() => {
+  const { id: _id, subtasks: _subtasks, ...defaults } = TaskInput.parse({ id: 'defaults' });
+  return defaults;
+})();
+
+export const TASK_STATES = [
+  'pending',
+  'assigned',
+  'reasoning',
+  'executing',
+  'validating',
+  'completed',
+  'failed',
+  'skipped',
+  'cancelled',
+  'waiting',
+] as const;
+export type TaskState = (typeof TASK_STATES)[number];
+export const FINAL_TASK_STATES: readonly TaskState[] = ['completed', 'failed', 'skipped', 'cancelled'];
+
+export interface TaskError {
+  message: string;
+  type: string;
+}
+
+export interface Assignment {
+  agentId: string;
+  agentType: string;
+  outcome: 'completed' | 'failed' | 'cancelled' | 'running';
+  error?: string;
+}
+
+export interface TaskView {
+  id: string;
+  state: TaskState;
+  agentId?: string;
+  agentType: string;
+  /** Sibling tasks this one waits for (the plan's view; a task workflow's own view leaves them out). */
+  dependsOn?: string[];
+  attempts: number;
+  assignments: Assignment[];
+  error?: TaskError;
+  reason?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  subtasks: TaskView[];
+  /** Tokens and cost of this task's model calls (agents with a model only). */
+  usage?: Usage;
+  /** Task workflows only: the lifecycle steps this task went through, with times. */
+  transitions?: { state: TaskState; at: string; agentId?: string }[];
+  /** Task workflows only, while the task is `waiting`: what it asks a human for. */
+  input?: InputRequest;
+}
+
+/** What a task waiting for a human asks (POST /v1/plans/:planId/tasks/:taskId/input answers it). */
+export interface InputRequest {
+  /** `approval`: requiresApproval (answer approved true/false); `input`: awaitInput (answer with data). */
+  kind: 'approval' | 'input';
+  description?: string;
+  since?: string;
+  timeoutSeconds: number;
+  onTimeout: TaskSpec['onInputTimeout'];
+}
+
+/** A human's answer to a task waiting in state `waiting`. */
+export interface HumanInput {
+  approved: boolean;
+  data?: unknown;
+}
+
+/** What an agent task workflow returns when its task completed. */
+export interface TaskOutcome {
+  taskId: string;
+  agentId: string;
+  agentType: string;
+  attempts: number;
+  output: unknown;
+  assignments: Assignment[];
+  subtasks: TaskView[];
+  usage?: Usage;
+  /**
+   * Set when the task completed on the instance its plan (or coordinator) leased it and still holds it: the instance
+   * goes back to the lease for the next task, remembering this one.
+   */
+  kept?: { memory?: Memory; usage?: Usage };
+}
+
+export interface TaskWorkflowInput {
+  planId: string;
+  /** Mail that arrived before the task started. */
+  inbox?: AgentMail[];
+  task: TaskSpec;
+  /** Outputs of the tasks this one depends on, by task id. */
+  dependencies: Record<string, unknown>;
+  settings: ExecutionSettings;
+  failurePolicy: FailurePolicy;
+  maxConcurrency: number;
+  depth: number;
+  /** The plan has a budget: usage reports are acknowledged, and the task waits for that before its next model call. */
+  budgeted?: boolean;
+  /** The instance to start on, from the plan's (or coordinator's) lease; without one the task asks the pool. */
+  agent?: LeasedAgent;
+}
+
+/** Every task of the tree, depth first. */
+export function allTasks(tasks: TaskSpec[]): TaskSpec[] {
+  return tasks.flatMap((t) => [t, ...allTasks(t.subtasks)]);
+}

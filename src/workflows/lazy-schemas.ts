@@ -1,0 +1,19 @@
+import type * as AgentTypes from '../shared/agent-type';
+import type * as Settings from '../shared/settings';
+import type * as Tasks from '../shared/task';
+
+/*
+ * What workflow code needs from the zod schemas (src/shared/agent-type.ts, settings.ts, task.ts), loaded on first use.
+ * Each workflow start re-evaluates every module its code reaches (the reusable VM gives each execution its own module
+ * cache), and loading zod and building its schemas costs milliseconds: at a child workflow per task that was most of
+ * the worker's CPU. So workflow code imports only types from those modules (eslint.config.mjs enforces it) and reaches
+ * them here, where an input lacks what they give: an agent-type update for the pool to check, a plan started without
+ * settings, a compact plan from before compact plans carried their task defaults.
+ */
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+export const agentTypes = (): typeof AgentTypes => require('../shared/agent-type') as typeof AgentTypes;
+export const defaultSettings = (): Settings.ExecutionSettings =>
+  (require('../shared/settings') as typeof Settings).DEFAULT_SETTINGS;
+export const taskDefaults = (): typeof Tasks.TASK_DEFAULTS => (require('../shared/task') as typeof Tasks).TASK_DEFAULTS;
+/* eslint-enable @typescript-eslint/no-require-imports */
