@@ -3,12 +3,12 @@ import { ApplicationFailure, type DataConverter } from '@temporalio/common';
 import { resolve } from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { ModelRuntime } from './activities/model-runtime';
+import { ModelRuntime, ProviderLimiter } from './activities/model';
 import { OfflineRuntime } from './activities/offline-runtime';
-import { ProviderLimiter } from './activities/provider-limits';
 import { AgentToolRunner, McpConnections } from './activities/tools';
 import type { AiRuntime } from './activities/types';
 import { claimCheckOf } from './blob-store';
+import { taskResultReader } from './output-refs';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
 import { loadConfigOrExit, poolSettings, type Config } from './config';
@@ -26,7 +26,6 @@ import { loadRegistry } from './registry-file';
 import { planWorkflowId } from './shared/ids';
 import type { AgentType } from './shared/agent-type';
 import type { Registry } from './shared/registry';
-import type { TaskOutcome } from './shared/task';
 import { ensureSearchAttributes } from './namespace-setup';
 import { describeTarget } from './temporal-connection';
 import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
@@ -161,7 +160,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
     tools,
     messenger,
     claimCheck,
-    taskResult: async (workflowId) => ((await client.workflow.getHandle(workflowId).result()) as TaskOutcome).output,
+    taskResult: taskResultReader(client),
     close: () => mcp.closeAll(),
   };
 }

@@ -1,9 +1,9 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkPlan } from '../shared/plan-check';
-import { isTaskResultRef } from '../shared/claim-check';
 import type { Registry } from '../shared/registry';
 import type { ClaimCheck } from '../blob-store';
+import { resolveOutputs } from '../output-refs';
 import { memoryEntries, remember, type Memory, type MemoryEntry } from '../shared/agent';
 import type {
   AgentActivities,
@@ -25,21 +25,6 @@ export interface ActivityDeps {
   taskResult: (workflowId: string) => Promise<unknown>;
   /** Keeps large outputs, tool results and conversations out of workflow history. */
   claimCheck: ClaimCheck;
-}
-
-/** Replaces output references (see TaskResultRef) and claim checks with the outputs themselves. */
-export async function resolveRefs(
-  values: Record<string, unknown>,
-  read: (workflowId: string) => Promise<unknown>,
-  claimCheck: ClaimCheck,
-): Promise<Record<string, unknown>> {
-  const entries = await Promise.all(
-    Object.entries(values).map(async ([k, v]) => {
-      const value = isTaskResultRef(v) ? await read(v.$taskResult) : v;
-      return [k, await claimCheck.resolve(value)] as const;
-    }),
-  );
-  return Object.fromEntries(entries);
 }
 
 function control(): StepControl {
@@ -127,7 +112,8 @@ function memoryNote(ctx: StepContext, summary: string | undefined): MemoryEntry 
 }
 
 export function createActivities(deps: ActivityDeps): AgentActivities {
-  const resolve = (values: Record<string, unknown>) => resolveRefs(values, deps.taskResult, deps.claimCheck);
+  /** Inputs with output references and claim checks replaced by the outputs themselves. */
+  const resolve = (values: Record<string, unknown>) => resolveOutputs(values, deps);
   /** The step's view of the agent's memory: its entries, read from the blob store when it is a claim check. */
   const recall = async <T extends StepContext>(ctx: T): Promise<T> =>
     Array.isArray(ctx.memory) ? ctx : { ...ctx, memory: (await deps.claimCheck.resolve(ctx.memory)) as MemoryEntry[] };

@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { z } from 'zod';
 import { inSpan } from '../observability/spans';
 import { BUILTIN_TOOLS, type AgentType, type McpServer } from '../shared/agent-type';
 import type { Messenger, ToolCallOptions, ToolDefinition, ToolRunner } from './types';
@@ -118,22 +119,24 @@ export class McpConnections {
   }
 }
 
+/** A tool's input as the JSON schema a model is shown (draft-07, as the AI SDK writes its own). */
+function inputSchema(schema: z.ZodType): Record<string, unknown> {
+  const json: Record<string, unknown> = z.toJSONSchema(schema, { target: 'draft-7', io: 'input' });
+  delete json.$schema;
+  return json;
+}
+
 const BUILTIN_DEFS: Record<(typeof BUILTIN_TOOLS)[number], ToolDefinition> = {
   send_message: {
     name: 'send_message',
     description:
       'Send a message to another agent of this plan: "to" is a task id, an agent id, or "*" for every running agent.',
-    inputSchema: {
-      type: 'object',
-      properties: { to: { type: 'string' }, body: { description: 'any JSON value' } },
-      required: ['to', 'body'],
-      additionalProperties: false,
-    },
+    inputSchema: inputSchema(z.strictObject({ to: z.string(), body: z.unknown().describe('any JSON value') })),
   },
   current_time: {
     name: 'current_time',
     description: 'The current date and time (ISO-8601, UTC).',
-    inputSchema: { type: 'object', properties: {}, additionalProperties: false },
+    inputSchema: inputSchema(z.strictObject({})),
   },
 };
 

@@ -5,9 +5,9 @@ import { taskWorkflowId } from '../shared/ids';
 import { isStreamedText, type StreamedText } from '../shared/model-stream';
 
 /**
- * The text a running model call has generated so far, as its activity last heartbeated it (src/activities/
- * model-stream.ts): read from the task workflow's pending activity with describe (answered by the server, no worker,
- * no history), decoded with the client's data converter (so encrypted details are decrypted).
+ * The text a running model call has generated so far, as its activity last heartbeated it (docs/events.md): read from
+ * the task workflow's pending activity with describe (answered by the server, no worker, no history), decoded with the
+ * client's data converter (so encrypted details are decrypted).
  */
 export async function streamedText(
   client: Client,

@@ -9,9 +9,9 @@ import {
 } from '@temporalio/client';
 import type { Config } from '../config';
 import { executionSettings } from '../config';
-import { claimCheckOf, type ClaimCheck } from '../blob-store';
+import { claimCheckOf } from '../blob-store';
+import { resolveOutput, resolveOutputs, taskResultReader, type OutputSources } from '../output-refs';
 import { temporalRpc, type Rpc } from './temporal-rpc';
-import { isBlobRef } from '../shared/claim-check';
 import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { checkPlan } from '../shared/plan-check';
 import { compactPlan } from '../shared/plan-codec';
@@ -20,12 +20,11 @@ import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../shared/search-attribu
 import {
   FINAL_TASK_STATES,
   TASK_DEFAULTS,
-  type TaskOutcome,
   type HumanInput,
   type TaskState,
   type TaskView,
 } from '../shared/task';
-import { isTaskResultRef, type TaskResultRef } from '../shared/claim-check';
+import { taskResultRef } from '../shared/claim-check';
 import { PLAN_STATUSES, type PlanResult, type PlanStatus, type PlanView } from '../shared/plan';
 import { type AgentMail, type MailLogEntry } from '../shared/agent-mail';
 import {
@@ -95,7 +94,8 @@ function statusOf(desc: Pick<WorkflowExecutionDescription, 'status' | 'typedSear
 
 /** Everything the HTTP API does with Temporal, kept out of the route handlers. Holds no state of its own. */
 export class PlanService {
-  private readonly claimCheck: ClaimCheck;
+  /** Where referenced outputs are read from: task workflows' results (each call within the API's deadline), blobs. */
+  private readonly outputs: OutputSources;
   private readonly rpc: Rpc;
   constructor(
     private readonly client: Client,
@@ -104,8 +104,8 @@ export class PlanService {
     private readonly registry: () => Promise<Registry>,
     private readonly fallback: Registry,
   ) {
-    this.claimCheck = claimCheckOf(config);
     this.rpc = temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS);
+    this.outputs = { taskResult: taskResultReader(client, this.rpc), claimCheck: claimCheckOf(config) };
   }
 
   private links(planId: string): SubmitAnswer['links'] {
@@ -293,11 +293,8 @@ export class PlanService {
   }
 
   /** A completed task's output, from its own workflow's result (any depth), claim checks resolved. */
-  private async taskOutput(planId: string, taskId: string): Promise<unknown> {
-    const outcome = (await this.rpc(() =>
-      this.client.workflow.getHandle(taskWorkflowId(planId, taskId)).result(),
-    )) as TaskOutcome;
-    return this.claimCheck.resolve(outcome.output);
+  private taskOutput(planId: string, taskId: string): Promise<unknown> {
+    return resolveOutput(taskResultRef(planId, taskId), this.outputs);
   }
 
   /** Every task at every depth for a closed plan's result; outputs of sub-agents read from their own workflows. */
@@ -333,22 +330,9 @@ export class PlanService {
   async result(planId: string, waitSeconds: number): Promise<PlanResult | null> {
     const result = await this.rawResult(planId, waitSeconds);
     if (!result) return result;
-    // Outputs of big plans are kept by reference in their task workflows' results: fetch them, a few at a time.
-    const refs = Object.entries(result.outputs).filter(([, v]) => isTaskResultRef(v));
-    for (let i = 0; i < refs.length; i += 50) {
-      await Promise.all(
-        refs.slice(i, i + 50).map(async ([taskId, ref]) => {
-          const outcome = (await this.rpc(() =>
-            this.client.workflow.getHandle((ref as TaskResultRef).$taskResult).result(),
-          )) as TaskOutcome;
-          result.outputs[taskId] = outcome.output;
-        }),
-      );
-    }
-    // Large outputs are claim checks: read them from the blob store.
-    for (const [taskId, value] of Object.entries(result.outputs)) {
-      if (isBlobRef(value)) result.outputs[taskId] = await this.claimCheck.resolve(value);
-    }
+    // Outputs of big plans are kept by reference in their task workflows' results, and large outputs are claim checks:
+    // read them, a few at a time.
+    result.outputs = await resolveOutputs(result.outputs, this.outputs, 50);
     // Sub-agents' results are part of the plan's too. Flat plans skip this: their outputs and errors are all there is,
     // and the status query it takes would add a replay of the closed plan to every result.
     if (!result.nested) return result;

@@ -1,5 +1,5 @@
 import { streamText, type ModelMessage } from 'ai';
-import { MAX_STREAMED_CHARS, type StreamedText } from '../shared/model-stream';
+import { MAX_STREAMED_CHARS, type StreamedText } from '../../shared/model-stream';
 
 /** What a model step uses of a call's result, whether it streamed or not. */
 export interface ModelAnswer {
