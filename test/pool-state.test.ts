@@ -459,6 +459,7 @@ describe('PoolState policy (pure)', () => {
       p.request(req('lease', { types: ['b'], count: 4 }));
       p.schedule(at(1));
       done(p, 'a2', 'a-2', at(2), 'failed');
+      p.terminate('a-2', at(2), 'terminated by request'); // so the next a is a-3
       done(p, 'b1', 'b-1', at(3));
       p.request(req('w-low'));
       p.request(req('w-high', { priority: 3 }));
@@ -480,8 +481,8 @@ describe('PoolState policy (pure)', () => {
         s.request(req('w-late', { priority: 3 }));
       }
       const before = served(p.schedule(at(5)));
-      // b1 was served before: its repeat is ignored. a-2 has been idle longest.
-      expect(before).toEqual(['w-high -> a-2', 'w-late -> a-1', 'lease#2 -> b-1', 'lease#3 -> b-2']);
+      // b1 was served before: its repeat is ignored. The numbering goes on after a-2.
+      expect(before).toEqual(['w-high -> a-1', 'w-late -> a-3', 'lease#2 -> b-1', 'lease#3 -> b-2']);
       expect(served(q.schedule(at(5)))).toEqual(before);
       expect(q.view().queue.map((r) => r.requestId)).toEqual(['w-mid', 'w-low']);
     });
