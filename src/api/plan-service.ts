@@ -17,13 +17,7 @@ import { checkPlan } from '../shared/plan-check';
 import { compactPlan } from '../shared/plan-codec';
 import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../shared/search-attributes';
-import {
-  FINAL_TASK_STATES,
-  TASK_DEFAULTS,
-  type HumanInput,
-  type TaskState,
-  type TaskView,
-} from '../shared/task';
+import { FINAL_TASK_STATES, TASK_DEFAULTS, type HumanInput, type TaskState, type TaskView } from '../shared/task';
 import { taskResultRef } from '../shared/claim-check';
 import { PLAN_STATUSES, type PlanResult, type PlanStatus, type PlanView } from '../shared/plan';
 import { type AgentMail, type MailLogEntry } from '../shared/agent-mail';

@@ -32,6 +32,7 @@ import { addUsage, type Usage } from '../shared/usage';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
 import { DagExecutor, inTree } from './dag';
+import { inSequence } from './dag-schedule';
 import { MessageRouter } from './mail-router';
 import {
   attemptsOf,
@@ -553,13 +554,7 @@ export class TaskRun {
         nonRetryable: true,
       });
     }
-    const ordered =
-      task.subtaskMode === 'sequential'
-        ? subtasks.map((t, i) => {
-            const prev = subtasks[i - 1];
-            return prev && !t.dependsOn.includes(prev.id) ? { ...t, dependsOn: [...t.dependsOn, prev.id] } : t;
-          })
-        : subtasks;
+    const ordered = task.subtaskMode === 'sequential' ? inSequence(subtasks) : subtasks;
     const info = workflowInfo();
     this.subLease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, input.planId, (m) =>
       this.outbox.send(m),
