@@ -31,6 +31,7 @@ import { describeTarget } from './temporal-connection';
 import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
 import { chooseWorkflowBundle, StaleBundleError } from './prebuilt-bundle';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
+import { Failure } from './shared/errors';
 
 /** Sends agents' messages to their plan workflow as signals. */
 export function signalMessenger(client: Client): Messenger {
@@ -135,7 +136,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
       // type removed meanwhile): that would hand back made-up output. Retry until it can be read.
       if (!type) {
         throw ApplicationFailure.create({
-          type: 'AgentTypeUnavailable',
+          type: Failure.AgentTypeUnavailable,
           message: `agent type "${name}" is not in the registry this worker can read (the pool's, or AGENT_REGISTRY_FILE)`,
         });
       }

@@ -1,6 +1,6 @@
 import { DagSchedule, inSequence, type DagOptions } from '../src/workflows/dag-schedule';
 import type { TaskRecord } from '../src/workflows/dag-carry';
-import { BUDGET_STOP, INPUT_TIMEOUT_SKIP } from '../src/workflows/failures';
+import { Failure } from '../src/shared/errors';
 import { checkPlan } from '../src/shared/plan-check';
 import { type TaskSpec } from '../src/shared/task';
 import { DEFAULT_REGISTRY } from '../src/shared/registry';
@@ -318,7 +318,7 @@ describe('DagSchedule (pure)', () => {
         failurePolicy: 'fail-fast',
       });
       d.launch();
-      expect(d.fail('ask', { message: 'no input in time', type: INPUT_TIMEOUT_SKIP })).toBe(false);
+      expect(d.fail('ask', { message: 'no input in time', type: Failure.InputTimeoutSkip })).toBe(false);
       expect(d.s.stopping).toBe(false);
       expect(d.state()).toMatchObject({ ask: 'skipped', next: 'skipped', free: 'assigned' });
       expect(d.reasons()).toEqual({ ask: 'no input in time', next: 'dependency "ask" was skipped' });
@@ -332,7 +332,7 @@ describe('DagSchedule (pure)', () => {
       d.s.stop('budget_exhausted');
       d.s.stop('a later reason'); // the first stays
       expect(d.s.stopping).toBe(true);
-      expect(d.fail('running', { message: 'out of budget', type: BUDGET_STOP })).toBe(false);
+      expect(d.fail('running', { message: 'out of budget', type: Failure.BudgetExhausted })).toBe(false);
       d.s.sweep();
       expect(d.state()).toEqual({ running: 'skipped', later: 'skipped', queued: 'skipped' });
       expect(d.reasons()).toEqual({
@@ -382,7 +382,7 @@ describe('DagSchedule (pure)', () => {
       // A budget stop in a sub-level reported as the task's own error, with this level not stopped.
       const d = drive([spec('a'), spec('after-a', { dependsOn: ['a'] })]);
       d.launch();
-      d.fail('a', { message: 'out of budget', type: BUDGET_STOP });
+      d.fail('a', { message: 'out of budget', type: Failure.BudgetExhausted });
       expect(d.s.hasReady()).toBe(false);
       d.s.sweep();
       expect(d.reasons()).toEqual({ a: 'out of budget', 'after-a': 'not started: its dependencies never completed' });

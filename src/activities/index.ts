@@ -14,6 +14,7 @@ import type {
   StepControl,
   ToolRunner,
 } from './types';
+import { Failure } from '../shared/errors';
 
 export interface ActivityDeps {
   /** The live registry (the pool's), for validating subtasks an agent proposes. */
@@ -145,7 +146,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const checked = checkPlan({ tasks: proposed }, await deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
       if (!checked.ok) {
         throw ApplicationFailure.create({
-          type: 'InvalidSubtasks',
+          type: Failure.InvalidSubtasks,
           message: `task "${ctx.taskId}": the subtasks its reasoning returned are invalid: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
           nonRetryable: true,
         });
@@ -183,7 +184,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       }
       if (!runtime.act) {
         throw ApplicationFailure.create({
-          type: 'BadInput',
+          type: Failure.BadInput,
           message: `the runtime of "${ctx.agentType}" cannot act`,
           nonRetryable: true,
         });
@@ -226,7 +227,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const verdict = await (await runtimeOf(c, ctx.agentType)).validate(ctx, c);
       if (!verdict.ok) {
         throw ApplicationFailure.create({
-          type: 'ValidationRejected',
+          type: Failure.ValidationRejected,
           message: `task "${ctx.taskId}": output rejected by validation: ${verdict.reason}`,
           nonRetryable: true,
         });

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { memoryEntries } from '../shared/agent';
 import type { AiRuntime, ExecuteContext, Messenger, StepContext, StepControl } from './types';
+import { Failure } from '../shared/errors';
 
 import { Simulate } from '../shared/simulate';
 import { describeIssues } from '../shared/zod-issues';
@@ -12,7 +13,7 @@ function directives(ctx: StepContext): Simulate {
   const parsed = Simulate.safeParse(raw);
   if (!parsed.success) {
     throw ApplicationFailure.create({
-      type: 'BadInput',
+      type: Failure.BadInput,
       message: `task "${ctx.taskId}": bad input.simulate: ${describeIssues(parsed.error.issues)}`,
       nonRetryable: true,
     });
@@ -42,7 +43,7 @@ export class OfflineRuntime implements AiRuntime {
   private checkOutage(ctx: StepContext): void {
     if (this.outageFile && existsSync(this.outageFile)) {
       throw ApplicationFailure.create({
-        type: 'RuntimeUnavailable',
+        type: Failure.RuntimeUnavailable,
         message: `AI runtime unavailable for "${ctx.taskId}" (outage file ${this.outageFile} present)`,
       });
     }
@@ -82,25 +83,25 @@ export class OfflineRuntime implements AiRuntime {
       await new Promise<void>((resolve) =>
         setTimeout(resolve, Math.max(3 * (control.heartbeatTimeoutMs ?? 30_000), 1_000)).unref(),
       );
-      throw ApplicationFailure.create({ type: 'SimulatedHang', message: 'simulated hang ended' });
+      throw ApplicationFailure.create({ type: Failure.SimulatedHang, message: 'simulated hang ended' });
     }
     if (sim.latencyMs) await control.sleep(sim.latencyMs);
     if (sim.alwaysFail) {
       throw ApplicationFailure.create({
-        type: sim.nonRetryable ? 'SimulatedFatal' : 'SimulatedFailure',
+        type: sim.nonRetryable ? Failure.SimulatedFatal : Failure.SimulatedFailure,
         message: `simulated failure of "${ctx.taskId}" on ${ctx.agentId} (attempt ${control.attempt})`,
         nonRetryable: sim.nonRetryable ?? false,
       });
     }
     if (sim.failAttempts !== undefined && control.attempt <= sim.failAttempts) {
       throw ApplicationFailure.create({
-        type: 'SimulatedFailure',
+        type: Failure.SimulatedFailure,
         message: `simulated failure of "${ctx.taskId}", attempt ${control.attempt} of the first ${sim.failAttempts}`,
       });
     }
     if (sim.failOnAgents !== undefined && ctx.assignment < sim.failOnAgents) {
       throw ApplicationFailure.create({
-        type: 'SimulatedAgentFailure',
+        type: Failure.SimulatedAgentFailure,
         message: `simulated failure of "${ctx.taskId}" on agent ${ctx.agentId} (${ctx.assignment + 1} of ${sim.failOnAgents})`,
         nonRetryable: false,
       });

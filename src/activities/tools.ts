@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { inSpan } from '../observability/spans';
 import { BUILTIN_TOOLS, type AgentType, type McpServer } from '../shared/agent-type';
 import type { Messenger, ToolCallOptions, ToolDefinition, ToolRunner } from './types';
+import { Failure } from '../shared/errors';
 
 /** `${VAR}` in MCP server env values and headers comes from the worker's environment (secrets stay out of the registry). */
 function interpolate(values: Record<string, string> | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
@@ -103,7 +104,7 @@ export class McpConnections {
       await client.close().catch(() => undefined);
       // Retryable: the server may be starting, or restarting.
       throw ApplicationFailure.create({
-        type: 'ToolServerUnavailable',
+        type: Failure.ToolServerUnavailable,
         message: `MCP server "${server.name}" could not be reached: ${(err as Error).message}`,
       });
     }
@@ -175,7 +176,7 @@ export class AgentToolRunner implements ToolRunner {
     const type = await this.deps.agentType(name);
     if (!type)
       throw ApplicationFailure.create({
-        type: 'BadInput',
+        type: Failure.BadInput,
         message: `unknown agent type "${name}"`,
         nonRetryable: true,
       });
@@ -249,7 +250,7 @@ export class AgentToolRunner implements ToolRunner {
         // The server may have restarted (an HTTP session it no longer knows, a dead process): connect afresh next time.
         await this.deps.mcp.drop(server);
         throw ApplicationFailure.create({
-          type: 'ToolServerUnavailable',
+          type: Failure.ToolServerUnavailable,
           message: `MCP server "${server.name}" failed calling ${tool.name}: ${(err as Error).message}`,
         });
       }
@@ -262,5 +263,5 @@ export class AgentToolRunner implements ToolRunner {
 }
 
 function toolError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: 'ToolError', message, nonRetryable: true });
+  return ApplicationFailure.create({ type: Failure.ToolError, message, nonRetryable: true });
 }

@@ -21,6 +21,7 @@ import {
 import { claimCheckOf, type ClaimCheck } from '../blob-store';
 import { temporalRpc, type Rpc } from './temporal-rpc';
 import { ApiError, isTemporalUnavailable } from './errors';
+import { Failure } from '../shared/errors';
 
 export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 'consecutiveFailures' | 'memory'> {
   memory: number;
@@ -154,8 +155,8 @@ export class AgentService {
         const cause = err.cause;
         const type = cause instanceof ApplicationFailure ? cause.type : undefined;
         const message = cause?.message ?? err.message;
-        if (type === 'NotFound') throw new ApiError('NOT_FOUND', message);
-        if (type === 'Conflict') throw new ApiError('CONFLICT', message);
+        if (type === Failure.NotFound) throw new ApiError('NOT_FOUND', message);
+        if (type === Failure.Conflict) throw new ApiError('CONFLICT', message);
         throw new ApiError('VALIDATION_ERROR', message);
       }
       throw err;

@@ -6,18 +6,11 @@ import type { TaskState } from './task';
  * What an instance can do is its type's (src/shared/agent-type.ts).
  */
 
+/** The states an agent instance goes through for one task; the task shows the same ones (src/shared/task.ts). */
+export const LIFECYCLE_STEPS = ['assigned', 'reasoning', 'executing', 'validating', 'completed', 'failed'] as const;
+
 /** Lifecycle states of an agent instance, exactly these words everywhere. */
-export const AGENT_STATES = [
-  'created',
-  'idle',
-  'assigned',
-  'reasoning',
-  'executing',
-  'validating',
-  'completed',
-  'failed',
-  'terminated',
-] as const;
+export const AGENT_STATES = ['created', 'idle', ...LIFECYCLE_STEPS, 'terminated'] as const;
 export type AgentState = (typeof AGENT_STATES)[number];
 
 /** Something an agent instance remembers from a task; carried across reuse. */

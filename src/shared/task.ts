@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { AgentMail } from './agent-mail';
-import type { Memory } from './agent';
+import { LIFECYCLE_STEPS, type Memory } from './agent';
 import type { LeasedAgent } from './pool';
 import type { FailurePolicy } from './plan';
 import type { ExecutionSettings } from './settings';
@@ -63,18 +63,7 @@ export const TASK_DEFAULTS: Readonly<Omit<TaskSpec, 'id' | 'agentType' | 'eligib
   return defaults;
 })();
 
-export const TASK_STATES = [
-  'pending',
-  'assigned',
-  'reasoning',
-  'executing',
-  'validating',
-  'completed',
-  'failed',
-  'skipped',
-  'cancelled',
-  'waiting',
-] as const;
+export const TASK_STATES = ['pending', ...LIFECYCLE_STEPS, 'skipped', 'cancelled', 'waiting'] as const;
 export type TaskState = (typeof TASK_STATES)[number];
 export const FINAL_TASK_STATES: readonly TaskState[] = ['completed', 'failed', 'skipped', 'cancelled'];
 

@@ -3,9 +3,9 @@ import type { TaskSpec } from '../shared/task';
 import type { PlanProgress } from '../shared/plan';
 import type { TaskError, TaskOutcome, TaskState, TaskView } from '../shared/task';
 import { packRecord, unpackRecord, type DagSnapshot, type TaskRecord } from './dag-carry';
-import { BUDGET_STOP, INPUT_TIMEOUT_SKIP } from './failures';
 import type { Shortfall } from './agent-lease';
 import { ReadyQueue } from './ready-queue';
+import { Failure } from '../shared/errors';
 
 export interface DagOptions {
   failurePolicy: FailurePolicy;
@@ -136,12 +136,12 @@ export class DagSchedule {
       return false;
     }
     const { error } = end;
-    if (error.type === BUDGET_STOP) {
+    if (error.type === Failure.BudgetExhausted) {
       // Its dependents never start either; the final sweep gives them the same reason.
       this.finish(rec, 'skipped', { reason: this.stoppedFor ?? error.message });
       return false;
     }
-    if (error.type === INPUT_TIMEOUT_SKIP) {
+    if (error.type === Failure.InputTimeoutSkip) {
       this.finish(rec, 'skipped', { reason: error.message });
       this.skipDependents(id, `dependency "${id}" was skipped`);
       return false;

@@ -8,6 +8,7 @@ import type { DagSnapshot, TaskRecord } from './dag-carry';
 import { DagSchedule, type DagOptions } from './dag-schedule';
 import { describeFailure } from './failures';
 import { typesOf } from './ready-queue';
+import { Failure } from '../shared/errors';
 
 export type { CarriedRecord, DagSnapshot } from './dag-carry';
 
@@ -253,7 +254,10 @@ export class DagExecutor {
       if (!rec) break;
       const refusal = lease?.refusal(typesOf(rec.spec));
       if (lease && refusal !== undefined && !lease.hasIdle(typesOf(rec.spec))) {
-        this.onFailure(rec, ApplicationFailure.create({ type: 'NoAgentType', message: refusal, nonRetryable: true }));
+        this.onFailure(
+          rec,
+          ApplicationFailure.create({ type: Failure.NoAgentType, message: refusal, nonRetryable: true }),
+        );
         continue;
       }
       this.launch(rec, lease?.take(typesOf(rec.spec), rec.spec.id));

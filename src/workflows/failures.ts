@@ -1,39 +1,12 @@
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/workflow';
 import type { Assignment, TaskError, TaskView } from '../shared/task';
+import { Failure, NON_RETRYABLE_TYPES } from '../shared/errors';
 
 /**
- * The failure taxonomy of tasks: which error types end a task at once, which are not the agent instance's fault, and
- * how a failure is shown. The one home of these names for workflows (activities raise them as ApplicationFailure types).
+ * How a task's failure is shown and judged in workflows. The failure types themselves (which end a task at once,
+ * which are not the agent instance's fault) are in src/shared/errors.ts.
  */
-
-/** A task workflow failed; its details (TaskFailureDetails) say who tried what. */
-export const TASK_FAILED = 'TaskFailed';
-/** A waiting task whose input timed out with `onInputTimeout: skip`: it ends skipped, not failed. */
-export const INPUT_TIMEOUT_SKIP = 'InputTimeoutSkip';
-/** A task stopped because its plan's budget ran out: it ends skipped with reason `budget_exhausted`. */
-export const BUDGET_STOP = 'BudgetExhausted';
-
-/** Error types that no retry or other agent can fix: the task fails at once. */
-export const NON_RETRYABLE_TYPES = [
-  'BadInput',
-  'ValidationRejected',
-  'InvalidSubtasks',
-  'SimulatedFatal',
-  'ModelAuthFailed',
-  'ModelBadRequest',
-];
-
-/** Failures of the plan's budget or of outside services, not of the agent instance: they do not count against it. */
-export const NOT_THE_AGENTS_FAULT = [
-  BUDGET_STOP,
-  'ModelRateLimited',
-  'ModelServerError',
-  'ModelUnavailable',
-  'ModelAuthFailed',
-  'ModelBadRequest',
-  'ToolServerUnavailable',
-];
 
 /** Details a failed agent task workflow attaches to its ApplicationFailure, so the parent can show who tried what. */
 export interface TaskFailureDetails {
@@ -48,9 +21,9 @@ export interface TaskFailureDetails {
 /** Turns whatever a child workflow failed with into the error shown for its task. */
 export function describeFailure(err: unknown): { error: TaskError; details?: TaskFailureDetails } {
   let cause: unknown = err instanceof ChildWorkflowFailure ? (err.cause ?? err) : err;
-  if (cause instanceof ApplicationFailure && cause.type === TASK_FAILED) {
+  if (cause instanceof ApplicationFailure && cause.type === Failure.TaskFailed) {
     const details = cause.details?.[0] as TaskFailureDetails | undefined;
-    return { error: { message: cause.message, type: details?.error?.type ?? TASK_FAILED }, details };
+    return { error: { message: cause.message, type: details?.error?.type ?? Failure.TaskFailed }, details };
   }
   while (
     cause instanceof Error &&
@@ -62,7 +35,7 @@ export function describeFailure(err: unknown): { error: TaskError; details?: Tas
   }
   if (cause instanceof ApplicationFailure) return { error: { message: cause.message, type: cause.type ?? 'Error' } };
   if (cause instanceof Error) return { error: { message: cause.message, type: cause.name } };
-  return { error: { message: String(cause), type: 'Error' } };
+  return { error: { message: String(cause), type: Failure.Error } };
 }
 
 /** How many attempts a failed step used: all of them when retries ran out, else what the activity reported. */

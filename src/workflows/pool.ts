@@ -28,6 +28,7 @@ import {
 } from './messages';
 import { describeIssues } from '../shared/zod-issues';
 import { agentTypes } from './lazy-schemas';
+import { Failure } from '../shared/errors';
 
 /** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
 const MAX_CARRY_BYTES = 1_900_000;
@@ -90,7 +91,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
         const parsed = agentTypes().AgentType.safeParse(raw);
         if (!parsed.success) {
           throw ApplicationFailure.create({
-            type: 'BadInput',
+            type: Failure.BadInput,
             message: describeIssues(parsed.error.issues),
           });
         }
@@ -107,11 +108,11 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     {
       validator: (name) => {
         if (!state.getType(name))
-          throw ApplicationFailure.create({ type: 'NotFound', message: `no agent type "${name}"` });
+          throw ApplicationFailure.create({ type: Failure.NotFound, message: `no agent type "${name}"` });
         const busy = state.busyCount(name);
         if (busy > 0)
           throw ApplicationFailure.create({
-            type: 'Conflict',
+            type: Failure.Conflict,
             message: `agent type "${name}" has ${busy} busy instance(s)`,
           });
       },
@@ -127,10 +128,10 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
       validator: (agentId) => {
         const inst = state.instance(agentId);
         if (!inst || inst.state === 'terminated')
-          throw ApplicationFailure.create({ type: 'NotFound', message: `no agent "${agentId}"` });
+          throw ApplicationFailure.create({ type: Failure.NotFound, message: `no agent "${agentId}"` });
         if (inst.holder !== null) {
           throw ApplicationFailure.create({
-            type: 'Conflict',
+            type: Failure.Conflict,
             message: `agent "${agentId}" is busy with task "${inst.taskId}" of plan "${inst.planId}"`,
           });
         }

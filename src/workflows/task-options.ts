@@ -1,6 +1,6 @@
 import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
 import type { TaskWorkflowInput } from '../shared/task';
-import { NON_RETRYABLE_TYPES } from './failures';
+import { NON_RETRYABLE_TYPES } from '../shared/errors';
 
 /** How one lifecycle step runs: retried by the task's policy, named in the Web UI `<step> · <task> · <agent>`. */
 export function stepOptions(input: TaskWorkflowInput, step: string, agentId: string): ActivityOptions {

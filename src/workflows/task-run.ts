@@ -34,19 +34,11 @@ import { childStarter, stopForBudget } from './children';
 import { DagExecutor, inTree } from './dag';
 import { inSequence } from './dag-schedule';
 import { MessageRouter } from './mail-router';
-import {
-  attemptsOf,
-  BUDGET_STOP,
-  describeFailure,
-  INPUT_TIMEOUT_SKIP,
-  isFatal,
-  NOT_THE_AGENTS_FAULT,
-  TASK_FAILED,
-  type TaskFailureDetails,
-} from './failures';
+import { attemptsOf, describeFailure, isFatal, type TaskFailureDetails } from './failures';
 import { taskAssignedSignal, usageReportSignal } from './messages';
 import { PoolOutbox } from './pool-outbox';
 import { localStepOptions, maxAttempts, stepOptions, stepsAreShort } from './task-options';
+import { Failure, NOT_THE_AGENTS_FAULT } from '../shared/errors';
 
 /** A model agent's loop may not run longer than this many turns, whatever its runtime says. */
 const MAX_TURNS = 100;
@@ -380,7 +372,7 @@ export class TaskRun {
       await this.account(executed.usage);
       if (turn >= MAX_TURNS) {
         throw ApplicationFailure.create({
-          type: 'BadInput',
+          type: Failure.BadInput,
           message: `task "${this.task.id}": the agent loop ran ${MAX_TURNS} turns without an answer`,
           nonRetryable: true,
         });
@@ -407,7 +399,7 @@ export class TaskRun {
       this.transition('cancelled');
       return err;
     }
-    this.transition(this.error?.type === BUDGET_STOP ? 'skipped' : 'failed');
+    this.transition(this.error?.type === Failure.BudgetExhausted ? 'skipped' : 'failed');
     const details: TaskFailureDetails = {
       agentId: this.agentId,
       attempts: this.attempts,
@@ -417,7 +409,7 @@ export class TaskRun {
     };
     const message = `task "${this.task.id}" failed after ${this.assignments.length} assignment(s): ${this.error?.message ?? describeFailure(err).error.message}`;
     return ApplicationFailure.create({
-      type: TASK_FAILED,
+      type: Failure.TaskFailed,
       message,
       nonRetryable: true,
       details: [details],
@@ -483,7 +475,7 @@ export class TaskRun {
   private checkBudget(): void {
     if (this.budgetStop) {
       throw ApplicationFailure.create({
-        type: BUDGET_STOP,
+        type: Failure.BudgetExhausted,
         message: `task "${this.task.id}" stopped: the plan's budget is exhausted`,
         nonRetryable: true,
       });
@@ -521,14 +513,14 @@ export class TaskRun {
       if (task.onInputTimeout === 'default') this.decision = { approved: true, data: task.defaultInput };
       else
         throw ApplicationFailure.create({
-          type: task.onInputTimeout === 'skip' ? INPUT_TIMEOUT_SKIP : 'InputTimeout',
+          type: task.onInputTimeout === 'skip' ? Failure.InputTimeoutSkip : Failure.InputTimeout,
           message: `no ${what} for task "${task.id}" within ${task.inputTimeoutSeconds}s`,
           nonRetryable: true,
         });
     }
     if (!this.decision?.approved) {
       throw ApplicationFailure.create({
-        type: 'Rejected',
+        type: Failure.Rejected,
         message: `task "${task.id}" was rejected by a human`,
         nonRetryable: true,
       });
@@ -541,7 +533,7 @@ export class TaskRun {
     const { settings } = input;
     if (input.depth + 1 > settings.maxDepth) {
       throw ApplicationFailure.create({
-        type: 'InvalidSubtasks',
+        type: Failure.InvalidSubtasks,
         message: `task "${task.id}" would nest sub-agents deeper than the maximum depth ${settings.maxDepth}`,
         nonRetryable: true,
       });
@@ -549,7 +541,7 @@ export class TaskRun {
     this.checkBudget();
     if (subtasks.length > settings.maxFanOut) {
       throw ApplicationFailure.create({
-        type: 'InvalidSubtasks',
+        type: Failure.InvalidSubtasks,
         message: `task "${task.id}" asks for ${subtasks.length} subtasks; the maximum fan-out is ${settings.maxFanOut}`,
         nonRetryable: true,
       });
@@ -585,7 +577,7 @@ export class TaskRun {
     if (input.failurePolicy === 'fail-fast' && this.sub.hasRequiredFailure()) {
       const failed = Object.entries(this.sub.errors())[0];
       throw ApplicationFailure.create({
-        type: 'SubtaskFailed',
+        type: Failure.SubtaskFailed,
         message: `subtask "${failed?.[0]}" ${failed?.[1].state ?? 'failed'}: ${failed?.[1].message ?? ''}`,
         nonRetryable: true,
       });
@@ -637,7 +629,7 @@ export class TaskRun {
     this.ownRequests.delete(requestId);
     if (grant.error || !grant.agentId) {
       throw ApplicationFailure.create({
-        type: 'NoAgentType',
+        type: Failure.NoAgentType,
         message: grant.error ?? 'no agent granted',
         nonRetryable: true,
       });

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { APICallError, LoadAPIKeyError, RetryError } from 'ai';
+import { Failure } from '../../shared/errors';
 
 /** Milliseconds the provider asked us to wait: `retry-after-ms`, else `retry-after` (seconds or an HTTP date). */
 export function retryAfterMs(headers: Record<string, string> | undefined): number | undefined {
@@ -24,7 +25,7 @@ export function providerFailure(err: unknown, onRateLimit?: (ms: number) => void
   if (RetryError.isInstance(cause)) cause = cause.lastError;
   if (cause instanceof ApplicationFailure) return cause;
   if (LoadAPIKeyError.isInstance(cause)) {
-    return ApplicationFailure.create({ type: 'ModelAuthFailed', message: cause.message, nonRetryable: true });
+    return ApplicationFailure.create({ type: Failure.ModelAuthFailed, message: cause.message, nonRetryable: true });
   }
   if (APICallError.isInstance(cause)) {
     const status = cause.statusCode;
@@ -34,20 +35,20 @@ export function providerFailure(err: unknown, onRateLimit?: (ms: number) => void
       const wait = retryAfterMs(cause.responseHeaders);
       if (wait !== undefined) onRateLimit?.(wait);
       return ApplicationFailure.create({
-        type: 'ModelRateLimited',
+        type: Failure.ModelRateLimited,
         message,
         ...(wait !== undefined ? { nextRetryDelay: Math.max(wait, 1) } : {}),
       });
     }
     if (status === 401 || status === 403) {
-      return ApplicationFailure.create({ type: 'ModelAuthFailed', message, nonRetryable: true });
+      return ApplicationFailure.create({ type: Failure.ModelAuthFailed, message, nonRetryable: true });
     }
     if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409) {
-      return ApplicationFailure.create({ type: 'ModelBadRequest', message, nonRetryable: true });
+      return ApplicationFailure.create({ type: Failure.ModelBadRequest, message, nonRetryable: true });
     }
-    return ApplicationFailure.create({ type: status ? 'ModelServerError' : 'ModelUnavailable', message });
+    return ApplicationFailure.create({ type: status ? Failure.ModelServerError : Failure.ModelUnavailable, message });
   }
   if (cause instanceof Error && cause.name === 'AbortError') return err; // the activity was cancelled
   const message = cause instanceof Error ? cause.message : String(cause);
-  return ApplicationFailure.create({ type: 'ModelError', message: `model call failed: ${message}` });
+  return ApplicationFailure.create({ type: Failure.ModelError, message: `model call failed: ${message}` });
 }

@@ -4,6 +4,7 @@ import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LanguageModel } from 'ai';
 import type { Runtime } from '../../shared/agent-type';
+import { Failure } from '../../shared/errors';
 
 /** The key provider limits are counted under: the provider, plus the host when a base URL is set. */
 export function providerKey(runtime: Runtime): string {
@@ -44,7 +45,7 @@ export function languageModel(runtime: Runtime, env: NodeJS.ProcessEnv): Languag
     }
     default:
       throw ApplicationFailure.create({
-        type: 'BadInput',
+        type: Failure.BadInput,
         message: `provider "${runtime.provider}" has no model`,
         nonRetryable: true,
       });
@@ -53,7 +54,7 @@ export function languageModel(runtime: Runtime, env: NodeJS.ProcessEnv): Languag
 
 function missingKey(name: string): ApplicationFailure {
   return ApplicationFailure.create({
-    type: 'ModelAuthFailed',
+    type: Failure.ModelAuthFailed,
     message: `the API key variable ${name} is not set in the worker's environment`,
     nonRetryable: true,
   });
