@@ -168,7 +168,7 @@ describe('rate limits and quotas', () => {
     expect((await call('/v1/plans', { key: KEY.reader })).status).toBe(200);
   });
 
-  test('plans in flight per key: a burst gets exactly the cap, the rest 429 and start nothing; accepted plans finish', async () => {
+  test('plans in flight per key: a burst gets exactly the cap, the rest 429 and start nothing; a resubmission at the cap is not refused; accepted plans finish', async () => {
     const ids = Array.from({ length: 6 }, () => uniqueId('burst'));
     const replies = await Promise.all(ids.map((id) => call('/v1/plans', { key: KEY.capped, body: plan(id, 1_500) })));
     const accepted = ids.filter((_, i) => replies[i]?.status === 202);
@@ -180,6 +180,18 @@ describe('rate limits and quotas', () => {
       expect(r.headers.get('retry-after')).toBe('5');
     }
     for (const id of refused) await expectNoWorkflow(id);
+    // At the cap: resubmitting a running plan starts nothing, so it answers as before; a changed body is a conflict,
+    // and a bad plan is a 400 whatever the key's room.
+    const [first] = accepted as [string];
+    const resubmitted = await call('/v1/plans', { key: KEY.capped, body: plan(first, 1_500) });
+    expect(resubmitted.status).toBe(200);
+    expect(resubmitted.body).toMatchObject({ planId: first, status: 'running' });
+    const changed = await call('/v1/plans', { key: KEY.capped, body: plan(first, 1_000) });
+    expect(changed.status).toBe(409);
+    expect(changed.body.error.code).toBe('CONFLICT');
+    const bad = await call('/v1/plans', { key: KEY.capped, body: { tasks: [] } });
+    expect(bad.status).toBe(400);
+    expect((await call('/v1/plans', { key: KEY.capped, body: plan(uniqueId('still-over')) })).status).toBe(429);
     for (const id of accepted) {
       const result = await call(`/v1/plans/${id}/result?wait=30`, { key: KEY.capped });
       expect(result.body.status).toBe('completed');

@@ -287,6 +287,8 @@ describe('metrics', () => {
       'agent_orchestrator_model_cost_usd_total',
       'agent_orchestrator_model_calls_total',
       'agent_orchestrator_plans',
+      'agent_orchestrator_event_streams',
+      'agent_orchestrator_event_feeds',
       'http_request_duration_seconds',
       'process_cpu_user_seconds_total',
       'nodejs_eventloop_lag_seconds',

@@ -142,7 +142,7 @@ export function createApp({
     },
     metrics: async (_in, res) => {
       const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
-      metrics.update(pool, plansByStatus);
+      metrics.update(pool, plansByStatus, events.stats());
       res.type(metrics.registry.contentType).send(await metrics.render());
     },
     openapi: (_in, res) => {
@@ -158,10 +158,20 @@ export function createApp({
 
     submitPlan: async ({ body }, res) => {
       const who = principalOf(res);
-      const { created, answer } = await inFlight.admit(who, async () => {
-        const r = await plans.submit(body, who?.name);
-        return { ...r, planId: r.answer.planId };
-      });
+      // Checked before any quota (a bad plan is a 400 whatever the key's room); a resubmission of a plan that exists
+      // answers 200 even at the key's cap, since it starts nothing.
+      const prepared = await plans.prepare(body);
+      const { created, answer } = await inFlight.admit(
+        who,
+        async () => {
+          const r = await plans.start(prepared, who?.name);
+          return { ...r, planId: r.answer.planId };
+        },
+        async () => {
+          const r = await plans.existing(prepared);
+          return r && { ...r, planId: r.answer.planId };
+        },
+      );
       res
         .status(created ? 202 : 200)
         .location(answer.links.self)

@@ -6,7 +6,7 @@ import { PLAN_STATUSES, type PlanStatus } from '../shared/plan';
 /**
  * The API's Prometheus registry: the pool and the plans (read at each scrape: agents by type and lifecycle state, the
  * queue, model tokens / cost / calls by agent type as counted by the pool since it started, plans by status from
- * Temporal visibility), the HTTP requests this API process served, and its process metrics.
+ * Temporal visibility), the HTTP requests this API process served, its open event streams, and its process metrics.
  */
 export class ApiMetrics {
   readonly registry = new Registry();
@@ -43,6 +43,14 @@ export class ApiMetrics {
   );
   private readonly calls = this.counter('agent_orchestrator_model_calls_total', 'Model calls by agent type.', ['type']);
   private readonly plans = this.gauge('agent_orchestrator_plans', 'Plans by status (Temporal visibility).', ['status']);
+  private readonly streams = this.gauge(
+    'agent_orchestrator_event_streams',
+    'Event streams (Server-Sent Events) this API process has open.',
+  );
+  private readonly feeds = this.gauge(
+    'agent_orchestrator_event_feeds',
+    'Plans (and the pool) this API process watches for its event streams, lingering ones included.',
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
@@ -57,7 +65,13 @@ export class ApiMetrics {
   }
 
   /** Sets the pool and plan families to what the pool and visibility say now (they are not counted here). */
-  update(pool: PoolView, plans: Partial<Record<PlanStatus, number>>): void {
+  update(
+    pool: PoolView,
+    plans: Partial<Record<PlanStatus, number>>,
+    events: { feeds: number; subscribers: number },
+  ): void {
+    this.streams.set(events.subscribers);
+    this.feeds.set(events.feeds);
     for (const m of [this.agents, this.failures, this.tokens, this.cost, this.calls, this.plans]) m.reset();
     const types = [...new Set(pool.agents.map((a) => a.type))].sort();
     for (const type of types) {

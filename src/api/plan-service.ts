@@ -14,12 +14,12 @@ import { resolveOutput, resolveOutputs, taskResultReader, type OutputSources } f
 import { temporalRpc, type Rpc } from './temporal-rpc';
 import { planWorkflowId, taskWorkflowId } from '../shared/ids';
 import { checkPlan } from '../shared/plan-check';
-import { compactPlan } from '../shared/plan-codec';
+import { compactPlan, type CompactPlan } from '../shared/plan-codec';
 import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../shared/search-attributes';
 import { FINAL_TASK_STATES, TASK_DEFAULTS, type HumanInput, type TaskState, type TaskView } from '../shared/task';
 import { taskResultRef } from '../shared/claim-check';
-import { PLAN_STATUSES, type PlanResult, type PlanStatus, type PlanView } from '../shared/plan';
+import { PLAN_STATUSES, type PlanResult, type PlanSpec, type PlanStatus, type PlanView } from '../shared/plan';
 import { type AgentMail, type MailLogEntry } from '../shared/agent-mail';
 import {
   agentMessageSignal,
@@ -46,6 +46,20 @@ export interface SubmitAnswer {
   status: PlanStatus;
   /** `ui` is absent when the Web UI's address is unknown (a self-hosted cluster without TEMPORAL_UI_URL). */
   links: { self: string; result: string; ui?: string };
+}
+
+/** A checked plan, ready to start: what `prepare` gives `start` and `existing`. */
+export interface PreparedPlan {
+  plan: PlanSpec;
+  compact: CompactPlan;
+  /** The body named the plan's id (a resubmission can then name an existing plan). */
+  idGiven: boolean;
+  bodyHash: string;
+}
+
+export interface Submitted {
+  created: boolean;
+  answer: SubmitAnswer;
 }
 
 export interface PlanSummary {
@@ -112,8 +126,11 @@ export class PlanService {
     };
   }
 
-  /** `submitter`: the API key's name, stamped on the plan as the Submitter search attribute (quotas count by it). */
-  async submit(body: unknown, submitter?: string): Promise<{ created: boolean; answer: SubmitAnswer }> {
+  /**
+   * Checks a submitted plan (400 naming every problem, 413 when too big) and readies it for starting; nothing is
+   * started and no quota is consulted yet.
+   */
+  async prepare(body: unknown): Promise<PreparedPlan> {
     const registry = await this.registry().catch((err: unknown) => {
       if (isTemporalUnavailable(err)) return this.fallback;
       throw err;
@@ -137,8 +154,21 @@ export class PlanService {
         `the plan is ${size} bytes once normalized; the limit is ${MAX_PLAN_PAYLOAD} (Temporal payloads are capped at 2 MB)`,
       );
     }
+    return {
+      plan,
+      compact,
+      idGiven: typeof body === 'object' && body !== null && (body as { id?: unknown }).id !== undefined,
+      bodyHash: createHash('sha256').update(canonical(body)).digest('hex'),
+    };
+  }
+
+  /**
+   * Starts a prepared plan; an existing plan with the same id and body answers as it is (`created: false`), one with
+   * another body is a 409. `submitter`: the API key's name, stamped as the Submitter search attribute (quotas count by it).
+   */
+  async start(prepared: PreparedPlan, submitter?: string): Promise<Submitted> {
+    const { plan, compact, bodyHash } = prepared;
     const workflowId = planWorkflowId(plan.id);
-    const bodyHash = createHash('sha256').update(canonical(body)).digest('hex');
     const count = plan.tasks.length;
     try {
       await this.rpc(() =>
@@ -159,15 +189,34 @@ export class PlanService {
       return { created: true, answer: { planId: plan.id, workflowId, status: 'running', links: this.links(plan.id) } };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const desc = await this.rpc(() => this.client.workflow.getHandle(workflowId).describe());
-      if (desc.memo?.bodyHash !== bodyHash) {
-        throw new ApiError('CONFLICT', `plan "${plan.id}" already exists with a different body`);
-      }
-      return {
-        created: false,
-        answer: { planId: plan.id, workflowId, status: statusOf(desc), links: this.links(plan.id) },
-      };
+      const known = await this.existing(prepared);
+      if (!known) throw err;
+      return known;
     }
+  }
+
+  /**
+   * The plan a resubmission names, when it exists with the same body (`created: false`); a 409 when it exists with
+   * another body; undefined when there is none (or the body gave no id, so it names none).
+   */
+  async existing(prepared: PreparedPlan): Promise<Submitted | undefined> {
+    if (!prepared.idGiven) return undefined;
+    const { plan, bodyHash } = prepared;
+    const workflowId = planWorkflowId(plan.id);
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await this.rpc(() => this.client.workflow.getHandle(workflowId).describe());
+    } catch (err) {
+      if ((err as Error).name === 'WorkflowNotFoundError') return undefined;
+      throw err;
+    }
+    if (desc.memo?.bodyHash !== bodyHash) {
+      throw new ApiError('CONFLICT', `plan "${plan.id}" already exists with a different body`);
+    }
+    return {
+      created: false,
+      answer: { planId: plan.id, workflowId, status: statusOf(desc), links: this.links(plan.id) },
+    };
   }
 
   private async describe(planId: string): Promise<WorkflowExecutionDescription> {

@@ -51,10 +51,14 @@ export class InFlightLimiter {
     private readonly rpc: Rpc,
   ) {}
 
-  /** Runs `start` if the key has room, else throws 429; `start` resolves with the plan's id once it runs. */
+  /**
+   * Runs `start` if the key has room; at its cap, answers what `existing` finds (a resubmission of a plan that exists
+   * starts nothing, so it is not refused), else throws 429. `start` resolves with the plan's id once it runs.
+   */
   admit<T>(
     who: { name: string; maxPlansInFlight?: number } | undefined,
     start: () => Promise<T & { planId: string; created: boolean }>,
+    existing: () => Promise<(T & { planId: string; created: boolean }) | undefined>,
   ): Promise<T & { planId: string; created: boolean }> {
     const max = who?.maxPlansInFlight ?? this.defaultMax;
     if (!who || max === 0) return start();
@@ -62,6 +66,8 @@ export class InFlightLimiter {
     const run = previous.then(async () => {
       const running = await this.running(who.name, max + (this.recent.get(who.name)?.size ?? 0));
       if (running >= max) {
+        const known = await existing();
+        if (known) return known;
         throw new ApiError(
           'RATE_LIMITED',
           `the key "${who.name}" has ${running} plans running; its limit is ${max}: retry when one has finished`,
