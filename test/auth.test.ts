@@ -168,6 +168,31 @@ describe('rate limits and quotas', () => {
     expect((await call('/v1/plans', { key: KEY.reader })).status).toBe(200);
   });
 
+  test('401s count per client address: past the per-minute default that address gets 429, good keys never count', async () => {
+    const config = loadConfig({
+      TEMPORAL_ADDRESS: h.address,
+      TEMPORAL_TASK_QUEUE: h.taskQueue,
+      AGENT_POOL_ID: h.poolId,
+      API_KEYS: JSON.stringify([{ name: 'unlimited', key: KEY.reader, scopes: ['read'], requestsPerMinute: 0 }]),
+      API_RATE_LIMIT_PER_MINUTE: '3',
+    });
+    const other = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY }).listen(0, '127.0.0.1');
+    await once(other, 'listening');
+    const at = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const get = async (path: string, key?: string) =>
+      (await fetch(`${at}${path}`, { headers: key ? { authorization: `Bearer ${key}` } : {} })).status;
+    try {
+      for (let i = 0; i < 5; i++) expect(await get('/v1/plans', KEY.reader)).toBe(200);
+      const bad = [];
+      for (let i = 0; i < 4; i++) bad.push(await get('/v1/plans', 'not-a-key-0123456789abcdefghij'));
+      expect(bad).toEqual([401, 401, 401, 429]);
+      expect(await get('/v1/plans', KEY.reader)).toBe(429); // the address is throttled, whatever it sends now
+      expect(await get('/healthz')).toBe(200); // public paths stay open
+    } finally {
+      await new Promise((resolve) => other.close(resolve));
+    }
+  });
+
   test('plans in flight per key: a burst gets exactly the cap, the rest 429 and start nothing; a resubmission at the cap is not refused; accepted plans finish', async () => {
     const ids = Array.from({ length: 6 }, () => uniqueId('burst'));
     const replies = await Promise.all(ids.map((id) => call('/v1/plans', { key: KEY.capped, body: plan(id, 1_500) })));

@@ -48,7 +48,11 @@ export function untrustedRuntimeProblem(body: object): string | undefined {
   return undefined;
 }
 
+type Readiness = { ready: true } | { ready: false; reason: string };
+const READINESS_TTL_MS = 1_000;
+
 export class AgentService {
+  private lastReadiness?: { at: number; answer: Promise<Readiness> };
   private readonly claimCheck: ClaimCheck;
   private readonly rpc: Rpc;
 
@@ -122,7 +126,19 @@ export class AgentService {
   }
 
   /** Ready means: the pool runs, a worker has started it, and it has every agent type of AGENT_REGISTRY_FILE. */
-  async readiness(): Promise<{ ready: true } | { ready: false; reason: string }> {
+  /**
+   * Whether this API can serve (see /readyz). One check against Temporal per second at most, however many probes ask:
+   * /readyz is public, so it must not be a way to make the API call Temporal at any rate.
+   */
+  readiness(): Promise<Readiness> {
+    const now = Date.now();
+    if (this.lastReadiness && now - this.lastReadiness.at < READINESS_TTL_MS) return this.lastReadiness.answer;
+    const answer = this.checkReadiness();
+    this.lastReadiness = { at: now, answer };
+    return answer;
+  }
+
+  private async checkReadiness(): Promise<Readiness> {
     let desc;
     try {
       desc = await this.rpc(() => this.pool().describe());

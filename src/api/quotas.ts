@@ -7,10 +7,19 @@ import { SubmitterKey } from '../shared/search-attributes';
 import { principalOf } from './auth';
 import { ApiError } from './errors';
 
+/** 429 RATE_LIMITED with Retry-After; a refused request did nothing, so retrying it later loses nothing. */
+function refuse(req: Request, res: Response, next: NextFunction): void {
+  const info = (req as Request & { rateLimit?: { resetTime?: Date; limit: number } }).rateLimit;
+  const seconds = info?.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1_000)) : 60;
+  res.setHeader('Retry-After', String(seconds));
+  next(new ApiError('RATE_LIMITED', `more than ${info?.limit ?? '?'} requests a minute; retry in ${seconds} s`));
+}
+
+const clientAddress = (req: Request): string => `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+
 /**
  * Requests per minute per API key (per client address without keys), by express-rate-limit's fixed window, in this
- * API process's memory: with N API replicas behind a balancer a key gets up to N times the limit. 429 RATE_LIMITED with
- * Retry-After; a refused request did nothing, so retrying it later loses nothing.
+ * API process's memory: with N API replicas behind a balancer a key gets up to N times the limit.
  */
 export function requestRateLimit(defaultPerMinute: number, publicPaths: ReadonlySet<string>): RequestHandler {
   return rateLimit({
@@ -21,17 +30,46 @@ export function requestRateLimit(defaultPerMinute: number, publicPaths: Readonly
       publicPaths.has(req.path) || (principalOf(res)?.requestsPerMinute ?? defaultPerMinute) === 0,
     keyGenerator: (req: Request, res: Response) => {
       const p = principalOf(res);
-      return p ? `key:${p.name}` : `ip:${ipKeyGenerator(req.ip ?? 'unknown')}`;
+      return p ? `key:${p.name}` : clientAddress(req);
     },
     standardHeaders: 'draft-7',
     legacyHeaders: false,
-    handler: (req: Request, res: Response, next: NextFunction) => {
-      const info = (req as Request & { rateLimit?: { resetTime?: Date; limit: number } }).rateLimit;
-      const seconds = info?.resetTime ? Math.max(1, Math.ceil((info.resetTime.getTime() - Date.now()) / 1_000)) : 60;
-      res.setHeader('Retry-After', String(seconds));
-      next(new ApiError('RATE_LIMITED', `more than ${info?.limit ?? '?'} requests a minute; retry in ${seconds} s`));
-    },
+    handler: refuse,
   });
+}
+
+/**
+ * Requests refused for want of a valid key (401) count too, per client address, against the same per-minute default
+ * (fixed one-minute windows): past it, that address gets 429 before its keys are even checked. Only the 401s count,
+ * never requests with a good key, so clients behind one proxy address are not throttled by each other's traffic.
+ */
+export function failedAuthRateLimit(perMinute: number, publicPaths: ReadonlySet<string>): RequestHandler {
+  const windows = new Map<string, { count: number; resetAt: number }>();
+  return (req, res, next) => {
+    // Public paths never answer 401, and a liveness probe must not fail because its address sent bad keys.
+    if (perMinute === 0 || publicPaths.has(req.path)) return next();
+    const now = Date.now();
+    const address = clientAddress(req);
+    const seen = windows.get(address);
+    if (seen && seen.resetAt > now && seen.count >= perMinute) {
+      const seconds = Math.max(1, Math.ceil((seen.resetAt - now) / 1_000));
+      res.setHeader('Retry-After', String(seconds));
+      return next(
+        new ApiError('RATE_LIMITED', `more than ${perMinute} unauthorized requests a minute; retry in ${seconds} s`),
+      );
+    }
+    res.on('finish', () => {
+      if (res.statusCode !== 401) return;
+      const at = Date.now();
+      const w = windows.get(address);
+      if (w && w.resetAt > at) w.count++;
+      else {
+        if (windows.size >= 10_000) for (const [k, v] of windows) if (v.resetAt <= at) windows.delete(k);
+        windows.set(address, { count: 1, resetAt: at + 60_000 });
+      }
+    });
+    next();
+  };
 }
 
 const RECENT_MS = 30_000;
