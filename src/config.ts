@@ -176,8 +176,12 @@ export type Config = Omit<
 
 export class ConfigError extends Error {}
 
-/** Parses the environment once at start-up; a bad value throws a ConfigError naming the variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+/**
+ * Parses the environment once at start-up; a bad value throws a ConfigError naming the variable. `role`: only the API
+ * listens on AGENT_ORCHESTRATOR_HOST, so only it refuses a wide address without keys (a worker sharing its
+ * environment starts anyway).
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: 'api' | 'worker' = 'api'): Config {
   const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = ConfigSchema.safeParse(defined);
   if (!parsed.success) {
@@ -202,7 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     ...parsed.data,
-    AGENT_ORCHESTRATOR_HOST: listenHost(parsed.data),
+    AGENT_ORCHESTRATOR_HOST:
+      role === 'api' ? listenHost(parsed.data) : (parsed.data.AGENT_ORCHESTRATOR_HOST ?? '127.0.0.1'),
     AGENT_POOL_ID: parsed.data.AGENT_POOL_ID ?? `agent-pool-${parsed.data.TEMPORAL_TASK_QUEUE}`,
     TEMPORAL_ADDRESS: temporal.target.address,
     TEMPORAL_NAMESPACE: temporal.target.namespace,
@@ -229,9 +234,9 @@ function listenHost(c: z.infer<typeof ConfigSchema>): string {
 }
 
 /** For process entry points: load or exit with the message (to their JSON log if they pass it, else stderr). */
-export function loadConfigOrExit(log?: { fatal(msg: string): void }): Config {
+export function loadConfigOrExit(log?: { fatal(msg: string): void }, role: 'api' | 'worker' = 'api'): Config {
   try {
-    return loadConfig();
+    return loadConfig(process.env, role);
   } catch (err) {
     if (err instanceof ConfigError) {
       if (log) log.fatal(err.message);

@@ -72,7 +72,7 @@ function parseRole(arg: string | undefined): Role {
 
 async function main(): Promise<void> {
   const role = parseRole(process.argv[2]);
-  const url = probeUrl(role, loadConfig(), process.argv[3]);
+  const url = probeUrl(role, loadConfig(process.env, role), process.argv[3]);
   if (url === undefined) {
     console.log(`${role}: WORKER_METRICS_PORT=0, nothing to probe`);
     return;

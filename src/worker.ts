@@ -223,7 +223,7 @@ const log = createLogger('agent-orchestrator-worker');
 const CORE_LOG_LEVEL = { trace: 'INFO', debug: 'INFO', info: 'WARN', warn: 'WARN', error: 'ERROR' } as const;
 
 async function main(): Promise<void> {
-  const config = loadConfigOrExit(log);
+  const config = loadConfigOrExit(log, 'worker');
   log.level = config.LOG_LEVEL;
   const tracing = startTracing(config, config.OTEL_SERVICE_NAME ?? 'agent-orchestrator-worker', log);
   const metrics = config.WORKER_METRICS_PORT > 0 ? new WorkerMetrics() : undefined;

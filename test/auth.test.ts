@@ -232,13 +232,15 @@ describe('rate limits and quotas', () => {
 });
 
 describe('where the API listens', () => {
-  test('without keys: 127.0.0.1 by default; anything wider takes API_ALLOW_UNAUTHENTICATED', () => {
+  test('without keys: 127.0.0.1 by default; anything wider takes API_ALLOW_UNAUTHENTICATED (the API only, not a worker)', () => {
     expect(loadConfig({}).AGENT_ORCHESTRATOR_HOST).toBe('127.0.0.1');
     expect(() => loadConfig({ AGENT_ORCHESTRATOR_HOST: '0.0.0.0' })).toThrow(ConfigError);
     expect(() => loadConfig({ AGENT_ORCHESTRATOR_HOST: '0.0.0.0' })).toThrow(/API_ALLOW_UNAUTHENTICATED/);
     expect(
       loadConfig({ AGENT_ORCHESTRATOR_HOST: '0.0.0.0', API_ALLOW_UNAUTHENTICATED: 'true' }).AGENT_ORCHESTRATOR_HOST,
     ).toBe('0.0.0.0');
+    // A worker does not listen there: it starts with the API's environment.
+    expect(loadConfig({ AGENT_ORCHESTRATOR_HOST: '0.0.0.0' }, 'worker').AGENT_ORCHESTRATOR_HOST).toBe('0.0.0.0');
   });
 
   test('bad key lists are refused at start-up, naming the entry and never echoing a key', () => {
