@@ -4,11 +4,7 @@
  * with tracing on: the API, or a traced parent). A workflow started without one (tracing off, and every history recorded
  * before tracing existed) runs exactly as without these interceptors: same commands, no extra yields, no sink calls.
  */
-import {
-  OpenTelemetryInboundInterceptor,
-  OpenTelemetryInternalsInterceptor,
-  OpenTelemetryOutboundInterceptor,
-} from '@temporalio/interceptors-opentelemetry/lib/workflow';
+import type * as OtelWorkflow from '@temporalio/interceptors-opentelemetry/lib/workflow';
 import type {
   WorkflowInboundCallsInterceptor,
   WorkflowInterceptors,
@@ -20,10 +16,19 @@ import type {
 const TRACE_HEADER = '_tracer-data';
 
 interface Traced {
-  inbound: OpenTelemetryInboundInterceptor;
-  outbound: OpenTelemetryOutboundInterceptor;
-  internals: OpenTelemetryInternalsInterceptor;
+  inbound: OtelWorkflow.OpenTelemetryInboundInterceptor;
+  outbound: OtelWorkflow.OpenTelemetryOutboundInterceptor;
+  internals: OtelWorkflow.OpenTelemetryInternalsInterceptor;
 }
+
+/**
+ * The OpenTelemetry interceptors and the SDK they bring, loaded by the first traced workflow only. Every workflow start
+ * evaluates every module its code reaches (src/workflows/lazy-schemas.ts): loaded up front, these took 17 % of the
+ * workflow thread's CPU during the 1,000-task bench, tracing on or off (docs/benchmarks.md).
+ */
+const otel = (): typeof OtelWorkflow =>
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require('@temporalio/interceptors-opentelemetry/lib/workflow') as typeof OtelWorkflow;
 
 export const interceptors = (): WorkflowInterceptors => {
   // Decided once, when the workflow starts executing; the OpenTelemetry interceptors are made only then.
@@ -31,10 +36,11 @@ export const interceptors = (): WorkflowInterceptors => {
   const inbound: WorkflowInboundCallsInterceptor = {
     execute(input, next) {
       if (input.headers[TRACE_HEADER] === undefined) return next(input);
+      const o = otel();
       traced = {
-        inbound: new OpenTelemetryInboundInterceptor(),
-        outbound: new OpenTelemetryOutboundInterceptor(),
-        internals: new OpenTelemetryInternalsInterceptor(),
+        inbound: new o.OpenTelemetryInboundInterceptor(),
+        outbound: new o.OpenTelemetryOutboundInterceptor(),
+        internals: new o.OpenTelemetryInternalsInterceptor(),
       };
       return traced.inbound.execute(input, next);
     },
