@@ -154,6 +154,17 @@ export async function startRig(
     );
     const { port: apiPort } = api.address() as { port: number };
     const base = `http://127.0.0.1:${apiPort}`;
+    // Measures start once the API is ready (the pool started and its registry applied), as `npm start` waits for it:
+    // before that, plans are refused with 503 NOT_READY.
+    for (let i = 0; ; i++) {
+      const ready = await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ready) break;
+      if (i >= 300) throw new Error(`[${variant}] the API was not ready within 30 s`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     log(`[${variant}] worker on task queue ${taskQueue}, pool ${config.AGENT_POOL_ID}, API on ${base}`);
     // The registry file is read only at start-up: nothing is left behind if the run is killed.
     rmSync(tmp, { recursive: true, force: true });
