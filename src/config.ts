@@ -153,6 +153,8 @@ export const ConfigSchema = z.object({
   EVENTS_BUFFER_SIZE: int(1_000, 10, 100_000),
   /** How long a watcher without subscribers keeps its events (not polling) so a reconnect resumes. */
   EVENTS_LINGER_SECONDS: int(60, 0, 3_600),
+  /** Unsent bytes past which a client that reads nothing for two keep-alive intervals is dropped (src/api/sse.ts). */
+  EVENTS_CLIENT_BUFFER_BYTES: int(1_048_576, 4_096, 1_073_741_824),
   /** Model calls stream their text into the running step's heartbeat details at most this often; 0 = no streaming. */
   MODEL_STREAM_INTERVAL_MS: int(1_000, 0, 60_000),
 });

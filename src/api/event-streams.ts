@@ -94,7 +94,8 @@ export class EventStreams {
       // The client saw the end already (204 tells EventSource not to reconnect), or left while the feed got ready.
       if (!req.socket.destroyed) res.status(204).end();
     } else {
-      feed.subscribe(new SseStream(res, this.deps.config.EVENTS_KEEPALIVE_SECONDS * 1_000), lastEventId);
+      const { EVENTS_KEEPALIVE_SECONDS, EVENTS_CLIENT_BUFFER_BYTES } = this.deps.config;
+      feed.subscribe(new SseStream(res, EVENTS_KEEPALIVE_SECONDS * 1_000, EVENTS_CLIENT_BUFFER_BYTES), lastEventId);
     }
     // feed() stopped its linger timer: with nobody subscribed (an ended feed takes no subscriber), start it again.
     if (feed.subscriberCount === 0) this.linger(key, feed);

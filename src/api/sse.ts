@@ -27,9 +27,17 @@ export class SseStream {
   private closed = false;
   private readonly closeHandlers: (() => void)[] = [];
 
+  private stall?: NodeJS.Timeout;
+
+  /**
+   * A client that leaves more than `maxUnsentBytes` unsent (EVENTS_CLIENT_BUFFER_BYTES) and reads nothing for two
+   * keep-alive intervals is dropped: this process would otherwise buffer for it without end. It reconnects with
+   * Last-Event-ID and resumes, or gets a snapshot. A slow client that keeps reading, or one big snapshot, is not dropped.
+   */
   constructor(
     private readonly res: Response,
-    keepAliveMs: number,
+    private readonly keepAliveMs: number,
+    private readonly maxUnsentBytes: number,
   ) {
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -63,6 +71,14 @@ export class SseStream {
   private write(text: string): void {
     if (this.closed || this.res.writableEnded || this.res.destroyed) return;
     this.res.write(text);
+    if (this.res.writableLength > this.maxUnsentBytes && !this.stall) {
+      this.stall = setTimeout(() => this.res.destroy(), 2 * this.keepAliveMs); // 'close' then runs close()
+      this.stall.unref();
+      this.res.once('drain', () => {
+        clearTimeout(this.stall);
+        this.stall = undefined;
+      });
+    }
   }
 
   /** Ends the response (the client sees the stream close) and runs the close handlers once. */
@@ -70,6 +86,7 @@ export class SseStream {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearTimeout(this.stall);
     if (!this.res.writableEnded) this.res.end();
     for (const fn of this.closeHandlers.splice(0)) fn();
   }
