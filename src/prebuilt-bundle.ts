@@ -10,7 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 
 /** Directories (relative to src/ or dist/) holding every module the workflow bundle is made of. */
-const WORKFLOW_CODE_DIRS = ['workflows', 'shared'];
+const WORKFLOW_CODE_DIRS = ['workflows', 'shared', 'encryption'];
 
 export interface WorkflowBundleManifest {
   /** SHA-256 of the bundle file. */
@@ -19,6 +19,8 @@ export interface WorkflowBundleManifest {
   sdkVersion: string;
   /** {@link workflowCodeFingerprint} of each code root the bundle stands for (src and its compiled dist). */
   sourceFingerprints: string[];
+  /** Built with the failure converter that encrypts failure messages (for workers with encryption on). */
+  encodesFailures?: boolean;
   builtAt: string;
 }
 
@@ -55,16 +57,26 @@ export function workflowCodeFingerprint(codeRoot: string): string {
   return hash.digest('hex');
 }
 
+/**
+ * The bundle a worker with encryption on runs: the same workflows, with the failure converter that encrypts failure
+ * messages (src/encryption/failure-converter.ts) built in. `x.js` → `x-encoded-failures.js`.
+ */
+export const encodedFailuresPathOf = (bundlePath: string): string =>
+  bundlePath.replace(/\.js$/, '') + '-encoded-failures.js';
+
 /** Bundles `codeRoot`/workflows and writes the bundle and its manifest, fingerprinting each of `codeRoots`. */
 export async function writeWorkflowBundle(
   outPath: string,
   codeRoot: string,
   codeRoots: string[] = [codeRoot],
+  encodeFailures = false,
 ): Promise<WorkflowBundleManifest> {
+  const root = resolve(codeRoot);
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve(join(resolve(codeRoot), 'workflows')),
+    workflowsPath: require.resolve(join(root, 'workflows')),
     // The tracing interceptors (src/observability/temporal.ts): a worker given a pre-built bundle cannot add them.
-    workflowInterceptorModules: [require.resolve(join(resolve(codeRoot), 'workflows', 'tracing-interceptors'))],
+    workflowInterceptorModules: [require.resolve(join(root, 'workflows', 'tracing-interceptors'))],
+    ...(encodeFailures ? { failureConverterPath: require.resolve(join(root, 'encryption', 'failure-converter')) } : {}),
     logger: new DefaultLogger('WARN'),
   });
   writeFileSync(outPath, code);
@@ -72,14 +84,18 @@ export async function writeWorkflowBundle(
     bundleSha256: sha256(code),
     sdkVersion: sdkVersion(),
     sourceFingerprints: [...new Set(codeRoots.filter(existsSync).map(workflowCodeFingerprint))],
+    encodesFailures: encodeFailures,
     builtAt: new Date().toISOString(),
   };
   writeFileSync(manifestPathOf(outPath), JSON.stringify(manifest, null, 2) + '\n');
   return manifest;
 }
 
-/** Throws a {@link StaleBundleError} naming the problem unless the bundle at `path` was built from `codeRoot`'s code. */
-export function checkWorkflowBundle(path: string, codeRoot: string): WorkflowBundleManifest {
+/**
+ * Throws a {@link StaleBundleError} naming the problem unless the bundle at `path` was built from `codeRoot`'s code, with
+ * failure encoding as `encodeFailures` says (on with encryption: failure messages must not leave unencrypted).
+ */
+export function checkWorkflowBundle(path: string, codeRoot: string, encodeFailures = false): WorkflowBundleManifest {
   const manifestPath = manifestPathOf(path);
   const stale = (why: string) =>
     new StaleBundleError(`workflow bundle ${path} ${why}: rebuild it with \`npm run build\``);
@@ -96,6 +112,12 @@ export function checkWorkflowBundle(path: string, codeRoot: string): WorkflowBun
   if (sha256(readFileSync(path)) !== manifest.bundleSha256) throw stale('was changed after it was built');
   if (!manifest.sourceFingerprints?.includes(workflowCodeFingerprint(codeRoot)))
     throw stale(`was built from other workflow code than ${join(codeRoot, 'workflows')} (sources changed since)`);
+  if ((manifest.encodesFailures ?? false) !== encodeFailures)
+    throw stale(
+      encodeFailures
+        ? 'does not encrypt failure messages, and encryption is on (use the -encoded-failures bundle)'
+        : 'encrypts failure messages, and encryption is off',
+    );
   return manifest;
 }
 
@@ -104,23 +126,28 @@ export type BundleChoice =
 
 /**
  * Which workflow code a worker runs: WORKFLOW_BUNDLE_PATH if set (refused, with a StaleBundleError, unless it matches
- * `codeRoot`); else `defaultPath` when it exists and matches; else bundling `codeRoot`/workflows at start (dev).
+ * `codeRoot` and the failure encoding); else `defaultPath` (or its -encoded-failures twin with encryption on) when it
+ * exists and matches; else bundling `codeRoot`/workflows at start (dev).
  */
 export function chooseWorkflowBundle(opts: {
   explicitPath?: string;
   defaultPath: string;
   codeRoot: string;
+  /** Encryption is on: the bundle must encrypt failure messages (the default path is then its -encoded-failures one). */
+  encodeFailures?: boolean;
 }): BundleChoice {
+  const encode = opts.encodeFailures ?? false;
   if (opts.explicitPath) {
-    const manifest = checkWorkflowBundle(opts.explicitPath, opts.codeRoot);
+    const manifest = checkWorkflowBundle(opts.explicitPath, opts.codeRoot, encode);
     return { kind: 'prebuilt', path: opts.explicitPath, manifest };
   }
-  if (!existsSync(opts.defaultPath)) return { kind: 'bundle-at-start', reason: `no ${opts.defaultPath}` };
+  const defaultPath = encode ? encodedFailuresPathOf(opts.defaultPath) : opts.defaultPath;
+  if (!existsSync(defaultPath)) return { kind: 'bundle-at-start', reason: `no ${defaultPath}` };
   try {
     return {
       kind: 'prebuilt',
-      path: opts.defaultPath,
-      manifest: checkWorkflowBundle(opts.defaultPath, opts.codeRoot),
+      path: defaultPath,
+      manifest: checkWorkflowBundle(defaultPath, opts.codeRoot, encode),
     };
   } catch (err) {
     if (err instanceof StaleBundleError) return { kind: 'bundle-at-start', reason: err.message };

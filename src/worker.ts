@@ -254,6 +254,7 @@ async function main(): Promise<void> {
     explicitPath: config.WORKFLOW_BUNDLE_PATH,
     defaultPath: resolve(__dirname, '..', 'dist', 'workflow-bundle.js'),
     codeRoot: __dirname,
+    encodeFailures: config.encryption !== undefined,
   });
   log.info(
     bundle.kind === 'prebuilt'

@@ -104,6 +104,8 @@ describe('nothing readable in history or the blob store', () => {
       const all = JSON.stringify(req.messages);
       // The task's own description comes last (an instance's memory of earlier tasks is in the system prompt).
       const id = [...all.matchAll(/DESCRIPTION-SECRET-([\w-]+)/g)].at(-1)?.[1] ?? 'unknown';
+      // A task the provider refuses (400): its error text ends up in the failure message.
+      if (id.startsWith('refused')) return { status: 400, error: `FAILURE-SECRET-${id}` };
       if (all.includes('how will you approach this task')) return { content: 'I will echo it.' };
       const result = req.messages.find((m) => m.role === 'tool');
       if (!result) return { toolCalls: [{ name: 'remote__echo', args: { message: `TOOL-SECRET-${id}` } }] };
@@ -205,6 +207,28 @@ describe('nothing readable in history or the blob store', () => {
     const blobs = files.map((f) => readFileSync(f, 'utf8')).join('\n');
     expect(blobs).not.toContain(s.model);
     expect(blobs).toMatch(/^aoenc1:k1:/);
+  });
+
+  /** A task the provider refuses: the plan fails, and the client with the codec reads the provider's words. */
+  const refused = async (h: Harness) => {
+    const id = uniqueId('refused');
+    const result = await h.run({
+      id,
+      tasks: [{ id: 'ask', description: `DESCRIPTION-SECRET-${id}`, capabilities: ['scribing'] }],
+    });
+    expect(result.status).toBe('failed');
+    expect(result.errors.ask?.type).toBe('ModelBadRequest');
+    expect(result.errors.ask?.message).toContain(`FAILURE-SECRET-${id}`);
+    const history = [`plan-${id}`, `plan-${id}-task-ask`].map((w) => rawHistory(h, w)).join('\n');
+    return { secret: `FAILURE-SECRET-${id}`, history };
+  };
+
+  test('failure messages: readable in raw history without encryption, encrypted with it (read back decrypted)', async () => {
+    const control = await refused(plain);
+    expect(control.history).toContain(control.secret);
+    const { secret, history } = await refused(sealed);
+    expect(history).not.toContain(secret);
+    expect(history).toContain('Encoded failure');
   });
 
   test('the codec endpoint: decrypts for an authorized key (API and `temporal --codec-endpoint`), CORS for the UI', async () => {

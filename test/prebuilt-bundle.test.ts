@@ -2,7 +2,7 @@
  * The workflow bundle built ahead of time (`npm run build` → dist/workflow-bundle.js and its manifest): a worker runs
  * plans from it, and never runs one built from other workflow code than its own (src/prebuilt-bundle.ts).
  */
-import { appendFileSync, copyFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -72,6 +72,29 @@ describe('choosing the workflow bundle', () => {
     writeFileSync(manifestPathOf(otherSdk), JSON.stringify({ sdkVersion: '1.11.0' }));
     expect(() => chooseWorkflowBundle({ explicitPath: otherSdk, defaultPath: '', codeRoot: src })).toThrow(
       /built with @temporalio\/workflow 1\.11\.0, this worker runs 1\.24\.0/,
+    );
+  });
+
+  test('with encryption on, only a bundle that encrypts failure messages is used (its -encoded-failures twin)', () => {
+    // The run's bundle was built without the failure converter: named, it is refused; by default it is skipped.
+    expect(() =>
+      chooseWorkflowBundle({ explicitPath: bundle, defaultPath: '', codeRoot: src, encodeFailures: true }),
+    ).toThrow(/does not encrypt failure messages, and encryption is on/);
+    const plainDefault = copyOfBundle('plain');
+    expect(chooseWorkflowBundle({ defaultPath: plainDefault, codeRoot: src, encodeFailures: true })).toEqual({
+      kind: 'bundle-at-start',
+      reason: `no ${join(dir, 'plain-encoded-failures.js')}`,
+    });
+    // A twin whose manifest says it encodes failures is taken, and refused by a worker without encryption.
+    const twin = copyOfBundle('plain-encoded-failures');
+    const manifest = JSON.parse(readFileSync(manifestPathOf(twin), 'utf8')) as Record<string, unknown>;
+    writeFileSync(manifestPathOf(twin), JSON.stringify({ ...manifest, encodesFailures: true }));
+    expect(chooseWorkflowBundle({ defaultPath: plainDefault, codeRoot: src, encodeFailures: true })).toMatchObject({
+      kind: 'prebuilt',
+      path: twin,
+    });
+    expect(() => chooseWorkflowBundle({ explicitPath: twin, defaultPath: '', codeRoot: src })).toThrow(
+      /encrypts failure messages, and encryption is off/,
     );
   });
 });

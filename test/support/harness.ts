@@ -116,7 +116,10 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     taskQueue,
     deps: { ...base, ...opts.deps },
     pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
-    workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string },
+    // The run's shared bundle has no failure converter: an encrypting worker bundles its own, with the converter in.
+    ...(opts.dataConverter?.failureConverterPath
+      ? {}
+      : { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } }),
     ...(opts.dataConverter ? { dataConverter: opts.dataConverter } : {}),
     heartbeatThrottleMs: opts.config?.MODEL_STREAM_INTERVAL_MS ?? 1_000,
   });
