@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decrypt, encrypt, keyFor } from './encryption/aes-gcm';
@@ -13,8 +13,8 @@ export interface BlobStore {
 
 /** A store that can keep content under another value's key (what EncryptedBlobStore needs). */
 export interface KeyedBlobStore extends BlobStore {
-  /** Stores `stored` under the content key of `json`. */
-  putAs(json: string, stored: string): Promise<string>;
+  /** Stores `stored` under `key` (default: the content key of `json`). */
+  putAs(json: string, stored: string, key?: string): Promise<string>;
 }
 
 /** The default store: files under one directory (shared by workers and the API, e.g. a volume in docker-compose). */
@@ -31,8 +31,7 @@ export class FileBlobStore implements KeyedBlobStore {
     return this.putAs(json, json);
   }
 
-  async putAs(json: string, stored: string): Promise<string> {
-    const key = `sha256:${createHash('sha256').update(json).digest('hex')}`;
+  async putAs(json: string, stored: string, key = `sha256:${createHash('sha256').update(json).digest('hex')}`) {
     const path = this.path(key);
     const exists = await stat(path).then(
       () => true,
@@ -61,19 +60,25 @@ const SEALED = 'aoenc1:';
 
 /**
  * Encrypts blobs at rest with the payload keyring (AES-256-GCM, key id kept with each blob), so the claim-check store
- * is no plainer than history. Keys stay content hashes of the plaintext. Blobs written before encryption was turned
- * on are read as they are.
+ * is no plainer than history. A blob's name is an HMAC-SHA256 of its plaintext under a key derived from the current
+ * encryption key (still written `sha256:<hex>`): whoever can list the store cannot confirm a guessed value by hashing
+ * it. The same value stored twice under one current key is stored once. Blobs written before encryption was turned on
+ * are read as they are.
  */
 export class EncryptedBlobStore implements BlobStore {
+  private readonly nameKey: Buffer;
+
   constructor(
     private readonly inner: KeyedBlobStore,
     private readonly keyring: Keyring,
-  ) {}
+  ) {
+    this.nameKey = createHmac('sha256', keyring.current.key).update('agent-orchestrator blob names v1').digest();
+  }
 
   put(json: string): Promise<string> {
     const { id, key } = this.keyring.current;
     const sealed = `${SEALED}${id}:${encrypt(key, Buffer.from(json, 'utf8')).toString('base64')}`;
-    return this.inner.putAs(json, sealed);
+    return this.inner.putAs(json, sealed, `sha256:${createHmac('sha256', this.nameKey).update(json).digest('hex')}`);
   }
 
   async get(key: string): Promise<string> {

@@ -1,10 +1,11 @@
 import { execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Payload } from '@temporalio/common';
+import { EncryptedBlobStore, FileBlobStore } from '../src/blob-store';
 import { dataConverterFor } from '../src/encryption/data-converter';
 import { loadKeyring, type Keyring } from '../src/encryption/keyring';
 import { EncryptionCodec } from '../src/encryption/payload-codec';
@@ -80,6 +81,30 @@ describe('the AES-256-GCM payload codec', () => {
  * found in its history, so the search works) and on one with it. Raw history is read with the `temporal` CLI, every
  * payload's bytes decoded from base64 and searched.
  */
+describe('the blob store at rest', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blob-names-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const json = JSON.stringify({ secret: `BLOB-SECRET-${randomBytes(6).toString('hex')}` });
+  const sha256 = `sha256:${createHash('sha256').update(json).digest('hex')}`;
+  const stored = (key: string) => readFileSync(join(dir, key.slice(7, 9), `${key.slice(7)}.json`), 'utf8');
+
+  test('encrypted blobs are named by a keyed hash: a guessed value cannot be confirmed by hashing it', async () => {
+    const files = new FileBlobStore(dir);
+    const sealed = new EncryptedBlobStore(files, keyring({ k1: K1 }));
+    const key = await sealed.put(json);
+    expect(key).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(key).not.toBe(sha256);
+    expect(await sealed.put(json)).toBe(key); // stored once
+    expect(stored(key)).toMatch(/^aoenc1:k1:/);
+    expect(stored(key)).not.toContain(json);
+    expect(await sealed.get(key)).toBe(json);
+    // Another key names the same value otherwise; without encryption the name is the content's SHA-256.
+    expect(await new EncryptedBlobStore(files, keyring({ k2: K2 })).put(json)).not.toBe(key);
+    expect(await files.put(json)).toBe(sha256);
+    expect(await sealed.get(sha256)).toBe(json); // blobs from before encryption are read as they are
+  });
+});
+
 describe('nothing readable in history or the blob store', () => {
   const PROVIDER_KEY = `sk-PROVIDER-SECRET-${randomBytes(6).toString('hex')}`;
   const MCP_TOKEN = `MCP-HEADER-SECRET-${randomBytes(6).toString('hex')}`;
