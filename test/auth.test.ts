@@ -168,7 +168,7 @@ describe('rate limits and quotas', () => {
     expect((await call('/v1/plans', { key: KEY.reader })).status).toBe(200);
   });
 
-  test('401s count per client address: past the per-minute default that address gets 429, good keys never count', async () => {
+  test('401s count per client address: past the per-minute default its refused requests get 429; valid keys are never counted or refused', async () => {
     const config = loadConfig({
       TEMPORAL_ADDRESS: h.address,
       TEMPORAL_TASK_QUEUE: h.taskQueue,
@@ -186,7 +186,8 @@ describe('rate limits and quotas', () => {
       const bad = [];
       for (let i = 0; i < 4; i++) bad.push(await get('/v1/plans', 'not-a-key-0123456789abcdefghij'));
       expect(bad).toEqual([401, 401, 401, 429]);
-      expect(await get('/v1/plans', KEY.reader)).toBe(429); // the address is throttled, whatever it sends now
+      // A valid key from the same address (another client behind the same proxy) is not locked out.
+      expect(await get('/v1/plans', KEY.reader)).toBe(200);
       expect(await get('/healthz')).toBe(200); // public paths stay open
     } finally {
       await new Promise((resolve) => other.close(resolve));

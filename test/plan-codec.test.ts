@@ -1,6 +1,8 @@
 import { checkPlan } from '../src/shared/plan-check';
 import { compactPlan, expandPlan } from '../src/shared/plan-codec';
 import { TASK_DEFAULTS } from '../src/shared/task';
+import { DEFAULT_SETTINGS } from '../src/shared/settings';
+import { settingsOf } from '../src/workflows/lazy-schemas';
 import { DEFAULT_REGISTRY } from '../src/shared/registry';
 import { DagExecutor, type CarriedRecord } from '../src/workflows/dag';
 
@@ -90,5 +92,15 @@ describe('continue-as-new state of a big plan', () => {
       agentId: 'generalist-7',
       assignments: [{ agentId: 'generalist-7', outcome: 'completed' }],
     });
+  });
+});
+
+describe("a plan's settings", () => {
+  test('complete settings are taken as given; missing ones (older APIs, plans started by hand) take the defaults', () => {
+    const given = { ...DEFAULT_SETTINGS, poolId: 'pool-x', planHistoryLimit: 500 };
+    expect(settingsOf(given)).toBe(given);
+    const { planHistoryLimit: _dropped, ...partial } = given;
+    expect(settingsOf(partial)).toEqual({ ...given, planHistoryLimit: DEFAULT_SETTINGS.planHistoryLimit });
+    expect(settingsOf(undefined)).toEqual(DEFAULT_SETTINGS);
   });
 });

@@ -57,13 +57,18 @@ test('a client that reads nothing is dropped once more than the limit waits unse
   socket.destroy();
 });
 
-test('a client that reads keeps its stream to the end: every event arrives, in order', async () => {
+/** Reads the whole stream (pausing `pauseMs` after each chunk: a slow reader) and returns the event ids seen. */
+function readAll(pauseMs: number): Promise<number[]> {
   const ids: number[] = [];
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<number[]>((resolve, reject) => {
     get(`http://127.0.0.1:${port}/stream`, (res) => {
       let rest = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
+        if (pauseMs > 0) {
+          res.pause();
+          setTimeout(() => res.resume(), pauseMs);
+        }
         rest += chunk;
         const parts = rest.split('\n\n');
         rest = parts.pop() ?? '';
@@ -72,9 +77,17 @@ test('a client that reads keeps its stream to the end: every event arrives, in o
           if (id) ids.push(Number(id[1]));
         }
       });
-      res.on('end', resolve);
+      res.on('end', () => resolve(ids));
       res.on('error', reject);
     }).on('error', reject);
   });
-  expect(ids).toEqual(Array.from({ length: 700 }, (_, i) => i));
+}
+
+test('a client that reads keeps its stream to the end: every event arrives, in order', async () => {
+  expect(await readAll(0)).toEqual(Array.from({ length: 700 }, (_, i) => i));
+});
+
+test('a slow client that keeps reading a backlog far bigger than the limit is not dropped', async () => {
+  // About 6 MB, a chunk every 20 ms: draining the backlog takes several times two keep-alive intervals.
+  expect(await readAll(20)).toEqual(Array.from({ length: 700 }, (_, i) => i));
 });

@@ -52,7 +52,7 @@ type Readiness = { ready: true } | { ready: false; reason: string };
 const READINESS_TTL_MS = 1_000;
 
 export class AgentService {
-  private lastReadiness?: { at: number; answer: Promise<Readiness> };
+  private lastReadiness?: { answer: Promise<Readiness>; settledAt?: number };
   private readonly claimCheck: ClaimCheck;
   private readonly rpc: Rpc;
 
@@ -127,15 +127,19 @@ export class AgentService {
 
   /** Ready means: the pool runs, a worker has started it, and it has every agent type of AGENT_REGISTRY_FILE. */
   /**
-   * Whether this API can serve (see /readyz). One check against Temporal per second at most, however many probes ask:
-   * /readyz is public, so it must not be a way to make the API call Temporal at any rate.
+   * Whether this API can serve (see /readyz). One check against Temporal at a time, and none within a second of the
+   * last one's answer, however many probes ask: /readyz is public, so it must not make the API call Temporal at will.
    */
   readiness(): Promise<Readiness> {
-    const now = Date.now();
-    if (this.lastReadiness && now - this.lastReadiness.at < READINESS_TTL_MS) return this.lastReadiness.answer;
-    const answer = this.checkReadiness();
-    this.lastReadiness = { at: now, answer };
-    return answer;
+    const last = this.lastReadiness;
+    if (last && (last.settledAt === undefined || Date.now() - last.settledAt < READINESS_TTL_MS)) return last.answer;
+    const entry: { answer: Promise<Readiness>; settledAt?: number } = { answer: this.checkReadiness() };
+    const settle = () => {
+      entry.settledAt = Date.now();
+    };
+    entry.answer.then(settle, settle);
+    this.lastReadiness = entry;
+    return entry.answer;
   }
 
   private async checkReadiness(): Promise<Readiness> {

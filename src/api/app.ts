@@ -6,7 +6,7 @@ import type { Registry } from '../shared/registry';
 import { ApiError, errorHandler } from './errors';
 import { authenticate, loadApiKeys, principalOf, type StoredKey } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
-import { failedAuthRateLimit, InFlightLimiter, requestRateLimit } from './quotas';
+import { failedAuthLimiter, InFlightLimiter, requestRateLimit } from './quotas';
 import { temporalRpc } from './temporal-rpc';
 import { describeIssues } from '../shared/zod-issues';
 import { ApiMetrics } from './metrics';
@@ -265,8 +265,7 @@ export function createApp({
   // The dashboard's page and assets (no data in them): before the keys, so the page can ask for one.
   app.use(dashboardRoutes());
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
-  app.use(failedAuthRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
-  app.use(authenticate({ keys, publicPaths }));
+  app.use(authenticate({ keys, publicPaths, onRefused: failedAuthLimiter(config.API_RATE_LIMIT_PER_MINUTE) }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
   const jsonBody = [requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false })];
   for (const route of ROUTE_LIST) {

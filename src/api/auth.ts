@@ -121,6 +121,8 @@ export interface AuthOptions {
   keys: readonly StoredKey[];
   /** Paths answered without a key (API_PUBLIC_PATHS; by default /healthz and /readyz). */
   publicPaths: ReadonlySet<string>;
+  /** Told of each request refused for want of a valid key; what it returns (a 429) is answered instead of the 401. */
+  onRefused?: (req: Request) => ApiError | undefined;
 }
 
 /** Locals the auth middleware leaves for later handlers (quotas, the Submitter of a plan). */
@@ -136,6 +138,8 @@ export function authenticate(opts: AuthOptions) {
     const key = presented(req);
     const principal = key === undefined ? undefined : findKey(opts.keys, key);
     if (!principal) {
+      const throttled = opts.onRefused?.(req);
+      if (throttled) return next(throttled);
       res.setHeader('WWW-Authenticate', 'Bearer realm="agent-orchestrator"');
       return next(
         new ApiError(

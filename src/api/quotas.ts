@@ -39,36 +39,38 @@ export function requestRateLimit(defaultPerMinute: number, publicPaths: Readonly
 }
 
 /**
- * Requests refused for want of a valid key (401) count too, per client address, against the same per-minute default
- * (fixed one-minute windows): past it, that address gets 429 before its keys are even checked. Only the 401s count,
- * never requests with a good key, so clients behind one proxy address are not throttled by each other's traffic.
+ * Requests refused for want of a valid key (401) count per client address against the same per-minute default, in
+ * fixed one-minute windows: past it, that address's refused requests are answered 429 instead. Requests with a valid
+ * key are never counted or refused here, so clients behind one proxy's address are not locked out by another's bad
+ * keys. Remembers at most 10,000 addresses (expired windows first, then the oldest, make room).
  */
-export function failedAuthRateLimit(perMinute: number, publicPaths: ReadonlySet<string>): RequestHandler {
+export function failedAuthLimiter(perMinute: number): (req: Request) => ApiError | undefined {
   const windows = new Map<string, { count: number; resetAt: number }>();
-  return (req, res, next) => {
-    // Public paths never answer 401, and a liveness probe must not fail because its address sent bad keys.
-    if (perMinute === 0 || publicPaths.has(req.path)) return next();
+  return (req) => {
+    if (perMinute === 0) return undefined;
     const now = Date.now();
     const address = clientAddress(req);
-    const seen = windows.get(address);
-    if (seen && seen.resetAt > now && seen.count >= perMinute) {
-      const seconds = Math.max(1, Math.ceil((seen.resetAt - now) / 1_000));
-      res.setHeader('Retry-After', String(seconds));
-      return next(
-        new ApiError('RATE_LIMITED', `more than ${perMinute} unauthorized requests a minute; retry in ${seconds} s`),
+    let w = windows.get(address);
+    if (!w || w.resetAt <= now) {
+      windows.delete(address);
+      if (windows.size >= 10_000) {
+        for (const [k, v] of windows) if (v.resetAt <= now) windows.delete(k);
+        if (windows.size >= 10_000) windows.delete(windows.keys().next().value as string);
+      }
+      w = { count: 0, resetAt: now + 60_000 };
+      windows.set(address, w);
+    }
+    if (w.count >= perMinute) {
+      const seconds = Math.max(1, Math.ceil((w.resetAt - now) / 1_000));
+      return new ApiError(
+        'RATE_LIMITED',
+        `more than ${perMinute} requests without a valid key a minute; retry in ${seconds} s`,
+        undefined,
+        seconds,
       );
     }
-    res.on('finish', () => {
-      if (res.statusCode !== 401) return;
-      const at = Date.now();
-      const w = windows.get(address);
-      if (w && w.resetAt > at) w.count++;
-      else {
-        if (windows.size >= 10_000) for (const [k, v] of windows) if (v.resetAt <= at) windows.delete(k);
-        windows.set(address, { count: 1, resetAt: at + 60_000 });
-      }
-    });
-    next();
+    w.count++;
+    return undefined;
   };
 }
 

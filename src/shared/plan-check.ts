@@ -132,5 +132,5 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
   if (count > limits.maxTasks)
     issues.push({ path: 'tasks', message: `a plan may have at most ${limits.maxTasks} tasks (this one has ${count})` });
   if (issues.length > 0) return { ok: false, issues };
-  return { ok: true, plan: { id: input.id ?? defaultId(), ...input, tasks } };
+  return { ok: true, plan: { ...input, id: input.id ?? defaultId(), tasks } };
 }

@@ -89,5 +89,6 @@ export interface PlanWorkflowInput {
   plan: PlanSpec | CompactPlan;
   /** Set by continue-as-new: where the previous run stopped. */
   carried?: PlanCarry;
-  settings?: ExecutionSettings;
+  /** What the API stamps (complete); missing fields take the defaults. */
+  settings?: Partial<ExecutionSettings>;
 }

@@ -8,7 +8,7 @@ import type * as Tasks from '../shared/task';
  * cache), and loading zod and building its schemas costs milliseconds: at a child workflow per task that was most of
  * the worker's CPU. So workflow code imports only types from those modules (eslint.config.mjs enforces it) and reaches
  * them here, where an input lacks what they give: an agent-type update for the pool to check, a plan started without
- * settings, a compact plan from before compact plans carried their task defaults.
+ * (some) settings, a compact plan from before compact plans carried their task defaults.
  */
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -17,3 +17,25 @@ export const defaultSettings = (): Settings.ExecutionSettings =>
   (require('../shared/settings') as typeof Settings).DEFAULT_SETTINGS;
 export const taskDefaults = (): typeof Tasks.TASK_DEFAULTS => (require('../shared/task') as typeof Tasks).TASK_DEFAULTS;
 /* eslint-enable @typescript-eslint/no-require-imports */
+
+/** Every field of the execution settings; the compiler holds this to exactly the schema's fields. */
+const SETTING_FIELDS: Record<keyof Settings.ExecutionSettings, true> = {
+  agentTimeoutSeconds: true,
+  heartbeatTimeoutSeconds: true,
+  maxRetries: true,
+  retryInitialIntervalMs: true,
+  retryMaxIntervalMs: true,
+  maxDepth: true,
+  maxFanOut: true,
+  planHistoryLimit: true,
+  poolId: true,
+};
+
+/**
+ * A plan's settings: as given when complete (what the API stamps, zod not loaded); otherwise (a plan started by hand,
+ * or by an API from before a setting existed) the defaults with what was given over them.
+ */
+export function settingsOf(given: Partial<Settings.ExecutionSettings> | undefined): Settings.ExecutionSettings {
+  if (given && Object.keys(SETTING_FIELDS).every((k) => k in given)) return given as Settings.ExecutionSettings;
+  return { ...defaultSettings(), ...given };
+}

@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { expandPlan } from '../shared/plan-codec';
-import { defaultSettings, taskDefaults } from './lazy-schemas';
+import { settingsOf, taskDefaults } from './lazy-schemas';
 import type { Grant } from '../shared/pool';
 import { addUsage, overBudget, ZERO_USAGE, type UsageReport } from '../shared/usage';
 import { PlanStatusKey } from '../shared/search-attributes';
@@ -50,7 +50,7 @@ const MAX_CARRY_BYTES = 1_900_000;
  */
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult> {
   const plan = 'typeSets' in input.plan ? expandPlan(input.plan, taskDefaults) : input.plan;
-  const settings = input.settings ?? defaultSettings();
+  const settings = settingsOf(input.settings);
   const carried = input.carried;
   const startedAt = carried?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
   let status: PlanStatus = 'running';
