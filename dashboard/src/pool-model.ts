@@ -1,8 +1,11 @@
-import type { AgentView, PoolSnapshot } from './types';
+import { AGENT_STATES } from '../../src/shared/agent';
+import type { AgentRow, AgentState, PoolSnapshot } from './types';
+
+const isAgentState = (s: unknown): s is AgentState => (AGENT_STATES as readonly unknown[]).includes(s);
 
 /** The agent pool as the page knows it: the snapshot, then `agent` and `pool` events (or polls) applied. */
 export class PoolModel {
-  readonly agents = new Map<string, AgentView>();
+  readonly agents = new Map<string, AgentRow>();
   maxAgents = 0;
   busy = 0;
   queued = 0;
@@ -29,7 +32,7 @@ export class PoolModel {
     if (event === 'snapshot') return this.applySnapshot(data as PoolSnapshot);
     if (event === 'agent') {
       const id = String(d.agentId ?? d.id);
-      const state = typeof d.state === 'string' ? d.state : undefined;
+      const state = isAgentState(d.state) ? d.state : undefined;
       if (d.removed === true || d.gone === true || state === undefined) this.agents.delete(id);
       else {
         const was = this.agents.get(id);

@@ -4,8 +4,8 @@ import type { Config } from '../config';
 import { poolSettings } from '../config';
 import { signalPool } from '../activities/pool';
 import { taskWorkflowId } from '../shared/ids';
-import { memorySize, type AgentInstance, type MemoryEntry } from '../shared/agent';
-import { type PoolView } from '../shared/pool';
+import { memorySize, type AgentInstance, type AgentView, type MemoryEntry } from '../shared/agent';
+import type { PoolAnswer, PoolView } from '../shared/pool';
 import type { AgentType } from '../shared/agent-type';
 import type { Registry } from '../shared/registry';
 import type { TaskView } from '../shared/task';
@@ -22,10 +22,6 @@ import { claimCheckOf, type ClaimCheck } from '../blob-store';
 import { temporalRpc, type Rpc } from './temporal-rpc';
 import { ApiError, isTemporalUnavailable } from './errors';
 import { Failure } from '../shared/errors';
-
-export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 'consecutiveFailures' | 'memory'> {
-  memory: number;
-}
 
 /** The registry and the pool, as the API sees them: queries and updates on the pool workflow. Holds no state. */
 /**
@@ -200,15 +196,7 @@ export class AgentService {
   }
 
   /** The pool, with each busy instance's live lifecycle step read from the task workflow that holds it. */
-  async agents(): Promise<{
-    maxAgents: number;
-    active: number;
-    queued: number;
-    busy: number;
-    peakBusy: number;
-    agents: AgentView[];
-    usageByType: PoolView['usageByType'];
-  }> {
+  async agents(): Promise<PoolAnswer> {
     const view = await this.poolView();
     const agents = await Promise.all(view.agents.map((a) => this.live(a)));
     return {

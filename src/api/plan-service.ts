@@ -19,7 +19,15 @@ import type { Registry } from '../shared/registry';
 import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../shared/search-attributes';
 import { FINAL_TASK_STATES, TASK_DEFAULTS, type HumanInput, type TaskState, type TaskView } from '../shared/task';
 import { taskResultRef } from '../shared/claim-check';
-import { PLAN_STATUSES, type PlanResult, type PlanSpec, type PlanStatus, type PlanView } from '../shared/plan';
+import {
+  PLAN_STATUSES,
+  type PlanLinks,
+  type PlanResult,
+  type PlanSpec,
+  type PlanStatus,
+  type PlanSummary,
+  type PlanView,
+} from '../shared/plan';
 import { type AgentMail, type MailLogEntry } from '../shared/agent-mail';
 import {
   agentMessageSignal,
@@ -44,8 +52,7 @@ export interface SubmitAnswer {
   planId: string;
   workflowId: string;
   status: PlanStatus;
-  /** `ui` is absent when the Web UI's address is unknown (a self-hosted cluster without TEMPORAL_UI_URL). */
-  links: { self: string; result: string; ui?: string };
+  links: PlanLinks;
 }
 
 /** A checked plan, ready to start: what `prepare` gives `start` and `existing`. */
@@ -60,15 +67,6 @@ export interface PreparedPlan {
 export interface Submitted {
   created: boolean;
   answer: SubmitAnswer;
-}
-
-export interface PlanSummary {
-  planId: string;
-  workflowId: string;
-  name?: string;
-  status: PlanStatus;
-  startedAt: string;
-  closedAt: string | null;
 }
 
 /** Stable JSON: the same body with keys in another order hashes the same. */

@@ -8,8 +8,9 @@ import type { TaskView } from '../shared/task';
 import { FailurePolicy, PlanMode } from '../shared/plan';
 import type { PoolView } from '../shared/pool';
 import type { Usage, UsageReport } from '../shared/usage';
-import type { AgentView } from './agent-service';
-import type { PlanSummary, SubmitAnswer } from './plan-service';
+import type { AgentView } from '../shared/agent';
+import type { SubmitAnswer } from './plan-service';
+import type { PlanSummary } from '../shared/plan';
 import type { TaskSummary } from './plan-tasks';
 
 /**

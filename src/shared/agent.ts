@@ -67,3 +67,8 @@ export function remember(memory: MemoryEntry[], notes: MemoryEntry[]): MemoryEnt
   if (notes.length === 0) return memory;
   return [...memory, ...notes.map((n) => ({ ...n, note: n.note.slice(0, MAX_NOTE) }))].slice(-MAX_MEMORY);
 }
+
+/** An instance as the API shows it (GET /v1/agents): its memory as a count, without the pool's bookkeeping. */
+export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 'consecutiveFailures' | 'memory'> {
+  memory: number;
+}

@@ -75,6 +75,23 @@ export interface PlanResult {
   tasks?: Record<string, unknown>;
 }
 
+/** Where a plan's answers link to; `ui` is absent when the Web UI's address is unknown (self-hosted, no TEMPORAL_UI_URL). */
+export interface PlanLinks {
+  self: string;
+  result: string;
+  ui?: string;
+}
+
+/** One row of GET /v1/plans. */
+export interface PlanSummary {
+  planId: string;
+  workflowId: string;
+  name?: string;
+  status: PlanStatus;
+  startedAt: string;
+  closedAt: string | null;
+}
+
 /** What a plan workflow carries across continue-as-new (opaque to callers). */
 export interface PlanCarry {
   startedAt: string;

@@ -1,4 +1,4 @@
-import type { AgentInstance, Memory, MemoryEntry } from './agent';
+import type { AgentInstance, AgentView, Memory, MemoryEntry } from './agent';
 import type { AgentType } from './agent-type';
 import type { PoolSettings } from './settings';
 import type { Usage } from './usage';
@@ -92,6 +92,12 @@ export interface PoolView {
   queue: { requestId: string; planId: string; taskId: string; priority: number; types: string[] }[];
   recentlyTerminated: AgentInstance[];
   /** Tokens and cost of model calls by agent type, since the pool started. */
+  usageByType: Record<string, Usage>;
+}
+
+/** What GET /v1/agents answers: the pool's counts, and each instance with its live lifecycle step. */
+export interface PoolAnswer extends Pick<PoolView, 'maxAgents' | 'active' | 'queued' | 'busy' | 'peakBusy'> {
+  agents: AgentView[];
   usageByType: Record<string, Usage>;
 }
 
