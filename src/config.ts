@@ -8,6 +8,7 @@ import {
   type TemporalConnectConfig,
 } from './temporal-connection';
 import { describeIssues } from './shared/zod-issues';
+import { isLoopbackHost } from './loopback';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 /** A workflow setting read from a variable: its limits and default are the setting's own (src/shared/settings.ts). */
@@ -219,14 +220,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: 'api' | '
   };
 }
 
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
-
 /** Where the API listens: never beyond loopback without keys unless API_ALLOW_UNAUTHENTICATED says so. */
 function listenHost(c: z.infer<typeof ConfigSchema>): string {
   const keyed = Boolean(c.API_KEYS || c.API_KEYS_FILE);
   if (keyed || c.API_ALLOW_UNAUTHENTICATED) return c.AGENT_ORCHESTRATOR_HOST ?? '0.0.0.0';
   const host = c.AGENT_ORCHESTRATOR_HOST ?? '127.0.0.1';
-  if (!LOOPBACK.test(host)) {
+  if (!isLoopbackHost(host)) {
     throw new ConfigError(
       `invalid configuration:\n  AGENT_ORCHESTRATOR_HOST=${JSON.stringify(host)}: would expose the API without ` +
         'authentication; configure API_KEYS or API_KEYS_FILE (docs/security.md), or set API_ALLOW_UNAUTHENTICATED=true',

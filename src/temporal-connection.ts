@@ -1,3 +1,4 @@
+import { hostOf, isLoopbackHost } from './loopback';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
 import type { ConnectionOptions } from '@temporalio/client';
@@ -80,7 +81,6 @@ function isBlankToml(path: string): boolean {
 }
 
 const TEMPORAL_CLOUD = /\.tmprl\.cloud(:\d+)?$/;
-const LOCAL = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
 
 /**
  * Where links to the Temporal Web UI point when TEMPORAL_UI_URL is not set: Temporal Cloud's UI for a Cloud address,
@@ -88,7 +88,7 @@ const LOCAL = /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/;
  */
 export function defaultUiUrl(target: TemporalTarget): string | undefined {
   if (TEMPORAL_CLOUD.test(target.address)) return 'https://cloud.temporal.io';
-  if (LOCAL.test(target.address) && !target.tls) return 'http://localhost:8233';
+  if (isLoopbackHost(hostOf(target.address)) && !target.tls) return 'http://localhost:8233';
   return undefined;
 }
 
