@@ -21,6 +21,8 @@ export interface WorkflowBundleManifest {
   sourceFingerprints: string[];
   /** Built with the failure converter that encrypts failure messages (for workers with encryption on). */
   encodesFailures?: boolean;
+  /** Every package bundled in (`node_modules/zod`, ...) with the version it had: the worker's must be the same. */
+  packages?: Record<string, string>;
   builtAt: string;
 }
 
@@ -57,6 +59,25 @@ export function workflowCodeFingerprint(codeRoot: string): string {
   return hash.digest('hex');
 }
 
+/** The version of the package installed at `dir` (undefined when there is none). */
+function versionAt(dir: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The packages a bundle holds (webpack names its modules `./node_modules/<package>/...`), with their versions. */
+export function bundledPackages(code: string, projectRoot: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const m of code.matchAll(/"\.\/((?:node_modules\/(?:@[^/"]+\/)?[^/"]+\/)+)/g)) {
+    const pkg = (m[1] as string).replace(/\/$/, '');
+    if (out[pkg] === undefined) out[pkg] = versionAt(join(projectRoot, pkg)) ?? '?';
+  }
+  return Object.fromEntries(Object.entries(out).sort(([a], [b]) => a.localeCompare(b)));
+}
+
 /**
  * The bundle a worker with encryption on runs: the same workflows, with the failure converter that encrypts failure
  * messages (src/encryption/failure-converter.ts) built in. `x.js` → `x-encoded-failures.js`.
@@ -85,6 +106,7 @@ export async function writeWorkflowBundle(
     sdkVersion: sdkVersion(),
     sourceFingerprints: [...new Set(codeRoots.filter(existsSync).map(workflowCodeFingerprint))],
     encodesFailures: encodeFailures,
+    packages: bundledPackages(code, resolve(root, '..')),
     builtAt: new Date().toISOString(),
   };
   writeFileSync(manifestPathOf(outPath), JSON.stringify(manifest, null, 2) + '\n');
@@ -112,6 +134,12 @@ export function checkWorkflowBundle(path: string, codeRoot: string, encodeFailur
   if (sha256(readFileSync(path)) !== manifest.bundleSha256) throw stale('was changed after it was built');
   if (!manifest.sourceFingerprints?.includes(workflowCodeFingerprint(codeRoot)))
     throw stale(`was built from other workflow code than ${join(codeRoot, 'workflows')} (sources changed since)`);
+  const root = resolve(codeRoot, '..');
+  for (const [pkg, version] of Object.entries(manifest.packages ?? {})) {
+    const here = versionAt(join(root, pkg)) ?? 'none';
+    if (here !== version)
+      throw stale(`was built with ${pkg.replace(/^.*node_modules\//, '')} ${version}, this worker has ${here}`);
+  }
   if ((manifest.encodesFailures ?? false) !== encodeFailures)
     throw stale(
       encodeFailures

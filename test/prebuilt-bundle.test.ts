@@ -73,6 +73,18 @@ describe('choosing the workflow bundle', () => {
     expect(() => chooseWorkflowBundle({ explicitPath: otherSdk, defaultPath: '', codeRoot: src })).toThrow(
       /built with @temporalio\/workflow 1\.11\.0, this worker runs 1\.24\.0/,
     );
+    // Every package bundled in is recorded with its version (zod among them); another installed version is refused.
+    const otherZod = copyOfBundle('other-zod');
+    const manifest = JSON.parse(readFileSync(manifestPathOf(otherZod), 'utf8')) as { packages: Record<string, string> };
+    expect(manifest.packages['node_modules/zod']).toMatch(/^\d+\.\d+\.\d+/);
+    expect(Object.keys(manifest.packages)).toContain('node_modules/@temporalio/workflow');
+    writeFileSync(
+      manifestPathOf(otherZod),
+      JSON.stringify({ ...manifest, packages: { ...manifest.packages, 'node_modules/zod': '0.0.1' } }),
+    );
+    expect(() => chooseWorkflowBundle({ explicitPath: otherZod, defaultPath: '', codeRoot: src })).toThrow(
+      /was built with zod 0\.0\.1, this worker has \d/,
+    );
   });
 
   test('with encryption on, only a bundle that encrypts failure messages is used (its -encoded-failures twin)', () => {
