@@ -43,6 +43,6 @@ RUN mkdir -p /data/blobs && chown node:node /data/blobs
 USER node
 # API, worker metrics.
 EXPOSE 8003 9464
-# API: GET /healthz; worker: its metrics endpoint. The role comes from the container's command.
+# API: GET /healthz; worker: GET /healthz on its metrics port. The role comes from the container's command.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=5 CMD ["node", "dist/healthcheck.js"]
 CMD ["node", "dist/api/server.js"]

@@ -2,11 +2,11 @@
  * The Docker image's HEALTHCHECK, for both of its commands: `node dist/healthcheck.js [api|worker] [path]`.
  *
  * - api: GET http://127.0.0.1:AGENT_ORCHESTRATOR_PORT/healthz (or the path given, e.g. /readyz). /healthz is the
- *   liveness a restart policy should act on: the process serves and reaches Temporal. /readyz also needs a worker
- *   running the pool, so an API restarted on it would restart whenever the workers are down, fixing nothing;
- *   docker-compose uses /readyz for the API's health so that `up --wait` returns when plans can be submitted.
- * - worker: GET its metrics endpoint (WORKER_METRICS_PORT, default 9464), served by the worker's Temporal runtime
- *   for as long as the worker runs. With WORKER_METRICS_PORT=0 there is nothing to probe: healthy while it runs.
+ *   liveness a restart policy should act on: the process serves. /readyz also needs Temporal and a worker running the
+ *   pool, so an API restarted on it would restart whenever those are down, fixing nothing; docker-compose uses /readyz
+ *   for the API's health so that `up --wait` returns when plans can be submitted.
+ * - worker: GET /healthz on its metrics port (WORKER_METRICS_PORT, default 9464), served for as long as the worker
+ *   runs. With WORKER_METRICS_PORT=0 there is nothing to probe: healthy while it runs.
  *
  * Without a role, the role is read from the container's command (PID 1's command line): the worker's names
  * worker.js, anything else is the API (the image's default command).
@@ -16,18 +16,11 @@ import { loadConfig, type Config } from './config';
 
 export type Role = 'api' | 'worker';
 
-const DEFAULT_WORKER_METRICS_PORT = 9464;
 const TIMEOUT_MS = 4_000;
 
 /** The role a container runs, from its PID 1 command line (NUL-separated, as in /proc/1/cmdline). */
 export function roleOf(cmdline: string): Role {
   return cmdline.split(/\0|\s+/).some((arg) => /(^|\/)worker\.(js|ts)$/.test(arg)) ? 'worker' : 'api';
-}
-
-/** A setting that another part of the configuration may add; its default until then. */
-function optionalSetting<T>(config: Config, name: string, fallback: T): T {
-  const value = (config as unknown as Record<string, unknown>)[name];
-  return value === undefined ? fallback : (value as T);
 }
 
 /** A listening address as a local client reaches it: a wildcard bind is probed on loopback. */
@@ -42,10 +35,8 @@ export function probeUrl(role: Role, config: Config, path?: string): string | un
     const p = path ?? '/healthz';
     return `http://${localHost(config.AGENT_ORCHESTRATOR_HOST)}:${config.AGENT_ORCHESTRATOR_PORT}${p.startsWith('/') ? p : `/${p}`}`;
   }
-  const port = Number(optionalSetting(config, 'WORKER_METRICS_PORT', DEFAULT_WORKER_METRICS_PORT));
-  if (port === 0) return undefined;
-  const host = String(optionalSetting(config, 'WORKER_METRICS_HOST', '0.0.0.0'));
-  return `http://${localHost(host)}:${port}${path ?? '/metrics'}`;
+  if (config.WORKER_METRICS_PORT === 0) return undefined;
+  return `http://${localHost(config.WORKER_METRICS_HOST)}:${config.WORKER_METRICS_PORT}${path ?? '/healthz'}`;
 }
 
 /** GETs the URL: healthy on a 2xx answer within the timeout. */

@@ -25,11 +25,11 @@ test('the API is probed on /healthz at its port (a wildcard bind on loopback); a
   );
 });
 
-test('the worker is probed on its metrics endpoint, 9464 unless configured, nothing when metrics are off', () => {
+test('the worker is probed on its metrics port (/healthz), 9464 unless configured, nothing when metrics are off', () => {
   const config = loadConfig({});
-  expect(probeUrl('worker', config)).toBe('http://127.0.0.1:9464/metrics');
+  expect(probeUrl('worker', config)).toBe('http://127.0.0.1:9464/healthz');
   const configured = Object.assign({}, config, { WORKER_METRICS_PORT: 9999, WORKER_METRICS_HOST: '0.0.0.0' });
-  expect(probeUrl('worker', configured)).toBe('http://127.0.0.1:9999/metrics');
+  expect(probeUrl('worker', configured)).toBe('http://127.0.0.1:9999/healthz');
   expect(probeUrl('worker', Object.assign({}, config, { WORKER_METRICS_PORT: 0 }))).toBeUndefined();
 });
 

@@ -302,6 +302,8 @@ describe('metrics', () => {
   });
 
   test("the worker serves its activity and process metrics and the SDK's (temporal_*) at one endpoint", async () => {
+    const health = await fetch(workerMetrics.replace(/\/metrics$/, '/healthz'));
+    expect([health.status, await health.text()]).toEqual([200, 'ok\n']); // what the image's HEALTHCHECK probes
     const res = await fetch(workerMetrics);
     expect(res.status).toBe(200);
     const text = await res.text();

@@ -66,6 +66,7 @@ export function freeLoopbackPort(): Promise<number> {
 /**
  * Serves `GET /metrics` on host:port: the worker's registry followed by what Core's Prometheus exporter at `coreUrl`
  * reports (its families are all `temporal_*`, so the two never clash). Core unreachable: the worker's part alone.
+ * `GET /healthz` answers 200 while the worker process serves (the healthcheck's probe).
  */
 export async function serveWorkerMetrics(opts: {
   metrics: WorkerMetrics;
@@ -76,8 +77,14 @@ export async function serveWorkerMetrics(opts: {
 }): Promise<Server> {
   const { metrics, coreUrl, log } = opts;
   const server = createServer((req, res) => {
-    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics\n');
+    const path = (req.url ?? '').split('?')[0];
+    // Liveness for the image's HEALTHCHECK: the worker process serves (cheaper than rendering every metric).
+    if (req.method === 'GET' && path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (req.method !== 'GET' || path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try GET /metrics or GET /healthz\n');
       return;
     }
     void (async () => {
