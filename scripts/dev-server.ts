@@ -1,23 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ensureTemporalCli } = require('./temporal-cli.cjs') as { ensureTemporalCli: () => string };
 
-/** A free TCP port on 127.0.0.1 (the OS picks it; there is a small window before the caller binds it). */
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => done(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (the scripts and tests call it freePort). */
+export { freeLoopbackPort as freePort } from '../src/loopback';
 
 export interface DevServerOptions {
   port: number;

@@ -21,7 +21,8 @@ import {
   workflowInterceptorModules,
 } from './observability/temporal';
 import { startTracing, type Tracing } from './observability/tracing';
-import { freeLoopbackPort, serveWorkerMetrics, WorkerMetrics } from './observability/worker-metrics';
+import { serveWorkerMetrics, WorkerMetrics } from './observability/worker-metrics';
+import { freeLoopbackPort } from './loopback';
 import { loadRegistry } from './registry-file';
 import { planWorkflowId } from './shared/ids';
 import type { AgentType } from './shared/agent-type';

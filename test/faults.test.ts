@@ -8,16 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { startDevServer, type DevServer } from '../scripts/dev-server';
-import { checkPlan } from '../src/shared/plan-check';
-import { type PlanInput } from '../src/shared/plan';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
 import { planWorkflowId } from '../src/shared/ids';
-import { PlanIdKey } from '../src/shared/search-attributes';
-import { DEFAULT_SETTINGS } from '../src/shared/settings';
 import { type PlanResult, type PlanView } from '../src/shared/plan';
 import { type TaskView } from '../src/shared/task';
 import type { planWorkflow } from '../src/workflows/plan';
 import { planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
+import { startPlan } from './support/deploy';
 import { eventually, testAddress, uniqueId } from './support/harness';
 import {
   freePort,
@@ -37,14 +33,6 @@ const ids = (n: number, prefix = 't') => Array.from({ length: n }, (_, i) => `${
 const sorted = (xs: Iterable<string>) => [...xs].sort();
 
 /** What the API would stamp into a plan, given the environment the spawned processes get (support/processes.ts). */
-const settingsFor = (taskQueue: string) => ({
-  ...DEFAULT_SETTINGS,
-  agentTimeoutSeconds: 60,
-  heartbeatTimeoutSeconds: 2,
-  retryInitialIntervalMs: 100,
-  retryMaxIntervalMs: 500,
-  poolId: poolIdFor(taskQueue),
-});
 
 let client: Client;
 let connection: Connection;
@@ -70,20 +58,6 @@ async function withDiagnostics(body: () => Promise<void>): Promise<void> {
     if (err instanceof Error && logs) err.message += `\n\nprocess output:\n${logs}`;
     throw err;
   }
-}
-
-/** Starts a plan workflow directly, as the API would (used where no API process is needed). */
-async function startPlan(c: Client, taskQueue: string, body: PlanInput): Promise<string> {
-  const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 10_000 }, () => uniqueId('plan'));
-  if (!checked.ok) throw new Error(`test plan is invalid: ${JSON.stringify(checked.issues)}`);
-  const workflowId = planWorkflowId(checked.plan.id);
-  await c.workflow.start<typeof planWorkflow>('planWorkflow', {
-    workflowId,
-    taskQueue,
-    args: [{ plan: checked.plan, settings: settingsFor(taskQueue) }],
-    typedSearchAttributes: [{ key: PlanIdKey, value: checked.plan.id }],
-  });
-  return workflowId;
 }
 
 /** Every execution Temporal has for the plan's task workflows, by workflow id (a duplicate run would show here). */

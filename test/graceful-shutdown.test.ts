@@ -4,23 +4,17 @@
  * a second worker runs the rest of the plan.
  */
 import { hostname } from 'node:os';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { PlanResult } from '../src/shared/plan';
-import { historyOf, startPlan } from './support/deploy';
+import { historyOf, startPlan, useTestClient } from './support/deploy';
 import { eventually, testAddress, uniqueId } from './support/harness';
-import { killAll, liveProcesses, startWorker, type OrchestratorEnv } from './support/processes';
+import { liveProcesses, startWorker, type OrchestratorEnv } from './support/processes';
 
 const { PendingActivityState } = temporal.api.enums.v1;
 
 let client: Client;
-let connection: Connection;
-beforeAll(async () => {
-  connection = await Connection.connect({ address: testAddress() });
-  client = new Client({ connection, namespace: 'default' });
-});
-afterEach(() => killAll());
-afterAll(() => connection?.close());
+useTestClient((c) => (client = c));
 
 test('SIGTERM lets the running step finish on the worker, which exits 0; another worker completes the plan', async () => {
   const env: OrchestratorEnv = {

@@ -5,12 +5,12 @@
 import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { chooseWorkflowBundle, manifestPathOf, StaleBundleError } from '../src/prebuilt-bundle';
 import type { PlanResult } from '../src/shared/plan';
-import { startPlan } from './support/deploy';
+import { startPlan, useTestClient } from './support/deploy';
 import { testAddress, uniqueId } from './support/harness';
-import { killAll, orchestratorEnv, spawnOrchestrator, startWorker } from './support/processes';
+import { orchestratorEnv, spawnOrchestrator, startWorker } from './support/processes';
 
 const src = resolve(__dirname, '../src');
 const bundle = process.env.TEST_WORKFLOW_BUNDLE as string; // built by global setup from src, with its manifest
@@ -113,13 +113,7 @@ describe('choosing the workflow bundle', () => {
 
 describe('a worker process', () => {
   let client: Client;
-  let connection: Connection;
-  beforeAll(async () => {
-    connection = await Connection.connect({ address: testAddress() });
-    client = new Client({ connection, namespace: 'default' });
-  });
-  afterEach(() => killAll());
-  afterAll(() => connection?.close());
+  useTestClient((c) => (client = c));
 
   test('started with a pre-built bundle runs a plan', async () => {
     const taskQueue = uniqueId('tq-bundle');

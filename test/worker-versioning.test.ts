@@ -3,24 +3,18 @@
  * for a human; version B is deployed and made current with the `temporal` CLI; a new plan runs on B while the old one
  * (and the task it starts after the switch) finishes on A; the pool moves to B; A drains.
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { taskInputUpdate, taskStatusQuery } from '../src/workflows/messages';
 import type { PlanResult } from '../src/shared/plan';
-import { historyOf, startPlan, temporalCli, workflowTaskBuildIds } from './support/deploy';
+import { historyOf, startPlan, temporalCli, workflowTaskBuildIds, useTestClient } from './support/deploy';
 import { eventually, testAddress, uniqueId } from './support/harness';
-import { killAll, liveProcesses, poolIdFor, startWorker } from './support/processes';
+import { liveProcesses, poolIdFor, startWorker } from './support/processes';
 
 const { VersioningBehavior } = temporal.api.enums.v1;
 
 let client: Client;
-let connection: Connection;
-beforeAll(async () => {
-  connection = await Connection.connect({ address: testAddress() });
-  client = new Client({ connection, namespace: 'default' });
-});
-afterEach(() => killAll());
-afterAll(() => connection?.close());
+useTestClient((c) => (client = c));
 
 const taskQueue = uniqueId('tq-versions');
 const deployment = uniqueId('deploy');

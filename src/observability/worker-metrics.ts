@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { CancelledFailure } from '@temporalio/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
@@ -48,18 +47,6 @@ export class WorkerMetrics {
         }
       },
     },
-  });
-}
-
-/** A loopback port nobody listens on now, for Core's Prometheus exporter (which is only read through the worker's). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createNetServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
   });
 }
 

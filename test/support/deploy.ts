@@ -1,7 +1,7 @@
 /** Helpers for the deploy tests (worker versioning, graceful shutdown, pre-built bundle) over spawned worker processes. */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
 import { checkPlan } from '../../src/shared/plan-check';
 import { type PlanInput } from '../../src/shared/plan';
@@ -10,7 +10,7 @@ import { planWorkflowId } from '../../src/shared/ids';
 import { PlanIdKey } from '../../src/shared/search-attributes';
 import { DEFAULT_SETTINGS } from '../../src/shared/settings';
 import type { planWorkflow } from '../../src/workflows/plan';
-import { poolIdFor } from './processes';
+import { killAll, poolIdFor } from './processes';
 import { testAddress, uniqueId } from './harness';
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { ensureTemporalCli } = require('../../scripts/temporal-cli.cjs') as { ensureTemporalCli: () => string };
@@ -26,6 +26,20 @@ export async function temporalCli(...args: string[]): Promise<string> {
     const e = err as { stderr?: string; message: string };
     throw new Error(`temporal ${args.join(' ')}: ${e.stderr?.trim() || e.message}`);
   }
+}
+
+/**
+ * For tests over spawned processes: connects a client to the run's dev server before the file's (or block's) tests
+ * and hands it to `set`, kills the processes each test spawned after it, and closes the connection at the end.
+ */
+export function useTestClient(set: (client: Client) => void): void {
+  let connection: Connection | undefined;
+  beforeAll(async () => {
+    connection = await Connection.connect({ address: testAddress() });
+    set(new Client({ connection, namespace: 'default' }));
+  });
+  afterEach(() => killAll());
+  afterAll(() => connection?.close());
 }
 
 /** Starts a plan workflow directly, stamped as the API of a spawned process (support/processes.ts) would stamp it. */
