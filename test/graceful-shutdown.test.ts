@@ -9,7 +9,7 @@ import { temporal } from '@temporalio/proto';
 import type { PlanResult } from '../src/shared/plan';
 import { historyOf, startPlan, useTestClient } from './support/deploy';
 import { eventually, testAddress, uniqueId } from './support/harness';
-import { liveProcesses, startWorker, type OrchestratorEnv } from './support/processes';
+import { withProcessLogs, startWorker, type OrchestratorEnv } from './support/processes';
 
 const { PendingActivityState } = temporal.api.enums.v1;
 
@@ -85,10 +85,6 @@ test('SIGTERM lets the running step finish on the worker, which exits 0; another
       nextEvents.some((e) => e.workflowTaskCompletedEventAttributes?.identity === `${second.pid}@${hostname()}`),
     ).toBe(true);
   } catch (err) {
-    const logs = liveProcesses()
-      .map((p) => `--- ${p.name} ---\n${p.output().slice(-2_000)}`)
-      .join('\n');
-    if (err instanceof Error) err.message += `\n${logs}`;
-    throw err;
+    throw withProcessLogs(err);
   }
 }, 120_000);

@@ -9,7 +9,7 @@ import { taskInputUpdate, taskStatusQuery } from '../src/workflows/messages';
 import type { PlanResult } from '../src/shared/plan';
 import { historyOf, startPlan, temporalCli, workflowTaskBuildIds, useTestClient } from './support/deploy';
 import { eventually, testAddress, uniqueId } from './support/harness';
-import { liveProcesses, poolIdFor, startWorker } from './support/processes';
+import { withProcessLogs, poolIdFor, startWorker } from './support/processes';
 
 const { VersioningBehavior } = temporal.api.enums.v1;
 
@@ -132,10 +132,6 @@ test('an old plan finishes on the build it started on while new plans take the n
       45_000,
     );
   } catch (err) {
-    const logs = liveProcesses()
-      .map((p) => `--- ${p.name} ---\n${p.output().slice(-2_000)}`)
-      .join('\n');
-    if (err instanceof Error) err.message += `\n${logs}`;
-    throw err;
+    throw withProcessLogs(err);
   }
 }, 150_000);

@@ -161,6 +161,15 @@ export function liveProcesses(): OrchestratorProcess[] {
   return [...live];
 }
 
+/** A failing test's error with the tail of every live process's output added, so CI's log shows why. */
+export function withProcessLogs(err: unknown): unknown {
+  const logs = liveProcesses()
+    .map((p) => `--- ${p.name} ---\n${p.output().slice(-2_000)}`)
+    .join('\n');
+  if (err instanceof Error) err.message += `\n${logs}`;
+  return err;
+}
+
 // Response bodies are arbitrary JSON; callers check their shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Json = any;
