@@ -23,6 +23,7 @@ import { measureVariant, type VariantResults } from './bench/measures';
 import { parseOptions, USAGE, type Options } from './bench/options';
 import { analysis, consoleTable, rows, writeDoc, type Results } from './bench/report';
 import { installRuntime, startRig } from './bench/rig';
+import { measureSlowAgents } from './bench/slow-agents';
 import { Cleanups, log, sleep } from './bench/util';
 
 async function main(): Promise<void> {
@@ -72,8 +73,9 @@ async function main(): Promise<void> {
       logger: new DefaultLogger('ERROR'),
     });
     bundle.catch(() => undefined); // awaited by the first rig; this only keeps an early failure from going unhandled
-    for (const [i, variant] of opts.variants.entries()) {
-      const lastOne = i === opts.variants.length - 1;
+    const variants = /[a-h]/.test(opts.only) ? opts.variants : [];
+    for (const [i, variant] of variants.entries()) {
+      const lastOne = i === variants.length - 1 && !opts.slow;
       let vr: VariantResults = { variant, overWarn: [], notes: [] };
       try {
         const rig = await startRig(variant, bundle, warnings, cleanups);
@@ -95,6 +97,7 @@ async function main(): Promise<void> {
       results.variants.push(vr);
       if (interrupted) break;
     }
+    if (opts.slow && !interrupted) results.slow = await measureSlowAgents(opts.slow, cleanups);
 
     console.log(`\n${consoleTable(rows(results))}\n\n${analysis(results).join('\n').replace(/\*\*/g, '')}\n`);
     if (interrupted) log('interrupted: not writing docs/benchmarks.md');

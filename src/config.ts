@@ -73,8 +73,11 @@ export const ConfigSchema = z.object({
   BLOB_STORE_DIR: z.string().min(1).default('.data/blobs'),
   /** Values bigger than this (as JSON) go to the blob store and travel through history as a reference. */
   BLOB_THRESHOLD_BYTES: int(131_072, 1_024, 1_900_000),
-  /** Per worker and provider: model calls in flight at once. */
-  MODEL_MAX_CONCURRENCY: int(8, 1, 10_000),
+  /**
+   * Per worker and provider: model calls in flight at once. It protects the provider account; the default is above
+   * what one worker reaches on the measured workload (docs/benchmarks.md (i)), so it binds only when set lower.
+   */
+  MODEL_MAX_CONCURRENCY: int(1_000, 1, 100_000),
   /** Per worker and provider: model calls started per minute (0 = no limit). */
   MODEL_REQUESTS_PER_MINUTE: int(0, 0, 1_000_000),
   /** Per-provider overrides, e.g. {"openai":{"maxConcurrency":4,"requestsPerMinute":500},"openai-compatible@localhost:11434":{"maxConcurrency":1}}. */
@@ -158,6 +161,18 @@ export const ConfigSchema = z.object({
   EVENTS_CLIENT_BUFFER_BYTES: int(1_048_576, 4_096, 1_073_741_824),
   /** Model calls stream their text into the running step's heartbeat details at most this often; 0 = no streaming. */
   MODEL_STREAM_INTERVAL_MS: int(1_000, 0, 60_000),
+  // Worker sizing (docs/configuration.md, "Sizing a worker"): model and tool calls are activities that wait on I/O, so
+  // a worker holds thousands at once; workflow tasks are CPU and have a budget of their own so they are never starved.
+  /** Activities (model calls, tool calls, slow steps) one worker runs at once. */
+  WORKER_MAX_ACTIVITIES: int(2_000, 1, 100_000),
+  /** Local activities (short steps) one worker runs at once. */
+  WORKER_MAX_LOCAL_ACTIVITIES: int(200, 1, 100_000),
+  /** Workflow tasks one worker runs at once (CPU-bound: a few per core is plenty). */
+  WORKER_MAX_WORKFLOW_TASKS: int(40, 2, 10_000),
+  /** Workflows kept in the worker's sticky cache; 0 = the SDK's default, sized from the heap limit. */
+  WORKER_MAX_CACHED_WORKFLOWS: int(0, 0, 1_000_000),
+  /** At most this many concurrent long polls for activity tasks (autoscaled between 1 and it). */
+  WORKER_ACTIVITY_POLLERS: int(20, 1, 1_000),
 });
 export type Config = Omit<
   z.infer<typeof ConfigSchema>,

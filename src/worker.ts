@@ -3,7 +3,7 @@ import { ApplicationFailure, type DataConverter } from '@temporalio/common';
 import { resolve } from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { ModelRuntime, ProviderLimiter } from './activities/model';
+import { ModelRuntime, ProviderLimiter, type ProviderCallStats } from './activities/model';
 import { OfflineRuntime } from './activities/offline-runtime';
 import { AgentToolRunner, McpConnections } from './activities/tools';
 import type { AiRuntime } from './activities/types';
@@ -13,7 +13,7 @@ import { createPoolActivities, signalPool, type PoolDeps } from './activities/po
 import type { Messenger } from './activities/types';
 import { loadConfigOrExit, poolSettings, type Config } from './config';
 import { dataConverterFor } from './encryption/data-converter';
-import { createLogger, temporalLogger } from './observability/logger';
+import { createLogger, temporalLogger, type Logger } from './observability/logger';
 import {
   tracingActivityInterceptors,
   tracingClientInterceptors,
@@ -31,6 +31,7 @@ import { ensureSearchAttributes } from './namespace-setup';
 import { describeTarget } from './temporal-connection';
 import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
 import { chooseWorkflowBundle, StaleBundleError } from './prebuilt-bundle';
+import { DEFAULT_SIZING, workerSizing, type WorkerSizing } from './worker-sizing';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 import { Failure } from './shared/errors';
 
@@ -96,6 +97,8 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
   > & {
     /** Model calls report spans (AI SDK telemetry) to the tracer provider: tracing is on. */
     tracing?: boolean;
+    /** Where a provider limit that binds is reported (once per provider and limit). */
+    log?: Pick<Logger, 'warn'>;
   };
 
 /** MODEL_STREAM_INTERVAL_MS's default: streamed model text reaches the server (and the event streams) once a second. */
@@ -104,6 +107,8 @@ const STREAM_INTERVAL_MS = 1_000;
 export type WorkerDeps = ActivityDeps & {
   /** Closes what the deps opened (MCP server connections and processes). */
   close(): Promise<void>;
+  /** Model calls per provider: in flight, waiting for a provider limit (for the worker's metrics). */
+  providerCalls(): ProviderCallStats[];
 };
 
 /**
@@ -124,8 +129,17 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
   const tools = new AgentToolRunner({ agentType, mcp, messenger });
   const claimCheck = claimCheckOf(config);
   const limiter = new ProviderLimiter(
-    { maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? 8, requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE ?? 0 },
+    {
+      maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? 1_000,
+      requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE ?? 0,
+    },
     config.MODEL_PROVIDER_LIMITS ?? {},
+    // A limit protects the user's provider account; when it binds, say so once (the metrics count every queued call).
+    (provider, reason, limit) =>
+      config.log?.warn(
+        { provider, reason, limit },
+        `model calls to ${provider} are queued by this worker's ${reason === 'retryAfter' ? "pause after the provider's 429" : `${reason} limit (${reason === 'maxConcurrency' ? `${limit.maxConcurrency} in flight` : `${limit.requestsPerMinute} a minute`})`}: MODEL_MAX_CONCURRENCY / MODEL_REQUESTS_PER_MINUTE / MODEL_PROVIDER_LIMITS, per worker; the metric agent_orchestrator_model_calls_queued_total counts them`,
+      ),
   );
   const models = new Map<string, ModelRuntime>();
   const capabilities = async () => [...new Set((await registry()).agentTypes.flatMap((t) => t.capabilities))].sort();
@@ -164,6 +178,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
     claimCheck,
     taskResult: taskResultReader(client),
     close: () => mcp.closeAll(),
+    providerCalls: () => limiter.stats(),
   };
 }
 
@@ -188,6 +203,8 @@ export interface CreateWorkerOptions {
    * (MODEL_STREAM_INTERVAL_MS; 0 or absent: the SDK's default, 80 % of the heartbeat timeout).
    */
   heartbeatThrottleMs?: number;
+  /** Slots, sticky cache and pollers (src/worker-sizing.ts); the variables' defaults when absent. */
+  sizing?: WorkerSizing;
 }
 
 /** A worker that runs the plan, task and pool workflows and their activities on one task queue. */
@@ -215,6 +232,7 @@ export function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     // the default 10 s makes status reads fail for that long.
     stickyQueueScheduleToStartTimeout: '3s',
     ...(opts.heartbeatThrottleMs ? { maxHeartbeatThrottleInterval: opts.heartbeatThrottleMs } : {}),
+    ...(opts.sizing ?? DEFAULT_SIZING),
     ...opts.deployment,
   });
 }
@@ -279,7 +297,8 @@ async function main(): Promise<void> {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
   };
-  const deps = buildDeps({ ...config, tracing: tracing !== undefined }, client);
+  const deps = buildDeps({ ...config, tracing: tracing !== undefined, log }, client);
+  metrics?.watchProviderCalls(() => deps.providerCalls());
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -292,6 +311,7 @@ async function main(): Promise<void> {
     tracing,
     metrics,
     heartbeatThrottleMs: config.MODEL_STREAM_INTERVAL_MS,
+    sizing: workerSizing(config),
   });
   // The registry file's types and MAX_AGENTS are (re)applied to the pool at every worker start.
   await signalPool(pool, config.AGENT_POOL_ID, { kind: 'configure', input: pool.poolInput() });

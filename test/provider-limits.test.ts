@@ -1,4 +1,5 @@
 import { ProviderLimiter } from '../src/activities/model/provider-limits';
+import { WorkerMetrics } from '../src/observability/worker-metrics';
 
 const sleeper = { sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 
@@ -40,5 +41,40 @@ describe('per-provider limits (one worker)', () => {
     await limiter.run('p', sleeper, async () => undefined);
     expect(Date.now() - before).toBeGreaterThanOrEqual(290);
     expect(limiter.active('p')).toBe(0);
+  });
+
+  test('a limit that binds is told once per provider and reason, and counted in stats()', async () => {
+    const told: string[] = [];
+    const limiter = new ProviderLimiter({ maxConcurrency: 1, requestsPerMinute: 0 }, {}, (key, reason, limit) =>
+      told.push(`${key}:${reason}:${limit.maxConcurrency}`),
+    );
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const first = limiter.run('p', sleeper, () => held);
+    const waiting = [limiter.run('p', sleeper, async () => 'a'), limiter.run('p', sleeper, async () => 'b')];
+    await new Promise((r) => setTimeout(r, 20));
+    expect(limiter.stats()).toEqual([{ key: 'p', inFlight: 1, waiting: 2, queuedTotal: 2 }]);
+    expect(told).toEqual(['p:maxConcurrency:1']);
+    release();
+    await first;
+    expect(await Promise.all(waiting)).toEqual(['a', 'b']);
+    expect(limiter.stats()).toEqual([{ key: 'p', inFlight: 0, waiting: 0, queuedTotal: 2 }]);
+    // Unlimited calls never wait and are never told.
+    await limiter.run('q', sleeper, async () => undefined);
+    expect(told).toEqual(['p:maxConcurrency:1']);
+    limiter.pause('q', 100);
+    await limiter.run('q', sleeper, async () => undefined);
+    expect(told).toEqual(['p:maxConcurrency:1', 'q:retryAfter:1']);
+  });
+});
+
+describe('worker metrics of model calls', () => {
+  test('the provider limiter\'s figures are exported by provider', async () => {
+    const metrics = new WorkerMetrics();
+    metrics.watchProviderCalls(() => [{ key: 'openai', inFlight: 3, waiting: 2, queuedTotal: 5 }]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('agent_orchestrator_model_calls_in_flight{provider="openai"} 3');
+    expect(text).toContain('agent_orchestrator_model_calls_waiting{provider="openai"} 2');
+    expect(text).toContain('agent_orchestrator_model_calls_queued_total{provider="openai"} 5');
   });
 });

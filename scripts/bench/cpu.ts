@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { CORES } from './environment';
 
 /** User + system CPU time of a process, ms, from /proc (Linux); undefined elsewhere or once it has exited. */
-function procCpuMs(pid: number | undefined): number | undefined {
+export function procCpuMs(pid: number | undefined): number | undefined {
   if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined;
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime, in clock ticks (100 per second on Linux)

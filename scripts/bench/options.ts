@@ -1,5 +1,6 @@
 /** Command-line flags, sizes and targets of `npm run bench`. */
 import { parseArgs } from 'node:util';
+import type { SlowOptions } from './slow-agents';
 
 /** Which dev server a measure ran on: the CLI's stock settings, or LATENCY_TUNING (what `npm start` runs). */
 export type Variant = 'stock' | 'tuned';
@@ -36,6 +37,8 @@ export interface Options {
   holdSeconds: number;
   /** The measures to run (--only), by letter; all by default. */
   only: string;
+  /** Measure (i), agents that wait (scripts/bench/slow-agents.ts); undefined when not run. */
+  slow?: SlowOptions;
 }
 
 export const MAX_AGENTS = 100;
@@ -62,8 +65,13 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--w
               (default: both, side by side; (e) runs on the tuned server only, or on the stock one with --stock)
   --write     write docs/benchmarks.md even with --quick
   --no-write  never write it
-  --only=LETTERS  run only these measures (e.g. --only=h; default abcdefh; (g) comes from (b) and (c))
+  --only=LETTERS  run only these measures (e.g. --only=h; default abcdefhi; (g) comes from (b) and (c))
   -h, --help  this text
+
+(i) runs after the others on a tuned server of its own: 1,000 agents (200 with --quick) × 2 model calls of
+BENCH_I_FIRST_TOKEN_MS (2,000) + BENCH_I_CHUNKS (20) × BENCH_I_CHUNK_MS (50), streamed unless BENCH_I_STREAM=0;
+then 1,000 agents on 2 workers and 5,000 agents on 1 (full run only). BENCH_I_TASKS overrides the agents of the
+first run; BENCH_I_WORKER_ENV (JSON) adds variables to every worker process (e.g. '{"WORKER_MAX_ACTIVITIES":"100"}').
 
 Env: BENCH_E_TIMEOUT_SECONDS bounds (e) (900); BENCH_HOLD_SECONDS keeps the last server, worker and API up that long
 after the run, to inspect histories with the temporal CLI.`;
@@ -102,7 +110,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       write: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
-      only: { type: 'string', default: 'abcdefh' },
+      only: { type: 'string', default: 'abcdefhi' },
     },
   });
   const quick = values.quick === true;
@@ -110,7 +118,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const variants = only.length === 0 ? [...VARIANTS] : only;
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
   const measures = String(values.only);
-  if (!/^[a-h]+$/.test(measures)) throw new Error(`--only takes measure letters a to h, not "${measures}"`);
+  if (!/^[a-i]+$/.test(measures)) throw new Error(`--only takes measure letters a to i, not "${measures}"`);
   const eVariant =
     sizes.bigTasks === 0 || !measures.includes('e') ? undefined : variants.includes('tuned') ? 'tuned' : variants[0];
   return {
@@ -123,5 +131,29 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     eTimeoutMs: Number(env.BENCH_E_TIMEOUT_SECONDS ?? 900) * 1_000,
     holdSeconds: Number(env.BENCH_HOLD_SECONDS ?? 0),
     only: measures,
+    ...(measures.includes('i') ? { slow: slowOptions(quick, env) } : {}),
+  };
+}
+
+function slowOptions(quick: boolean, env: NodeJS.ProcessEnv): SlowOptions {
+  const n = (name: string, def: number) => (env[name] ? Number(env[name]) : def);
+  const tasks = n('BENCH_I_TASKS', quick ? 200 : 1_000);
+  return {
+    latency: {
+      firstTokenMs: n('BENCH_I_FIRST_TOKEN_MS', 2_000),
+      chunks: n('BENCH_I_CHUNKS', 20),
+      chunkMs: n('BENCH_I_CHUNK_MS', 50),
+    },
+    stream: env.BENCH_I_STREAM !== '0',
+    baseTasks: tasks,
+    runs: quick
+      ? [{ tasks, workers: 1 }]
+      : [
+          { tasks, workers: 1 },
+          { tasks, workers: 2 },
+          { tasks: 5 * tasks, workers: 1 },
+        ],
+    workerEnv: JSON.parse(env.BENCH_I_WORKER_ENV ?? '{}') as Record<string, string>,
+    deadlineMs: n('BENCH_I_TIMEOUT_SECONDS', 900) * 1_000,
   };
 }

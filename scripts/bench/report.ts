@@ -9,6 +9,8 @@ import { scaleProfile, type Profile, type TypeProfile } from './history';
 import type { BusyWorkflow, PlanRun, VariantResults } from './measures';
 import { HISTORY_LIMIT, HISTORY_WARN, MAX_AGENTS, TARGET, type Options, type Variant } from './options';
 import type { PayloadWarnings } from './rig';
+import type { SlowResults } from './slow-agents';
+import { slowReport } from './slow-report';
 import { fmt, median, pct, percent, sum } from './util';
 
 export interface Results {
@@ -18,6 +20,8 @@ export interface Results {
   variants: VariantResults[];
   warnings: PayloadWarnings;
   notes: string[];
+  /** Measure (i), agents that wait, on a server of its own. */
+  slow?: SlowResults;
 }
 
 const DOC = join(ROOT, 'docs/benchmarks.md');
@@ -523,6 +527,7 @@ export function analysis(r: Results): string[] {
     );
   for (const v of r.variants) for (const n of v.notes) out.push(`Note (${v.variant}): ${n}`, '');
   for (const n of r.notes) out.push(`Note: ${n}`, '');
+  out.push(...slowReport(r.slow));
   return out;
 }
 
@@ -537,8 +542,7 @@ function section(r: Results): string {
     `- Temporal: ${r.env.temporalCli}; SDK @temporalio/worker ${r.env.sdk}; worker, API and load generator in one Node process, all on 127.0.0.1; the servers run one after the other`,
     `- Settings: MAX_AGENTS ${MAX_AGENTS} (every agent type's maxInstances raised to ${MAX_AGENTS}, so MAX_AGENTS is the cap that binds), offline runtime with no simulated latency, retries 50 → 200 ms`,
     '',
-    table(rows(r)),
-    '',
+    ...(r.variants.length > 0 ? [table(rows(r)), ''] : []),
     ...analysis(r),
     '',
   ].join('\n');

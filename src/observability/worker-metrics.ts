@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { CancelledFailure } from '@temporalio/common';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProviderCallStats } from '../activities/model';
 import type { Logger } from './logger';
 
 /**
@@ -25,8 +26,46 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  private providerCalls: () => ProviderCallStats[] = () => [];
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    const calls = () => this.providerCalls();
+    new Gauge({
+      name: 'agent_orchestrator_model_calls_in_flight',
+      help: 'Model calls this worker has in flight, by provider (provider, plus host for a base URL).',
+      labelNames: ['provider'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of calls()) this.set({ provider: c.key }, c.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'agent_orchestrator_model_calls_waiting',
+      help: 'Model calls waiting on this worker for a provider limit (MODEL_MAX_CONCURRENCY, MODEL_REQUESTS_PER_MINUTE, a 429 pause).',
+      labelNames: ['provider'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of calls()) this.set({ provider: c.key }, c.waiting);
+      },
+    });
+    new Counter({
+      name: 'agent_orchestrator_model_calls_queued_total',
+      help: 'Model calls that had to wait for a provider limit on this worker before they started.',
+      labelNames: ['provider'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const c of calls()) this.inc({ provider: c.key }, c.queuedTotal);
+      },
+    });
+  }
+
+  /** The model calls behind the `agent_orchestrator_model_calls_*` metrics (the worker's provider limiter). */
+  watchProviderCalls(read: () => ProviderCallStats[]): void {
+    this.providerCalls = read;
   }
 
   /** Counts and times every activity (regular and local). */

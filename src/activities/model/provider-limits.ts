@@ -10,6 +10,20 @@ interface KeyState {
   active: number;
   nextStartAt: number;
   pausedUntil: number;
+  /** Calls waiting for room now, and calls that ever had to wait. */
+  waiting: number;
+  queued: number;
+}
+
+/** Why a call waits: the provider's concurrency limit, its rate limit, or a 429's retry-after. */
+export type QueueReason = 'maxConcurrency' | 'requestsPerMinute' | 'retryAfter';
+
+/** What the worker's metrics read of one provider's calls. */
+export interface ProviderCallStats {
+  key: string;
+  inFlight: number;
+  waiting: number;
+  queuedTotal: number;
 }
 
 /** What a waiting call needs from its activity: a heartbeating, cancellable sleep. */
@@ -25,10 +39,17 @@ export interface Waiter {
 export class ProviderLimiter {
   private readonly state = new Map<string, KeyState>();
 
+  /**
+   * `onFirstQueued` is told the first time a limit makes a call to a provider wait (once per provider and reason), so
+   * a limit that binds shows in the log; `stats()` feeds the worker's metrics.
+   */
   constructor(
     private readonly defaults: ProviderLimit,
     private readonly overrides: Record<string, Partial<ProviderLimit>> = {},
+    private readonly onFirstQueued?: (key: string, reason: QueueReason, limit: ProviderLimit) => void,
   ) {}
+
+  private readonly told = new Set<string>();
 
   limitOf(key: string): ProviderLimit {
     return { ...this.defaults, ...this.overrides[key] };
@@ -37,7 +58,7 @@ export class ProviderLimiter {
   private of(key: string): KeyState {
     let s = this.state.get(key);
     if (!s) {
-      s = { active: 0, nextStartAt: 0, pausedUntil: 0 };
+      s = { active: 0, nextStartAt: 0, pausedUntil: 0, waiting: 0, queued: 0 };
       this.state.set(key, s);
     }
     return s;
@@ -48,11 +69,26 @@ export class ProviderLimiter {
     const limit = this.limitOf(key);
     const s = this.of(key);
     const spacing = limit.requestsPerMinute > 0 ? 60_000 / limit.requestsPerMinute : 0;
-    for (;;) {
-      const now = Date.now();
-      const wait = Math.max(s.pausedUntil - now, s.nextStartAt - now, 0);
-      if (s.active < limit.maxConcurrency && wait === 0) break;
-      await waiter.sleep(Math.min(Math.max(wait, 50), 500));
+    let waited = false;
+    try {
+      for (;;) {
+        const now = Date.now();
+        const wait = Math.max(s.pausedUntil - now, s.nextStartAt - now, 0);
+        if (s.active < limit.maxConcurrency && wait === 0) break;
+        if (!waited) {
+          waited = true;
+          s.waiting++;
+          s.queued++;
+          this.tell(
+            key,
+            s.pausedUntil > now ? 'retryAfter' : s.active >= limit.maxConcurrency ? 'maxConcurrency' : 'requestsPerMinute',
+            limit,
+          );
+        }
+        await waiter.sleep(Math.min(Math.max(wait, 50), 500));
+      }
+    } finally {
+      if (waited) s.waiting--;
     }
     s.active++;
     s.nextStartAt = Math.max(Date.now(), s.nextStartAt) + spacing;
@@ -72,5 +108,22 @@ export class ProviderLimiter {
   /** Calls in flight per provider (for tests and metrics). */
   active(key: string): number {
     return this.state.get(key)?.active ?? 0;
+  }
+
+  /** Every provider called so far: calls in flight, waiting for room, and the calls that ever waited. */
+  stats(): ProviderCallStats[] {
+    return [...this.state].map(([key, s]) => ({
+      key,
+      inFlight: s.active,
+      waiting: s.waiting,
+      queuedTotal: s.queued,
+    }));
+  }
+
+  private tell(key: string, reason: QueueReason, limit: ProviderLimit): void {
+    const id = `${key}:${reason}`;
+    if (this.told.has(id)) return;
+    this.told.add(id);
+    this.onFirstQueued?.(key, reason, limit);
   }
 }
