@@ -18,7 +18,7 @@ import {
   terminateAgentUpdate,
   upsertAgentTypeUpdate,
 } from '../workflows/messages';
-import { claimCheckOf, type ClaimCheck } from '../blob-store';
+import { claimCheckOf, type ClaimCheck } from '../storage/blob-store';
 import { temporalRpc, type Rpc } from './temporal-rpc';
 import { ApiError, isTemporalUnavailable } from './errors';
 import { Failure } from '../shared/errors';

@@ -14,9 +14,9 @@ import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
-import { PlanService } from './plan-service';
+import { PlanService } from './plans/plan-service';
 import { dashboardRoutes } from './dashboard';
-import { EventStreams } from './event-streams';
+import { EventStreams } from './events/event-streams';
 import { ROUTE_LIST, ROUTES, methodsOf, type OperationId, type RouteSpec } from './routes';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {

@@ -7,18 +7,18 @@ import {
   type Client,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
-import type { Config } from '../config';
-import { executionSettings } from '../config';
-import { claimCheckOf } from '../blob-store';
-import { resolveOutput, resolveOutputs, taskResultReader, type OutputSources } from '../output-refs';
-import { temporalRpc, type Rpc } from './temporal-rpc';
-import { planWorkflowId, taskWorkflowId } from '../shared/ids';
-import { checkPlan } from '../shared/plan-check';
-import { compactPlan, type CompactPlan } from '../shared/plan-codec';
-import type { Registry } from '../shared/registry';
-import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../shared/search-attributes';
-import { FINAL_TASK_STATES, TASK_DEFAULTS, type HumanInput, type TaskState, type TaskView } from '../shared/task';
-import { taskResultRef } from '../shared/claim-check';
+import type { Config } from '../../config';
+import { executionSettings } from '../../config';
+import { claimCheckOf } from '../../storage/blob-store';
+import { resolveOutput, resolveOutputs, taskResultReader, type OutputSources } from '../../storage/output-refs';
+import { temporalRpc, type Rpc } from '../temporal-rpc';
+import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
+import { checkPlan } from '../../shared/plan-check';
+import { compactPlan, type CompactPlan } from '../../shared/plan-codec';
+import type { Registry } from '../../shared/registry';
+import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../../shared/search-attributes';
+import { FINAL_TASK_STATES, TASK_DEFAULTS, type HumanInput, type TaskState, type TaskView } from '../../shared/task';
+import { taskResultRef } from '../../shared/claim-check';
 import {
   PLAN_STATUSES,
   type PlanLinks,
@@ -27,8 +27,8 @@ import {
   type PlanStatus,
   type PlanSummary,
   type PlanView,
-} from '../shared/plan';
-import { type AgentMail, type MailLogEntry } from '../shared/agent-mail';
+} from '../../shared/plan';
+import { type AgentMail, type MailLogEntry } from '../../shared/agent-mail';
 import {
   agentMessageSignal,
   cancelPlanSignal,
@@ -40,10 +40,10 @@ import {
   resumePlanSignal,
   taskInputUpdate,
   taskStatusQuery,
-} from '../workflows/messages';
-import type { planWorkflow } from '../workflows/plan';
-import { ApiError, isTemporalUnavailable } from './errors';
-import { findTask, flattenTasks, summaryOf, type TaskAt, type TaskSummary } from './plan-tasks';
+} from '../../workflows/messages';
+import type { planWorkflow } from '../../workflows/plan';
+import { ApiError, isTemporalUnavailable } from '../errors';
+import { findTask, flattenTasks, summaryOf, type TaskAt, type TaskSummary } from './tasks';
 
 /** Leaves room under Temporal's 2 MB payload limit for the rest of the workflow input. */
 const MAX_PLAN_PAYLOAD = 1_500_000;
@@ -237,7 +237,7 @@ export class PlanService {
   }
 
   /**
-   * What an event stream polls (src/api/plan-events.ts): whether the plan closed (and how), its status view and its
+   * What an event stream polls (src/api/events/plan-events.ts): whether the plan closed (and how), its status view and its
    * messages, with one describe. Without a worker to answer the queries, a closed plan still reports that it closed.
    */
   async watch(

@@ -1,12 +1,12 @@
-import type { Rpc } from './temporal-rpc';
+import type { Rpc } from '../temporal-rpc';
 import type { Client } from '@temporalio/client';
-import { FINAL_TASK_STATES, type TaskView } from '../shared/task';
-import { type PlanView } from '../shared/plan';
+import { FINAL_TASK_STATES, type TaskView } from '../../shared/task';
+import { type PlanView } from '../../shared/plan';
 import type { FeedSource, Observation } from './event-feed';
 import { streamedText } from './model-text';
 import { diffPlan, seenOf, type PlanEvent, type PlanSeen } from './plan-diff';
-import type { PlanService } from './plan-service';
-import { flattenTasks } from './plan-tasks';
+import type { PlanService } from '../plans/plan-service';
+import { flattenTasks } from '../plans/tasks';
 
 /** At most this many running model calls are read per poll (a describe each). */
 const MAX_TEXT_READS = 50;
