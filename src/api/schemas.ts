@@ -9,7 +9,7 @@ import { FailurePolicy, PlanMode } from '../shared/plan';
 import type { PoolView } from '../shared/pool';
 import type { Usage, UsageReport } from '../shared/usage';
 import type { AgentView } from '../shared/agent';
-import type { SubmitAnswer } from './plans/plan-service';
+import type { SubmitAnswer } from './plans';
 import type { PlanSummary } from '../shared/plan';
 import type { TaskSummary } from './plans/tasks';
 

@@ -5,7 +5,7 @@ import { type PlanView } from '../../shared/plan';
 import type { FeedSource, Observation } from './event-feed';
 import { streamedText } from './model-text';
 import { diffPlan, seenOf, type PlanEvent, type PlanSeen } from './plan-diff';
-import type { PlanService } from '../plans/plan-service';
+import type { PlanViews } from '../plans/plan-views';
 import { flattenTasks } from '../plans/tasks';
 
 /** At most this many running model calls are read per poll (a describe each). */
@@ -19,7 +19,7 @@ const MAX_CATCH_UP = 5;
 export const MAX_LIVE_READS = 25;
 
 export interface PlanEventDeps {
-  plans: PlanService;
+  plans: PlanViews;
   client: Client;
   /** Agent types that call a model (their steps may stream text); cached by the caller. */
   modelTypes: () => Promise<ReadonlySet<string>>;
@@ -28,7 +28,7 @@ export interface PlanEventDeps {
   finalView: (planId: string, taskId: string) => Promise<TaskView>;
 }
 
-/** One plan, polled: its status view, messages and closing (PlanService.watch), plus its running model calls' text. */
+/** One plan, polled: its status view, messages and closing (PlanViews.watch), plus its running model calls' text. */
 export class PlanEventSource implements FeedSource {
   private seen?: PlanSeen;
   private readonly texts = new Map<string, string>();
