@@ -7,7 +7,7 @@ import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
 const { ensureTemporalCli } = require('./temporal-cli.cjs') as { ensureTemporalCli: () => string };
 
 /** A free TCP port on 127.0.0.1 (the scripts and tests call it freePort). */
-export { freeLoopbackPort as freePort } from '../src/loopback';
+export { freeLoopbackPort as freePort } from '../src/temporal/loopback';
 
 export interface DevServerOptions {
   port: number;

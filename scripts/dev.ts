@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import { loadConfigOrExit } from '../src/config';
-import { DEFAULT_TEMPORAL_ADDRESS, describeTarget } from '../src/temporal-connection';
+import { DEFAULT_TEMPORAL_ADDRESS, describeTarget } from '../src/temporal/connection';
 import { describeDynamicConfig, LATENCY_TUNING, startDevServer, type DevServer } from './dev-server';
 
 const root = resolve(__dirname, '..');

@@ -6,9 +6,9 @@ import {
   loadTemporalConnectConfig,
   TemporalConfigError,
   type TemporalConnectConfig,
-} from './temporal-connection';
+} from './temporal/connection';
 import { describeIssues } from './shared/zod-issues';
-import { isLoopbackHost } from './loopback';
+import { isLoopbackHost } from './temporal/loopback';
 
 const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 /** A workflow setting read from a variable: its limits and default are the setting's own (src/shared/settings.ts). */
@@ -102,7 +102,7 @@ export const ConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
-  // Where Temporal is, with TLS / API key / profile: read by @temporalio/envconfig (src/temporal-connection.ts).
+  // Where Temporal is, with TLS / API key / profile: read by @temporalio/envconfig (src/temporal/connection.ts).
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('agent-orchestrator'),
@@ -157,7 +157,7 @@ export const ConfigSchema = z.object({
   EVENTS_BUFFER_SIZE: int(1_000, 10, 100_000),
   /** How long a watcher without subscribers keeps its events (not polling) so a reconnect resumes. */
   EVENTS_LINGER_SECONDS: int(60, 0, 3_600),
-  /** Unsent bytes past which a client that reads nothing for two keep-alive intervals is dropped (src/api/sse.ts). */
+  /** Unsent bytes past which a client that reads nothing for two keep-alive intervals is dropped (src/api/events/sse.ts). */
   EVENTS_CLIENT_BUFFER_BYTES: int(1_048_576, 4_096, 1_073_741_824),
   /** Model calls stream their text into the running step's heartbeat details at most this often; 0 = no streaming. */
   MODEL_STREAM_INTERVAL_MS: int(1_000, 0, 60_000),

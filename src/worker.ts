@@ -7,8 +7,8 @@ import { ModelRuntime, ProviderLimiter, type ProviderCallStats } from './activit
 import { OfflineRuntime } from './activities/offline-runtime';
 import { AgentToolRunner, McpConnections } from './activities/tools';
 import type { AiRuntime } from './activities/types';
-import { claimCheckOf } from './blob-store';
-import { taskResultReader } from './output-refs';
+import { claimCheckOf } from './storage/blob-store';
+import { taskResultReader } from './storage/output-refs';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
 import { loadConfigOrExit, poolSettings, type Config } from './config';
@@ -22,16 +22,16 @@ import {
 } from './observability/temporal';
 import { startTracing, type Tracing } from './observability/tracing';
 import { serveWorkerMetrics, WorkerMetrics } from './observability/worker-metrics';
-import { freeLoopbackPort } from './loopback';
-import { loadRegistry } from './registry-file';
+import { freeLoopbackPort } from './temporal/loopback';
+import { loadRegistry } from './storage/registry-file';
 import { planWorkflowId } from './shared/ids';
 import type { AgentType } from './shared/agent-type';
 import type { Registry } from './shared/registry';
-import { ensureSearchAttributes } from './namespace-setup';
-import { describeTarget } from './temporal-connection';
-import { deploymentOptions, describeDeployment, shutdownOptions } from './worker-deployment';
-import { chooseWorkflowBundle, StaleBundleError } from './prebuilt-bundle';
-import { DEFAULT_SIZING, workerSizing, type WorkerSizing } from './worker-sizing';
+import { ensureSearchAttributes } from './temporal/namespace-setup';
+import { describeTarget } from './temporal/connection';
+import { deploymentOptions, describeDeployment, shutdownOptions } from './worker/deployment';
+import { chooseWorkflowBundle, StaleBundleError } from './worker/prebuilt-bundle';
+import { DEFAULT_SIZING, workerSizing, type WorkerSizing } from './worker/sizing';
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 import { Failure } from './shared/errors';
 
@@ -193,7 +193,7 @@ export interface CreateWorkerOptions {
   /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   identity?: string;
-  /** Worker Versioning and graceful shutdown (src/worker-deployment.ts); unversioned, no grace time if omitted. */
+  /** Worker Versioning and graceful shutdown (src/worker/deployment.ts); unversioned, no grace time if omitted. */
   deployment?: Pick<WorkerOptions, 'workerDeploymentOptions' | 'shutdownGraceTime' | 'shutdownForceTime'>;
   /** Traces (spans for activities; the workflow span sink) and the worker's activity metrics; off when absent. */
   tracing?: Tracing;
@@ -203,7 +203,7 @@ export interface CreateWorkerOptions {
    * (MODEL_STREAM_INTERVAL_MS; 0 or absent: the SDK's default, 80 % of the heartbeat timeout).
    */
   heartbeatThrottleMs?: number;
-  /** Slots, sticky cache and pollers (src/worker-sizing.ts); the variables' defaults when absent. */
+  /** Slots, sticky cache and pollers (src/worker/sizing.ts); the variables' defaults when absent. */
   sizing?: WorkerSizing;
 }
 

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Payload } from '@temporalio/common';
-import { EncryptedBlobStore, FileBlobStore } from '../src/blob-store';
+import { EncryptedBlobStore, FileBlobStore } from '../src/storage/blob-store';
 import { dataConverterFor } from '../src/encryption/data-converter';
 import { loadKeyring, type Keyring } from '../src/encryption/keyring';
 import { EncryptionCodec } from '../src/encryption/payload-codec';

@@ -1,4 +1,4 @@
-import { claimCheckOf } from '../src/blob-store';
+import { claimCheckOf } from '../src/storage/blob-store';
 import type { ChildProcess } from 'node:child_process';
 import { freePort } from '../scripts/dev-server';
 import type { WorkflowHandle } from '@temporalio/client';

@@ -1,7 +1,7 @@
 import { checkPlan, findCycle } from '../src/shared/plan-check';
 import { type PlanInput } from '../src/shared/plan';
 import { join } from 'node:path';
-import { loadRegistry } from '../src/registry-file';
+import { loadRegistry } from '../src/storage/registry-file';
 import { DEFAULT_REGISTRY, matchAgentType, Registry } from '../src/shared/registry';
 import { parseStoredAgentType } from '../src/shared/agent-type';
 

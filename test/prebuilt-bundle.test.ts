@@ -1,12 +1,12 @@
 /**
  * The workflow bundle built ahead of time (`npm run build` → dist/workflow-bundle.js and its manifest): a worker runs
- * plans from it, and never runs one built from other workflow code than its own (src/prebuilt-bundle.ts).
+ * plans from it, and never runs one built from other workflow code than its own (src/worker/prebuilt-bundle.ts).
  */
 import { appendFileSync, copyFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { chooseWorkflowBundle, manifestPathOf, StaleBundleError } from '../src/prebuilt-bundle';
+import { chooseWorkflowBundle, manifestPathOf, StaleBundleError } from '../src/worker/prebuilt-bundle';
 import type { PlanResult } from '../src/shared/plan';
 import { startPlan, useTestClient } from './support/deploy';
 import { testAddress, uniqueId } from './support/harness';

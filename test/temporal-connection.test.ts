@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { ConfigError, loadConfig } from '../src/config';
-import { describeTarget } from '../src/temporal-connection';
+import { describeTarget } from '../src/temporal/connection';
 import { testAddress, uniqueId } from './support/harness';
 import {
   freePort,

@@ -12,7 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime, type LogEntry, type Worker } 
 import { createApp } from '../../src/api/app';
 import { loadConfig, poolSettings, type Config } from '../../src/config';
 import { signalPool, type PoolDeps } from '../../src/activities/pool';
-import { loadRegistry } from '../../src/registry-file';
+import { loadRegistry } from '../../src/storage/registry-file';
 import { DEFAULT_REGISTRY, type Registry } from '../../src/shared/registry';
 import { buildDeps, createWorker } from '../../src/worker';
 import { freePort, startDevServer, type DevServer } from '../dev-server';

@@ -8,10 +8,10 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { signalPool, type PoolDeps } from '../../src/activities/pool';
 import { loadConfig, poolSettings } from '../../src/config';
-import { loadRegistry } from '../../src/registry-file';
+import { loadRegistry } from '../../src/storage/registry-file';
 import { workflowInterceptorModules } from '../../src/observability/temporal';
 import { buildDeps, createWorker } from '../../src/worker';
-import { workerSizing } from '../../src/worker-sizing';
+import { workerSizing } from '../../src/worker/sizing';
 
 async function main(): Promise<void> {
   Runtime.install({

@@ -2,8 +2,8 @@ import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { checkPlan } from '../shared/plan-check';
 import type { Registry } from '../shared/registry';
-import type { ClaimCheck } from '../blob-store';
-import { resolveOutputs } from '../output-refs';
+import type { ClaimCheck } from '../storage/blob-store';
+import { resolveOutputs } from '../storage/output-refs';
 import { memoryEntries, remember, type Memory, type MemoryEntry } from '../shared/agent';
 import type {
   AgentActivities,

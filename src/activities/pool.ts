@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { PoolInput, PoolRequest } from '../shared/pool';
 import { poolSignalOf } from '../workflows/messages';
 import type { agentPoolWorkflow } from '../workflows/pool';
@@ -48,7 +48,7 @@ export function createPoolActivities(deps: PoolDeps): PoolActivities {
               const d = await deps.client.workflow.getHandle(id).describe();
               if (d.status.name !== 'RUNNING') closed.push(id);
             } catch (err) {
-              if ((err as Error).name === 'WorkflowNotFoundError') closed.push(id);
+              if (err instanceof WorkflowNotFoundError) closed.push(id);
               else throw err;
             }
           }),

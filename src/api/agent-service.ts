@@ -1,4 +1,4 @@
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config';
 import { poolSettings } from '../config';
@@ -18,7 +18,7 @@ import {
   terminateAgentUpdate,
   upsertAgentTypeUpdate,
 } from '../workflows/messages';
-import { claimCheckOf, type ClaimCheck } from '../blob-store';
+import { claimCheckOf, type ClaimCheck } from '../storage/blob-store';
 import { temporalRpc, type Rpc } from './temporal-rpc';
 import { ApiError, isTemporalUnavailable } from './errors';
 import { Failure } from '../shared/errors';
@@ -85,10 +85,7 @@ export class AgentService {
     try {
       return await this.rpc(fn);
     } catch (err) {
-      if (
-        (err as Error).name !== 'WorkflowNotFoundError' &&
-        !/not found|already completed/i.test((err as Error).message)
-      )
+      if (!(err instanceof WorkflowNotFoundError) && !/not found|already completed/i.test((err as Error).message))
         throw err;
       await this.ensurePool();
       return this.rpc(fn);
@@ -143,7 +140,7 @@ export class AgentService {
     try {
       desc = await this.rpc(() => this.pool().describe());
     } catch (err) {
-      if ((err as Error).name === 'WorkflowNotFoundError') return { ready: false, reason: this.noWorker() };
+      if (err instanceof WorkflowNotFoundError) return { ready: false, reason: this.noWorker() };
       throw err;
     }
     if (desc.status.name !== 'RUNNING')

@@ -7,16 +7,16 @@ import { ApiError, errorHandler } from './errors';
 import { authenticate, loadApiKeys, principalOf, type StoredKey } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
 import { failedAuthLimiter, InFlightLimiter, requestRateLimit } from './quotas';
-import { temporalRpc } from './temporal-rpc';
+import { temporalAnswers, temporalRpc } from './temporal-rpc';
 import { describeIssues } from '../shared/zod-issues';
 import { ApiMetrics } from './metrics';
 import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
-import { PlanService } from './plan-service';
+import { planServices } from './plans';
 import { dashboardRoutes } from './dashboard';
-import { EventStreams } from './event-streams';
+import { EventStreams } from './events/event-streams';
 import { ROUTE_LIST, ROUTES, methodsOf, type OperationId, type RouteSpec } from './routes';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
@@ -111,8 +111,8 @@ export function createApp({
   keys = loadApiKeys(config),
 }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
-  const plans = new PlanService(client, config, () => agents.registry(), registry);
-  const events = new EventStreams({ client, config, plans, agents, log });
+  const plans = planServices(client, config, () => agents.registry(), registry);
+  const events = new EventStreams({ client, config, plans: plans.views, agents, log });
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
   const inFlight = new InFlightLimiter(
     client,
@@ -132,7 +132,7 @@ export function createApp({
       res.json({ status: 'ok' });
     },
     ready: async (_in, res) => {
-      if (!(await plans.healthy())) {
+      if (!(await temporalAnswers(client))) {
         res.status(503).json(unavailable('TEMPORAL_UNAVAILABLE', 'unavailable', temporalDown()));
         return;
       }
@@ -141,7 +141,7 @@ export function createApp({
       else res.status(503).json(unavailable('NOT_READY', 'not ready', r.reason));
     },
     metrics: async (_in, res) => {
-      const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.countByStatus()]);
+      const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.views.countByStatus()]);
       metrics.update(pool, plansByStatus, events.stats());
       res.type(metrics.registry.contentType).send(await metrics.render());
     },
@@ -160,15 +160,15 @@ export function createApp({
       const who = principalOf(res);
       // Checked before any quota (a bad plan is a 400 whatever the key's room); a resubmission of a plan that exists
       // answers 200 even at the key's cap, since it starts nothing.
-      const prepared = await plans.prepare(body);
+      const prepared = await plans.submission.prepare(body);
       const { created, answer } = await inFlight.admit(
         who,
         async () => {
-          const r = await plans.start(prepared, who?.name);
+          const r = await plans.submission.start(prepared, who?.name);
           return { ...r, planId: r.answer.planId };
         },
         async () => {
-          const r = await plans.existing(prepared);
+          const r = await plans.submission.existing(prepared);
           return r && { ...r, planId: r.answer.planId };
         },
       );
@@ -178,51 +178,51 @@ export function createApp({
         .json(answer);
     },
     listPlans: async ({ query }, res) => {
-      res.json({ plans: await plans.list(query.status, query.limit) });
+      res.json({ plans: await plans.views.list(query.status, query.limit) });
     },
     getPlan: async ({ params }, res) => {
-      res.json(await plans.status(params.planId));
+      res.json(await plans.views.status(params.planId));
     },
     planEvents: async ({ params }, res) => {
       await events.plan(res.req, res, params.planId);
     },
     getResult: async ({ params: { planId }, query }, res) => {
-      const result = await plans.result(planId, query.wait);
+      const result = await plans.results.result(planId, query.wait);
       if (result) res.json(result);
       else {
         // Still running. The progress needs a worker to answer the status query; without one, say running anyway.
-        const view = await plans.progress(planId).catch(() => undefined);
+        const view = await plans.views.progress(planId).catch(() => undefined);
         res.status(202).json({ planId, status: 'running', ...(view ? { progress: view.progress } : {}) });
       }
     },
     getTask: async ({ params }, res) => {
-      res.json(await plans.task(params.planId, params.taskId));
+      res.json(await plans.tasks.task(params.planId, params.taskId));
     },
     cancelPlan: async ({ params: { planId }, body }, res) => {
-      await plans.cancel(planId, body.reason);
+      await plans.control.cancel(planId, body.reason);
       res.status(202).json({ planId, status: 'cancelling' });
     },
     cancelTask: async ({ params: { planId, taskId }, body }, res) => {
-      const task = await plans.cancelTask(planId, taskId, body.reason);
+      const task = await plans.control.cancelTask(planId, taskId, body.reason);
       res.status(202).json({ planId, taskId: task.id, status: 'cancelling' });
     },
     pausePlan: async ({ params: { planId } }, res) => {
-      await plans.pause(planId, true);
+      await plans.control.pause(planId, true);
       res.status(202).json({ planId, paused: true });
     },
     resumePlan: async ({ params: { planId } }, res) => {
-      await plans.pause(planId, false);
+      await plans.control.pause(planId, false);
       res.status(202).json({ planId, paused: false });
     },
     sendMessage: async ({ params: { planId }, body }, res) => {
-      const message = await plans.sendMessage(planId, body);
+      const message = await plans.control.sendMessage(planId, body);
       res.status(202).json({ planId, messageId: message.id, to: message.to });
     },
     listMessages: async ({ params }, res) => {
-      res.json({ messages: await plans.messages(params.planId) });
+      res.json({ messages: await plans.views.messages(params.planId) });
     },
     taskInput: async ({ params: { planId, taskId }, body }, res) => {
-      const state = await plans.taskInput(planId, taskId, body);
+      const state = await plans.control.taskInput(planId, taskId, body);
       res.json({ planId, taskId, state });
     },
 

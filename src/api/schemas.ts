@@ -9,9 +9,9 @@ import { FailurePolicy, PlanMode } from '../shared/plan';
 import type { PoolView } from '../shared/pool';
 import type { Usage, UsageReport } from '../shared/usage';
 import type { AgentView } from '../shared/agent';
-import type { SubmitAnswer } from './plan-service';
+import type { SubmitAnswer } from './plans';
 import type { PlanSummary } from '../shared/plan';
-import type { TaskSummary } from './plan-tasks';
+import type { TaskSummary } from './plans/tasks';
 
 /**
  * The zod schemas of what the HTTP API takes and answers, besides the plan and agent type schemas of src/shared. The

@@ -4,8 +4,8 @@ import { dataConverterFor } from '../encryption/data-converter';
 import { createLogger } from '../observability/logger';
 import { tracingClientInterceptors } from '../observability/temporal';
 import { startTracing } from '../observability/tracing';
-import { loadRegistry } from '../registry-file';
-import { describeTarget } from '../temporal-connection';
+import { loadRegistry } from '../storage/registry-file';
+import { describeTarget } from '../temporal/connection';
 import { closeEventStreams, createApp } from './app';
 import { loadApiKeys } from './auth';
 

@@ -10,3 +10,13 @@ export type Rpc = <T>(fn: () => Promise<T>, ms?: number) => Promise<T>;
 export function temporalRpc(client: Client, defaultMs: number): Rpc {
   return (fn, ms = defaultMs) => client.connection.withDeadline(Date.now() + ms, fn);
 }
+
+/** Whether Temporal answers at all (GET /readyz), within 2 s. */
+export async function temporalAnswers(client: Client): Promise<boolean> {
+  try {
+    await temporalRpc(client, 2_000)(() => client.workflowService.getSystemInfo({}));
+    return true;
+  } catch {
+    return false;
+  }
+}

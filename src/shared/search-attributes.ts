@@ -5,7 +5,7 @@ import definitions from './custom-search-attributes.json';
  * Custom search attributes: filter plans and tasks in the Web UI and `temporal workflow list --query`.
  *
  * custom-search-attributes.json is the one list of them: the worker registers what is missing from it at start
- * (src/namespace-setup.ts) and docker/temporal-namespace.sh registers the same file's names in docker-compose. All are Keyword.
+ * (src/temporal/namespace-setup.ts) and docker/temporal-namespace.sh registers the same file's names in docker-compose. All are Keyword.
  */
 export type SearchAttributeName = keyof typeof definitions;
 

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { tmpdir } from 'node:os';
 import { freePort, startDevServer } from '../../scripts/dev-server';
-import { writeWorkflowBundle } from '../../src/prebuilt-bundle';
+import { writeWorkflowBundle } from '../../src/worker/prebuilt-bundle';
 
 /** Starts one real Temporal dev server (in memory) and bundles the workflows once for the whole run. */
 export default async function globalSetup(): Promise<void> {

@@ -1,5 +1,5 @@
 import { generateText, jsonSchema, tool, type LanguageModel, type ModelMessage, type ToolSet } from 'ai';
-import type { ClaimCheck } from '../../blob-store';
+import type { ClaimCheck } from '../../storage/blob-store';
 import type { AgentType } from '../../shared/agent-type';
 import { roundUsd, type Usage } from '../../shared/usage';
 import type { AiRuntime, ExecuteContext, StepContext, StepControl, ToolCallResult, ToolRunner, Turn } from '../types';

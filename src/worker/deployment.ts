@@ -1,5 +1,5 @@
 import type { WorkerOptions } from '@temporalio/worker';
-import type { Config } from './config';
+import type { Config } from '../config';
 
 /** Beyond the grace time: how long cancelled steps get to hand back before the worker gives up and exits. */
 export const SHUTDOWN_FORCE_MARGIN_SECONDS = 15;

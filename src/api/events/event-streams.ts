@@ -1,14 +1,14 @@
 import type { Request, Response } from 'express';
 import type { Client } from '@temporalio/client';
-import type { Config } from '../config';
-import type { Logger } from '../observability/logger';
-import { taskWorkflowId } from '../shared/ids';
-import { taskStatusQuery } from '../workflows/messages';
-import { temporalRpc, type Rpc } from './temporal-rpc';
-import type { AgentService } from './agent-service';
+import type { Config } from '../../config';
+import type { Logger } from '../../observability/logger';
+import { taskWorkflowId } from '../../shared/ids';
+import { taskStatusQuery } from '../../workflows/messages';
+import { temporalRpc, type Rpc } from '../temporal-rpc';
+import type { AgentService } from '../agent-service';
 import { EventFeed, type FeedSource } from './event-feed';
 import { PlanEventSource } from './plan-events';
-import type { PlanService } from './plan-service';
+import type { PlanViews } from '../plans/plan-views';
 import { PoolEventSource } from './pool-events';
 import { lastEventIdOf, SseStream } from './sse';
 
@@ -18,7 +18,7 @@ const REGISTRY_TTL_MS = 10_000;
 export interface EventStreamDeps {
   client: Client;
   config: Config;
-  plans: PlanService;
+  plans: PlanViews;
   agents: AgentService;
   log: Logger;
 }

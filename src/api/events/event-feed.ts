@@ -1,4 +1,4 @@
-import type { Logger } from '../observability/logger';
+import type { Logger } from '../../observability/logger';
 import { SseStream, type StreamEvent } from './sse';
 
 /** What one poll of a watched thing found: its view now, the events since the last poll, and whether it is over. */

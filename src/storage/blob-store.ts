@@ -1,9 +1,9 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decrypt, encrypt, keyFor } from './encryption/aes-gcm';
-import type { Keyring } from './encryption/keyring';
-import { isBlobRef, type BlobRef } from './shared/claim-check';
+import { decrypt, encrypt, keyFor } from '../encryption/aes-gcm';
+import type { Keyring } from '../encryption/keyring';
+import { isBlobRef, type BlobRef } from '../shared/claim-check';
 
 /** Where claim-checked values live. Content-addressed: putting the same value twice stores it once. */
 export interface BlobStore {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { DEFAULT_REGISTRY, Registry } from './shared/registry';
-import { describeIssues } from './shared/zod-issues';
+import { DEFAULT_REGISTRY, Registry } from '../shared/registry';
+import { describeIssues } from '../shared/zod-issues';
 
 /** Loads the agent registry from a JSON file, or the built-in one when no path is given. Throws naming the problem. */
 export function loadRegistry(path: string | undefined): Registry {

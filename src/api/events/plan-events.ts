@@ -1,12 +1,12 @@
-import type { Rpc } from './temporal-rpc';
+import type { Rpc } from '../temporal-rpc';
 import type { Client } from '@temporalio/client';
-import { FINAL_TASK_STATES, type TaskView } from '../shared/task';
-import { type PlanView } from '../shared/plan';
+import { FINAL_TASK_STATES, type TaskView } from '../../shared/task';
+import { type PlanView } from '../../shared/plan';
 import type { FeedSource, Observation } from './event-feed';
 import { streamedText } from './model-text';
 import { diffPlan, seenOf, type PlanEvent, type PlanSeen } from './plan-diff';
-import type { PlanService } from './plan-service';
-import { flattenTasks } from './plan-tasks';
+import type { PlanViews } from '../plans/plan-views';
+import { flattenTasks } from '../plans/tasks';
 
 /** At most this many running model calls are read per poll (a describe each). */
 const MAX_TEXT_READS = 50;
@@ -19,7 +19,7 @@ const MAX_CATCH_UP = 5;
 export const MAX_LIVE_READS = 25;
 
 export interface PlanEventDeps {
-  plans: PlanService;
+  plans: PlanViews;
   client: Client;
   /** Agent types that call a model (their steps may stream text); cached by the caller. */
   modelTypes: () => Promise<ReadonlySet<string>>;
@@ -28,7 +28,7 @@ export interface PlanEventDeps {
   finalView: (planId: string, taskId: string) => Promise<TaskView>;
 }
 
-/** One plan, polled: its status view, messages and closing (PlanService.watch), plus its running model calls' text. */
+/** One plan, polled: its status view, messages and closing (PlanViews.watch), plus its running model calls' text. */
 export class PlanEventSource implements FeedSource {
   private seen?: PlanSeen;
   private readonly texts = new Map<string, string>();

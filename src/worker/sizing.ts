@@ -1,5 +1,5 @@
 import type { WorkerOptions } from '@temporalio/worker';
-import { ConfigSchema, type Config } from './config';
+import { ConfigSchema, type Config } from '../config';
 
 export type WorkerSizing = Pick<
   WorkerOptions,

@@ -1,4 +1,4 @@
-import { SEARCH_ATTRIBUTES } from './shared/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../shared/search-attributes';
 import type { OperatorService } from '@temporalio/client';
 
 const GRPC_ALREADY_EXISTS = 6;

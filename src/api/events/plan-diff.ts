@@ -1,7 +1,7 @@
-import { FINAL_TASK_STATES, type TaskState } from '../shared/task';
-import { type MailLogEntry } from '../shared/agent-mail';
-import { type PlanView } from '../shared/plan';
-import { flattenTasks } from './plan-tasks';
+import { FINAL_TASK_STATES, type TaskState } from '../../shared/task';
+import { type MailLogEntry } from '../../shared/agent-mail';
+import { type PlanView } from '../../shared/plan';
+import { flattenTasks } from '../plans/tasks';
 
 /** One event of a plan's stream, before the feed numbers it (docs/events.md lists them). */
 export interface PlanEvent {

@@ -1,8 +1,8 @@
-import type { Rpc } from './temporal-rpc';
+import type { Rpc } from '../temporal-rpc';
 import type { Client } from '@temporalio/client';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
-import { taskWorkflowId } from '../shared/ids';
-import { isStreamedText, type StreamedText } from '../shared/model-stream';
+import { taskWorkflowId } from '../../shared/ids';
+import { isStreamedText, type StreamedText } from '../../shared/model-stream';
 
 /**
  * The text a running model call has generated so far, as its activity last heartbeated it (docs/events.md): read from

@@ -1,5 +1,5 @@
-import type { TaskState, TaskView } from '../shared/task';
-import type { Usage } from '../shared/usage';
+import type { TaskState, TaskView } from '../../shared/task';
+import type { Usage } from '../../shared/usage';
 
 /**
  * Tasks at every depth of a plan. Task ids are unique within a plan (declared subtasks are checked at submission;

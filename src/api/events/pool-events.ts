@@ -1,4 +1,4 @@
-import type { AgentService } from './agent-service';
+import type { AgentService } from '../agent-service';
 import type { FeedSource, Observation } from './event-feed';
 
 type PoolAnswer = Awaited<ReturnType<AgentService['agents']>>;

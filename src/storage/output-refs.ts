@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { ClaimCheck } from './blob-store';
-import { isTaskResultRef } from './shared/claim-check';
-import type { TaskOutcome } from './shared/task';
+import { isTaskResultRef } from '../shared/claim-check';
+import type { TaskOutcome } from '../shared/task';
 
 /**
  * Where referenced outputs are read from: a task workflow's result (for a `$taskResult` reference, see TaskResultRef)

@@ -1,0 +1,47 @@
+/**
+ * The plans API's dealings with Temporal, by concern; holds no state of its own. `PlanLookup` is what they share (the
+ * deadline-bound client, a plan's workflow or a 404, a running task's live view, a task's output); `PlanSubmission`
+ * checks and starts plans; `PlanViews`, `TaskViews` and `PlanResults` read them; `PlanControl` tells running plans what
+ * to do. `tasks.ts`: tasks at every depth of a plan's view.
+ */
+import type { Client } from '@temporalio/client';
+import type { Config } from '../../config';
+import type { Registry } from '../../shared/registry';
+import { PlanControl } from './control';
+import { PlanLookup } from './plan-lookup';
+import { PlanViews } from './plan-views';
+import { PlanResults } from './results';
+import { PlanSubmission } from './submission';
+import { TaskViews } from './task-views';
+
+export interface PlanServices {
+  submission: PlanSubmission;
+  views: PlanViews;
+  tasks: TaskViews;
+  results: PlanResults;
+  control: PlanControl;
+}
+
+/**
+ * `registry`: the live registry (the pool's); `fallback` (the file's) when Temporal cannot be asked, so bad input still
+ * gets its 400.
+ */
+export function planServices(
+  client: Client,
+  config: Config,
+  registry: () => Promise<Registry>,
+  fallback: Registry,
+): PlanServices {
+  const lookup = new PlanLookup(client, config);
+  const views = new PlanViews(lookup);
+  return {
+    submission: new PlanSubmission(lookup, registry, fallback),
+    views,
+    tasks: new TaskViews(lookup, views),
+    results: new PlanResults(lookup),
+    control: new PlanControl(lookup, views),
+  };
+}
+
+export type { PreparedPlan, SubmitAnswer, Submitted } from './submission';
+export type { PlanStatusView } from './plan-views';

@@ -1,0 +1,103 @@
+import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
+import type { Config } from '../../config';
+import { claimCheckOf } from '../../storage/blob-store';
+import { resolveOutput, resolveOutputs, taskResultReader, type OutputSources } from '../../storage/output-refs';
+import { taskResultRef } from '../../shared/claim-check';
+import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
+import type { PlanLinks, PlanStatus } from '../../shared/plan';
+import { PlanStatusKey } from '../../shared/search-attributes';
+import type { TaskView } from '../../shared/task';
+import { taskStatusQuery } from '../../workflows/messages';
+import { ApiError, isTemporalUnavailable } from '../errors';
+import { temporalRpc, type Rpc } from '../temporal-rpc';
+
+/** A running task's own view is asked for with this deadline: a slow one keeps the plan's view of it. */
+const LIVE_TASK_DEADLINE_MS = 2_000;
+
+const TEMPORAL_CLOSED_STATUS: Record<string, PlanStatus> = {
+  COMPLETED: 'completed',
+  FAILED: 'failed',
+  CANCELLED: 'cancelled',
+  TERMINATED: 'failed',
+  TIMED_OUT: 'failed',
+  CONTINUED_AS_NEW: 'running',
+  RUNNING: 'running',
+};
+
+/** A plan's status from its workflow's description (or a listing's row): the search attribute says how it closed. */
+export function statusOf(desc: Pick<WorkflowExecutionDescription, 'status' | 'typedSearchAttributes'>): PlanStatus {
+  const sa = desc.typedSearchAttributes.get(PlanStatusKey);
+  if (desc.status.name === 'RUNNING') return 'running';
+  if (desc.status.name === 'COMPLETED' && sa && sa !== 'running') return sa as PlanStatus;
+  return TEMPORAL_CLOSED_STATUS[desc.status.name] ?? 'failed';
+}
+
+/**
+ * What every part of the plans API reaches Temporal with: the client under the API's deadline, a plan's workflow (a
+ * 404 when there is none), a running task's live view, a completed task's output. Holds no state of its own.
+ */
+export class PlanLookup {
+  readonly rpc: Rpc;
+  /** Where referenced outputs are read from: task workflows' results (each call within the API's deadline), blobs. */
+  private readonly outputs: OutputSources;
+
+  constructor(
+    readonly client: Client,
+    readonly config: Config,
+  ) {
+    this.rpc = temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS);
+    this.outputs = { taskResult: taskResultReader(client, this.rpc), claimCheck: claimCheckOf(config) };
+  }
+
+  handle(planId: string) {
+    return this.client.workflow.getHandle(planWorkflowId(planId));
+  }
+
+  links(planId: string): PlanLinks {
+    const ns = encodeURIComponent(this.config.TEMPORAL_NAMESPACE);
+    const ui = this.config.TEMPORAL_UI_URL?.replace(/\/$/, '');
+    return {
+      self: `/v1/plans/${planId}`,
+      result: `/v1/plans/${planId}/result`,
+      ...(ui ? { ui: `${ui}/namespaces/${ns}/workflows/${encodeURIComponent(planWorkflowId(planId))}` } : {}),
+    };
+  }
+
+  /** The plan's workflow description; a 404 when there is no such plan. */
+  async describe(planId: string): Promise<WorkflowExecutionDescription> {
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await this.rpc(() => this.handle(planId).describe());
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) throw new ApiError('NOT_FOUND', `no plan "${planId}"`);
+      throw err;
+    }
+    // A task workflow's id also starts with "plan-": never treat one as a plan.
+    if (desc.type !== 'planWorkflow') throw new ApiError('NOT_FOUND', `no plan "${planId}"`);
+    return desc;
+  }
+
+  /**
+   * A running task's live view from its own workflow; undefined when it just finished or has not started (the plan's
+   * own view of it stands). An unreachable Temporal is an error, not an absent task.
+   */
+  liveTask(planId: string, taskId: string): Promise<TaskView | undefined> {
+    return this.rpc(
+      () => this.client.workflow.getHandle(taskWorkflowId(planId, taskId)).query(taskStatusQuery),
+      LIVE_TASK_DEADLINE_MS,
+    ).catch((err: unknown) => {
+      if (isTemporalUnavailable(err)) throw err;
+      return undefined;
+    });
+  }
+
+  /** A completed task's output, from its own workflow's result (any depth), claim checks resolved. */
+  taskOutput(planId: string, taskId: string): Promise<unknown> {
+    return resolveOutput(taskResultRef(planId, taskId), this.outputs);
+  }
+
+  /** A plan's outputs with references and claim checks resolved, fifty at a time. */
+  resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return resolveOutputs(outputs, this.outputs, 50);
+  }
+}

@@ -1,0 +1,162 @@
+import { createHash, randomUUID } from 'node:crypto';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowIdReusePolicy,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+} from '@temporalio/client';
+import { executionSettings } from '../../config';
+import { planWorkflowId } from '../../shared/ids';
+import { checkPlan } from '../../shared/plan-check';
+import { compactPlan, type CompactPlan } from '../../shared/plan-codec';
+import type { PlanLinks, PlanSpec, PlanStatus } from '../../shared/plan';
+import type { Registry } from '../../shared/registry';
+import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../../shared/search-attributes';
+import { TASK_DEFAULTS } from '../../shared/task';
+import type { planWorkflow } from '../../workflows/plan';
+import { ApiError, isTemporalUnavailable } from '../errors';
+import { statusOf, type PlanLookup } from './plan-lookup';
+
+/** Leaves room under Temporal's 2 MB payload limit for the rest of the workflow input. */
+const MAX_PLAN_PAYLOAD = 1_500_000;
+
+export interface SubmitAnswer {
+  planId: string;
+  workflowId: string;
+  status: PlanStatus;
+  links: PlanLinks;
+}
+
+/** A checked plan, ready to start: what `prepare` gives `start` and `existing`. */
+export interface PreparedPlan {
+  plan: PlanSpec;
+  compact: CompactPlan;
+  /** The body named the plan's id (a resubmission can then name an existing plan). */
+  idGiven: boolean;
+  bodyHash: string;
+}
+
+export interface Submitted {
+  created: boolean;
+  answer: SubmitAnswer;
+}
+
+/** Stable JSON: the same body with keys in another order hashes the same. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** POST /v1/plans: checks a plan, starts its workflow, or answers for the plan a resubmission names. */
+export class PlanSubmission {
+  constructor(
+    private readonly lookup: PlanLookup,
+    /** The live registry (the pool's); `fallback` (the file's) when Temporal cannot be asked, so bad input still gets its 400. */
+    private readonly registry: () => Promise<Registry>,
+    private readonly fallback: Registry,
+  ) {}
+
+  /**
+   * Checks a submitted plan (400 naming every problem, 413 when too big) and readies it for starting; nothing is
+   * started and no quota is consulted yet.
+   */
+  async prepare(body: unknown): Promise<PreparedPlan> {
+    const registry = await this.registry().catch((err: unknown) => {
+      if (isTemporalUnavailable(err)) return this.fallback;
+      throw err;
+    });
+    const { config } = this.lookup;
+    const checked = checkPlan(body, registry, { maxTasks: config.PLAN_MAX_TASKS }, () => randomUUID());
+    if (!checked.ok) {
+      const first = checked.issues[0];
+      const more = checked.issues.length > 1 ? ` (and ${checked.issues.length - 1} more)` : '';
+      throw new ApiError(
+        'VALIDATION_ERROR',
+        `invalid plan: ${first?.path ? `${first.path}: ` : ''}${first?.message}${more}`,
+        checked.issues,
+      );
+    }
+    const { plan } = checked;
+    const compact = compactPlan(plan, TASK_DEFAULTS);
+    const size = JSON.stringify(compact).length;
+    if (size > MAX_PLAN_PAYLOAD) {
+      throw new ApiError(
+        'PAYLOAD_TOO_LARGE',
+        `the plan is ${size} bytes once normalized; the limit is ${MAX_PLAN_PAYLOAD} (Temporal payloads are capped at 2 MB)`,
+      );
+    }
+    return {
+      plan,
+      compact,
+      idGiven: typeof body === 'object' && body !== null && (body as { id?: unknown }).id !== undefined,
+      bodyHash: createHash('sha256').update(canonical(body)).digest('hex'),
+    };
+  }
+
+  /**
+   * Starts a prepared plan; an existing plan with the same id and body answers as it is (`created: false`), one with
+   * another body is a 409. `submitter`: the API key's name, stamped as the Submitter search attribute (quotas count by it).
+   */
+  async start(prepared: PreparedPlan, submitter?: string): Promise<Submitted> {
+    const { plan, compact, bodyHash } = prepared;
+    const { client, config, rpc } = this.lookup;
+    const workflowId = planWorkflowId(plan.id);
+    const count = plan.tasks.length;
+    try {
+      await rpc(() =>
+        client.workflow.start<typeof planWorkflow>('planWorkflow', {
+          workflowId,
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          args: [{ plan: compact, settings: executionSettings(config) }],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [
+            { key: PlanIdKey, value: plan.id },
+            { key: PlanStatusKey, value: 'running' },
+            ...(submitter ? [{ key: SubmitterKey, value: submitter }] : []),
+          ],
+          memo: { bodyHash, ...(plan.name ? { name: plan.name } : {}) },
+          staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
+        }),
+      );
+      return {
+        created: true,
+        answer: { planId: plan.id, workflowId, status: 'running', links: this.lookup.links(plan.id) },
+      };
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      const known = await this.existing(prepared);
+      if (!known) throw err;
+      return known;
+    }
+  }
+
+  /**
+   * The plan a resubmission names, when it exists with the same body (`created: false`); a 409 when it exists with
+   * another body; undefined when there is none (or the body gave no id, so it names none).
+   */
+  async existing(prepared: PreparedPlan): Promise<Submitted | undefined> {
+    if (!prepared.idGiven) return undefined;
+    const { plan, bodyHash } = prepared;
+    const workflowId = planWorkflowId(plan.id);
+    let desc: WorkflowExecutionDescription;
+    try {
+      desc = await this.lookup.rpc(() => this.lookup.handle(plan.id).describe());
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    }
+    if (desc.memo?.bodyHash !== bodyHash) {
+      throw new ApiError('CONFLICT', `plan "${plan.id}" already exists with a different body`);
+    }
+    return {
+      created: false,
+      answer: { planId: plan.id, workflowId, status: statusOf(desc), links: this.lookup.links(plan.id) },
+    };
+  }
+}
