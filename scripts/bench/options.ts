@@ -71,7 +71,8 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--w
 (i) runs after the others on a tuned server of its own: 1,000 agents (200 with --quick) × 2 model calls of
 BENCH_I_FIRST_TOKEN_MS (2,000) + BENCH_I_CHUNKS (20) × BENCH_I_CHUNK_MS (50), streamed unless BENCH_I_STREAM=0;
 then 1,000 agents on 2 workers and 5,000 agents on 1 (full run only). BENCH_I_TASKS overrides the agents of the
-first run; BENCH_I_WORKER_ENV (JSON) adds variables to every worker process (e.g. '{"WORKER_MAX_ACTIVITIES":"100"}').
+first run; BENCH_I_RUNS (JSON: [{"tasks":1000,"workers":2,"env":{...},"label":"..."}]) replaces the runs;
+BENCH_I_WORKER_ENV (JSON) adds variables to every worker process (e.g. '{"WORKER_MAX_ACTIVITIES":"100"}').
 
 Env: BENCH_E_TIMEOUT_SECONDS bounds (e) (900); BENCH_HOLD_SECONDS keeps the last server, worker and API up that long
 after the run, to inspect histories with the temporal CLI.`;
@@ -146,13 +147,34 @@ function slowOptions(quick: boolean, env: NodeJS.ProcessEnv): SlowOptions {
     },
     stream: env.BENCH_I_STREAM !== '0',
     baseTasks: tasks,
-    runs: quick
-      ? [{ tasks, workers: 1 }]
-      : [
-          { tasks, workers: 1 },
-          { tasks, workers: 2 },
-          { tasks: 5 * tasks, workers: 1 },
-        ],
+    runs: env.BENCH_I_RUNS
+      ? (JSON.parse(env.BENCH_I_RUNS) as SlowOptions['runs'])
+      : quick
+        ? [{ tasks, workers: 1 }]
+        : [
+            { tasks, workers: 1 },
+            // Before: the SDK's default activity slots (100), as the issue measured.
+            {
+              tasks,
+              workers: 1,
+              env: { WORKER_MAX_ACTIVITIES: '100' },
+              label: `${tasks} agents, 1 worker, 100 activity slots (before)`,
+            },
+            // Scale-out: a per-worker budget (the provider limit) doubles with a second worker.
+            {
+              tasks,
+              workers: 1,
+              env: { MODEL_MAX_CONCURRENCY: '100' },
+              label: `${tasks} agents, 1 worker, MODEL_MAX_CONCURRENCY 100`,
+            },
+            {
+              tasks,
+              workers: 2,
+              env: { MODEL_MAX_CONCURRENCY: '100' },
+              label: `${tasks} agents, 2 workers, MODEL_MAX_CONCURRENCY 100 each`,
+            },
+            { tasks: 5 * tasks, workers: 1 },
+          ],
     workerEnv: JSON.parse(env.BENCH_I_WORKER_ENV ?? '{}') as Record<string, string>,
     deadlineMs: n('BENCH_I_TIMEOUT_SECONDS', 900) * 1_000,
   };

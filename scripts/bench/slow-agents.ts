@@ -70,10 +70,22 @@ export interface SlowRun {
   error?: string;
 }
 
+export interface SlowFloor {
+  client: 'http' | 'ai-sdk';
+  tasks: number;
+  wallMs: number;
+  peakInFlight: number;
+  calls: number;
+  /** The client's CPU over the run. */
+  cpuMs: number;
+}
+
 export interface SlowResults {
   latency: MockLatency;
   stream: boolean;
-  floor?: { tasks: number; wallMs: number; peakInFlight: number; calls: number };
+  /** The floor (a bare HTTP client), then the same calls through the AI SDK. */
+  floor?: SlowFloor;
+  sdkFloor?: SlowFloor;
   bare?: SlowRun;
   orchestrator: SlowRun[];
   workerEnv: Record<string, string>;
@@ -86,26 +98,45 @@ const rssMb = (pid: number | undefined): number => {
   return kb ? Number(kb) / 1_024 : 0;
 };
 
-/** The floor: every agent's calls made by a bare client, all agents at once, each agent's calls one after the other. */
-async function measureFloor(provider: MockProvider, tasks: number, stream: boolean): Promise<SlowResults['floor']> {
+/**
+ * The floor: every agent's calls made by a bare client, all agents at once, each agent's calls one after the other.
+ * `http`: fetch, reading each answer to its end (what the model allows); `ai-sdk`: the AI SDK's streamText (or
+ * generateText, unstreamed), as the worker calls it: the client's own CPU shows in its wall time on two cores.
+ */
+async function measureFloor(
+  provider: MockProvider,
+  tasks: number,
+  stream: boolean,
+  client: 'http' | 'ai-sdk',
+): Promise<SlowFloor> {
   const model = createOpenAICompatible({ name: 'floor', baseURL: provider.baseUrl, includeUsage: true }).chatModel(
     'mock',
   );
+  const call = async (prompt: string) => {
+    if (client === 'http') {
+      const r = await fetch(`${provider.baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'mock', stream, messages: [{ role: 'user', content: prompt }] }),
+      });
+      await r.text();
+    } else if (stream) {
+      const r = streamText({ model, prompt, maxRetries: 0 });
+      for await (const _ of r.textStream) void _;
+    } else await generateText({ model, prompt, maxRetries: 0 });
+  };
+  await call('warm-up');
   await provider.reset();
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const agent = async (i: number) => {
-    for (let c = 0; c < CALLS_PER_TASK; c++) {
-      const prompt = `agent ${i} call ${c}`;
-      if (stream) {
-        const r = streamText({ model, prompt, maxRetries: 0 });
-        for await (const _ of r.textStream) void _;
-      } else await generateText({ model, prompt, maxRetries: 0 });
-    }
+    for (let c = 0; c < CALLS_PER_TASK; c++) await call(`agent ${i} call ${c}`);
   };
   await Promise.all(Array.from({ length: tasks }, (_, i) => agent(i)));
   const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(c0);
   const s = await provider.stats();
-  return { tasks, wallMs, peakInFlight: s.peak, calls: s.calls };
+  return { client, tasks, wallMs, peakInFlight: s.peak, calls: s.calls, cpuMs: (cpu.user + cpu.system) / 1_000 };
 }
 
 interface Workers {
@@ -215,7 +246,13 @@ async function planResult(base: string, planId: string, deadline: number): Promi
 /** Plans are refused (503) until the API sees the pool running with its registry applied. */
 async function untilReady(base: string): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await sleep(100);
   }
   throw new Error('the API was not ready within 30 s');
@@ -250,7 +287,8 @@ async function measureOrchestrator(
               agentType: SLOW_TYPE,
             })),
           });
-          if (post.status !== 202) return { status: `not started (HTTP ${post.status}: ${JSON.stringify(post.json)})`, done: 0 };
+          if (post.status !== 202)
+            return { status: `not started (HTTP ${post.status}: ${JSON.stringify(post.json)})`, done: 0 };
           return planResult(ctx.base, p.id, deadline);
         }),
       );
@@ -262,9 +300,7 @@ async function measureOrchestrator(
     const oneTask: Record<string, number> = {};
     try {
       await sleep(1_000);
-      const execs = (
-        await mapLimit(plans, 2, (p) => planExecutions(ctx.client, p.id, planWorkflowId(p.id)))
-      ).flat();
+      const execs = (await mapLimit(plans, 2, (p) => planExecutions(ctx.client, p.id, planWorkflowId(p.id)))).flat();
       eventsPerTask = sum(execs.map((x) => x.historyLength)) / spec.tasks;
       for (const x of execs) eventsByType[x.type] = (eventsByType[x.type] ?? 0) + x.historyLength / spec.tasks;
       for (const e of await events(ctx.client, taskWorkflowId(plans[0]?.id ?? '', 't0')))
@@ -353,7 +389,9 @@ export async function measureSlowAgents(opts: SlowOptions, cleanups: Cleanups): 
 
     if (opts.baseTasks > 0) {
       log(`(i) the floor: ${opts.baseTasks} agents × ${CALLS_PER_TASK} calls from a bare client ...`);
-      results.floor = await measureFloor(provider, opts.baseTasks, opts.stream);
+      results.floor = await measureFloor(provider, opts.baseTasks, opts.stream, 'http');
+      log(`(i) the same through the AI SDK ...`);
+      results.sdkFloor = await measureFloor(provider, opts.baseTasks, opts.stream, 'ai-sdk');
     }
 
     const port = await freePort();
@@ -417,7 +455,9 @@ export async function measureSlowAgents(opts: SlowOptions, cleanups: Cleanups): 
       results.bare = await measureBareModel(ctx, opts.baseTasks, taskQueue);
     }
     for (const [i, spec] of opts.runs.entries()) {
-      log(`(i) the orchestrator: ${spec.tasks} agents on ${spec.workers} worker(s) ${JSON.stringify(spec.env ?? {})} ...`);
+      log(
+        `(i) the orchestrator: ${spec.tasks} agents on ${spec.workers} worker(s) ${JSON.stringify(spec.env ?? {})} ...`,
+      );
       const run = await measureOrchestrator(ctx, spec, `${taskQueue}-${i}`, opts.deadlineMs);
       log(
         `    ${run.ok ? 'completed' : `NOT completed (${run.error})`} in ${(run.wallMs / 1_000).toFixed(1)} s, peak ${run.peakInFlight} calls in flight`,

@@ -48,16 +48,20 @@ export function slowReport(s: SlowResults | undefined): string[] {
     ],
     ['---', '---', '---', '---', '---', '---', '---'],
   ];
-  if (s.floor)
+  for (const f of [s.floor, s.sdkFloor]) {
+    if (!f) continue;
     cells.push([
-      `the floor: a bare client, ${fmt(s.floor.tasks)} agents × ${CALLS_PER_TASK} calls at once`,
-      `${fmt(s.floor.wallMs / 1_000, 1)} s`,
-      '1×',
-      fmt(s.floor.peakInFlight),
-      '–',
+      f.client === 'http'
+        ? `the floor: a bare HTTP client (fetch), ${fmt(f.tasks)} agents × ${CALLS_PER_TASK} calls at once`
+        : `the same calls through the AI SDK (${s.stream ? 'streamText' : 'generateText'}), as the worker makes them`,
+      `${fmt(f.wallMs / 1_000, 1)} s`,
+      s.floor ? `${fmt(f.wallMs / s.floor.wallMs, 2)}×` : '–',
+      fmt(f.peakInFlight),
+      `${fmt(f.cpuMs / f.tasks, 1)} (the client alone)`,
       '–',
       '–',
     ]);
+  }
   if (s.bare) cells.push(row(s, s.bare));
   for (const r of s.orchestrator) cells.push(row(s, r));
   const table = cells.map((c) => `| ${c.join(' | ')} |`);
@@ -78,7 +82,10 @@ export function slowReport(s: SlowResults | undefined): string[] {
     const byType = Object.entries(r.eventsByType ?? {}).map(([t, n]) => `${t} ${fmt(n, 1)}`);
     const kinds = Object.entries(r.oneTask ?? {}).map(([k, n]) => `${k} ${n}`);
     if (byType.length > 0)
-      out.push(`${r.label}: events per task by workflow type: ${byType.join(', ')}; one task's workflow: ${kinds.join(', ')}.`, '');
+      out.push(
+        `${r.label}: events per task by workflow type: ${byType.join(', ')}; one task's workflow: ${kinds.join(', ')}.`,
+        '',
+      );
   }
   for (const n of s.notes) out.push(`Note: ${n}`, '');
   return out;

@@ -4,6 +4,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -33,6 +34,8 @@ import { SubAgents } from './sub-agents';
 import { localStepOptions, maxAttempts, stepOptions, stepsAreShort } from './task-options';
 import { TaskRecord } from './task-record';
 
+/** The patch under which a model agent's validate step runs as a local activity (see validateStep). */
+const VALIDATE_LOCALLY = 'validate-model-answers-locally';
 /** A model agent's loop may not run longer than this many turns, whatever its runtime says. */
 const MAX_TURNS = 100;
 
@@ -290,7 +293,7 @@ export class TaskRun {
     this.record.transition('executing');
     const executed = await this.agentLoop(n, thoughts, fused?.executed);
     this.record.transition('validating');
-    const validated = await this.step('validate')({
+    const validated = await this.validateStep()({
       ...this.ctx(n),
       output: executed.output,
       ...(executed.summary ? { summary: executed.summary } : {}),
@@ -355,6 +358,17 @@ export class TaskRun {
     if (stepsAreShort(this.input, this.agent.offline))
       return proxyLocalActivities<AgentActivities>(localStepOptions(this.input, label, agentId))[name];
     return proxyActivities<AgentActivities>(stepOptions(this.input, label, agentId))[name];
+  }
+
+  /**
+   * A model agent's validate step makes no model call (it checks the answer and writes the agent's memory): a local
+   * activity, a marker instead of three activity events and a workflow task of its own (measure (i) in
+   * docs/benchmarks.md). Histories from before the change replay with the regular activity they recorded.
+   */
+  private validateStep(): AgentActivities['validate'] {
+    if (this.agent.offline || !patched(VALIDATE_LOCALLY)) return this.step('validate');
+    return proxyLocalActivities<AgentActivities>(localStepOptions(this.input, 'validate', this.agent.current.agentId))
+      .validate;
   }
 
   private callTool(call: ToolCallRequest) {
