@@ -6,10 +6,12 @@
  * intervals (always starting a replacement, so one worker keeps running), stops and restarts the Temporal server once,
  * then waits for every plan and checks each task ran to completion exactly once. Prints
  * `plans=N tasks=N kills=N restarts=N lost=N duplicated=N` and exits non-zero unless nothing was lost or duplicated
- * and every plan completed. Settings: CHAOS_SEED, CHAOS_PLANS (20), CHAOS_KILLS (10), CHAOS_DEADLINE_SECONDS (540).
+ * and every plan completed. Settings: CHAOS_SEED, CHAOS_PLANS (20), CHAOS_KILLS (10), CHAOS_DEADLINE_SECONDS (540),
+ * CHAOS_MODEL_SHARE (0.3): the share of plain tasks given to a model agent whose (mock, OpenAI-compatible) provider
+ * answers each streamed call in 2 s, so kills also land on model calls in flight.
  */
 import { randomInt } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -23,14 +25,20 @@ import {
   type OrchestratorProcess,
   type Reply,
 } from '../test/support/processes';
+import { AgentType } from '../src/shared/agent-type';
+import { DEFAULT_REGISTRY } from '../src/shared/registry';
+import { startMockProvider } from './bench/mock-provider';
 import { startDevServer, type DevServer } from './dev-server';
 
 const SEED = Number(process.env.CHAOS_SEED ?? randomInt(1, 2 ** 31));
 const PLANS = Number(process.env.CHAOS_PLANS ?? 20);
 const MIN_KILLS = Number(process.env.CHAOS_KILLS ?? 10);
 const DEADLINE_MS = Number(process.env.CHAOS_DEADLINE_SECONDS ?? 540) * 1_000;
+const MODEL_SHARE = Number(process.env.CHAOS_MODEL_SHARE ?? 0.3);
+const MODEL_TYPE = 'slow-model';
 const started = Date.now();
 let server: DevServer | undefined;
+let stopProvider: () => Promise<void> = async () => undefined;
 
 /** mulberry32: a small seeded PRNG, so a failing run can be repeated with CHAOS_SEED. */
 function prng(seed: number): () => number {
@@ -53,6 +61,7 @@ interface TaskBody {
   id: string;
   description: string;
   capabilities?: string[];
+  agentType?: string;
   dependsOn?: string[];
   maxRetries?: number;
   input: { simulate: { latencyMs: number; failAttempts?: number } };
@@ -75,6 +84,8 @@ interface Submitted {
 const CAPABILITIES = [[], ['research'], ['writing'], ['coding'], ['review']];
 
 function task(id: string): TaskBody {
+  if (rand() < MODEL_SHARE)
+    return { id, description: `chaos task ${id}`, agentType: MODEL_TYPE, input: { simulate: { latencyMs: 0 } } };
   const flaky = rand() < 0.15;
   return {
     id,
@@ -160,11 +171,28 @@ async function main(): Promise<void> {
   const [temporalPort, apiPort] = [await freePort(), await freePort()];
   log(`seed=${SEED} plans=${PLANS} kills>=${MIN_KILLS}; Temporal on 127.0.0.1:${temporalPort}, data in ${dbFile}`);
   server = await startDevServer({ port: temporalPort, dbFile });
+  const provider = await startMockProvider({ firstTokenMs: 1_500, chunks: 10, chunkMs: 50 });
+  stopProvider = () => provider.stop();
+  const registryFile = join(dir, 'registry.json');
+  const modelType = AgentType.parse({
+    name: MODEL_TYPE,
+    description: 'a model agent on the mock provider (2 s a call)',
+    capabilities: ['slow-thinking'],
+    maxInstances: 50,
+    runtime: { provider: 'openai-compatible', model: 'mock', baseUrl: provider.baseUrl },
+  });
+  writeFileSync(registryFile, JSON.stringify({ agentTypes: [...DEFAULT_REGISTRY.agentTypes, modelType] }));
   const env: OrchestratorEnv & { port: number } = {
     address: server.address,
     taskQueue: `chaos-${SEED}`,
     port: apiPort,
-    extra: { MAX_RETRIES: '5', TEMPORAL_RPC_TIMEOUT_MS: '10000' },
+    extra: {
+      MAX_RETRIES: '5',
+      TEMPORAL_RPC_TIMEOUT_MS: '10000',
+      AGENT_REGISTRY_FILE: registryFile,
+      BLOB_STORE_DIR: join(dir, 'blobs'),
+      MAX_AGENTS: '200',
+    },
   };
   const base = `http://127.0.0.1:${apiPort}`;
   let generation = 0;
@@ -298,6 +326,7 @@ async function main(): Promise<void> {
   log(`${ok ? 'OK' : 'FAILED'} in ${((Date.now() - started) / 1_000).toFixed(0)} s (seed ${SEED})`);
   await killAll();
   await server?.stop();
+  await stopProvider();
   if (ok) rmSync(dir, { recursive: true, force: true });
   else log(`kept ${dir} for inspection`);
   process.exit(ok ? 0 : 1);
@@ -307,5 +336,6 @@ main().catch(async (err: unknown) => {
   console.error(err instanceof Error ? (err.stack ?? err.message) : err);
   await killAll();
   await server?.stop();
+  await stopProvider();
   process.exit(1);
 });

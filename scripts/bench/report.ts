@@ -574,6 +574,15 @@ in-process HTTP API. The table has one column per server:
 - **(h)** the plan of (b) run twice, first with nobody watching, then with 100 clients on its event stream
   (\`GET /v1/plans/:id/events\`, opened right after submission, read to \`end\`): tasks/s of both, the plan's history
   length of both. Target: no measurable slowdown (≤ 1.1×). \`--only=h\` runs just this measure.
+- **(i)** agents that wait (\`scripts/bench/slow-agents.ts\`), on a tuned server of its own after the others: every task
+  is an agent of an OpenAI-compatible model type whose mock provider (a process of its own) answers each call in 3 s
+  (2 s to the first token, then 20 chunks 50 ms apart, streamed); 2 model calls per task. Measured in one run: the
+  floor (a bare HTTP client making the same calls, every agent at once), the same calls through the AI SDK, bare
+  Temporal (the same activities from one workflow on a worker sized like ours), and the orchestrator on worker
+  processes: 1,000 agents; with 100 activity slots (before); with MODEL_MAX_CONCURRENCY 100 on 1 and on 2 workers
+  (scale-out); 5,000 agents. Reported: wall time against the floor, peak calls in flight (counted by the provider),
+  CPU-ms and history events per task, worker memory per agent in flight. Targets: ≤ 3× the floor, ≥ 900 calls in
+  flight, ≤ 1 MB per agent, 5,000 agents complete.
 
 \`npm run bench -- --quick\` is a smoke run (smaller sizes, (f) with 50 plans, no (e); leaves this file alone);
 \`--stock\` or \`--tuned\` measures on that server only. The dev server (SQLite, one history shard, sharing 2 cores with
