@@ -161,6 +161,11 @@ export const ConfigSchema = z.object({
   EVENTS_CLIENT_BUFFER_BYTES: int(1_048_576, 4_096, 1_073_741_824),
   /** Model calls stream their text into the running step's heartbeat details at most this often; 0 = no streaming. */
   MODEL_STREAM_INTERVAL_MS: int(1_000, 0, 60_000),
+  /**
+   * Heartbeats carrying streamed text, per worker, about this many a second over all its streaming calls (each a write
+   * on the server): past MODEL_STREAM_INTERVAL_MS × this many calls at once, each call reports less often; 0 = no cap.
+   */
+  MODEL_STREAM_HEARTBEATS_PER_SECOND: int(100, 0, 100_000),
   // Worker sizing (docs/configuration.md, "Sizing a worker"): model and tool calls are activities that wait on I/O, so
   // a worker holds thousands at once; workflow tasks are CPU and have a budget of their own so they are never starved.
   /** Activities (model calls, tool calls, slow steps) one worker runs at once. */

@@ -3,7 +3,7 @@ import { ApplicationFailure, type DataConverter } from '@temporalio/common';
 import { resolve } from 'node:path';
 import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { ModelRuntime, ProviderLimiter, type ProviderCallStats } from './activities/model';
+import { ModelRuntime, ProviderLimiter, StreamPacer, type ProviderCallStats } from './activities/model';
 import { OfflineRuntime } from './activities/offline-runtime';
 import { AgentToolRunner, McpConnections } from './activities/tools';
 import type { AiRuntime } from './activities/types';
@@ -92,6 +92,7 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
       | 'MODEL_PROVIDER_LIMITS'
       | 'MAX_SUBTASK_DEPTH'
       | 'MODEL_STREAM_INTERVAL_MS'
+      | 'MODEL_STREAM_HEARTBEATS_PER_SECOND'
       | 'encryption'
     >
   > & {
@@ -142,6 +143,11 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
       ),
   );
   const models = new Map<string, ModelRuntime>();
+  // One pacer for every model this worker streams from: the heartbeat budget is the worker's.
+  const streamPacer = new StreamPacer(
+    config.MODEL_STREAM_INTERVAL_MS ?? STREAM_INTERVAL_MS,
+    config.MODEL_STREAM_HEARTBEATS_PER_SECOND ?? 100,
+  );
   const capabilities = async () => [...new Set((await registry()).agentTypes.flatMap((t) => t.capabilities))].sort();
   return {
     registry,
@@ -168,6 +174,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
           maxDepth: config.MAX_SUBTASK_DEPTH,
           telemetry: config.tracing ?? false,
           streamIntervalMs: config.MODEL_STREAM_INTERVAL_MS ?? STREAM_INTERVAL_MS,
+          streamPacer,
         });
         models.set(key, model);
       }

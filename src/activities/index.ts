@@ -37,6 +37,7 @@ function control(): StepControl {
       attempt: ctx.info.attempt,
       idempotencyKey,
       heartbeat: () => undefined,
+      clearDetails: () => undefined,
       sleep: (ms: number) => ctx.sleep(ms),
       keepAlive: <T>(fn: () => Promise<T>) => fn(),
       cancellationSignal: ctx.cancellationSignal,
@@ -57,6 +58,9 @@ function control(): StepControl {
     heartbeat: (next?: unknown) => {
       if (next !== undefined) details = next === null ? undefined : next;
       beat();
+    },
+    clearDetails: () => {
+      details = undefined;
     },
     sleep: async (ms: number) => {
       // Heartbeat while waiting so a live agent is told apart from a hung one well before the step timeout.

@@ -101,6 +101,8 @@ export interface StepControl {
   idempotencyKey: string;
   /** `details` go with this beat and the later ones (a streaming call's text so far); `null` stops sending them. */
   heartbeat(details?: unknown): void;
+  /** Later beats carry no details (sends nothing by itself). */
+  clearDetails(): void;
   /** Sleeps, heartbeating; throws when the activity is cancelled. */
   sleep(ms: number): Promise<void>;
   /**

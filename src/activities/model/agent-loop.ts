@@ -8,7 +8,7 @@ import { executePrompt, newMessagesPrompt, reasonPrompt, systemPrompt } from './
 import { providerFailure } from './provider-errors';
 import type { ProviderLimiter } from './provider-limits';
 import { languageModel, providerKey } from './providers';
-import { streamedCall, type ModelAnswer } from './stream';
+import { StreamPacer, streamedCall, type ModelAnswer } from './stream';
 
 export interface ModelRuntimeDeps {
   /** Every capability the registry offers (told to coordinators that may delegate). */
@@ -30,6 +30,8 @@ export interface ModelRuntimeDeps {
    * this often (docs/events.md); 0 or absent: one generateText call.
    */
   streamIntervalMs?: number;
+  /** Paces the streamed text over all of this worker's streaming calls (made from streamIntervalMs when absent). */
+  streamPacer?: StreamPacer;
 }
 
 /**
@@ -41,6 +43,7 @@ export class ModelRuntime implements AiRuntime {
   private readonly key: string;
   /** Made on first use (a missing key is reported by the call that needs it), then kept. */
   private model?: LanguageModel;
+  private pacer?: StreamPacer;
 
   constructor(
     private readonly type: AgentType,
@@ -73,6 +76,7 @@ export class ModelRuntime implements AiRuntime {
     // Streaming needs somewhere to put the text: the heartbeat of a regular activity (a local one has none).
     const interval = this.deps.streamIntervalMs ?? 0;
     const stream = interval > 0 && control.heartbeatTimeoutMs !== undefined;
+    const pacer = (this.pacer ??= this.deps.streamPacer ?? new StreamPacer(interval, 0));
     try {
       // A model call can take longer than the heartbeat timeout: keep the step alive meanwhile.
       return await control.keepAlive(() =>
@@ -98,10 +102,11 @@ export class ModelRuntime implements AiRuntime {
             ...args,
           };
           if (!stream) return generateText(request as Parameters<typeof generateText>[0]);
-          // Once the call is over its text is not "being generated" any more: later beats carry no details.
-          return streamedCall(request as Parameters<typeof streamedCall>[0], step, interval, (text) =>
+          // Once the call is over its text is not "being generated" any more: later beats carry no details (none is
+          // sent for that alone: the step usually ends at once, and a heartbeat is a write on the server).
+          return streamedCall(request as Parameters<typeof streamedCall>[0], step, pacer, (text) =>
             control.heartbeat(text),
-          ).finally(() => control.heartbeat(null));
+          ).finally(() => control.clearDetails());
         }),
       );
     } catch (err) {

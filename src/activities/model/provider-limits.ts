@@ -81,7 +81,11 @@ export class ProviderLimiter {
           s.queued++;
           this.tell(
             key,
-            s.pausedUntil > now ? 'retryAfter' : s.active >= limit.maxConcurrency ? 'maxConcurrency' : 'requestsPerMinute',
+            s.pausedUntil > now
+              ? 'retryAfter'
+              : s.active >= limit.maxConcurrency
+                ? 'maxConcurrency'
+                : 'requestsPerMinute',
             limit,
           );
         }
