@@ -127,6 +127,8 @@ export interface TaskOutcome {
   assignments: Assignment[];
   subtasks: TaskView[];
   usage?: Usage;
+  /** Usage its plan has not been told of by signal, by agent type: the plan counts it when it reads the outcome. */
+  unreportedUsage?: Record<string, Usage>;
   /**
    * Set when the task completed on the instance its plan (or coordinator) leased it and still holds it: the instance
    * goes back to the lease for the next task, remembering this one.

@@ -3,6 +3,7 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { Failure } from '../shared/errors';
@@ -10,6 +11,9 @@ import { planWorkflowId } from '../shared/ids';
 import type { TaskWorkflowInput } from '../shared/task';
 import { addUsage, type Usage } from '../shared/usage';
 import { usageReportSignal } from './messages';
+
+/** The patch under which an unbudgeted top-level task reports its usage with its outcome (see BudgetGate.account). */
+const USAGE_WITH_OUTCOME = 'usage-reported-with-outcome';
 
 /**
  * A task's side of its plan's budget: the plan counts every model call's tokens and cost; when its budget is spent it
@@ -21,6 +25,9 @@ export class BudgetGate {
   private acked = 0;
   /** Tokens and cost of this task's model calls so far. */
   spent: Usage | undefined;
+  /** What the plan has not been told of yet, by agent type (reported with the outcome). */
+  private unreported: Record<string, Usage> = {};
+  private withOutcome: boolean | undefined;
 
   constructor(private readonly input: TaskWorkflowInput) {}
 
@@ -44,9 +51,18 @@ export class BudgetGate {
       );
   }
 
-  /** Reports a model call's usage to the plan and, under a budget, waits for its word before the next call. */
+  /**
+   * Reports a model call's usage to the plan and, under a budget, waits for its word before the next call. Without a
+   * budget a top-level task keeps it for its outcome (or its failure), which the plan reads anyway: two signals and two
+   * workflow tasks fewer per model task (docs/benchmarks.md, measure (i)). Sub-agents still report each call, since
+   * their outcomes go to their coordinator, not to the plan.
+   */
   async account(u: Usage, agentType: string): Promise<void> {
     this.spent = addUsage(this.spent, u);
+    if (this.reportsWithOutcome()) {
+      this.unreported[agentType] = addUsage(this.unreported[agentType], u);
+      return;
+    }
     const seq = ++this.reports;
     try {
       await getExternalWorkflowHandle(planWorkflowId(this.input.planId)).signal(usageReportSignal, {
@@ -62,5 +78,27 @@ export class BudgetGate {
     // Under a budget, wait for the plan's word before the next model call, so a spent budget stops it (bounded, should
     // the plan be gone). Without one there is nothing to wait for.
     if (this.input.budgeted) await condition(() => this.acked >= seq, '60s');
+  }
+
+  /** Usage the plan has not been told of, by agent type, for the outcome or the failure; undefined when none. */
+  takeUnreported(): Record<string, Usage> | undefined {
+    const out = this.unreported;
+    this.unreported = {};
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+
+  /** A cancelled task has no outcome for the plan to read: it tells the plan what it spent before it goes. */
+  async reportUnreported(): Promise<void> {
+    const byType = this.takeUnreported();
+    if (!byType) return;
+    const plan = getExternalWorkflowHandle(planWorkflowId(this.input.planId));
+    for (const [agentType, usage] of Object.entries(byType))
+      await plan.signal(usageReportSignal, { taskId: this.input.task.id, agentType, usage }).catch(() => undefined);
+  }
+
+  private reportsWithOutcome(): boolean {
+    // Decided once, at the first model call, so a replay decides the same.
+    this.withOutcome ??= !this.input.budgeted && this.input.depth === 0 && patched(USAGE_WITH_OUTCOME);
+    return this.withOutcome;
   }
 }

@@ -1,3 +1,4 @@
+import type { Usage } from '../shared/usage';
 import { ApplicationFailure, CancellationScope, condition, isCancellation } from '@temporalio/workflow';
 import type { TaskSpec } from '../shared/task';
 import type { AgentMail } from '../shared/agent-mail';
@@ -35,6 +36,8 @@ export interface DagHooks {
   outputRef?(taskId: string): unknown;
   /** Agents leased from the pool: a task starts only once one of its types is at hand (see AgentLease). */
   lease?: AgentLease;
+  /** A task ended (completed or failed) carrying usage nobody was told of by signal: the plan counts it here. */
+  onUsage?(taskId: string, byAgentType: Record<string, Usage>): void;
 }
 
 /** Inputs bigger than this (as JSON) pass outputs by reference, so many mid-sized outputs cannot add up past 2 MB. */
@@ -281,6 +284,7 @@ export class DagExecutor {
       .run(() => this.start(rec.spec, deps, inbox, onStarted, agent))
       .then(
         (outcome) => {
+          if (outcome.unreportedUsage) this.hooks.onUsage?.(id, outcome.unreportedUsage);
           if (agent) {
             if (outcome.kept) this.hooks.lease?.kept(agent, outcome.kept.memory, outcome.kept.usage);
             else this.hooks.lease?.released(agent);
@@ -288,6 +292,8 @@ export class DagExecutor {
           this.schedule.completed(rec, outcome);
         },
         (err: unknown) => {
+          const unreported = describeFailure(err).details?.unreportedUsage;
+          if (unreported) this.hooks.onUsage?.(id, unreported);
           // A task that failed or was cancelled gave its instance back itself; one that died without a word did not;
           // one whose workflow never started (cancelled first) never had it.
           if (agent) {

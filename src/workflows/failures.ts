@@ -1,3 +1,4 @@
+import type { Usage } from '../shared/usage';
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/workflow';
 import type { Assignment, TaskError, TaskView } from '../shared/task';
@@ -16,6 +17,8 @@ export interface TaskFailureDetails {
   /** The root cause, as the failing step reported it. */
   error?: TaskError;
   subtasks: TaskView[];
+  /** As in TaskOutcome: usage the plan counts from here. */
+  unreportedUsage?: Record<string, Usage>;
 }
 
 /** Turns whatever a child workflow failed with into the error shown for its task. */

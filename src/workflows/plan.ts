@@ -13,7 +13,7 @@ import {
 import { expandPlan } from '../shared/plan-codec';
 import { settingsOf, taskDefaults } from './lazy-schemas';
 import type { Grant } from '../shared/pool';
-import { addUsage, overBudget, ZERO_USAGE, type UsageReport } from '../shared/usage';
+import { addUsage, overBudget, ZERO_USAGE, type Usage, type UsageReport } from '../shared/usage';
 import { PlanStatusKey } from '../shared/search-attributes';
 import { taskResultRef } from '../shared/claim-check';
 import { type TaskView } from '../shared/task';
@@ -67,6 +67,22 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   setHandler(agentsGrantedSignal, onGrants);
   setHandler(agentLeaseQuery, () => lease.view());
 
+  // Token and cost accounting from the task workflows' model calls; past the budget nothing new starts and the running
+  // tasks are told to stop before their next model call.
+  const usage: UsageReport = (carried?.usage as UsageReport | undefined) ?? {
+    total: ZERO_USAGE,
+    byAgentType: {},
+    byTask: {},
+  };
+  const count = (taskId: string, agentType: string, u: Usage) => {
+    usage.total = addUsage(usage.total, u);
+    usage.byAgentType[agentType] = addUsage(usage.byAgentType[agentType], u);
+    usage.byTask[taskId] = addUsage(usage.byTask[taskId], u);
+  };
+  // Without a budget, top-level tasks report their usage with their outcome (BudgetGate.account).
+  const countUnreported = (taskId: string, byAgentType: Record<string, Usage>) => {
+    for (const [agentType, u] of Object.entries(byAgentType)) count(taskId, agentType, u);
+  };
   const router = new MessageRouter(plan.id, () => dag, carried?.router as RouterSnapshot | undefined);
   const dag: DagExecutor = new DagExecutor(
     plan.tasks,
@@ -84,6 +100,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       onStarted: (taskId) => router.flush(taskId),
       outputRef: (taskId) => taskResultRef(plan.id, taskId),
       lease,
+      onUsage: (taskId, byAgentType) => countUnreported(taskId, byAgentType),
     },
     carried?.dag as DagSnapshot | undefined,
   );
@@ -96,17 +113,8 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   setHandler(planMessagesQuery, () => router.entries());
   setHandler(taskAssignedSignal, ({ taskId, agentId }) => dag.setAgent(taskId, agentId));
 
-  // Token and cost accounting from the task workflows' model calls; past the budget nothing new starts and the running
-  // tasks are told to stop before their next model call.
-  const usage: UsageReport = (carried?.usage as UsageReport | undefined) ?? {
-    total: ZERO_USAGE,
-    byAgentType: {},
-    byTask: {},
-  };
   setHandler(usageReportSignal, ({ taskId, agentType, usage: u, replyTo, seq }) => {
-    usage.total = addUsage(usage.total, u);
-    usage.byAgentType[agentType] = addUsage(usage.byAgentType[agentType], u);
-    usage.byTask[taskId] = addUsage(usage.byTask[taskId], u);
+    count(taskId, agentType, u);
     if (!dag.stopReason && overBudget(usage.total, plan.budget)) {
       log.info('plan budget exhausted', { planId: plan.id, usage: usage.total, budget: plan.budget });
       stopForBudget(dag, plan.id);

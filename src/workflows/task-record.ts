@@ -1,3 +1,4 @@
+import type { Usage } from '../shared/usage';
 import { ApplicationFailure, isCancellation, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { Failure } from '../shared/errors';
 import type { Assignment, TaskError, TaskState, TaskView } from '../shared/task';
@@ -90,7 +91,12 @@ export class TaskRecord {
    * Records how the task ended and returns the failure its workflow ends with: its details say who tried what
    * (cancellation stays cancellation).
    */
-  failure(err: unknown, agentId: string | undefined, subtasks: TaskView[]): unknown {
+  failure(
+    err: unknown,
+    agentId: string | undefined,
+    subtasks: TaskView[],
+    unreportedUsage?: Record<string, Usage>,
+  ): unknown {
     this.finish();
     if (isCancellation(err)) {
       this.cancel();
@@ -103,6 +109,7 @@ export class TaskRecord {
       assignments: this.assignments,
       error: this.error,
       subtasks,
+      ...(unreportedUsage ? { unreportedUsage } : {}),
     };
     const message = `task "${this.taskId}" failed after ${this.assignments.length} assignment(s): ${this.error?.message ?? describeFailure(err).error.message}`;
     // `create`, not `nonRetryable`: this failure carries its cause.

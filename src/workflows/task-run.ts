@@ -135,7 +135,8 @@ export class TaskRun {
     try {
       return await this.lifecycle();
     } catch (err) {
-      throw this.record.failure(err, this.agent.id, this.subAgents.views());
+      if (isCancellation(err)) await CancellationScope.nonCancellable(() => this.budget.reportUnreported());
+      throw this.record.failure(err, this.agent.id, this.subAgents.views(), this.budget.takeUnreported());
     } finally {
       // Instances handed back by the sub-agents' lease after it closed must reach the pool before this workflow ends.
       await CancellationScope.nonCancellable(() => this.outbox.flush());
@@ -221,6 +222,7 @@ export class TaskRun {
   private outcome(output: unknown): TaskOutcome {
     const { record } = this;
     const { kept } = this.agent;
+    const unreportedUsage = this.budget.takeUnreported();
     return {
       taskId: this.task.id,
       agentId: this.agent.current.agentId,
@@ -230,6 +232,7 @@ export class TaskRun {
       assignments: record.assignments,
       subtasks: this.subAgents.views(),
       ...(this.budget.spent ? { usage: this.budget.spent } : {}),
+      ...(unreportedUsage ? { unreportedUsage } : {}),
       ...(kept ? { kept } : {}),
     };
   }
