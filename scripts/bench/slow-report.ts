@@ -21,7 +21,7 @@ function row(s: SlowResults, r: SlowRun): string[] {
     r.label,
     r.ok ? `${fmt(r.wallMs / 1_000, 1)} s` : `**${r.error ?? 'failed'}** (${fmt(r.completed)} of ${fmt(r.tasks)})`,
     Number.isFinite(floor) ? `${fmt(floor, 2)}×` : '–',
-    fmt(r.peakInFlight),
+    `${fmt(r.peakInFlight)}${r.calls > r.tasks * CALLS_PER_TASK ? ` (${fmt(r.calls)} calls for ${fmt(r.tasks * CALLS_PER_TASK)}: retried)` : ''}`,
     `${fmt(cpuPerTask(r), 1)} (workers ${fmt(r.cpu.workersMs / r.tasks, 1)}, server ${fmt(r.cpu.serverMs / r.tasks, 1)})`,
     r.eventsPerTask !== undefined ? fmt(r.eventsPerTask, 1) : '–',
     `${fmt(r.idleRssMb)} → ${fmt(r.peakRssMb)} MB: ${fmt(mbPerAgent(r) * 1_024)} KB per agent in flight`,
