@@ -168,6 +168,11 @@ export const ConfigSchema = z.object({
   MODEL_STREAM_HEARTBEATS_PER_SECOND: int(100, 0, 100_000),
   // Worker sizing (docs/configuration.md, "Sizing a worker"): model and tool calls are activities that wait on I/O, so
   // a worker holds thousands at once; workflow tasks are CPU and have a budget of their own so they are never starved.
+  /**
+   * `fixed`: the slot budgets below; `resource`: Temporal's resource-based tuner (slots while CPU and memory stay under
+   * 90 % and 80 %, up to those budgets, with its default ramp-up of one activity slot per 50 ms).
+   */
+  WORKER_TUNER: z.enum(['fixed', 'resource']).default('fixed'),
   /** Activities (model calls, tool calls, slow steps) one worker runs at once. */
   WORKER_MAX_ACTIVITIES: int(2_000, 1, 100_000),
   /** Local activities (short steps) one worker runs at once. */
