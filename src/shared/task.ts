@@ -151,6 +151,13 @@ export interface TaskWorkflowInput {
   budgeted?: boolean;
   /** The instance to start on, from the plan's (or coordinator's) lease; without one the task asks the pool. */
   agent?: LeasedAgent;
+  /**
+   * Set by every plan and coordinator since measure (i) (absent in task workflows started before): a model agent's
+   * validate step runs as a local activity, and without a budget a top-level task reports its usage with its outcome.
+   * In the input, so a replay takes the path its first run took, without a patch marker and a search-attribute upsert
+   * in every task's history.
+   */
+  leanSteps?: true;
 }
 
 /** Every task of the tree, depth first. */

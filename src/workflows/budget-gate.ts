@@ -3,7 +3,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   workflowInfo,
 } from '@temporalio/workflow';
 import { Failure } from '../shared/errors';
@@ -11,9 +10,6 @@ import { planWorkflowId } from '../shared/ids';
 import type { TaskWorkflowInput } from '../shared/task';
 import { addUsage, type Usage } from '../shared/usage';
 import { usageReportSignal } from './messages';
-
-/** The patch under which an unbudgeted top-level task reports its usage with its outcome (see BudgetGate.account). */
-const USAGE_WITH_OUTCOME = 'usage-reported-with-outcome';
 
 /**
  * A task's side of its plan's budget: the plan counts every model call's tokens and cost; when its budget is spent it
@@ -27,7 +23,6 @@ export class BudgetGate {
   spent: Usage | undefined;
   /** What the plan has not been told of yet, by agent type (reported with the outcome). */
   private unreported: Record<string, Usage> = {};
-  private withOutcome: boolean | undefined;
 
   constructor(private readonly input: TaskWorkflowInput) {}
 
@@ -96,9 +91,8 @@ export class BudgetGate {
       await plan.signal(usageReportSignal, { taskId: this.input.task.id, agentType, usage }).catch(() => undefined);
   }
 
+  /** Tasks started before `leanSteps` (replaying their recorded history) report each call, as they did. */
   private reportsWithOutcome(): boolean {
-    // Decided once, at the first model call, so a replay decides the same.
-    this.withOutcome ??= !this.input.budgeted && this.input.depth === 0 && patched(USAGE_WITH_OUTCOME);
-    return this.withOutcome;
+    return !this.input.budgeted && this.input.depth === 0 && this.input.leanSteps === true;
   }
 }

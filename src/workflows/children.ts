@@ -58,6 +58,7 @@ export function childStarter(ctx: ChildContext): StartTask {
           depth: ctx.depth,
           ...(ctx.budgeted ? { budgeted: true } : {}),
           ...(agent ? { agent } : {}),
+          leanSteps: true,
         },
       ],
       typedSearchAttributes: [

@@ -4,7 +4,6 @@ import {
   condition,
   getExternalWorkflowHandle,
   isCancellation,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -34,8 +33,6 @@ import { SubAgents } from './sub-agents';
 import { localStepOptions, maxAttempts, stepOptions, stepsAreShort } from './task-options';
 import { TaskRecord } from './task-record';
 
-/** The patch under which a model agent's validate step runs as a local activity (see validateStep). */
-const VALIDATE_LOCALLY = 'validate-model-answers-locally';
 /** A model agent's loop may not run longer than this many turns, whatever its runtime says. */
 const MAX_TURNS = 100;
 
@@ -366,10 +363,10 @@ export class TaskRun {
   /**
    * A model agent's validate step makes no model call (it checks the answer and writes the agent's memory): a local
    * activity, a marker instead of three activity events and a workflow task of its own (measure (i) in
-   * docs/benchmarks.md). Histories from before the change replay with the regular activity they recorded.
+   * docs/benchmarks.md). Tasks started before `leanSteps` replay with the regular activity they recorded.
    */
   private validateStep(): AgentActivities['validate'] {
-    if (this.agent.offline || !patched(VALIDATE_LOCALLY)) return this.step('validate');
+    if (this.agent.offline || !this.input.leanSteps) return this.step('validate');
     return proxyLocalActivities<AgentActivities>(localStepOptions(this.input, 'validate', this.agent.current.agentId))
       .validate;
   }
