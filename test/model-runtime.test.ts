@@ -98,7 +98,12 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     );
 
     const task = h.client.workflow.getHandle(`plan-${r.planId}-task-clock`);
-    expect(await activityTypes(task)).toEqual(['reason', 'execute', 'callTool', 'execute', 'validate']);
+    // A model agent's validate step makes no model call: a local activity (a marker), not an activity of its own.
+    expect(await activityTypes(task)).toEqual(['reason', 'execute', 'callTool', 'execute']);
+    const events = (await task.fetchHistory()).events ?? [];
+    expect(events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')).toHaveLength(1);
+    // Without a budget the usage travels with the outcome: no signal to the plan per model call.
+    expect(events.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toHaveLength(0);
 
     const expected = { inputTokens: 90, outputTokens: 12, totalTokens: 102, modelCalls: 3 };
     // 90 in × $1,000/M + 12 out × $2,000/M
@@ -125,6 +130,19 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     expect(String(prompt?.content)).toMatch(/What you remember from earlier tasks:[\s\S]*It is now\./);
     const againView = await h.client.workflow.getHandle(`plan-${again.planId}`).query(planStatusQuery);
     expect(againView.tasks[0]?.agentId).toBe(agent?.id);
+  });
+
+  test('a task that fails still counts its model calls in the plan (its usage travels with the failure)', async () => {
+    // An empty answer is rejected by validation (not retried): two calls made, the task failed.
+    reply = (req) => (isReason(req) ? { content: 'plan', usage: { prompt: 6, completion: 2 } } : { content: ' ' });
+    const r = await h.run({
+      failurePolicy: 'continue',
+      tasks: [{ id: 'empty', description: 'say nothing', capabilities: ['analyst-work'], maxReassignments: 0 }],
+    });
+    expect(r.errors.empty).toMatchObject({ type: 'ValidationRejected' });
+    // The reason call's 8 tokens and the execute call's (the fake's default usage: 10 + 5).
+    expect(r.usage?.byTask.empty).toMatchObject({ totalTokens: 8 + 15, modelCalls: 2 });
+    expect(r.usage?.byAgentType.analyst?.modelCalls).toBeGreaterThanOrEqual(2);
   });
 
   test('the send_message tool puts a message on the plan’s bus, de-duplicated by the call’s idempotency key', async () => {
@@ -407,7 +425,7 @@ describe('tools from a real MCP server (@modelcontextprotocol/server-everything,
     // The second call had bad arguments: the model was told, the task went on.
     expect(r.outputs.sum).toMatch(/everything__get-sum: .*(invalid|expected)/i);
     const task = h.client.workflow.getHandle(`plan-${r.planId}-task-sum`);
-    expect(await activityTypes(task)).toEqual(['reason', 'execute', 'callTool', 'callTool', 'execute', 'validate']);
+    expect(await activityTypes(task)).toEqual(['reason', 'execute', 'callTool', 'callTool', 'execute']);
   });
 
   test('streamable HTTP: "<server>/*" offers every tool of the server', async () => {
