@@ -11,7 +11,7 @@ import { claimCheckOf } from './storage/blob-store';
 import { taskResultReader } from './storage/output-refs';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
-import { loadConfigOrExit, poolSettings, type Config } from './config';
+import { ConfigSchema, loadConfigOrExit, poolSettings, type Config } from './config';
 import { dataConverterFor } from './encryption/data-converter';
 import { createLogger, temporalLogger } from './observability/logger';
 import {
@@ -98,8 +98,13 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
     tracing?: boolean;
   };
 
-/** MODEL_STREAM_INTERVAL_MS's default: streamed model text reaches the server (and the event streams) once a second. */
-const STREAM_INTERVAL_MS = 1_000;
+/** Defaults of the settings a caller of buildDeps may leave out: ConfigSchema's own, not copies. */
+const DEFAULTS = ConfigSchema.pick({
+  MODEL_MAX_CONCURRENCY: true,
+  MODEL_REQUESTS_PER_MINUTE: true,
+  MODEL_PROVIDER_LIMITS: true,
+  MODEL_STREAM_INTERVAL_MS: true,
+}).parse({});
 
 export type WorkerDeps = ActivityDeps & {
   /** Closes what the deps opened (MCP server connections and processes). */
@@ -124,8 +129,11 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
   const tools = new AgentToolRunner({ agentType, mcp, messenger });
   const claimCheck = claimCheckOf(config);
   const limiter = new ProviderLimiter(
-    { maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? 8, requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE ?? 0 },
-    config.MODEL_PROVIDER_LIMITS ?? {},
+    {
+      maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? DEFAULTS.MODEL_MAX_CONCURRENCY,
+      requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE ?? DEFAULTS.MODEL_REQUESTS_PER_MINUTE,
+    },
+    config.MODEL_PROVIDER_LIMITS ?? DEFAULTS.MODEL_PROVIDER_LIMITS,
   );
   const models = new Map<string, ModelRuntime>();
   const capabilities = async () => [...new Set((await registry()).agentTypes.flatMap((t) => t.capabilities))].sort();
@@ -153,7 +161,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
           capabilities,
           maxDepth: config.MAX_SUBTASK_DEPTH,
           telemetry: config.tracing ?? false,
-          streamIntervalMs: config.MODEL_STREAM_INTERVAL_MS ?? STREAM_INTERVAL_MS,
+          streamIntervalMs: config.MODEL_STREAM_INTERVAL_MS ?? DEFAULTS.MODEL_STREAM_INTERVAL_MS,
         });
         models.set(key, model);
       }
