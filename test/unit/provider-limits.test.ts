@@ -1,4 +1,4 @@
-import { ProviderLimiter } from '../src/activities/model/provider-limits';
+import { ProviderLimiter } from '../../src/activities/model/provider-limits';
 
 const sleeper = { sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 

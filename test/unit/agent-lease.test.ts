@@ -1,7 +1,7 @@
-import { AgentLease, type LeasedAgent } from '../src/workflows/agent-lease';
-import { PoolState } from '../src/workflows/pool-state';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
-import type { Grant, PoolRequest } from '../src/shared/pool';
+import { AgentLease, type LeasedAgent } from '../../src/workflows/agent-lease';
+import { PoolState } from '../../src/workflows/pool-state';
+import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import type { Grant, PoolRequest } from '../../src/shared/pool';
 
 /** Pure logic of leases, without a server: the plan's side (AgentLease) against the pool's (PoolState). */
 const settings = { maxAgents: 3, quarantineAfter: 3, sweepIntervalSeconds: 60, historyLimit: 5_000 };
