@@ -5,7 +5,16 @@ import type { McpServer } from '../../src/shared/agent-type';
 
 jest.setTimeout(30_000);
 
-const entry = join(__dirname, '..', '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+const entry = join(
+  __dirname,
+  '..',
+  '..',
+  'node_modules',
+  '@modelcontextprotocol',
+  'server-everything',
+  'dist',
+  'index.js',
+);
 const server = (name: string): McpServer => ({ name, transport: 'stdio', command: process.execPath, args: [entry] });
 const alive = (pid: number) => {
   try {
