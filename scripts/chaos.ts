@@ -19,7 +19,7 @@ import {
   freePort,
   killAll,
   request,
-  startApi,
+  startApiProcess,
   startWorker,
   type OrchestratorEnv,
   type OrchestratorProcess,
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     }
   };
   const workers: OrchestratorProcess[] = await Promise.all([spawnWorker(), spawnWorker()]);
-  await startApi(env);
+  await startApiProcess(env);
   log(`2 workers and the API are up (API ${base}, task queue ${env.taskQueue})`);
 
   const plans = Array.from({ length: PLANS }, (_, i) => makePlan(i));

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ExecutionSettings, PoolSettings } from './shared/settings';
+import { ExecutionSettings, int as intSetting, PoolSettings } from './shared/settings';
 import { loadKeyring, type Keyring } from './encryption/keyring';
 import {
   defaultUiUrl,
@@ -10,10 +10,11 @@ import {
 import { describeIssues } from './shared/zod-issues';
 import { isLoopbackHost } from './temporal/loopback';
 
-const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
 /** A workflow setting read from a variable: its limits and default are the setting's own (src/shared/settings.ts). */
 const setting = <T extends z.ZodType>(schema: T) =>
   z.preprocess((v) => (typeof v === 'string' ? Number(v) : v), schema);
+/** A whole number read from a variable, with the same helper as the workflow settings. */
+const int = (def: number, min: number, max: number) => setting(intSetting(def, min, max));
 const exec = ExecutionSettings.shape;
 const pool = PoolSettings.shape;
 

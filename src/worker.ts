@@ -11,7 +11,7 @@ import { claimCheckOf } from './storage/blob-store';
 import { taskResultReader } from './storage/output-refs';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
-import { loadConfigOrExit, poolSettings, type Config } from './config';
+import { ConfigSchema, loadConfigOrExit, poolSettings, type Config } from './config';
 import { dataConverterFor } from './encryption/data-converter';
 import { createLogger, temporalLogger, type Logger } from './observability/logger';
 import {
@@ -102,8 +102,14 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
     log?: Pick<Logger, 'warn'>;
   };
 
-/** MODEL_STREAM_INTERVAL_MS's default: streamed model text reaches the server (and the event streams) once a second. */
-const STREAM_INTERVAL_MS = 1_000;
+/** Defaults of the settings a caller of buildDeps may leave out: ConfigSchema's own, not copies. */
+const DEFAULTS = ConfigSchema.pick({
+  MODEL_MAX_CONCURRENCY: true,
+  MODEL_REQUESTS_PER_MINUTE: true,
+  MODEL_PROVIDER_LIMITS: true,
+  MODEL_STREAM_INTERVAL_MS: true,
+  MODEL_STREAM_HEARTBEATS_PER_SECOND: true,
+}).parse({});
 
 export type WorkerDeps = ActivityDeps & {
   /** Closes what the deps opened (MCP server connections and processes). */
@@ -131,10 +137,10 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
   const claimCheck = claimCheckOf(config);
   const limiter = new ProviderLimiter(
     {
-      maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? 1_000,
-      requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE ?? 0,
+      maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? DEFAULTS.MODEL_MAX_CONCURRENCY,
+      requestsPerMinute: config.MODEL_REQUESTS_PER_MINUTE ?? DEFAULTS.MODEL_REQUESTS_PER_MINUTE,
     },
-    config.MODEL_PROVIDER_LIMITS ?? {},
+    config.MODEL_PROVIDER_LIMITS ?? DEFAULTS.MODEL_PROVIDER_LIMITS,
     // A limit protects the user's provider account; when it binds, say so once (the metrics count every queued call).
     (provider, reason, limit) =>
       config.log?.warn(
@@ -145,8 +151,8 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
   const models = new Map<string, ModelRuntime>();
   // One pacer for every model this worker streams from: the heartbeat budget is the worker's.
   const streamPacer = new StreamPacer(
-    config.MODEL_STREAM_INTERVAL_MS ?? STREAM_INTERVAL_MS,
-    config.MODEL_STREAM_HEARTBEATS_PER_SECOND ?? 100,
+    config.MODEL_STREAM_INTERVAL_MS ?? DEFAULTS.MODEL_STREAM_INTERVAL_MS,
+    config.MODEL_STREAM_HEARTBEATS_PER_SECOND ?? DEFAULTS.MODEL_STREAM_HEARTBEATS_PER_SECOND,
   );
   const capabilities = async () => [...new Set((await registry()).agentTypes.flatMap((t) => t.capabilities))].sort();
   return {
@@ -173,7 +179,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
           capabilities,
           maxDepth: config.MAX_SUBTASK_DEPTH,
           telemetry: config.tracing ?? false,
-          streamIntervalMs: config.MODEL_STREAM_INTERVAL_MS ?? STREAM_INTERVAL_MS,
+          streamIntervalMs: config.MODEL_STREAM_INTERVAL_MS ?? DEFAULTS.MODEL_STREAM_INTERVAL_MS,
           streamPacer,
         });
         models.set(key, model);

@@ -1,11 +1,11 @@
-import { eventually, startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { eventually, startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 
 let h: Harness;
-let api: Awaited<ReturnType<typeof startApi>>;
+let api: Awaited<ReturnType<typeof startInProcessApi>>;
 let base: string;
 beforeAll(async () => {
   h = await startHarness();
-  api = await startApi(h);
+  api = await startInProcessApi(h);
   base = api.base;
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OfflineRuntime } from '../src/activities/offline-runtime';
 import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
-import { eventually, startApi, startHarness, testAddress, uniqueId, type Harness } from './support/harness';
+import { eventually, startInProcessApi, startHarness, testAddress, uniqueId, type Harness } from './support/harness';
 
 /**
  * The API against its own OpenAPI document, with schemathesis (a property-based API fuzzer: Hypothesis generates valid
@@ -104,7 +104,7 @@ beforeAll(async () => {
   h = await startHarness({ namespace, deps: { runtime: () => offline } });
   // Keyed, as a deployment would be: every request the fuzzer makes carries the key (all scopes). No request limit for
   // it: otherwise most of its requests would only meet the limiter's 429 (the limit has its own test, auth.test.ts).
-  api = await startApi(h, {
+  api = await startInProcessApi(h, {
     PLAN_MAX_TASKS: '20',
     API_KEYS: JSON.stringify([{ name: 'fuzzer', key: FUZZER_KEY, scopes: ['*'], requestsPerMinute: 0 }]),
   });

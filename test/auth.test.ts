@@ -10,7 +10,7 @@ import { ConfigError, loadConfig } from '../src/config';
 import { DEFAULT_REGISTRY } from '../src/shared/registry';
 import { SubmitterKey } from '../src/shared/search-attributes';
 import { startHarness, uniqueId, type Harness } from './support/harness';
-import { freePort, killAll, startApi } from './support/processes';
+import { freePort, killAll, startApiProcess } from './support/processes';
 
 // Response bodies are arbitrary JSON; the assertions check their shape.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -253,7 +253,7 @@ describe('where the API listens', () => {
 
   test('a keyed API process says so at start and never prints a key, good or bad', async () => {
     const port = await freePort();
-    const api = await startApi({
+    const api = await startApiProcess({
       address: h.address,
       taskQueue: h.taskQueue,
       port,

@@ -1,6 +1,6 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startApi, startHarness, type Harness } from './support/harness';
+import { startInProcessApi, startHarness, type Harness } from './support/harness';
 
 jest.setTimeout(60_000);
 
@@ -22,7 +22,7 @@ describe('claim check: large outputs stay out of workflow history', () => {
   });
 
   test('a 5 MB output passes through the blob store to its dependent and back out of the API', async () => {
-    const api = await startApi(h);
+    const api = await startInProcessApi(h);
     try {
       const res = await fetch(`${api.base}/v1/plans`, {
         method: 'POST',
@@ -62,7 +62,7 @@ describe('claim check: large outputs stay out of workflow history', () => {
   });
 
   test('twenty outputs just under the threshold (2.4 MB together) reach their dependent and the API by reference', async () => {
-    const api = await startApi(h);
+    const api = await startInProcessApi(h);
     try {
       const parts = Array.from({ length: 20 }, (_, i) => ({
         id: `part${i}`,

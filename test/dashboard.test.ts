@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from './support/browser';
-import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 import type { Json } from './support/processes';
 
 /**
@@ -23,7 +23,7 @@ const images = process.env.UPDATE_SCREENSHOTS
 
 beforeAll(async () => {
   [h, browser] = await Promise.all([startHarness(), launchChromium()]);
-  api = await startApi(h);
+  api = await startInProcessApi(h);
 }, 120_000);
 afterAll(async () => {
   await browser?.close();
@@ -167,7 +167,7 @@ describe('dashboard', () => {
     await page.waitForSelector('[data-testid="plan-graph"][data-node-states="completed:9"]');
     const result = await getJson(`/v1/plans/${id}/result`);
     expect(result.status).toBe('completed');
-    expect(result.outputs.review).toBeDefined();
+    expect(result.outputs.review).toMatchObject({ task: 'review', summary: expect.stringMatching(/^review done by /) });
     await page.close();
   }, 150_000);
 
@@ -183,7 +183,10 @@ describe('dashboard', () => {
     await page.waitForSelector('.task-detail[data-task-id="scout"] .messages li');
     expect(await page.textContent('.task-detail .messages')).toMatch(/→ writer · delivered/);
     const result = await getJson(`/v1/plans/${id}/result`);
-    expect(result.outputs.publish).toBeDefined();
+    expect(result.outputs.publish).toMatchObject({
+      task: 'publish',
+      summary: expect.stringMatching(/^publish done by /),
+    });
     await page.close();
   }, 120_000);
 
@@ -277,7 +280,7 @@ describe('dashboard', () => {
 
   test('with API keys, the page asks for one and then shows the plans', async () => {
     const key = 'dashboard-test-key-0123456789abcdef';
-    const keyed = await startApi(h, { API_KEYS: JSON.stringify([{ name: 'dash', key, scopes: ['*'] }]) });
+    const keyed = await startInProcessApi(h, { API_KEYS: JSON.stringify([{ name: 'dash', key, scopes: ['*'] }]) });
     try {
       const id = uniqueId('keyed');
       await submit(

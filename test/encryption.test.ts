@@ -12,7 +12,7 @@ import { EncryptionCodec } from '../src/encryption/payload-codec';
 import { DEFAULT_REGISTRY, Registry } from '../src/shared/registry';
 import { type AgentType } from '../src/shared/agent-type';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI } from './support/fake-openai';
-import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 import { startMcpHttpServer } from './support/mcp-everything';
 import { freePort } from './support/processes';
 
@@ -259,7 +259,7 @@ describe('nothing readable in history or the blob store', () => {
   test('the codec endpoint: decrypts for an authorized key (API and `temporal --codec-endpoint`), CORS for the UI', async () => {
     const { id, s } = await run(sealed);
     const apiKey = 'codec-reader-key-0123456789abcdef';
-    const api = await startApi(sealed, {
+    const api = await startInProcessApi(sealed, {
       PAYLOAD_ENCRYPTION_KEYS: keys,
       API_KEYS: JSON.stringify([{ name: 'ops', key: apiKey, scopes: ['read'] }]),
       TEMPORAL_UI_URL: 'http://ui.example.test:8080',
@@ -273,7 +273,7 @@ describe('nothing readable in history or the blob store', () => {
         (await sealed.client.workflow.getHandle(`plan-${id}-task-echo`).fetchHistory()).events?.find(
           (e) => e.workflowExecutionCompletedEventAttributes,
         )?.workflowExecutionCompletedEventAttributes?.result?.payloads ?? [];
-      expect(payload).toBeDefined();
+      expect(Buffer.from(payload?.metadata?.encoding ?? []).toString()).toBe('binary/encrypted');
       const body = {
         payloads: [
           {

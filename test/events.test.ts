@@ -2,7 +2,7 @@ import type { Client } from '@temporalio/client';
 import { planWorkflowId, taskWorkflowId } from '../src/shared/ids';
 import { DEFAULT_REGISTRY, Registry } from '../src/shared/registry';
 import { startFakeOpenAI, type FakeOpenAI, type FakeReply } from './support/fake-openai';
-import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 import { openStream, type SseConnection, type SseEvent } from './support/sse-client';
 
 jest.setTimeout(120_000);
@@ -41,7 +41,7 @@ beforeAll(async () => {
     // Streamed text reaches the server (and the stream) every 200 ms.
     config: { MODEL_STREAM_INTERVAL_MS: 200 },
   });
-  api = await startApi(h, EVENTS_ENV);
+  api = await startInProcessApi(h, EVENTS_ENV);
 });
 afterAll(async () => {
   await api?.close();
@@ -270,7 +270,7 @@ describe('GET /v1/agents/events', () => {
 
 describe('event streams behind API keys', () => {
   test('?access_token= is accepted on an event stream, not on other routes; the read scope is enough', async () => {
-    const keyed = await startApi(h, {
+    const keyed = await startInProcessApi(h, {
       ...EVENTS_ENV,
       API_KEYS: JSON.stringify([{ name: 'reader', key: READER, scopes: ['read'] }]),
     });

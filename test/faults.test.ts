@@ -21,7 +21,7 @@ import {
   liveProcesses,
   poolIdFor,
   request,
-  startApi,
+  startApiProcess,
   startWorker,
   type OrchestratorProcess,
   type Reply,
@@ -121,7 +121,7 @@ describe('failure handling against real worker, API and Temporal processes', () 
       const taskQueue = uniqueId('faults-a');
       const port = await freePort();
       const env = { address: testAddress(), taskQueue, port };
-      const [worker] = await Promise.all([startWorker(env, 'worker-1'), startApi(env)]);
+      const [worker] = await Promise.all([startWorker(env, 'worker-1'), startApiProcess(env)]);
       const http = api(port);
       const planId = uniqueId('kill-worker');
       const taskIds = ids(8);
@@ -226,7 +226,7 @@ describe('failure handling against real worker, API and Temporal processes', () 
         const taskQueue = uniqueId('faults-c');
         const port = await freePort();
         const env = { address: testAddress(), taskQueue, port, outageFile };
-        await Promise.all([startWorker(env), startApi(env)]);
+        await Promise.all([startWorker(env), startApiProcess(env)]);
         const http = api(port);
         writeFileSync(outageFile, 'down');
         const planId = uniqueId('outage');
@@ -300,7 +300,7 @@ describe('failure handling against real worker, API and Temporal processes', () 
       const port = await freePort();
       const env = { address: testAddress(), taskQueue, port };
       let apiProc: OrchestratorProcess;
-      [, apiProc] = await Promise.all([startWorker(env), startApi(env, 'api-1')]);
+      [, apiProc] = await Promise.all([startWorker(env), startApiProcess(env, 'api-1')]);
       const http = api(port);
       const planId = uniqueId('api-restart');
       const taskIds = ids(6);
@@ -319,7 +319,7 @@ describe('failure handling against real worker, API and Temporal processes', () 
 
       await apiProc.kill('SIGKILL');
       await expect(http.get('/healthz')).rejects.toThrow(); // really down: connection refused
-      apiProc = await startApi(env, 'api-2');
+      apiProc = await startApiProcess(env, 'api-2');
 
       const view = await http.status(planId);
       expect(view.planId).toBe(planId);

@@ -1,7 +1,7 @@
 import { isTaskResultRef } from '../src/shared/claim-check';
 import { type PlanResult } from '../src/shared/plan';
 import { planStatusQuery } from '../src/workflows/messages';
-import { eventually, startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { eventually, startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -37,7 +37,7 @@ describe('plans larger than one workflow history', () => {
     const view = await h.client.workflow.getHandle(`plan-${id}`).query(planStatusQuery);
     expect(view.progress).toMatchObject({ total: 40, completed: 40 });
 
-    const api = await startApi(h);
+    const api = await startInProcessApi(h);
     try {
       const res = await fetch(`${api.base}/v1/plans/${id}/result`);
       const body = (await res.json()) as PlanResult;
@@ -69,7 +69,7 @@ describe('plans larger than one workflow history', () => {
   });
 
   test('after continue-as-new the plan keeps its memo and search attributes: resubmission stays idempotent', async () => {
-    const api = await startApi(h, { PLAN_HISTORY_LIMIT: '100' });
+    const api = await startInProcessApi(h, { PLAN_HISTORY_LIMIT: '100' });
     try {
       const body = {
         id: uniqueId('memo'),

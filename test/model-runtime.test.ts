@@ -8,7 +8,7 @@ import type { PoolView } from '../src/shared/pool';
 import { agentMessageSignal, planMessagesQuery, planStatusQuery, poolStatusQuery } from '../src/workflows/messages';
 import { MCP_EVERYTHING, startMcpHttpServer } from './support/mcp-everything';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type FakeReply } from './support/fake-openai';
-import { startApi, startHarness, type Harness } from './support/harness';
+import { startInProcessApi, startHarness, type Harness } from './support/harness';
 
 jest.setTimeout(90_000);
 
@@ -168,7 +168,7 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
 
   test('usage is in the plan status over HTTP and in /metrics by agent type', async () => {
     reply = (req) => (isReason(req) ? { content: 'plan' } : { content: 'answer', usage: { prompt: 7, completion: 3 } });
-    const api = await startApi(h);
+    const api = await startInProcessApi(h);
     try {
       const r = await h.run({ tasks: [{ id: 'm', description: 'x', capabilities: ['analyst-work'] }] });
       const status = (await (await fetch(`${api.base}/v1/plans/${r.planId}`)).json()) as {

@@ -18,7 +18,7 @@ import {
   freePort,
   killAll,
   request,
-  startApi,
+  startApiProcess,
   startWorker,
   type Json,
   type OrchestratorProcess,
@@ -84,7 +84,7 @@ beforeAll(async () => {
     ...env,
     extra: { ...extra, LOG_LEVEL: 'debug', WORKER_METRICS_PORT: String(metricsPort), WORKER_METRICS_HOST: '127.0.0.1' },
   });
-  api = await startApi({ ...env, extra });
+  api = await startApiProcess({ ...env, extra });
   // Everything they print from here on (the first lines are in output()).
   output.worker = worker.output();
   output.api = api.output();

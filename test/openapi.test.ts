@@ -7,7 +7,7 @@ import { errorHandler } from '../src/api/errors';
 import { renderApiDocs } from '../src/api/api-docs';
 import { buildOpenApiDocument } from '../src/api/openapi';
 import { ROUTE_LIST, ROUTES, scopeOf, type OperationId } from '../src/api/routes';
-import { startApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Json = any;
@@ -125,7 +125,7 @@ describe('the API answers as its document says', () => {
   let api: { base: string; close(): Promise<void> };
   beforeAll(async () => {
     h = await startHarness();
-    api = await startApi(h);
+    api = await startInProcessApi(h);
   });
   afterAll(async () => {
     await api?.close();

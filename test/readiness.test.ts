@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testAddress, uniqueId } from './support/harness';
-import { freePort, killAll, request, startApi, startWorker, type OrchestratorEnv } from './support/processes';
+import { freePort, killAll, request, startApiProcess, startWorker, type OrchestratorEnv } from './support/processes';
 
 const dir = mkdtempSync(join(tmpdir(), 'readiness-'));
 afterAll(async () => {
@@ -29,7 +29,7 @@ test('API before worker: alive but not ready (503, nothing started); ready once 
     port,
     extra: { AGENT_REGISTRY_FILE: registryFile },
   };
-  await startApi({ ...env, port });
+  await startApiProcess({ ...env, port });
   const base = `http://127.0.0.1:${port}`;
   const plan = (id: string) => ({
     id,
@@ -59,5 +59,9 @@ test('API before worker: alive but not ready (503, nothing started); ready once 
   expect(accepted.status).toBe(202);
   const result = await request(base, `/v1/plans/${id}/result?wait=30`);
   expect(result.body.status).toBe('completed');
-  expect(result.body.outputs.t).toBeDefined();
+  expect(result.body.outputs.t).toMatchObject({
+    task: 't',
+    description: 'translate',
+    summary: expect.stringMatching(/^t done by /),
+  });
 });

@@ -11,7 +11,7 @@ import {
   freePort,
   killAll,
   request,
-  startApi,
+  startApiProcess,
   startWorker,
   spawnOrchestrator,
   orchestratorEnv,
@@ -244,7 +244,7 @@ client_key_path = "${certs.clientKey}"
     expect(worker.output()).toMatch(
       /worker polling task queue .* on localhost:\d+ \(namespace default, TLS, profile tls-cluster\)/,
     );
-    await startApi({
+    await startApiProcess({
       address,
       taskQueue,
       port,

@@ -146,11 +146,21 @@ interface Workers {
 
 async function startWorkers(n: number, env: NodeJS.ProcessEnv): Promise<Workers> {
   const procs = Array.from({ length: n }, () =>
-    spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', join(__dirname, 'worker-process.ts')], {
-      cwd: ROOT,
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
+    // BENCH_I_NODE_ARGS: node flags for the worker processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    spawn(
+      process.execPath,
+      [
+        ...(process.env.BENCH_I_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        '-r',
+        'ts-node/register/transpile-only',
+        join(__dirname, 'worker-process.ts'),
+      ],
+      {
+        cwd: ROOT,
+        env,
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    ),
   );
   await Promise.all(
     procs.map(

@@ -149,11 +149,10 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       }));
       const checked = checkPlan({ tasks: proposed }, await deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
       if (!checked.ok) {
-        throw ApplicationFailure.create({
-          type: Failure.InvalidSubtasks,
-          message: `task "${ctx.taskId}": the subtasks its reasoning returned are invalid: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-          nonRetryable: true,
-        });
+        throw ApplicationFailure.nonRetryable(
+          `task "${ctx.taskId}": the subtasks its reasoning returned are invalid: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+          Failure.InvalidSubtasks,
+        );
       }
       return { thoughts: result.thoughts, subtasks: checked.plan.tasks, attempt: c.attempt, ...usage };
     },
@@ -187,11 +186,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
         };
       }
       if (!runtime.act) {
-        throw ApplicationFailure.create({
-          type: Failure.BadInput,
-          message: `the runtime of "${ctx.agentType}" cannot act`,
-          nonRetryable: true,
-        });
+        throw ApplicationFailure.nonRetryable(`the runtime of "${ctx.agentType}" cannot act`, Failure.BadInput);
       }
       const act = runtime.act.bind(runtime);
       const output = await reportingAttempt(c.attempt, () =>
@@ -230,11 +225,10 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       ctx = await recall(ctx);
       const verdict = await (await runtimeOf(c, ctx.agentType)).validate(ctx, c);
       if (!verdict.ok) {
-        throw ApplicationFailure.create({
-          type: Failure.ValidationRejected,
-          message: `task "${ctx.taskId}": output rejected by validation: ${verdict.reason}`,
-          nonRetryable: true,
-        });
+        throw ApplicationFailure.nonRetryable(
+          `task "${ctx.taskId}": output rejected by validation: ${verdict.reason}`,
+          Failure.ValidationRejected,
+        );
       }
       return { output: true, attempt: c.attempt, memory: await memorize(ctx, ctx.summary) };
     },

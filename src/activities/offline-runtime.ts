@@ -12,11 +12,10 @@ function directives(ctx: StepContext): Simulate {
   if (raw === undefined) return {};
   const parsed = Simulate.safeParse(raw);
   if (!parsed.success) {
-    throw ApplicationFailure.create({
-      type: Failure.BadInput,
-      message: `task "${ctx.taskId}": bad input.simulate: ${describeIssues(parsed.error.issues)}`,
-      nonRetryable: true,
-    });
+    throw ApplicationFailure.nonRetryable(
+      `task "${ctx.taskId}": bad input.simulate: ${describeIssues(parsed.error.issues)}`,
+      Failure.BadInput,
+    );
   }
   return parsed.data;
 }

@@ -174,12 +174,7 @@ export class AgentToolRunner implements ToolRunner {
 
   private async typeOf(name: string): Promise<AgentType> {
     const type = await this.deps.agentType(name);
-    if (!type)
-      throw ApplicationFailure.create({
-        type: Failure.BadInput,
-        message: `unknown agent type "${name}"`,
-        nonRetryable: true,
-      });
+    if (!type) throw ApplicationFailure.nonRetryable(`unknown agent type "${name}"`, Failure.BadInput);
     return type;
   }
 
@@ -263,5 +258,5 @@ export class AgentToolRunner implements ToolRunner {
 }
 
 function toolError(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: Failure.ToolError, message, nonRetryable: true });
+  return ApplicationFailure.nonRetryable(message, Failure.ToolError);
 }

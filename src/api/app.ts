@@ -17,7 +17,8 @@ import { AgentService } from './agent-service';
 import { planServices } from './plans';
 import { dashboardRoutes } from './dashboard';
 import { EventStreams } from './events/event-streams';
-import { ROUTE_LIST, ROUTES, methodsOf, type OperationId, type RouteSpec } from './routes';
+import type { RouteSpec } from './route-spec';
+import { ROUTE_LIST, ROUTES, methodsOf, type OperationId } from './routes';
 
 function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const parsed = schema.safeParse(value);

@@ -3,7 +3,8 @@ import { PlanInput } from '../shared/plan';
 import { TaskInput } from '../shared/task';
 import { AgentType } from '../shared/agent-type';
 import { ERROR_STATUS, type ErrorCode } from './errors';
-import { ROUTE_LIST, errorsOf, type Answer, type OperationId, type RouteSpec } from './routes';
+import { errorsOf, type Answer, type RouteSpec } from './route-spec';
+import { ROUTE_LIST, type OperationId } from './routes';
 import * as S from './schemas';
 
 type Json = Record<string, unknown>;

@@ -3,6 +3,8 @@ import type { CompactPlan } from './plan-codec';
 import { Id, TaskInput, type TaskError, type TaskSpec, type TaskState, type TaskView } from './task';
 import type { ExecutionSettings } from './settings';
 import type { UsageReport } from './usage';
+import type { DagSnapshot } from '../workflows/dag-carry';
+import type { RouterSnapshot } from '../workflows/mail-router';
 
 export const PlanMode = z.enum(['parallel', 'sequential', 'hierarchical', 'dag']);
 export type PlanMode = z.infer<typeof PlanMode>;
@@ -92,13 +94,13 @@ export interface PlanSummary {
   closedAt: string | null;
 }
 
-/** What a plan workflow carries across continue-as-new (opaque to callers). */
+/** What a plan workflow carries across continue-as-new (its parts are the workflows' own snapshots). */
 export interface PlanCarry {
   startedAt: string;
   runs: number;
-  dag: unknown;
-  router: unknown;
-  usage?: unknown;
+  dag: DagSnapshot;
+  router: RouterSnapshot;
+  usage?: UsageReport;
 }
 
 export interface PlanWorkflowInput {

@@ -2,6 +2,7 @@ import type { AgentInstance, AgentView, Memory, MemoryEntry } from './agent';
 import type { AgentType } from './agent-type';
 import type { PoolSettings } from './settings';
 import type { Usage } from './usage';
+import type { PackedInstances } from '../workflows/pool-carry';
 
 /** The agent pool's protocol: what task workflows, plans and the worker ask of it, what it grants, what it shows. */
 
@@ -107,7 +108,7 @@ export interface PoolSnapshot {
   /** Instances as pools carried them before packing (old histories); today's pools carry `packed`. */
   instances?: AgentInstance[];
   /** Instances packed small (see workflows/pool-carry.ts), so 10,000 of them fit one payload. */
-  packed?: unknown;
+  packed?: PackedInstances;
   counters: Record<string, number>;
   queue: (AcquireRequest & { seq: number })[];
   seq: number;

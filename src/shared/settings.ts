@@ -5,21 +5,22 @@ import { z } from 'zod';
  * environment (docs/configuration.md names the variables) through these schemas.
  */
 
-const int = (min: number, max: number, def: number) => z.number().int().min(min).max(max).default(def);
+/** A whole-number setting: its default, then its limits. The one helper for every numeric default (src/config.ts too). */
+export const int = (def: number, min: number, max: number) => z.number().int().min(min).max(max).default(def);
 
 /** Execution settings stamped into a plan at submission, so a running plan keeps the settings it started with. */
 export const ExecutionSettings = z.object({
-  agentTimeoutSeconds: int(1, 86_400, 300),
-  heartbeatTimeoutSeconds: int(1, 3_600, 30),
-  maxRetries: int(0, 100, 3),
-  retryInitialIntervalMs: int(1, 3_600_000, 1_000),
-  retryMaxIntervalMs: int(1, 3_600_000, 30_000),
+  agentTimeoutSeconds: int(300, 1, 86_400),
+  heartbeatTimeoutSeconds: int(30, 1, 3_600),
+  maxRetries: int(3, 0, 100),
+  retryInitialIntervalMs: int(1_000, 1, 3_600_000),
+  retryMaxIntervalMs: int(30_000, 1, 3_600_000),
   /** How deep sub-agents may nest (a top-level task is depth 0). */
-  maxDepth: int(1, 50, 5),
+  maxDepth: int(5, 1, 50),
   /** How many subtasks one coordinator may spawn. */
-  maxFanOut: int(1, 1_000, 100),
+  maxFanOut: int(100, 1, 1_000),
   /** The plan workflow continues-as-new (after its running tasks finish) past this many history events. */
-  planHistoryLimit: int(100, 40_000, 8_000),
+  planHistoryLimit: int(8_000, 100, 40_000),
   /** Workflow id of the agent pool that serves this plan. */
   poolId: z
     .string()
@@ -33,12 +34,12 @@ export const DEFAULT_SETTINGS: ExecutionSettings = ExecutionSettings.parse({});
 /** What the agent pool is started (or reconfigured) with. */
 export const PoolSettings = z.object({
   // One pool workflow carries every instance (with its memory) across continue-as-new: 10,000 fits under 2 MB.
-  maxAgents: int(1, 10_000, 100),
+  maxAgents: int(100, 1, 10_000),
   /** An instance failing this many tasks in a row is quarantined (terminated). */
-  quarantineAfter: int(1, 100, 3),
+  quarantineAfter: int(3, 1, 100),
   /** How often busy instances are checked for a dead holder. */
-  sweepIntervalSeconds: int(1, 3_600, 30),
+  sweepIntervalSeconds: int(30, 1, 3_600),
   /** Continue-as-new after this many history events. */
-  historyLimit: int(100, 50_000, 8_000),
+  historyLimit: int(8_000, 100, 50_000),
 });
 export type PoolSettings = z.output<typeof PoolSettings>;

@@ -1,3 +1,8 @@
+/*
+ * src/storage/: what the worker and the API read and write outside Temporal, where both must see the same thing: the
+ * claim-check store for large values (this file), output references resolved from task results and blobs
+ * (output-refs.ts), and the agent registry file (registry-file.ts).
+ */
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

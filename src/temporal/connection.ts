@@ -1,3 +1,8 @@
+/*
+ * src/temporal/: how the worker and the API reach Temporal, shared by both: the connection from a profile and the
+ * TEMPORAL_* variables (this file), what counts as this machine (loopback.ts), and the search attributes the worker
+ * registers in the namespace at start (namespace-setup.ts).
+ */
 import { hostOf, isLoopbackHost } from './loopback';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';

@@ -1,3 +1,8 @@
+/*
+ * src/worker/: what only the worker process runs at start-up and shut-down, beside its entry point (src/worker.ts):
+ * Worker Versioning and graceful shutdown (this file), the workflow bundle `npm run build` makes and the check that a
+ * worker may run it (prebuilt-bundle.ts), and the build step that writes it (bundle-workflows.ts).
+ */
 import type { WorkerOptions } from '@temporalio/worker';
 import type { Config } from '../config';
 

@@ -257,10 +257,7 @@ export class DagExecutor {
       if (!rec) break;
       const refusal = lease?.refusal(typesOf(rec.spec));
       if (lease && refusal !== undefined && !lease.hasIdle(typesOf(rec.spec))) {
-        this.onFailure(
-          rec,
-          ApplicationFailure.create({ type: Failure.NoAgentType, message: refusal, nonRetryable: true }),
-        );
+        this.onFailure(rec, ApplicationFailure.nonRetryable(refusal, Failure.NoAgentType));
         continue;
       }
       this.launch(rec, lease?.take(typesOf(rec.spec), rec.spec.id));

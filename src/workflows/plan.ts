@@ -22,7 +22,7 @@ import { pinnedWhenVersioned } from './versioning';
 import { AgentLease } from './agent-lease';
 import { childStarter, stopForBudget } from './children';
 import { PoolOutbox } from './pool-outbox';
-import { DagExecutor, type DagSnapshot } from './dag';
+import { DagExecutor } from './dag';
 import {
   agentLeaseQuery,
   agentMessageSignal,
@@ -38,7 +38,7 @@ import {
   usageAckSignal,
   usageReportSignal,
 } from './messages';
-import { MessageRouter, type RouterSnapshot } from './mail-router';
+import { MessageRouter } from './mail-router';
 
 /** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
 const MAX_CARRY_BYTES = 1_900_000;
@@ -69,7 +69,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
 
   // Token and cost accounting from the task workflows' model calls; past the budget nothing new starts and the running
   // tasks are told to stop before their next model call.
-  const usage: UsageReport = (carried?.usage as UsageReport | undefined) ?? {
+  const usage: UsageReport = carried?.usage ?? {
     total: ZERO_USAGE,
     byAgentType: {},
     byTask: {},
@@ -83,7 +83,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   const countUnreported = (taskId: string, byAgentType: Record<string, Usage>) => {
     for (const [agentType, u] of Object.entries(byAgentType)) count(taskId, agentType, u);
   };
-  const router = new MessageRouter(plan.id, () => dag, carried?.router as RouterSnapshot | undefined);
+  const router = new MessageRouter(plan.id, () => dag, carried?.router);
   const dag: DagExecutor = new DagExecutor(
     plan.tasks,
     { failurePolicy: plan.failurePolicy, maxConcurrency: plan.maxConcurrency },
@@ -102,7 +102,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       lease,
       onUsage: (taskId, byAgentType) => countUnreported(taskId, byAgentType),
     },
-    carried?.dag as DagSnapshot | undefined,
+    carried?.dag,
   );
   // Past the history budget the plan stops launching, lets its running tasks finish, and continues as new.
   // Leave room for the events the running tasks still add while draining (about six each), so the history stays under

@@ -3,7 +3,7 @@ import type { AgentState } from '../shared/agent';
 
 /**
  * The pool's instances as it carries them across continue-as-new, packed so that MAX_AGENTS of 10,000 fits Temporal's
- * 2 MB payload limit (test/pool-state.test.ts measures it): one row per instance, the long strings of busy ones (their
+ * 2 MB payload limit (test/unit/pool-state.test.ts measures it): one row per instance, the long strings of busy ones (their
  * holder workflow and the request that granted them) in tables, memory as the key of its claim check, and only the
  * latest transition.
  */

@@ -3,11 +3,10 @@ import type { AcquireRequest, Grant, PoolSnapshot, PoolView, Release } from '../
 import type { AgentInstance } from '../shared/agent';
 import type { PoolSettings } from '../shared/settings';
 import { remember } from '../shared/agent';
-import { packInstances, unpackInstances, type PackedInstances } from './pool-carry';
-import type { AgentState } from '../shared/agent';
-import { addUsage, type Usage } from '../shared/usage';
+import { packInstances, unpackInstances } from './pool-carry';
+import { assignTo, newInstance, transitionTo } from './pool-instances';
+import { addUsage } from '../shared/usage';
 
-const MAX_TRANSITIONS = 20;
 /** Request ids remembered to ignore a repeated signal (a retried local activity may deliver one twice). */
 const MAX_FINISHED = 1_000;
 const MAX_TERMINATED = 50;
@@ -26,6 +25,25 @@ const grantIdOf = (req: Queued, n: number): string =>
 const belongsTo = (grantId: string | null, requestId: string): boolean =>
   grantId === requestId || (grantId?.startsWith(`${requestId}#`) ?? false);
 
+/** What the pool carries across continue-as-new besides its types and instances: the snapshot's own fields. */
+type Carried = Required<Omit<PoolSnapshot, 'settings' | 'types' | 'instances' | 'packed' | 'queue'>> & {
+  queue: Queued[];
+};
+
+/** A fresh pool's carried state, or a copy of a snapshot's (the pool mutates its own, never its input). */
+function carriedFrom(s: PoolSnapshot | undefined): Carried {
+  return {
+    counters: { ...s?.counters },
+    queue: [...(s?.queue ?? [])],
+    seq: s?.seq ?? 0,
+    peakBusy: s?.peakBusy ?? 0,
+    spawned: s?.spawned ?? 0,
+    finishedRequests: [...(s?.finishedRequests ?? [])],
+    terminated: [...(s?.terminated ?? [])],
+    usageByType: { ...s?.usageByType },
+  };
+}
+
 /**
  * The agent pool's state and policy, free of Temporal calls so it is easy to reason about and carry across
  * continue-as-new. Hard cap: never more than `maxAgents` instances in all, nor `maxInstances` of one type.
@@ -34,46 +52,26 @@ export class PoolState {
   settings: PoolSettings;
   private types = new Map<string, AgentType>();
   private readonly instances = new Map<string, AgentInstance>();
-  private counters: Record<string, number>;
-  private queue: Queued[];
-  private seq: number;
-  private peakBusy: number;
-  private spawned: number;
-  private readonly finished: string[];
+  private readonly carried: Carried;
   private readonly finishedSet: Set<string>;
-  private readonly terminated: AgentInstance[];
-  private readonly usageByType: Record<string, Usage>;
 
   constructor(settings: PoolSettings, types: AgentType[], snapshot?: PoolSnapshot) {
     this.settings = settings;
     for (const t of snapshot?.types ?? types) this.types.set(t.name, t);
     for (const i of snapshot?.instances ?? []) this.instances.set(i.id, i);
-    if (snapshot?.packed)
-      for (const i of unpackInstances(snapshot.packed as PackedInstances)) this.instances.set(i.id, i);
-    this.counters = { ...(snapshot?.counters ?? {}) };
-    this.queue = [...(snapshot?.queue ?? [])];
-    this.seq = snapshot?.seq ?? 0;
-    this.peakBusy = snapshot?.peakBusy ?? 0;
-    this.spawned = snapshot?.spawned ?? 0;
-    this.finished = [...(snapshot?.finishedRequests ?? [])];
-    this.finishedSet = new Set(this.finished);
-    this.terminated = [...(snapshot?.terminated ?? [])];
-    this.usageByType = { ...(snapshot?.usageByType ?? {}) };
+    if (snapshot?.packed) for (const i of unpackInstances(snapshot.packed)) this.instances.set(i.id, i);
+    this.carried = carriedFrom(snapshot);
+    this.finishedSet = new Set(this.carried.finishedRequests);
   }
 
   snapshot(): PoolSnapshot {
+    const { usageByType, ...carried } = this.carried;
     return {
       settings: this.settings,
       types: [...this.types.values()],
       packed: packInstances(this.instances.values()),
-      counters: this.counters,
-      queue: this.queue,
-      seq: this.seq,
-      peakBusy: this.peakBusy,
-      spawned: this.spawned,
-      finishedRequests: this.finished,
-      terminated: this.terminated,
-      ...(Object.keys(this.usageByType).length > 0 ? { usageByType: this.usageByType } : {}),
+      ...carried,
+      ...(Object.keys(usageByType).length > 0 ? { usageByType } : {}),
     };
   }
 
@@ -86,7 +84,7 @@ export class PoolState {
   }
 
   instance(id: string): AgentInstance | undefined {
-    return this.instances.get(id) ?? this.terminated.find((i) => i.id === id);
+    return this.instances.get(id) ?? this.carried.terminated.find((i) => i.id === id);
   }
 
   busyCount(type?: string): number {
@@ -105,7 +103,7 @@ export class PoolState {
     for (const i of [...this.instances.values()])
       if (i.type === name && i.holder === null) this.terminate(i.id, now, 'agent type removed');
     const grants: Grant[] = [];
-    this.queue = this.queue.filter((r) => {
+    this.carried.queue = this.carried.queue.filter((r) => {
       r.types = r.types.filter((t) => t !== name);
       if (r.types.length > 0) return true;
       grants.push({
@@ -121,20 +119,20 @@ export class PoolState {
 
   /** Queues a request; a repeated or already finished request id is ignored (the signal may be delivered twice). */
   request(req: AcquireRequest): void {
-    if (this.finishedSet.has(req.requestId) || this.queue.some((r) => r.requestId === req.requestId)) return;
+    if (this.finishedSet.has(req.requestId) || this.carried.queue.some((r) => r.requestId === req.requestId)) return;
     for (const i of this.instances.values()) if (i.requestId === req.requestId) return;
-    this.queue.push({ ...req, seq: this.seq++ });
+    this.carried.queue.push({ ...req, seq: this.carried.seq++ });
   }
 
   /** A lease no longer needs the rest of its request: drop it from the queue; what was granted stays granted. */
   withdraw(requestId: string): void {
-    this.queue = this.queue.filter((r) => r.requestId !== requestId);
+    this.carried.queue = this.carried.queue.filter((r) => r.requestId !== requestId);
     this.finish(requestId);
   }
 
   /** The requester gave up (cancelled): drop its queued request, or release what it was granted. */
   cancel(requestId: string, now: Date): void {
-    this.queue = this.queue.filter((r) => r.requestId !== requestId);
+    this.carried.queue = this.carried.queue.filter((r) => r.requestId !== requestId);
     // A single grant, or a lease's grants still in flight to a holder that gave up: free them.
     for (const held of [...this.instances.values()].filter((i) => belongsTo(i.requestId, requestId)))
       this.release({ requestId: held.requestId as string, agentId: held.id, outcome: 'cancelled' }, now);
@@ -146,7 +144,7 @@ export class PoolState {
     const inst = this.instances.get(rel.agentId);
     this.finish(rel.requestId);
     if (!inst || inst.requestId !== rel.requestId) return;
-    if (rel.usage) this.usageByType[inst.type] = addUsage(this.usageByType[inst.type], rel.usage);
+    if (rel.usage) this.carried.usageByType[inst.type] = addUsage(this.carried.usageByType[inst.type], rel.usage);
     const at = now.toISOString();
     const taskId = inst.taskId ?? undefined;
     if (rel.completed) {
@@ -156,11 +154,11 @@ export class PoolState {
     if (rel.outcome === 'completed') {
       if (rel.completed === undefined) inst.tasksCompleted++;
       inst.consecutiveFailures = 0;
-      this.transition(inst, 'completed', at, taskId);
+      transitionTo(inst, 'completed', at, taskId);
     } else if (rel.outcome === 'failed') {
       inst.failures++;
       inst.consecutiveFailures++;
-      this.transition(inst, 'failed', at, taskId);
+      transitionTo(inst, 'failed', at, taskId);
     }
     if (rel.memory !== undefined) inst.memory = rel.memory;
     else if (rel.note && Array.isArray(inst.memory)) inst.memory = remember(inst.memory, [rel.note]);
@@ -172,7 +170,7 @@ export class PoolState {
     if (inst.consecutiveFailures >= this.settings.quarantineAfter) {
       this.terminate(inst.id, now, `quarantined after ${inst.consecutiveFailures} failures in a row`);
     } else {
-      this.transition(inst, 'idle', at);
+      transitionTo(inst, 'idle', at);
     }
   }
 
@@ -191,7 +189,7 @@ export class PoolState {
    */
   schedule(now: Date): Grant[] {
     const grants: Grant[] = [];
-    const ordered = [...this.queue].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
+    const ordered = [...this.carried.queue].sort((a, b) => b.priority - a.priority || a.seq - b.seq);
     let capacityBlocked = false;
     const served = new Set<string>();
     const pass = this.passIndex();
@@ -205,7 +203,7 @@ export class PoolState {
         }
         const grantId = grantIdOf(req, req.granted ?? 0);
         req.granted = (req.granted ?? 0) + 1;
-        this.assign(inst, req, grantId, now);
+        assignTo(inst, req, grantId, now);
         const runtime = this.types.get(inst.type)?.runtime;
         grants.push({
           requestId: grantId,
@@ -221,8 +219,8 @@ export class PoolState {
         this.finish(req.requestId);
       }
     }
-    if (served.size > 0) this.queue = this.queue.filter((r) => !served.has(r.requestId));
-    this.peakBusy = Math.max(this.peakBusy, this.busyCount());
+    if (served.size > 0) this.carried.queue = this.carried.queue.filter((r) => !served.has(r.requestId));
+    this.carried.peakBusy = Math.max(this.carried.peakBusy, this.busyCount());
     return grants;
   }
 
@@ -322,10 +320,10 @@ export class PoolState {
   terminate(agentId: string, now: Date, _why: string): boolean {
     const inst = this.instances.get(agentId);
     if (!inst || inst.holder !== null) return false;
-    this.transition(inst, 'terminated', now.toISOString());
+    transitionTo(inst, 'terminated', now.toISOString());
     this.instances.delete(agentId);
-    this.terminated.push(inst);
-    if (this.terminated.length > MAX_TERMINATED) this.terminated.shift();
+    this.carried.terminated.push(inst);
+    if (this.carried.terminated.length > MAX_TERMINATED) this.carried.terminated.shift();
     return true;
   }
 
@@ -337,7 +335,7 @@ export class PoolState {
 
   /** Queued requests whose workflows may have died. */
   queuedHolders(): { holder: string; requestId: string }[] {
-    return this.queue.map((r) => ({ holder: r.holder, requestId: r.requestId }));
+    return this.carried.queue.map((r) => ({ holder: r.holder, requestId: r.requestId }));
   }
 
   view(): PoolView {
@@ -346,11 +344,11 @@ export class PoolState {
       maxAgents: this.settings.maxAgents,
       active: agents.length,
       busy: this.busyCount(),
-      queued: this.queue.length,
-      peakBusy: this.peakBusy,
-      spawned: this.spawned,
+      queued: this.carried.queue.length,
+      peakBusy: this.carried.peakBusy,
+      spawned: this.carried.spawned,
       agents,
-      queue: [...this.queue]
+      queue: [...this.carried.queue]
         .sort((a, b) => b.priority - a.priority || a.seq - b.seq)
         .map((r) => ({
           requestId: r.requestId,
@@ -359,59 +357,25 @@ export class PoolState {
           priority: r.priority,
           types: r.types,
         })),
-      recentlyTerminated: this.terminated,
-      usageByType: this.usageByType,
+      recentlyTerminated: this.carried.terminated,
+      usageByType: this.carried.usageByType,
     };
   }
 
   private spawn(type: string, now: Date): AgentInstance {
-    const n = (this.counters[type] ?? 0) + 1;
-    this.counters[type] = n;
-    this.spawned++;
-    const at = now.toISOString();
-    const inst: AgentInstance = {
-      id: `${type}-${n}`,
-      type,
-      state: 'created',
-      planId: null,
-      taskId: null,
-      holder: null,
-      requestId: null,
-      tasksCompleted: 0,
-      failures: 0,
-      consecutiveFailures: 0,
-      createdAt: at,
-      lastActiveAt: at,
-      transitions: [{ state: 'created', at }],
-      memory: [],
-    };
+    const n = (this.carried.counters[type] ?? 0) + 1;
+    this.carried.counters[type] = n;
+    this.carried.spawned++;
+    const inst = newInstance(type, n, now.toISOString());
     this.instances.set(inst.id, inst);
-    this.transition(inst, 'idle', at);
     return inst;
-  }
-
-  private assign(inst: AgentInstance, req: Queued, grantId: string, now: Date): void {
-    const at = now.toISOString();
-    inst.holder = req.holder;
-    inst.requestId = grantId;
-    inst.planId = req.planId;
-    inst.taskId = req.taskId;
-    inst.lastActiveAt = at;
-    this.transition(inst, 'assigned', at, req.taskId, req.planId);
-  }
-
-  private transition(inst: AgentInstance, state: AgentState, at: string, taskId?: string, planId?: string): void {
-    inst.state = state;
-    inst.transitions = [
-      ...inst.transitions,
-      { state, at, ...(taskId ? { taskId } : {}), ...(planId ? { planId } : {}) },
-    ].slice(-MAX_TRANSITIONS);
   }
 
   private finish(requestId: string): void {
     if (this.finishedSet.has(requestId)) return;
-    this.finished.push(requestId);
+    this.carried.finishedRequests.push(requestId);
     this.finishedSet.add(requestId);
-    if (this.finished.length > MAX_FINISHED) this.finishedSet.delete(this.finished.shift() as string);
+    if (this.carried.finishedRequests.length > MAX_FINISHED)
+      this.finishedSet.delete(this.carried.finishedRequests.shift() as string);
   }
 }

@@ -10,7 +10,7 @@ const MAX_TRANSITIONS = 50;
 const INDEXED_STATES: readonly TaskState[] = ['assigned', 'waiting', 'completed', 'failed', 'skipped', 'cancelled'];
 
 /** Who works the task at a given moment: the instance (once there is one) and its type. */
-export interface Worker {
+export interface Assignee {
   agentId: string | undefined;
   agentType: string;
 }
@@ -32,7 +32,7 @@ export class TaskRecord {
   constructor(
     private readonly taskId: string,
     /** Read at each transition: the instance may change between them. */
-    private readonly worker: () => Worker,
+    private readonly assignee: () => Assignee,
   ) {}
 
   /** A step's (or the fused steps') attempts count when they are more than any before. */
@@ -74,7 +74,7 @@ export class TaskRecord {
    */
   transition(next: TaskState, alreadyIndexed = false, at = new Date().toISOString()): void {
     this.state = next;
-    const { agentId, agentType } = this.worker();
+    const { agentId, agentType } = this.assignee();
     this.transitions.push({ state: next, at, ...(agentId ? { agentId } : {}) });
     if (this.transitions.length > MAX_TRANSITIONS) this.transitions.shift();
     if (INDEXED_STATES.includes(next) && !alreadyIndexed) {

@@ -171,8 +171,8 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
   }
 }
 
-/** The HTTP API on a free loopback port, wired to a harness's client, task queue and pool. */
-export async function startApi(
+/** The HTTP API in this test process (createApp on a free loopback port), wired to a harness's client, task queue and pool. */
+export async function startInProcessApi(
   h: Harness,
   env: Record<string, string> = {},
 ): Promise<{ base: string; close(): Promise<void> }> {

@@ -139,8 +139,11 @@ export async function startWorker(opts: OrchestratorEnv, name = 'worker'): Promi
   return proc;
 }
 
-/** Starts an API process on `opts.port` and resolves once it listens. */
-export async function startApi(opts: OrchestratorEnv & { port: number }, name = 'api'): Promise<OrchestratorProcess> {
+/** Spawns an API process (src/api/server.ts) on `opts.port` and resolves once it listens. */
+export async function startApiProcess(
+  opts: OrchestratorEnv & { port: number },
+  name = 'api',
+): Promise<OrchestratorProcess> {
   const proc = spawnOrchestrator(name, 'src/api/server.ts', orchestratorEnv(opts));
   try {
     await proc.waitFor(/API listening on/);

@@ -1,3 +1,8 @@
+/*
+ * src/api/events/: the API's Server-Sent Events (docs/events.md): the streams per plan and for the pool (this file),
+ * the buffered feed each client reads from (event-feed.ts), what a plan's and the pool's polls turn into events
+ * (plan-events.ts, plan-diff.ts, pool-events.ts, model-text.ts) and the SSE wire format with back-pressure (sse.ts).
+ */
 import type { Request, Response } from 'express';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config';

@@ -1,11 +1,20 @@
 import { join } from 'node:path';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { McpConnections } from '../src/activities/tools';
-import type { McpServer } from '../src/shared/agent-type';
+import { McpConnections } from '../../src/activities/tools';
+import type { McpServer } from '../../src/shared/agent-type';
 
 jest.setTimeout(30_000);
 
-const entry = join(__dirname, '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+const entry = join(
+  __dirname,
+  '..',
+  '..',
+  'node_modules',
+  '@modelcontextprotocol',
+  'server-everything',
+  'dist',
+  'index.js',
+);
 const server = (name: string): McpServer => ({ name, transport: 'stdio', command: process.execPath, args: [entry] });
 const alive = (pid: number) => {
   try {

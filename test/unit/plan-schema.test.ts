@@ -1,9 +1,9 @@
-import { checkPlan, findCycle } from '../src/shared/plan-check';
-import { type PlanInput } from '../src/shared/plan';
+import { checkPlan, findCycle } from '../../src/shared/plan-check';
+import { type PlanInput } from '../../src/shared/plan';
 import { join } from 'node:path';
-import { loadRegistry } from '../src/storage/registry-file';
-import { DEFAULT_REGISTRY, matchAgentType, Registry } from '../src/shared/registry';
-import { parseStoredAgentType } from '../src/shared/agent-type';
+import { loadRegistry } from '../../src/storage/registry-file';
+import { DEFAULT_REGISTRY, matchAgentType, Registry } from '../../src/shared/registry';
+import { parseStoredAgentType } from '../../src/shared/agent-type';
 
 const check = (body: unknown, maxTasks = 100) => checkPlan(body, DEFAULT_REGISTRY, { maxTasks }, () => 'generated');
 const messages = (body: unknown): string[] => {
@@ -146,7 +146,7 @@ describe('plan validation', () => {
 
 describe('agent registry: model runtimes', () => {
   test('the example registry (OpenAI, Anthropic, Ollama, MCP over stdio and HTTP) is valid', () => {
-    const registry = loadRegistry(join(__dirname, '..', 'examples', 'registries', 'models.json'));
+    const registry = loadRegistry(join(__dirname, '..', '..', 'examples', 'registries', 'models.json'));
     const provider = (name: string) => registry.agentTypes.find((t) => t.name === name)?.runtime.provider;
     expect(['researcher', 'writer', 'coder', 'generalist'].map(provider)).toEqual([
       'openai',

@@ -1,5 +1,5 @@
-import { loadConfig } from '../src/config';
-import { tracesUrl } from '../src/observability/tracing';
+import { loadConfig } from '../../src/config';
+import { tracesUrl } from '../../src/observability/tracing';
 
 describe('observability settings', () => {
   test('defaults: info logs, no traces, worker metrics on 0.0.0.0:9464', () => {

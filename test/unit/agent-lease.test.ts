@@ -1,7 +1,7 @@
-import { AgentLease, type LeasedAgent } from '../src/workflows/agent-lease';
-import { PoolState } from '../src/workflows/pool-state';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
-import type { Grant, PoolRequest } from '../src/shared/pool';
+import { AgentLease, type LeasedAgent } from '../../src/workflows/agent-lease';
+import { PoolState } from '../../src/workflows/pool-state';
+import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import type { Grant, PoolRequest } from '../../src/shared/pool';
 
 /** Pure logic of leases, without a server: the plan's side (AgentLease) against the pool's (PoolState). */
 const settings = { maxAgents: 3, quarantineAfter: 3, sweepIntervalSeconds: 60, historyLimit: 5_000 };
@@ -40,7 +40,9 @@ describe('AgentLease with PoolState', () => {
     expect(grants.map((g) => g.requestId)).toEqual([0, 1, 2].map((n) => `plan-p/run/lease-0#${n}`));
     expect(pool.view()).toMatchObject({ active: 3, busy: 3, queued: 1 });
     // The plan's next pass starts three tasks; asking again for the rest sends nothing: two are still outstanding.
-    for (const t of ['t0', 't1', 't2']) expect(lease.take(research, t)).toBeDefined();
+    const taken = ['t0', 't1', 't2'].map((t) => lease.take(research, t));
+    expect(taken.map((a) => a?.grantId)).toEqual(grants.map((g) => g.requestId));
+    expect(taken.map((a) => a?.agentType)).toEqual(['researcher', 'researcher', 'researcher']);
     lease.settle([{ types: research, count: 2, taskId: 't3', priority: 0 }]);
     expect(sent).toHaveLength(0);
   });

@@ -1,5 +1,5 @@
-import { ProviderLimiter } from '../src/activities/model/provider-limits';
-import { WorkerMetrics } from '../src/observability/worker-metrics';
+import { ProviderLimiter } from '../../src/activities/model/provider-limits';
+import { WorkerMetrics } from '../../src/observability/worker-metrics';
 
 const sleeper = { sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)) };
 
@@ -69,7 +69,7 @@ describe('per-provider limits (one worker)', () => {
 });
 
 describe('worker metrics of model calls', () => {
-  test('the provider limiter\'s figures are exported by provider', async () => {
+  test("the provider limiter's figures are exported by provider", async () => {
     const metrics = new WorkerMetrics();
     metrics.watchProviderCalls(() => [{ key: 'openai', inFlight: 3, waiting: 2, queuedTotal: 5 }]);
     const text = await metrics.registry.metrics();

@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigSchema, loadConfig } from '../src/config';
-import definitions from '../src/shared/custom-search-attributes.json';
-import { SEARCH_ATTRIBUTES } from '../src/shared/search-attributes';
-import { loadCompose, ROOT, type ComposeService } from './support/compose-file';
+import { ConfigSchema, loadConfig } from '../../src/config';
+import definitions from '../../src/shared/custom-search-attributes.json';
+import { SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { loadCompose, ROOT, type ComposeService } from '../support/compose-file';
 
 /** What docker-compose.yml promises, checked without Docker (scripts/check-compose.sh runs `docker compose config`). */
 

@@ -1,6 +1,6 @@
-import { ReadyQueue } from '../src/workflows/ready-queue';
-import type { TaskSpec } from '../src/shared/task';
-import type { TaskState } from '../src/shared/task';
+import { ReadyQueue } from '../../src/workflows/ready-queue';
+import type { TaskSpec } from '../../src/shared/task';
+import type { TaskState } from '../../src/shared/task';
 
 const entry = (id: string, index: number, priority: number, eligibleTypes: string[]) => ({
   spec: {

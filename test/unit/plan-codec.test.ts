@@ -1,10 +1,10 @@
-import { checkPlan } from '../src/shared/plan-check';
-import { compactPlan, expandPlan } from '../src/shared/plan-codec';
-import { TASK_DEFAULTS } from '../src/shared/task';
-import { DEFAULT_SETTINGS } from '../src/shared/settings';
-import { settingsOf } from '../src/workflows/lazy-schemas';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
-import { DagExecutor, type CarriedRecord } from '../src/workflows/dag';
+import { checkPlan } from '../../src/shared/plan-check';
+import { compactPlan, expandPlan } from '../../src/shared/plan-codec';
+import { TASK_DEFAULTS } from '../../src/shared/task';
+import { DEFAULT_SETTINGS } from '../../src/shared/settings';
+import { settingsOf } from '../../src/workflows/lazy-schemas';
+import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import { DagExecutor, type CarriedRecord } from '../../src/workflows/dag';
 
 describe('plan codec', () => {
   test('compact then expand gives back the same plan, subtasks and non-default fields included', () => {

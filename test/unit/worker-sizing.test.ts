@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from '../src/config';
-import { DEFAULT_SIZING, workerSizing } from '../src/worker/sizing';
+import { ConfigError, loadConfig } from '../../src/config';
+import { DEFAULT_SIZING, workerSizing } from '../../src/worker/sizing';
 
 describe('worker sizing (WORKER_* variables)', () => {
   test('by default a worker holds 2,000 activities, 200 local activities and 40 workflow tasks; polls autoscale', () => {

@@ -1,8 +1,8 @@
-import { PoolState } from '../src/workflows/pool-state';
-import { AgentType } from '../src/shared/agent-type';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
-import type { AcquireRequest, Grant, Release } from '../src/shared/pool';
-import type { AgentInstance } from '../src/shared/agent';
+import { PoolState } from '../../src/workflows/pool-state';
+import { AgentType } from '../../src/shared/agent-type';
+import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import type { AcquireRequest, Grant, Release } from '../../src/shared/pool';
+import type { AgentInstance } from '../../src/shared/agent';
 
 /** The pool's policy without a server: caps, and what it carries across continue-as-new at MAX_AGENTS 10,000. */
 const settings = { maxAgents: 10_000, quarantineAfter: 3, sweepIntervalSeconds: 60, historyLimit: 5_000 };

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import { get } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import express from 'express';
-import { SseStream } from '../src/api/events/sse';
+import { SseStream } from '../../src/api/events/sse';
 
 /**
  * The event stream's writer against real sockets: a client that reads nothing is dropped once too much waits unsent

@@ -1,10 +1,10 @@
-import { DagSchedule, inSequence, type DagOptions } from '../src/workflows/dag-schedule';
-import type { TaskRecord } from '../src/workflows/dag-carry';
-import { Failure } from '../src/shared/errors';
-import { checkPlan } from '../src/shared/plan-check';
-import { type TaskSpec } from '../src/shared/task';
-import { DEFAULT_REGISTRY } from '../src/shared/registry';
-import type { TaskError } from '../src/shared/task';
+import { DagSchedule, inSequence, type DagOptions } from '../../src/workflows/dag-schedule';
+import type { TaskRecord } from '../../src/workflows/dag-carry';
+import { Failure } from '../../src/shared/errors';
+import { checkPlan } from '../../src/shared/plan-check';
+import { type TaskSpec } from '../../src/shared/task';
+import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import type { TaskError } from '../../src/shared/task';
 
 /** The DAG scheduler's decisions without a workflow: what DagExecutor starts, in which order, and what a failure does. */
 const spec = (id: string, over: Partial<TaskSpec> = {}): TaskSpec => ({

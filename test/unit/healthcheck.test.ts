@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
-import { loadConfig } from '../src/config';
-import { probe, probeUrl, roleOf } from '../src/healthcheck';
-import { freePort } from './support/processes';
+import { loadConfig } from '../../src/config';
+import { probe, probeUrl, roleOf } from '../../src/healthcheck';
+import { freePort } from '../support/processes';
 
 /** The image's HEALTHCHECK (dist/healthcheck.js): which endpoint each role probes, and what counts as healthy. */
 

@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigSchema } from '../src/config';
-import { brokenLinks, headingAnchors, markdownLinks } from './support/markdown-links';
+import { ConfigSchema } from '../../src/config';
+import { brokenLinks, headingAnchors, markdownLinks } from '../support/markdown-links';
 
 /** The README and docs/ stand on their own: every link resolves in the repository or is a public http(s) URL. */
-const root = join(__dirname, '..');
+const root = join(__dirname, '..', '..');
 const docs = readdirSync(join(root, 'docs'))
   .filter((f) => f.endsWith('.md'))
   .map((f) => join(root, 'docs', f));

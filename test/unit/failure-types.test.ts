@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { failureTypes, NON_RETRYABLE_TYPES, NOT_THE_AGENTS_FAULT } from '../src/shared/errors';
+import { failureTypes, NON_RETRYABLE_TYPES, NOT_THE_AGENTS_FAULT } from '../../src/shared/errors';
 
 /** The cells docs/reliability.md's "Failure types" table must show for each type of src/shared/errors.ts. */
 const expectedRows = (): string[][] =>
@@ -13,7 +13,7 @@ const expectedRows = (): string[][] =>
   ]);
 
 function documentedRows(): string[][] {
-  const doc = readFileSync(join(__dirname, '..', 'docs', 'reliability.md'), 'utf8');
+  const doc = readFileSync(join(__dirname, '..', '..', 'docs', 'reliability.md'), 'utf8');
   const section = doc.slice(doc.indexOf('## Failure types'));
   return section
     .split('\n')

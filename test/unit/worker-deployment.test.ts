@@ -1,5 +1,5 @@
-import { ConfigError, loadConfig } from '../src/config';
-import { deploymentOptions, shutdownOptions } from '../src/worker/deployment';
+import { ConfigError, loadConfig } from '../../src/config';
+import { deploymentOptions, shutdownOptions } from '../../src/worker/deployment';
 
 describe('worker deployment settings', () => {
   test('unversioned unless WORKER_BUILD_ID is set; 30 s of grace by default', () => {
