@@ -4,7 +4,8 @@
  * one JSON reply after the same total time. It runs in a process of its own (so its CPU is not the worker's) and counts
  * the calls in flight: `GET /stats` answers `{ inFlight, peak, calls }`, `POST /stats/reset` zeroes peak and calls.
  *
- * Started by `startMockProvider` (spawns this file); run directly it reads its settings from MOCK_* variables.
+ * A model named `mock:<ms>` waits that long for its first token instead. Started by `startMockProvider` (spawns this
+ * file); run directly it reads its settings from MOCK_* variables.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -56,7 +57,8 @@ function serve(latency: MockLatency): Promise<number> {
       const created = Math.floor(Date.now() / 1_000);
       const model = body.model ?? 'mock';
       const usage = { prompt_tokens: 50, completion_tokens: latency.chunks + 1, total_tokens: 51 + latency.chunks };
-      await sleep(latency.firstTokenMs);
+      // A model named `mock:<ms>` answers its first token after that long instead (slower agents, same provider).
+      await sleep(Number(/^mock:(\d+)$/.exec(model)?.[1] ?? latency.firstTokenMs));
       if (!body.stream) {
         await sleep(latency.chunks * latency.chunkMs);
         const answer = ['done', ...Array.from({ length: latency.chunks }, (_, i) => ` w${i}`)].join('');

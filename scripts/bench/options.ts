@@ -173,6 +173,27 @@ function slowOptions(quick: boolean, env: NodeJS.ProcessEnv): SlowOptions {
               env: { MODEL_MAX_CONCURRENCY: '100' },
               label: `${tasks} agents, 2 workers, MODEL_MAX_CONCURRENCY 100 each`,
             },
+            // The resource-based tuner instead of fixed slots.
+            {
+              tasks,
+              workers: 1,
+              env: { WORKER_TUNER: 'resource' },
+              label: `${tasks} agents, 1 worker, WORKER_TUNER=resource`,
+            },
+            // Slower models (20 s to the first token): where 100 activity slots bind hard.
+            {
+              tasks: tasks / 2,
+              workers: 1,
+              agentType: 'slower-model',
+              label: `${tasks / 2} agents of 21 s calls, 1 worker`,
+            },
+            {
+              tasks: tasks / 2,
+              workers: 1,
+              agentType: 'slower-model',
+              env: { WORKER_MAX_ACTIVITIES: '100' },
+              label: `${tasks / 2} agents of 21 s calls, 1 worker, 100 activity slots (before)`,
+            },
             { tasks: 5 * tasks, workers: 1 },
           ],
     workerEnv: JSON.parse(env.BENCH_I_WORKER_ENV ?? '{}') as Record<string, string>,

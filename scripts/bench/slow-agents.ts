@@ -33,6 +33,9 @@ import { callMs, startMockProvider, type MockLatency, type MockProvider } from '
 import { log, mapLimit, sleep, sum, type Cleanups } from './util';
 
 export const SLOW_TYPE = 'slow-model';
+/** The same provider, 20 s to the first token: agents of reasoning models, where the slots bind sooner. */
+export const SLOWER_TYPE = 'slower-model';
+export const SLOWER_FIRST_TOKEN_MS = 20_000;
 export const CALLS_PER_TASK = 2;
 
 export interface SlowOptions {
@@ -40,7 +43,7 @@ export interface SlowOptions {
   /** Model text streamed into heartbeats (MODEL_STREAM_INTERVAL_MS 1,000) or one generateText call (0). */
   stream: boolean;
   /** Orchestrator runs: tasks, in plans of at most 1,000 (a plan's maxConcurrency), on this many worker processes. */
-  runs: { tasks: number; workers: number; env?: Record<string, string>; label?: string }[];
+  runs: { tasks: number; workers: number; env?: Record<string, string>; label?: string; agentType?: string }[];
   /** Tasks of the floor and bare-Temporal runs; 0 skips bare Temporal. */
   baseTasks: number;
   /** Environment of every worker process (sizing, provider limits) on top of the bench's own. */
@@ -294,7 +297,7 @@ async function measureOrchestrator(
             tasks: Array.from({ length: p.tasks }, (_, i) => ({
               id: `t${i}`,
               description: `slow agent ${i}`,
-              agentType: SLOW_TYPE,
+              agentType: spec.agentType ?? SLOW_TYPE,
             })),
           });
           if (post.status !== 202)
@@ -420,6 +423,13 @@ export async function measureSlowAgents(opts: SlowOptions, cleanups: Cleanups): 
           capabilities: ['slow-thinking'],
           maxInstances: maxTasks,
           runtime: { provider: 'openai-compatible', model: 'mock', baseUrl: provider.baseUrl },
+        }),
+        AgentType.parse({
+          name: SLOWER_TYPE,
+          description: 'an agent whose model takes 20 s to its first token (the bench mock provider)',
+          capabilities: ['slower-thinking'],
+          maxInstances: maxTasks,
+          runtime: { provider: 'openai-compatible', model: `mock:${SLOWER_FIRST_TOKEN_MS}`, baseUrl: provider.baseUrl },
         }),
       ],
     };
