@@ -45,6 +45,8 @@ async function activityTypes(handle: WorkflowHandle): Promise<string[]> {
 }
 
 describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)', () => {
+  /** What the worker's deps logged as warnings (a provider limit that binds). */
+  const warnings: string[] = [];
   let fake: FakeOpenAI;
   let reply: (req: ChatRequest, i: number) => FakeReply | Promise<FakeReply>;
   let h: Harness;
@@ -62,7 +64,10 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
       ),
       env: { [KEY_ENV]: 'sk-test' },
       // Limits are counted per provider and host: only the "limited" type's endpoint is held to one call at a time.
-      config: { MODEL_PROVIDER_LIMITS: { [`openai@localhost:${new URL(fake.baseUrl).port}`]: { maxConcurrency: 1 } } },
+      config: {
+        MODEL_PROVIDER_LIMITS: { [`openai@localhost:${new URL(fake.baseUrl).port}`]: { maxConcurrency: 1 } },
+        log: { warn: (_details: unknown, message?: string) => void warnings.push(String(message)) },
+      },
     });
   });
   afterAll(async () => {
@@ -365,6 +370,10 @@ describe('model runtime (Vercel AI SDK against a local OpenAI-compatible server)
     });
     expect(r.status).toBe('completed');
     expect(peak).toBe(1);
+    // The limit bound, and the worker said so once (the metrics count each queued call).
+    const port = new URL(fake.baseUrl).port;
+    const told = warnings.filter((w) => w.startsWith(`model calls to openai@localhost:${port} are queued`));
+    expect(told).toEqual([expect.stringContaining("this worker's maxConcurrency limit (1 in flight)")]);
   });
 });
 

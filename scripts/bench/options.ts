@@ -160,18 +160,21 @@ function slowOptions(quick: boolean, env: NodeJS.ProcessEnv): SlowOptions {
               env: { WORKER_MAX_ACTIVITIES: '100' },
               label: `${tasks} agents, 1 worker, 100 activity slots (before)`,
             },
-            // Scale-out: a per-worker budget (the provider limit) doubles with a second worker.
+            // Scale-out: a per-worker budget (the provider limit) doubles with a second worker, shown on slower calls
+            // (with 3 s calls one worker's CPU, not the budget, bounds the calls in flight on 2 cores).
             {
-              tasks,
+              tasks: tasks / 2,
               workers: 1,
+              agentType: 'slower-model',
               env: { MODEL_MAX_CONCURRENCY: '100' },
-              label: `${tasks} agents, 1 worker, MODEL_MAX_CONCURRENCY 100`,
+              label: `${tasks / 2} agents of 21 s calls, 1 worker, MODEL_MAX_CONCURRENCY 100`,
             },
             {
-              tasks,
+              tasks: tasks / 2,
               workers: 2,
+              agentType: 'slower-model',
               env: { MODEL_MAX_CONCURRENCY: '100' },
-              label: `${tasks} agents, 2 workers, MODEL_MAX_CONCURRENCY 100 each`,
+              label: `${tasks / 2} agents of 21 s calls, 2 workers, MODEL_MAX_CONCURRENCY 100 each`,
             },
             // The resource-based tuner instead of fixed slots.
             {
