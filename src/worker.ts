@@ -195,6 +195,16 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
   };
 }
 
+/** What the worker's pool activities need: the registry file's types and MAX_AGENTS, (re)applied at every start. */
+export function poolDepsOf(config: Config, client: Client): PoolDeps {
+  const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
+  return {
+    client,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
+  };
+}
+
 export interface CreateWorkerOptions {
   connection: NativeConnection;
   namespace: string;
@@ -304,12 +314,7 @@ async function main(): Promise<void> {
   });
   const added = await ensureSearchAttributes(connection.operatorService, config.TEMPORAL_NAMESPACE);
   if (added.length > 0) log.info(`registered search attributes: ${added.join(', ')}`);
-  const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
-  const pool: PoolDeps = {
-    client,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
-  };
+  const pool = poolDepsOf(config, client);
   const deps = buildDeps({ ...config, tracing: tracing !== undefined, log }, client);
   metrics?.watchProviderCalls(() => deps.providerCalls());
   const worker = await createWorker({

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type LogEntry, type Worker } from '@temporalio/worker';
 import { createApp } from '../../src/api/app';
-import { loadConfig, poolSettings, type Config } from '../../src/config';
-import { signalPool, type PoolDeps } from '../../src/activities/pool';
+import { loadConfig, type Config } from '../../src/config';
+import { signalPool } from '../../src/activities/pool';
 import { loadRegistry } from '../../src/storage/registry-file';
 import { DEFAULT_REGISTRY, type Registry } from '../../src/shared/registry';
-import { buildDeps, createWorker } from '../../src/worker';
+import { buildDeps, createWorker, poolDepsOf } from '../../src/worker';
 import { freePort, startDevServer, type DevServer } from '../dev-server';
 import { dynamicConfigOf } from './environment';
 import { MAX_AGENTS, type Variant } from './options';
@@ -118,11 +118,7 @@ export async function startRig(
     cleanups.add('client connection', () => connection.close());
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 
-    const pool: PoolDeps = {
-      client,
-      taskQueue,
-      poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
-    };
+    const pool = poolDepsOf(config, client);
     const worker: Worker = await createWorker({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,

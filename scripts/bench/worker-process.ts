@@ -6,11 +6,10 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { signalPool, type PoolDeps } from '../../src/activities/pool';
-import { loadConfig, poolSettings } from '../../src/config';
-import { loadRegistry } from '../../src/storage/registry-file';
+import { signalPool } from '../../src/activities/pool';
+import { loadConfig } from '../../src/config';
 import { workflowInterceptorModules } from '../../src/observability/temporal';
-import { buildDeps, createWorker } from '../../src/worker';
+import { buildDeps, createWorker, poolDepsOf } from '../../src/worker';
 import { workerSizing } from '../../src/worker/sizing';
 
 async function main(): Promise<void> {
@@ -27,12 +26,7 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
-  const pool: PoolDeps = {
-    client,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
-    poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
-  };
+  const pool = poolDepsOf(config, client);
   const deps = buildDeps(config, client);
   const worker = await createWorker({
     connection,

@@ -5,6 +5,33 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ProviderCallStats } from '../activities/model';
 import type { Logger } from './logger';
 
+/** The model-call metrics, each read from the worker's provider limiter at scrape time. */
+const PROVIDER_CALL_METRICS = [
+  {
+    name: 'agent_orchestrator_model_calls_in_flight',
+    kind: 'gauge',
+    field: 'inFlight',
+    help: 'Model calls this worker has in flight, by provider (provider, plus host for a base URL).',
+  },
+  {
+    name: 'agent_orchestrator_model_calls_waiting',
+    kind: 'gauge',
+    field: 'waiting',
+    help: 'Model calls waiting on this worker for a provider limit (MODEL_MAX_CONCURRENCY, MODEL_REQUESTS_PER_MINUTE, a 429 pause).',
+  },
+  {
+    name: 'agent_orchestrator_model_calls_queued_total',
+    kind: 'counter',
+    field: 'queuedTotal',
+    help: 'Model calls that had to wait for a provider limit on this worker before they started.',
+  },
+] as const satisfies readonly {
+  name: string;
+  kind: 'gauge' | 'counter';
+  field: keyof Omit<ProviderCallStats, 'key'>;
+  help: string;
+}[];
+
 /**
  * The worker's own Prometheus metrics: process metrics (`process_*`, `nodejs_*`) and every activity it runs, by
  * activity type and outcome. The SDK's Core metrics (`temporal_*`) come from Core's exporter and are appended to the
@@ -30,37 +57,23 @@ export class WorkerMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
-    const calls = () => this.providerCalls();
-    new Gauge({
-      name: 'agent_orchestrator_model_calls_in_flight',
-      help: 'Model calls this worker has in flight, by provider (provider, plus host for a base URL).',
-      labelNames: ['provider'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of calls()) this.set({ provider: c.key }, c.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'agent_orchestrator_model_calls_waiting',
-      help: 'Model calls waiting on this worker for a provider limit (MODEL_MAX_CONCURRENCY, MODEL_REQUESTS_PER_MINUTE, a 429 pause).',
-      labelNames: ['provider'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of calls()) this.set({ provider: c.key }, c.waiting);
-      },
-    });
-    new Counter({
-      name: 'agent_orchestrator_model_calls_queued_total',
-      help: 'Model calls that had to wait for a provider limit on this worker before they started.',
-      labelNames: ['provider'] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const c of calls()) this.inc({ provider: c.key }, c.queuedTotal);
-      },
-    });
+    for (const m of PROVIDER_CALL_METRICS) {
+      const read = () => this.providerCalls();
+      const Metric = m.kind === 'counter' ? Counter : Gauge;
+      new Metric({
+        name: m.name,
+        help: m.help,
+        labelNames: ['provider'] as const,
+        registers: [this.registry],
+        collect(this: Counter<'provider'> | Gauge<'provider'>) {
+          this.reset();
+          for (const c of read()) {
+            if (this instanceof Gauge) this.set({ provider: c.key }, c[m.field]);
+            else this.inc({ provider: c.key }, c[m.field]);
+          }
+        },
+      });
+    }
   }
 
   /** The model calls behind the `agent_orchestrator_model_calls_*` metrics (the worker's provider limiter). */

@@ -25,7 +25,7 @@ export function providerFailure(err: unknown, onRateLimit?: (ms: number) => void
   if (RetryError.isInstance(cause)) cause = cause.lastError;
   if (cause instanceof ApplicationFailure) return cause;
   if (LoadAPIKeyError.isInstance(cause)) {
-    return ApplicationFailure.create({ type: Failure.ModelAuthFailed, message: cause.message, nonRetryable: true });
+    return ApplicationFailure.nonRetryable(cause.message, Failure.ModelAuthFailed);
   }
   if (APICallError.isInstance(cause)) {
     const status = cause.statusCode;
@@ -41,10 +41,10 @@ export function providerFailure(err: unknown, onRateLimit?: (ms: number) => void
       });
     }
     if (status === 401 || status === 403) {
-      return ApplicationFailure.create({ type: Failure.ModelAuthFailed, message, nonRetryable: true });
+      return ApplicationFailure.nonRetryable(message, Failure.ModelAuthFailed);
     }
     if (status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 409) {
-      return ApplicationFailure.create({ type: Failure.ModelBadRequest, message, nonRetryable: true });
+      return ApplicationFailure.nonRetryable(message, Failure.ModelBadRequest);
     }
     return ApplicationFailure.create({ type: status ? Failure.ModelServerError : Failure.ModelUnavailable, message });
   }

@@ -44,18 +44,13 @@ export function languageModel(runtime: Runtime, env: NodeJS.ProcessEnv): Languag
       }).chatModel(model);
     }
     default:
-      throw ApplicationFailure.create({
-        type: Failure.BadInput,
-        message: `provider "${runtime.provider}" has no model`,
-        nonRetryable: true,
-      });
+      throw ApplicationFailure.nonRetryable(`provider "${runtime.provider}" has no model`, Failure.BadInput);
   }
 }
 
 function missingKey(name: string): ApplicationFailure {
-  return ApplicationFailure.create({
-    type: Failure.ModelAuthFailed,
-    message: `the API key variable ${name} is not set in the worker's environment`,
-    nonRetryable: true,
-  });
+  return ApplicationFailure.nonRetryable(
+    `the API key variable ${name} is not set in the worker's environment`,
+    Failure.ModelAuthFailed,
+  );
 }
