@@ -27,6 +27,12 @@ export interface Results {
 const DOC = join(ROOT, 'docs/benchmarks.md');
 const MARKER = '<!-- Newest run first. `npm run bench` inserts its section below this line and keeps older ones. -->';
 
+/** Where measure (i) runs. */
+const SLOW_SETUP =
+  'a tuned dev server of its own (' +
+  serverDescription('tuned') +
+  '); worker processes of their own; the mock provider in a process of its own; API, floor client and load generator in the bench process; all on 127.0.0.1';
+
 const met = (ok: boolean) => (ok ? '**met**' : '**not met**');
 
 // ---------------------------------------------------------------------------------------------------------------------
@@ -539,8 +545,13 @@ function section(r: Results): string {
     `- Code: ${r.env.code}`,
     `- Machine: ${r.env.machine}; ${r.env.os}; Node ${r.env.node}`,
     ...r.variants.map((v) => `- Server, ${v.variant}: ${serverDescription(v.variant)}`),
-    `- Temporal: ${r.env.temporalCli}; SDK @temporalio/worker ${r.env.sdk}; worker, API and load generator in one Node process, all on 127.0.0.1; the servers run one after the other`,
-    `- Settings: MAX_AGENTS ${MAX_AGENTS} (every agent type's maxInstances raised to ${MAX_AGENTS}, so MAX_AGENTS is the cap that binds), offline runtime with no simulated latency, retries 50 → 200 ms`,
+    ...(r.variants.length > 0
+      ? [
+          `- Temporal: ${r.env.temporalCli}; SDK @temporalio/worker ${r.env.sdk}; worker, API and load generator in one Node process, all on 127.0.0.1; the servers run one after the other`,
+          `- Settings: MAX_AGENTS ${MAX_AGENTS} (every agent type's maxInstances raised to ${MAX_AGENTS}, so MAX_AGENTS is the cap that binds), offline runtime with no simulated latency, retries 50 → 200 ms`,
+        ]
+      : []),
+    ...(r.slow ? [`- (i): ${SLOW_SETUP}; Temporal: ${r.env.temporalCli}; SDK @temporalio/worker ${r.env.sdk}`] : []),
     '',
     ...(r.variants.length > 0 ? [table(rows(r)), ''] : []),
     ...analysis(r),
