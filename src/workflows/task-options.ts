@@ -1,4 +1,11 @@
-import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import {
+  ActivityCancellationType,
+  proxyActivities,
+  proxyLocalActivities,
+  type ActivityOptions,
+  type LocalActivityOptions,
+} from '@temporalio/workflow';
+import type { AgentActivities } from '../activities/types';
 import type { TaskWorkflowInput } from '../shared/task';
 import { NON_RETRYABLE_TYPES } from '../shared/errors';
 
@@ -41,4 +48,25 @@ export function stepsAreShort(input: TaskWorkflowInput, offline: boolean): boole
   if (!offline) return false;
   const sim = input.task.input?.simulate as { latencyMs?: unknown; hang?: unknown } | undefined;
   return !sim || (!sim.latencyMs && !sim.hang);
+}
+
+/** The activities of one lifecycle step, local or regular, named `<step> · <task> · <agent>` in the Web UI. */
+export function stepActivities(
+  input: TaskWorkflowInput,
+  label: string,
+  agentId: string,
+  local: boolean,
+): AgentActivities {
+  return local
+    ? proxyLocalActivities<AgentActivities>(localStepOptions(input, label, agentId))
+    : proxyActivities<AgentActivities>(stepOptions(input, label, agentId));
+}
+
+/**
+ * A model agent's validate step makes no model call (it checks the answer and writes the agent's memory): a local
+ * activity, a marker instead of three activity events and a workflow task of its own (measure (i) in
+ * docs/benchmarks.md). Tasks started before `leanSteps` replay with the regular activity they recorded.
+ */
+export function validatesLocally(input: TaskWorkflowInput, offline: boolean): boolean {
+  return stepsAreShort(input, offline) || (!offline && input.leanSteps === true);
 }

@@ -5,7 +5,6 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   proxyActivities,
-  proxyLocalActivities,
   setCurrentDetails,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,7 +29,7 @@ import { HumanQuestion } from './human-input';
 import { taskAssignedSignal } from './messages';
 import { PoolOutbox } from './pool-outbox';
 import { SubAgents } from './sub-agents';
-import { localStepOptions, maxAttempts, stepOptions, stepsAreShort } from './task-options';
+import { maxAttempts, stepActivities, stepOptions, stepsAreShort, validatesLocally } from './task-options';
 import { TaskRecord } from './task-record';
 
 /** A model agent's loop may not run longer than this many turns, whatever its runtime says. */
@@ -293,7 +292,11 @@ export class TaskRun {
     this.record.transition('executing');
     const executed = await this.agentLoop(n, thoughts, fused?.executed);
     this.record.transition('validating');
-    const validated = await this.validateStep()({
+    const validated = await this.step(
+      'validate',
+      'validate',
+      validatesLocally(this.input, this.agent.offline),
+    )({
       ...this.ctx(n),
       output: executed.output,
       ...(executed.summary ? { summary: executed.summary } : {}),
@@ -353,22 +356,12 @@ export class TaskRun {
     };
   }
 
-  private step<K extends keyof AgentActivities>(name: K, label: string = name): AgentActivities[K] {
-    const { agentId } = this.agent.current;
-    if (stepsAreShort(this.input, this.agent.offline))
-      return proxyLocalActivities<AgentActivities>(localStepOptions(this.input, label, agentId))[name];
-    return proxyActivities<AgentActivities>(stepOptions(this.input, label, agentId))[name];
-  }
-
-  /**
-   * A model agent's validate step makes no model call (it checks the answer and writes the agent's memory): a local
-   * activity, a marker instead of three activity events and a workflow task of its own (measure (i) in
-   * docs/benchmarks.md). Tasks started before `leanSteps` replay with the regular activity they recorded.
-   */
-  private validateStep(): AgentActivities['validate'] {
-    if (this.agent.offline || !this.input.leanSteps) return this.step('validate');
-    return proxyLocalActivities<AgentActivities>(localStepOptions(this.input, 'validate', this.agent.current.agentId))
-      .validate;
+  private step<K extends keyof AgentActivities>(
+    name: K,
+    label: string = name,
+    local = stepsAreShort(this.input, this.agent.offline),
+  ): AgentActivities[K] {
+    return stepActivities(this.input, label, this.agent.current.agentId, local)[name];
   }
 
   private callTool(call: ToolCallRequest) {
