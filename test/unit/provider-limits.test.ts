@@ -43,6 +43,24 @@ describe('per-provider limits (one worker)', () => {
     expect(limiter.active('p')).toBe(0);
   });
 
+  test('calls waiting for a full provider do not poll: each is woken when a call ends, in order', async () => {
+    let sleeps = 0;
+    const counting = {
+      sleep: (ms: number) => {
+        sleeps++;
+        return new Promise<void>((r) => setTimeout(r, ms).unref());
+      },
+    };
+    const limiter = new ProviderLimiter({ maxConcurrency: 1, requestsPerMinute: 0 });
+    const started: number[] = [];
+    const first = limiter.run('p', counting, () => new Promise((r) => setTimeout(r, 300)));
+    const waiting = Array.from({ length: 20 }, (_, i) => limiter.run('p', counting, async () => void started.push(i)));
+    await Promise.all([first, ...waiting]);
+    expect(started).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // One wait (one heartbeat) per queued call; polling every 50 ms over 300 ms would have been about six each.
+    expect(sleeps).toBe(20);
+  });
+
   test('a limit that binds is told once per provider and reason, and counted in stats()', async () => {
     const told: string[] = [];
     const limiter = new ProviderLimiter({ maxConcurrency: 1, requestsPerMinute: 0 }, {}, (key, reason, limit) =>

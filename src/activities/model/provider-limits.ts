@@ -13,7 +13,12 @@ interface KeyState {
   /** Calls waiting for room now, and calls that ever had to wait. */
   waiting: number;
   queued: number;
+  /** Calls waiting for a call in flight to end, first first. */
+  wakers: (() => void)[];
 }
+
+/** A call waiting for a provider heartbeats (through its Waiter) at least this often. */
+const WAIT_BEAT_MS = 5_000;
 
 /** Why a call waits: the provider's concurrency limit, its rate limit, or a 429's retry-after. */
 export type QueueReason = 'maxConcurrency' | 'requestsPerMinute' | 'retryAfter';
@@ -58,7 +63,7 @@ export class ProviderLimiter {
   private of(key: string): KeyState {
     let s = this.state.get(key);
     if (!s) {
-      s = { active: 0, nextStartAt: 0, pausedUntil: 0, waiting: 0, queued: 0 };
+      s = { active: 0, nextStartAt: 0, pausedUntil: 0, waiting: 0, queued: 0, wakers: [] };
       this.state.set(key, s);
     }
     return s;
@@ -74,22 +79,18 @@ export class ProviderLimiter {
       for (;;) {
         const now = Date.now();
         const wait = Math.max(s.pausedUntil - now, s.nextStartAt - now, 0);
-        if (s.active < limit.maxConcurrency && wait === 0) break;
+        const full = s.active >= limit.maxConcurrency;
+        if (!full && wait === 0) break;
         if (!waited) {
           waited = true;
           s.waiting++;
           s.queued++;
-          this.tell(
-            key,
-            s.pausedUntil > now
-              ? 'retryAfter'
-              : s.active >= limit.maxConcurrency
-                ? 'maxConcurrency'
-                : 'requestsPerMinute',
-            limit,
-          );
+          this.tell(key, s.pausedUntil > now ? 'retryAfter' : full ? 'maxConcurrency' : 'requestsPerMinute', limit);
         }
-        await waiter.sleep(Math.min(Math.max(wait, 50), 500));
+        // A full provider wakes its first waiter when a call ends (no polling: hundreds may wait at once); a rate or a
+        // pause is a known time. Either way the waiting step heartbeats at least every WAIT_BEAT_MS.
+        if (full) await this.untilFreed(s, waiter);
+        else await waiter.sleep(Math.min(Math.max(wait, 50), WAIT_BEAT_MS));
       }
     } finally {
       if (waited) s.waiting--;
@@ -100,6 +101,22 @@ export class ProviderLimiter {
       return await fn();
     } finally {
       s.active--;
+      s.wakers.shift()?.();
+    }
+  }
+
+  /** Waits until a call to this provider ends (first come, first woken), heartbeating meanwhile. */
+  private async untilFreed(s: KeyState, waiter: Waiter): Promise<void> {
+    let wake!: () => void;
+    const freed = new Promise<void>((resolve) => (wake = resolve));
+    s.wakers.push(wake);
+    const beat = waiter.sleep(WAIT_BEAT_MS);
+    try {
+      await Promise.race([freed, beat]);
+    } finally {
+      const i = s.wakers.indexOf(wake);
+      if (i >= 0) s.wakers.splice(i, 1);
+      beat.catch(() => undefined); // still running after a wake; a cancellation is seen by the next wait or step
     }
   }
 
