@@ -53,6 +53,8 @@ export interface SlowOptions {
 
 export interface SlowRun {
   label: string;
+  /** The agent type of its tasks (SLOW_TYPE unless the run says otherwise). */
+  agentType: string;
   tasks: number;
   workers: number;
   ok: boolean;
@@ -201,7 +203,7 @@ async function sampled<T>(
   server: DevServer,
   provider: MockProvider,
   work: () => Promise<T>,
-): Promise<{ value: T; run: Omit<SlowRun, 'label' | 'tasks' | 'workers' | 'ok' | 'completed'> }> {
+): Promise<{ value: T; run: Omit<SlowRun, 'label' | 'agentType' | 'tasks' | 'workers' | 'ok' | 'completed'> }> {
   const pids = workers.procs.map((p) => p.pid);
   const idleRssMb = sum(pids.map(rssMb));
   const cpuOf = () => ({
@@ -324,6 +326,7 @@ async function measureOrchestrator(
     const bad = value.find((o) => o.status !== 'completed');
     return {
       label,
+      agentType: spec.agentType ?? SLOW_TYPE,
       tasks: spec.tasks,
       workers: spec.workers,
       ok: !bad && completed === spec.tasks,
@@ -363,6 +366,7 @@ async function measureBareModel(ctx: RunContext, tasks: number, tag: string): Pr
     const desc = await ctx.client.workflow.getHandle(workflowId).describe();
     return {
       label: `bare Temporal, ${tasks} tasks, 1 worker`,
+      agentType: SLOW_TYPE,
       tasks,
       workers: 1,
       ok: value.completed === tasks,

@@ -1,6 +1,6 @@
 /** The report of measure (i), agents that wait: a table of its runs and the figures against the targets. */
 import { callMs } from './mock-provider';
-import { CALLS_PER_TASK, type SlowResults, type SlowRun } from './slow-agents';
+import { CALLS_PER_TASK, SLOW_TYPE, type SlowResults, type SlowRun } from './slow-agents';
 import { fmt } from './util';
 
 export const SLOW_TARGET = {
@@ -16,7 +16,7 @@ const cpuPerTask = (r: SlowRun) => (r.cpu.workersMs + r.cpu.serverMs + r.cpu.ben
 const mbPerAgent = (r: SlowRun) => (r.peakRssMb - r.idleRssMb) / Math.max(r.peakInFlight, 1);
 
 function row(s: SlowResults, r: SlowRun): string[] {
-  const floor = s.floor && r.tasks === s.floor.tasks ? r.wallMs / s.floor.wallMs : NaN;
+  const floor = s.floor && r.tasks === s.floor.tasks && r.agentType === SLOW_TYPE ? r.wallMs / s.floor.wallMs : NaN;
   return [
     r.label,
     r.ok ? `${fmt(r.wallMs / 1_000, 1)} s` : `**${r.error ?? 'failed'}** (${fmt(r.completed)} of ${fmt(r.tasks)})`,
@@ -67,7 +67,8 @@ export function slowReport(s: SlowResults | undefined): string[] {
   const table = cells.map((c) => `| ${c.join(' | ')} |`);
 
   const out = [...head, ...table, ''];
-  const first = s.orchestrator[0];
+  // The targets speak of the floor's own workload: the first run of as many agents of the 3 s type.
+  const first = s.orchestrator.find((r) => r.agentType === SLOW_TYPE && r.tasks === s.floor?.tasks);
   if (first && s.floor) {
     const ratio = first.wallMs / s.floor.wallMs;
     const mb = mbPerAgent(first);
