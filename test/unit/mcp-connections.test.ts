@@ -1,21 +1,16 @@
-import { join } from 'node:path';
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { McpConnections } from '../../src/activities/tools';
 import type { McpServer } from '../../src/shared/agent-type';
+import { MCP_EVERYTHING } from '../support/mcp-everything';
 
 jest.setTimeout(30_000);
 
-const entry = join(
-  __dirname,
-  '..',
-  '..',
-  'node_modules',
-  '@modelcontextprotocol',
-  'server-everything',
-  'dist',
-  'index.js',
-);
-const server = (name: string): McpServer => ({ name, transport: 'stdio', command: process.execPath, args: [entry] });
+const server = (name: string): McpServer => ({
+  name,
+  transport: 'stdio',
+  command: process.execPath,
+  args: [MCP_EVERYTHING],
+});
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
