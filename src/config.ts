@@ -98,6 +98,14 @@ export const ConfigSchema = z.object({
       }
       return z.NEVER;
     }),
+  /**
+   * Short top-level tasks (offline agents, nothing to wait for) run inline in their plan's workflow instead of a task
+   * workflow each (docs/configuration.md).
+   */
+  INLINE_SHORT_TASKS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   /** Whether PUT /v1/agent-types may declare stdio MCP servers, key variables, or key-carrying base URLs. */
   TRUST_AGENT_TYPES_FROM_API: z
     .enum(['true', 'false'])
@@ -286,6 +294,7 @@ export function executionSettings(config: Config): ExecutionSettings {
     maxFanOut: config.MAX_SUBTASK_FANOUT,
     planHistoryLimit: config.PLAN_HISTORY_LIMIT,
     poolId: config.AGENT_POOL_ID,
+    inlineShortTasks: config.INLINE_SHORT_TASKS,
   };
 }
 

@@ -1,5 +1,6 @@
 import { isTaskResultRef } from '../src/shared/claim-check';
-import { type PlanResult } from '../src/shared/plan';
+import { type PlanResult, type PlanView } from '../src/shared/plan';
+import { type TaskView } from '../src/shared/task';
 import { planStatusQuery } from '../src/workflows/messages';
 import { eventually, startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 
@@ -74,7 +75,8 @@ describe('plans larger than one workflow history', () => {
       const body = {
         id: uniqueId('memo'),
         maxConcurrency: 8,
-        tasks: Array.from({ length: 30 }, (_, i) => ({ id: `m${i}`, description: 'x' })),
+        // Inline tasks write their steps' events into the plan's history: 80 of them pass the limit of 100 many times.
+        tasks: Array.from({ length: 80 }, (_, i) => ({ id: `m${i}`, description: 'x' })),
       };
       const post = () =>
         fetch(`${api.base}/v1/plans`, {
@@ -84,8 +86,16 @@ describe('plans larger than one workflow history', () => {
         });
       expect((await post()).status).toBe(202);
       const done = await fetch(`${api.base}/v1/plans/${body.id}/result?wait=30`);
-      expect(((await done.json()) as PlanResult).status).toBe('completed');
+      const result = (await done.json()) as PlanResult;
+      expect(result.status).toBe('completed');
       expect(await runsOf(`plan-${body.id}`)).toBeGreaterThan(1);
+      // The outputs of tasks that ran inline were carried across continue-as-new (no task workflow holds them).
+      expect(Object.keys(result.outputs)).toHaveLength(80);
+      expect(result.outputs.m0).toMatchObject({ task: 'm0' });
+      const view = (await (await fetch(`${api.base}/v1/plans/${body.id}`)).json()) as PlanView;
+      expect(view.tasks.filter((t) => t.inline)).toHaveLength(80);
+      const m0 = (await (await fetch(`${api.base}/v1/plans/${body.id}/tasks/m0`)).json()) as TaskView;
+      expect(m0).toMatchObject({ state: 'completed', inline: true, output: { task: 'm0' } });
       // Listed once, not once per run.
       const listed = await eventually(async () => {
         const r = await fetch(`${api.base}/v1/plans?limit=1000`);

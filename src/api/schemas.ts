@@ -107,6 +107,10 @@ export const TaskViewSchema = z.strictObject({
     })
     .optional()
     .meta({ description: 'While the task is waiting: what it asks a human for' }),
+  inline: z.literal(true).optional().meta({
+    description:
+      "It runs (or ran) inline in its plan's workflow (INLINE_SHORT_TASKS): no task workflow of its own; its step is an activity in the plan's history",
+  }),
 });
 
 const ProgressSchema = z.strictObject({

@@ -26,6 +26,12 @@ export const ExecutionSettings = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,199}$/)
     .default('agent-pool'),
+  /**
+   * A top-level task whose steps are short (an offline agent, no sub-agents, no human in the loop, no budget) runs inline
+   * in its plan's workflow, one local activity, instead of in a task workflow of its own (src/workflows/inline-task.ts).
+   * The API stamps INLINE_SHORT_TASKS (default on); plans started before this setting existed replay without it.
+   */
+  inlineShortTasks: z.boolean().default(false),
 });
 export type ExecutionSettings = z.output<typeof ExecutionSettings>;
 

@@ -5,6 +5,7 @@ import type { LeasedAgent } from './pool';
 import type { FailurePolicy } from './plan';
 import type { ExecutionSettings } from './settings';
 import type { Usage } from './usage';
+import type { LifecycleResult } from '../activities/types';
 
 /** Ids go into workflow ids (`plan-<planId>-task-<taskId>`), so they are kept to a safe alphabet. */
 export const Id = z
@@ -99,6 +100,11 @@ export interface TaskView {
   transitions?: { state: TaskState; at: string; agentId?: string }[];
   /** Task workflows only, while the task is `waiting`: what it asks a human for. */
   input?: InputRequest;
+  /**
+   * It runs (or ran) inline in its plan's workflow, as one activity and no task workflow of its own (INLINE_SHORT_TASKS):
+   * its step is the activity `reason → execute → validate · <task> · <agent>` in the plan's history.
+   */
+  inline?: true;
 }
 
 /** What a task waiting for a human asks (POST /v1/plans/:planId/tasks/:taskId/input answers it). */
@@ -134,6 +140,23 @@ export interface TaskOutcome {
    * goes back to the lease for the next task, remembering this one.
    */
   kept?: { memory?: Memory; usage?: Usage };
+  /** It ran inline in its plan's workflow (TaskView.inline): its output is kept by the plan, not a task workflow. */
+  inline?: true;
+}
+
+/**
+ * A task that began inline in its plan's workflow (src/workflows/inline-task.ts) and goes on in a task workflow of its
+ * own: what it did inline.
+ */
+export interface Handover {
+  /** The fused steps stopped short (subtasks to run, tool calls to make): the task goes on from them, on its agent. */
+  fused?: LifecycleResult;
+  /** The first assignment failed inline (its instance went back to the pool): the task goes on with the next one. */
+  failed?: {
+    assignment: Assignment;
+    attempts: number;
+    /** False when the failure was not the agent's fault. */ itsFault: boolean;
+  };
 }
 
 export interface TaskWorkflowInput {
@@ -158,6 +181,8 @@ export interface TaskWorkflowInput {
    * in every task's history.
    */
   leanSteps?: true;
+  /** Set when the task began inline in its plan's workflow: where it got to there. */
+  handover?: Handover;
 }
 
 /** Every task of the tree, depth first. */

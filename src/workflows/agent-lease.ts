@@ -60,7 +60,7 @@ export class AgentLease {
       const base = baseOf(g.requestId);
       const entry = [...this.outstanding.entries()].find(([, list]) => list.some((o) => o.requestId === base));
       if (!entry) {
-        if (g.agentId) this.giveBack(g.requestId, g.agentId, 'cancelled');
+        if (g.agentId) this.release(g.requestId, g.agentId, 'cancelled');
         continue;
       }
       const [key, list] = entry;
@@ -160,10 +160,15 @@ export class AgentLease {
 
   /** The task ended without a word about its instance (its workflow was terminated or timed out): it failed there. */
   lost(agent: LeasedAgent): void {
+    this.giveBack(agent, 'failed');
+  }
+
+  /** The instance failed its task (`cancelled`: through no fault of its own) before a task workflow had it: back to the pool. */
+  giveBack(agent: LeasedAgent, outcome: 'failed' | 'cancelled'): void {
     const h = this.mine(agent);
     if (!h) return;
     this.held.delete(agent.agentId);
-    this.giveBack(h.grantId, agent.agentId, 'failed', h);
+    this.release(h.grantId, agent.agentId, outcome, h);
   }
 
   /**
@@ -203,7 +208,7 @@ export class AgentLease {
     for (const h of [...this.held.values()]) {
       if (h.taskId !== undefined) continue;
       this.held.delete(h.agentId);
-      this.giveBack(h.grantId, h.agentId, 'completed', h);
+      this.release(h.grantId, h.agentId, 'completed', h);
     }
   }
 
@@ -225,7 +230,7 @@ export class AgentLease {
     }));
   }
 
-  private giveBack(grantId: string, agentId: string, outcome: 'completed' | 'failed' | 'cancelled', h?: Held): void {
+  private release(grantId: string, agentId: string, outcome: 'completed' | 'failed' | 'cancelled', h?: Held): void {
     // `outcome` is how the last task went; `completed` counts every task done on it while leased.
     const last = outcome === 'completed' && (h?.completed ?? 0) === 0 ? 'cancelled' : outcome;
     this.send({

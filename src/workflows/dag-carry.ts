@@ -10,12 +10,14 @@ export interface TaskRecord extends Pick<
   index: number;
   output?: unknown;
   started?: boolean;
+  /** It ran inline in this workflow (TaskView.inline): its output is kept here, not in a task workflow. */
+  inline?: boolean;
 }
 
 /**
  * A finished task as carried across continue-as-new, packed small because a 10,000-task plan carries thousands:
  * [id, state, agentId, attempts, startedAt ms, finishedAt ms, extras]. Extras hold only what cannot be rebuilt: a
- * history of several assignments, an error, a reason, subtasks.
+ * history of several assignments, an error, a reason, subtasks, the output of a task that ran inline.
  */
 export type CarriedRecord = [string, TaskState, string | null, number, number | null, number | null, CarriedExtras?];
 interface CarriedExtras {
@@ -23,6 +25,9 @@ interface CarriedExtras {
   error?: TaskError;
   reason?: string;
   subtasks?: TaskView[];
+  /** A task that ran inline: its output, which no task workflow holds. */
+  inline?: true;
+  output?: unknown;
 }
 export interface DagSnapshot {
   paused: boolean;
@@ -48,6 +53,10 @@ export function packRecord(r: TaskRecord): CarriedRecord {
   if (r.error) extras.error = r.error;
   if (r.reason) extras.reason = r.reason;
   if (r.subtasks.length > 0) extras.subtasks = r.subtasks;
+  if (r.inline) {
+    extras.inline = true;
+    extras.output = r.output;
+  }
   const base: [string, TaskState, string | null, number, number | null, number | null] = [
     r.spec.id,
     r.state,
@@ -92,6 +101,7 @@ export function unpackRecord(
     ...(extras.error ? { error: extras.error } : {}),
     ...(extras.reason ? { reason: extras.reason } : {}),
     subtasks: extras.subtasks ?? [],
+    ...(extras.inline ? { inline: true } : {}),
     ...(state === 'completed' ? { output: 'output' in extras ? extras.output : outputRef?.(spec.id) } : {}),
   };
 }

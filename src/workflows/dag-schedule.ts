@@ -39,6 +39,8 @@ export class DagSchedule {
   /** Set when the budget ran out: nothing new starts; what never started ends skipped with this reason. */
   private stoppedFor?: string;
   paused = false;
+  /** JSON bytes of the outputs of tasks that ran inline, which this schedule keeps (and carries) itself. */
+  inlineOutputBytes = 0;
 
   constructor(
     tasks: TaskSpec[],
@@ -51,6 +53,7 @@ export class DagSchedule {
       const packed = saved.get(spec.id);
       const fresh: TaskRecord = { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] };
       const rec = packed ? unpackRecord(fresh, packed, outputRef) : fresh;
+      if (rec.inline) this.inlineOutputBytes += jsonBytes(rec.output);
       this.records.set(spec.id, rec);
       for (const dep of spec.dependsOn) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), spec.id]);
     });
@@ -66,7 +69,8 @@ export class DagSchedule {
 
   /**
    * What a continued-as-new run needs to pick up where this one stopped: the finished tasks (pending ones start afresh;
-   * none may be running). Outputs are not carried: the next run refers to them through `outputRef`.
+   * none may be running). Outputs are not carried (the next run refers to them through `outputRef`), except those of
+   * tasks that ran inline, which have no task workflow to refer to.
    */
   snapshot(): DagSnapshot {
     const records = [...this.records.values()].filter((r) => r.state !== 'pending').map(packRecord);
@@ -105,6 +109,12 @@ export class DagSchedule {
     return deps;
   }
 
+  /** The task runs inline in this workflow: its one step reasons, executes and validates. */
+  runsInline(rec: TaskRecord): void {
+    rec.inline = true;
+    rec.state = 'reasoning';
+  }
+
   /** The task completed: its dependants whose dependencies are now all met become ready. */
   completed(rec: TaskRecord, outcome: TaskOutcome): void {
     rec.agentId = outcome.agentId;
@@ -112,6 +122,8 @@ export class DagSchedule {
     rec.assignments = outcome.assignments;
     rec.subtasks = outcome.subtasks;
     rec.output = outcome.output;
+    rec.inline = outcome.inline;
+    if (outcome.inline) this.inlineOutputBytes += jsonBytes(outcome.output);
     this.finish(rec, 'completed');
   }
 
@@ -248,6 +260,7 @@ export class DagSchedule {
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
       subtasks: r.subtasks,
+      ...(r.inline ? { inline: true as const } : {}),
     }));
   }
 
@@ -301,3 +314,5 @@ export class DagSchedule {
     if (extra.reason) rec.reason = extra.reason;
   }
 }
+
+const jsonBytes = (v: unknown): number => (v === undefined ? 0 : JSON.stringify(v).length);

@@ -18,13 +18,25 @@ export function inTree(specs: TaskSpec[], id: string): boolean {
   return specs.some((s) => s.id === id || id.startsWith(`${s.id}.`) || inTree(s.subtasks, id));
 }
 
-export type StartTask = (
-  task: TaskSpec,
-  dependencies: Record<string, unknown>,
-  inbox: AgentMail[],
-  onStarted: () => void,
-  agent?: LeasedAgent,
-) => Promise<TaskOutcome>;
+/** One task to start, as the executor hands it to its StartTask. */
+export interface TaskLaunch {
+  task: TaskSpec;
+  dependencies: Record<string, unknown>;
+  /** Messages that arrived for it before it started. */
+  inbox: AgentMail[];
+  /** Its workflow runs and can receive signals. */
+  onStarted: () => void;
+  /** The instance leased to it, when the executor leases agents. */
+  agent?: LeasedAgent;
+  /** The instance failed it before any task workflow had it (inline): back to the pool. */
+  giveBack: (outcome: 'failed' | 'cancelled') => void;
+  /** The executor can keep one more inline task's output (see runsInline). */
+  inlineRoom: boolean;
+  /** It runs inline (in this workflow, no task workflow of its own) until it completes or hands over. */
+  onInline: () => void;
+}
+
+export type StartTask = (launch: TaskLaunch) => Promise<TaskOutcome>;
 
 /** Hooks the owner of an executor uses to route messages to its tasks. */
 export interface DagHooks {
@@ -32,6 +44,8 @@ export interface DagHooks {
   takeInbox?(taskId: string): AgentMail[];
   /** The task's workflow is running and can receive signals. */
   onStarted?(taskId: string): void;
+  /** The task ended (however): messages still held for it will never reach it. */
+  onEnded?(taskId: string): void;
   /** How a carried-over completed task's output is referred to (its task workflow's result). */
   outputRef?(taskId: string): unknown;
   /** Agents leased from the pool: a task starts only once one of its types is at hand (see AgentLease). */
@@ -42,6 +56,11 @@ export interface DagHooks {
 
 /** Inputs bigger than this (as JSON) pass outputs by reference, so many mid-sized outputs cannot add up past 2 MB. */
 export const INLINE_OUTPUTS_LIMIT = 256 * 1024;
+/**
+ * Outputs of tasks that ran inline have no task workflow to refer to: the executor keeps them (and carries them across
+ * continue-as-new). Past this many bytes of them, tasks run in task workflows again.
+ */
+export const INLINE_TASK_OUTPUTS_LIMIT = 256 * 1024;
 
 /** Outputs by task id, or references to them (resolved by the activities) when together they are large. */
 function byReferenceIfLarge(
@@ -225,10 +244,26 @@ export class DagExecutor {
     return this.schedule.outputs();
   }
 
+  /** The output of a task that ran inline (it has no task workflow to read it from). */
+  inlineOutput(taskId: string): unknown {
+    const rec = this.schedule.record(taskId);
+    return rec?.inline ? rec.output : undefined;
+  }
+
   /** The outputs to hand on (a result, a coordinator's synthesis): by reference when together they are large. */
   outputsToHandOn(): Record<string, unknown> {
-    const refOf = this.hooks.outputRef;
+    const refOf = this.refOf();
     return refOf ? byReferenceIfLarge(this.outputs(), refOf) : this.outputs();
+  }
+
+  /** How a task's output is referred to: its task workflow's result, or the output itself when it ran inline. */
+  private refOf(): ((taskId: string) => unknown) | undefined {
+    const outputRef = this.hooks.outputRef;
+    if (!outputRef) return undefined;
+    return (taskId) => {
+      const rec = this.schedule.record(taskId);
+      return rec?.inline ? rec.output : outputRef(taskId);
+    };
   }
 
   errors(): Record<string, TaskError & { state: TaskState; reason?: string }> {
@@ -268,17 +303,26 @@ export class DagExecutor {
   private launch(rec: TaskRecord, agent?: LeasedAgent): void {
     const id = rec.spec.id;
     let deps = this.schedule.started(rec, agent?.agentId);
-    const refOf = this.hooks.outputRef;
+    const refOf = this.refOf();
     if (refOf) deps = byReferenceIfLarge(deps, refOf);
     const scope = new CancellationScope();
     this.inFlight.set(id, scope);
     const inbox = this.hooks.takeInbox?.(id) ?? [];
     const onStarted = () => {
       rec.started = true;
+      rec.inline = undefined;
       this.hooks.onStarted?.(id);
     };
+    const lease = this.hooks.lease;
+    const giveBack = (outcome: 'failed' | 'cancelled') => {
+      if (agent) lease?.giveBack(agent, outcome);
+    };
+    const inlineRoom = this.schedule.inlineOutputBytes < INLINE_TASK_OUTPUTS_LIMIT;
+    const onInline = () => this.schedule.runsInline(rec);
     void scope
-      .run(() => this.start(rec.spec, deps, inbox, onStarted, agent))
+      .run(() =>
+        this.start({ task: rec.spec, dependencies: deps, inbox, onStarted, agent, giveBack, inlineRoom, onInline }),
+      )
       .then(
         (outcome) => {
           if (outcome.unreportedUsage) this.hooks.onUsage?.(id, outcome.unreportedUsage);
@@ -303,6 +347,7 @@ export class DagExecutor {
       )
       .finally(() => {
         this.inFlight.delete(id);
+        this.hooks.onEnded?.(id);
         this.dirty = true;
       });
   }

@@ -135,7 +135,12 @@ export class HeldAgent {
 
   /** The instance failed the task (its fault): the next request excludes it. */
   markFailed(): void {
-    if (this.assigned) this.failedAgents.push(this.assigned.agentId);
+    if (this.assigned) this.exclude(this.assigned.agentId);
+  }
+
+  /** Requests from now on exclude this instance (it failed the task, here or before the task workflow started). */
+  exclude(agentId: string): void {
+    this.failedAgents.push(agentId);
   }
 
   /** Done: a leased instance stays with the lease (the plan hands it to its next task); a granted one goes back. */

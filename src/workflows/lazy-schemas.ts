@@ -29,6 +29,7 @@ const SETTING_FIELDS: Record<keyof Settings.ExecutionSettings, true> = {
   maxFanOut: true,
   planHistoryLimit: true,
   poolId: true,
+  inlineShortTasks: true,
 };
 
 /**

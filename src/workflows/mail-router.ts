@@ -104,6 +104,19 @@ export class MessageRouter {
     for (const h of held) this.signal(h.entry, h.message, h.delivery, taskId);
   }
 
+  /**
+   * The task ended: messages still held for it never reached it (it ran inline, with no workflow to signal, or it
+   * ended before its workflow started).
+   */
+  ended(taskId: string): void {
+    for (const h of this.held.get(taskId) ?? []) {
+      h.delivery.state = 'undeliverable';
+      h.entry.reason ??= `task "${h.delivery.taskId}" ended before the message reached it`;
+      this.settle(h.entry);
+    }
+    this.held.delete(taskId);
+  }
+
   /** At the end of the plan, held messages whose task never started are undeliverable. */
   closeUndelivered(): void {
     for (const list of this.held.values()) {

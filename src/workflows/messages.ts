@@ -12,6 +12,8 @@ export const planStatusQuery = defineQuery<PlanView>('planStatus');
 export const planProgressQuery = defineQuery<Pick<PlanView, 'status' | 'progress' | 'paused'>>('planProgress');
 /** One task workflow's live lifecycle state, with its sub-agents' states. */
 export const taskStatusQuery = defineQuery<TaskView>('taskStatus');
+/** The output of a task that ran inline in the plan's workflow (TaskView.inline); undefined for any other task. */
+export const inlineTaskOutputQuery = defineQuery<unknown, [string]>('inlineTaskOutput');
 
 /** Cancels the whole plan: running tasks end `cancelled`, nothing new starts, the plan ends `cancelled`. */
 export const cancelPlanSignal = defineSignal<[{ reason?: string }]>('cancelPlan');

@@ -20,7 +20,7 @@ import { type TaskView } from '../shared/task';
 import { type PlanResult, type PlanStatus, type PlanView, type PlanWorkflowInput } from '../shared/plan';
 import { pinnedWhenVersioned } from './versioning';
 import { AgentLease } from './agent-lease';
-import { childStarter, stopForBudget } from './children';
+import { taskStarter, stopForBudget } from './children';
 import { PoolOutbox } from './pool-outbox';
 import { DagExecutor } from './dag';
 import {
@@ -32,6 +32,7 @@ import {
   pausePlanSignal,
   planMessagesQuery,
   planProgressQuery,
+  inlineTaskOutputQuery,
   planStatusQuery,
   resumePlanSignal,
   taskAssignedSignal,
@@ -87,7 +88,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   const dag: DagExecutor = new DagExecutor(
     plan.tasks,
     { failurePolicy: plan.failurePolicy, maxConcurrency: plan.maxConcurrency },
-    childStarter({
+    taskStarter({
       planId: plan.id,
       settings,
       failurePolicy: plan.failurePolicy,
@@ -98,6 +99,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     {
       takeInbox: (taskId) => router.takeInbox(taskId),
       onStarted: (taskId) => router.flush(taskId),
+      onEnded: (taskId) => router.ended(taskId),
       outputRef: (taskId) => taskResultRef(plan.id, taskId),
       lease,
       onUsage: (taskId, byAgentType) => countUnreported(taskId, byAgentType),
@@ -150,6 +152,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     });
   }
   setHandler(planProgressQuery, () => ({ status, progress: dag.progress(), paused: dag.paused }));
+  setHandler(inlineTaskOutputQuery, (taskId) => dag.inlineOutput(taskId));
   setHandler(cancelPlanSignal, () => dag.cancelAll());
   setHandler(cancelTaskSignal, ({ taskId, reason }) => {
     dag.cancelTask(taskId, reason);

@@ -6,7 +6,7 @@ import type { Grant } from '../shared/pool';
 import type { TaskSpec, TaskView, TaskWorkflowInput } from '../shared/task';
 import { AgentLease } from './agent-lease';
 import type { BudgetGate } from './budget-gate';
-import { childStarter, stopForBudget } from './children';
+import { taskStarter, stopForBudget } from './children';
 import { DagExecutor, inTree } from './dag';
 import { inSequence } from './dag-schedule';
 import { MessageRouter } from './mail-router';
@@ -128,12 +128,13 @@ export class SubAgents {
     const dag: DagExecutor = new DagExecutor(
       ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },
-      childStarter({ ...input, depth: input.depth + 1 }),
+      taskStarter({ ...input, depth: input.depth + 1 }),
       {
         outputRef: (id) => taskResultRef(input.planId, id),
         lease,
         takeInbox: (id) => router.takeInbox(id),
         onStarted: (id) => router.flush(id),
+        onEnded: (id) => router.ended(id),
       },
     );
     const router = new MessageRouter(input.planId, () => dag);

@@ -58,6 +58,13 @@ export class TaskRun {
     this.subAgents = new SubAgents(input, this.outbox, this.budget);
     this.record = new TaskRecord(input.task.id, () => ({ agentId: this.agent.id, agentType: this.agent.type }));
     for (const m of input.inbox ?? []) this.onMessage(m);
+    const failedInline = input.handover?.failed;
+    if (failedInline) {
+      // Its first assignment failed inline in the plan's workflow: shown here as the first of its assignments.
+      this.record.assignments.push(failedInline.assignment);
+      this.record.countAttempts(failedInline.attempts);
+      if (failedInline.itsFault) this.agent.exclude(failedInline.assignment.agentId);
+    }
   }
 
   private get task(): TaskSpec {
@@ -141,7 +148,7 @@ export class TaskRun {
 
   /** Assignment after assignment (another instance, or the fallback type) until one completes or none may try. */
   private async lifecycle(): Promise<TaskOutcome> {
-    for (let n = 0; ; n++) {
+    for (let n = this.input.handover?.failed ? 1 : 0; ; n++) {
       const types = this.typesFor(n);
       await this.assign(n, types);
       try {
@@ -178,7 +185,8 @@ export class TaskRun {
     const { task } = this;
     this.budget.check();
     this.record.transition('reasoning');
-    const fused = this.fusable() ? await this.fusedSteps(n) : undefined;
+    const handedOver = n === 0 ? this.input.handover?.fused : undefined;
+    const fused = handedOver ? this.phasesOf(handedOver) : this.fusable() ? await this.fusedSteps(n) : undefined;
     const reasoning = fused?.reasoning ?? (await this.step('reason')(this.ctx(n)));
     this.record.countAttempts(reasoning.attempt);
     await this.account(reasoning.usage);
@@ -269,7 +277,11 @@ export class TaskRun {
   }
 
   private async fusedSteps(n: number) {
-    const fused = await this.step('lifecycle', 'reason → execute → validate')(this.ctx(n));
+    return this.phasesOf(await this.step('lifecycle', 'reason → execute → validate')(this.ctx(n)));
+  }
+
+  /** The fused steps' states, each with the time it began (run here, or inline in the plan before the handover). */
+  private phasesOf(fused: LifecycleResult): LifecycleResult {
     this.record.countAttempts(fused.attempt);
     for (const phase of fused.phases.slice(1)) this.record.transition(phase.state, false, phase.at);
     return fused;

@@ -6,9 +6,12 @@ import type { TaskDetailView } from '../types';
 import { StateBadge } from './bits';
 import { InputRequestRow } from './input-requests';
 
-/** The Web UI's page of a task's workflow (`plan-<planId>-task-<taskId>`), next to its plan's. */
-const taskUiLink = (planUi: string | undefined, taskId: string): string | undefined =>
-  planUi ? `${planUi}${encodeURIComponent(`-task-${taskId}`)}` : undefined;
+/**
+ * The Web UI's page of a task's workflow (`plan-<planId>-task-<taskId>`), next to its plan's; the plan's own page for a
+ * task that ran inline in it (its step is an activity there).
+ */
+const taskUiLink = (planUi: string | undefined, taskId: string, inline: boolean): string | undefined =>
+  planUi ? (inline ? planUi : `${planUi}${encodeURIComponent(`-task-${taskId}`)}`) : undefined;
 
 /** A task's agent and assignments, attempts and errors, output, messages, usage, and its workflow in the Web UI. */
 export function TaskDetail({
@@ -56,7 +59,8 @@ export function TaskDetail({
   const usage = model.usageByTask[task.id] ?? detail?.usage ?? task.usage;
   const messages = model.messagesOf(task);
   const text = model.texts.get(task.id);
-  const ui = taskUiLink(model.links?.ui, task.id);
+  const inline = detail?.inline === true;
+  const ui = taskUiLink(model.links?.ui, task.id, inline);
   const err = detail?.error ?? task.error;
   const request = model.inputs.get(task.id);
   return (
@@ -92,6 +96,7 @@ export function TaskDetail({
               <a href={ui} target="_blank" rel="noreferrer">
                 Temporal UI
               </a>
+              {inline ? " (ran inline: its step is an activity of the plan's workflow)" : null}
             </dd>
           </>
         ) : null}

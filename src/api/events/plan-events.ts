@@ -96,7 +96,7 @@ export class PlanEventSource implements FeedSource {
         const before = seen.tasks.get(t.id)?.state;
         return FINAL_TASK_STATES.includes(t.state) && before !== undefined && !FINAL_TASK_STATES.includes(before);
       })
-      .filter((t) => t.assignments.length > 0 && !t.transitions)
+      .filter((t) => t.assignments.length > 0 && !t.transitions && !t.inline)
       .slice(0, MAX_CATCH_UP);
     if (finished.length === 0) return view;
     const live = await Promise.all(finished.map((t) => this.deps.finalView(this.planId, t.id).catch(() => undefined)));

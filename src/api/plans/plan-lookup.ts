@@ -7,7 +7,7 @@ import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
 import type { PlanLinks, PlanStatus } from '../../shared/plan';
 import { PlanStatusKey } from '../../shared/search-attributes';
 import type { TaskView } from '../../shared/task';
-import { taskStatusQuery } from '../../workflows/messages';
+import { inlineTaskOutputQuery, taskStatusQuery } from '../../workflows/messages';
 import { ApiError, isTemporalUnavailable } from '../errors';
 import { temporalRpc, type Rpc } from '../temporal-rpc';
 
@@ -91,9 +91,14 @@ export class PlanLookup {
     });
   }
 
-  /** A completed task's output, from its own workflow's result (any depth), claim checks resolved. */
-  taskOutput(planId: string, taskId: string): Promise<unknown> {
-    return resolveOutput(taskResultRef(planId, taskId), this.outputs);
+  /**
+   * A completed task's output, claim checks resolved: from its own workflow's result (any depth), or from the plan's
+   * workflow for a task that ran inline there.
+   */
+  async taskOutput(planId: string, taskId: string, inline = false): Promise<unknown> {
+    if (!inline) return resolveOutput(taskResultRef(planId, taskId), this.outputs);
+    const output = await this.rpc(() => this.handle(planId).query(inlineTaskOutputQuery, taskId));
+    return resolveOutput(output, this.outputs);
   }
 
   /** A plan's outputs with references and claim checks resolved, fifty at a time. */

@@ -47,7 +47,7 @@ export class PlanViews {
   ): Promise<PlanStatusView> {
     const view = await this.lookup.rpc(() => this.lookup.handle(planId).query(planStatusQuery));
     const live = (tasks: TaskView[]) =>
-      tasks.filter((t) => t.state !== 'pending' && !FINAL_TASK_STATES.includes(t.state));
+      tasks.filter((t) => t.state !== 'pending' && !FINAL_TASK_STATES.includes(t.state) && !t.inline);
     const running = pick(live(view.tasks));
     const enriched = await Promise.all(running.map((t) => this.lookup.liveTask(planId, t.id)));
     const byId = new Map(enriched.filter((t): t is TaskView => t !== undefined).map((t) => [t.id, t]));
