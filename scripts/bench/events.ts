@@ -18,6 +18,8 @@ export interface StreamedPlanRun {
   eventsPerSubscriber?: [number, number];
   /** Subscribers whose stream ended with `end`. */
   ended?: number;
+  /** Why streams were refused (their distinct answers), if any were. */
+  refused?: string[];
 }
 
 export interface SubscribersRun {
@@ -27,10 +29,14 @@ export interface SubscribersRun {
 }
 
 /** Reads one event stream to its end, counting events; resolves with the count and whether `end` came. */
-async function subscribe(url: string, abort: AbortSignal): Promise<{ events: number; ended: boolean }> {
+async function subscribe(
+  url: string,
+  abort: AbortSignal,
+): Promise<{ events: number; ended: boolean; refused?: string }> {
   const res = await fetch(url, { headers: { accept: 'text/event-stream' }, signal: abort });
   let events = 0;
   let ended = false;
+  if (res.status !== 200) return { events, ended, refused: `HTTP ${res.status}: ${(await res.text()).slice(0, 200)}` };
   if (!res.body) return { events, ended };
   const decoder = new TextDecoder();
   let tail = '';
@@ -97,6 +103,7 @@ async function runPlan(rig: Rig, id: string, tasks: number, concurrency: number,
       ? {
           eventsPerSubscriber: [Math.min(...counts), Math.max(...counts)] as [number, number],
           ended: seen.filter((s) => s.ended).length,
+          refused: [...new Set(seen.flatMap((s) => (s.refused ? [s.refused] : [])))],
         }
       : {}),
   };
@@ -109,7 +116,7 @@ export async function measureSubscribers(rig: Rig, sizes: Sizes, tag: string): P
   log(`    0 subscribers: ${quiet.status}, ${Math.round(quiet.wallMs)} ms, ${quiet.tasksPerSec.toFixed(1)} tasks/s`);
   const watched = await runPlan(rig, `bench-h${SUBSCRIBERS}-${tag}`, sizes.tasks, sizes.concurrency, SUBSCRIBERS);
   log(
-    `    ${SUBSCRIBERS} subscribers: ${watched.status}, ${Math.round(watched.wallMs)} ms, ${watched.tasksPerSec.toFixed(1)} tasks/s; ${watched.ended}/${SUBSCRIBERS} streams ended with \`end\`, ${watched.eventsPerSubscriber?.join('–')} events each`,
+    `    ${SUBSCRIBERS} subscribers: ${watched.status}, ${Math.round(watched.wallMs)} ms, ${watched.tasksPerSec.toFixed(1)} tasks/s; ${watched.ended}/${SUBSCRIBERS} streams ended with \`end\`, ${watched.eventsPerSubscriber?.join('–')} events each${watched.refused?.length ? `; refused: ${watched.refused.join(' | ')}` : ''}`,
   );
   return { tasks: sizes.tasks, quiet, watched };
 }

@@ -110,6 +110,11 @@ export interface ConcurrentRun {
   /** Every pool workflow's busy fraction over the run. */
   poolBusy?: BusyWorkflow[];
   error?: string;
+  /**
+   * The same load on bare Temporal, measured right after: as many workflows of the same number of tasks (each
+   * reason → execute → validate, one after the other), started at once from the client, each result awaited.
+   */
+  bare?: { workflows: number; tasks: number; wallMs: number; tasksPerSec: number; cpu?: Cpu };
 }
 
 export type RoundTrip = PoolRoundTripResult & { events: number };
@@ -566,6 +571,33 @@ async function measureConcurrentPlans(rig: Rig, sizes: Sizes, tag: string, deadl
   return run;
 }
 
+/** (f) on bare Temporal: a workflow per small plan, its tasks as bare activities, no API, pool or plan bookkeeping. */
+async function measureBareSmallWorkflows(rig: Rig, sizes: Sizes, tag: string): Promise<ConcurrentRun['bare']> {
+  const pid = rig.server.process.pid;
+  const cpu0 = cpuSample(pid);
+  const t0 = performance.now();
+  const input: BareLifecycleInput = {
+    tasks: sizes.planTasks,
+    concurrency: 1,
+    settings: executionSettings(rig.config),
+    agentType: 'generalist',
+  };
+  const done = await Promise.all(
+    Array.from(
+      { length: sizes.plans },
+      (_, i) =>
+        rig.client.workflow.execute('bareLifecycleWorkflow', {
+          workflowId: `bench-f-bare-${tag}-${i}`,
+          taskQueue: rig.config.TEMPORAL_TASK_QUEUE,
+          args: [input],
+        }) as Promise<{ completed: number }>,
+    ),
+  );
+  const wallMs = performance.now() - t0;
+  const tasks = sum(done.map((d) => d.completed));
+  return { workflows: sizes.plans, tasks, wallMs, tasksPerSec: (tasks / wallMs) * 1_000, cpu: cpuSince(cpu0, pid) };
+}
+
 // ---------------------------------------------------------------------------------------------------------------------
 
 /** Runs every measure on `rig`; (e) only when `withE`. */
@@ -619,6 +651,14 @@ export async function measureVariant(rig: Rig, opts: Options, withE: boolean): P
       `    ${fmt(r.f.completedTasks)} tasks in ${fmt(r.f.wallMs)} ms, ${fmt(r.f.tasksPerSec, 1)} tasks/s; ${cpuText(r.f.cpu)}`,
     );
     if (!r.f.ok) r.notes.push(`(f) did not complete cleanly: ${r.f.error ?? ''}`);
+    log(
+      `[${v}] (f) on bare Temporal: ${sizes.plans} workflows of ${sizes.planTasks} sequential tasks, started at once ...`,
+    );
+    r.f.bare = await step('(f) bare', () => measureBareSmallWorkflows(rig, sizes, tag));
+    if (r.f.bare)
+      log(
+        `    ${fmt(r.f.bare.tasks)} tasks in ${fmt(r.f.bare.wallMs)} ms, ${fmt(r.f.bare.tasksPerSec, 1)} tasks/s; ${cpuText(r.f.bare.cpu)}`,
+      );
   }
 
   if (opts.only.includes('h')) {
