@@ -2,6 +2,7 @@ import { PlanInput, type PlanSpec } from './plan';
 import { eligibleAgentTypes, matchAgentType, type Registry } from './registry';
 import { Simulate } from './simulate';
 import type { TaskSpec } from './task';
+import { schemaProblems } from './output-contract';
 import { bracketPath } from './zod-issues';
 
 export interface ValidationIssue {
@@ -61,9 +62,26 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
   const seen = new Map<string, string>();
   let count = 0;
 
+  /** A task's reviewer with the types that may review; an unknown type or capability is an issue. */
+  const reviewerOf = (
+    review: NonNullable<(typeof input)['tasks'][number]['review']>,
+    taskId: string,
+    path: string,
+  ): TaskSpec['review'] => {
+    const match = matchAgentType(registry, review.capabilities, review.agentType);
+    if (!match.ok) {
+      issues.push({
+        path: review.agentType ? `${path}.agentType` : `${path}.capabilities`,
+        message: `task "${taskId}": its reviewer: ${match.message}`,
+      });
+      return { ...review, types: [] };
+    }
+    return { ...review, types: eligibleAgentTypes(registry, review.capabilities, review.agentType) };
+  };
+
   const resolveLevel = (tasks: (typeof input)['tasks'], prefix: string): TaskSpec[] => {
     const ids = new Set(tasks.map((t) => t.id));
-    const specs = tasks.map(({ subtasks, ...t }, i): TaskSpec => {
+    const specs = tasks.map(({ subtasks, review: reviewIn, ...t }, i): TaskSpec => {
       const path = `${prefix}[${i}]`;
       count++;
       const earlier = seen.get(t.id);
@@ -73,6 +91,8 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
       if (t.description === undefined && t.input === undefined) {
         issues.push({ path, message: `task "${t.id}" needs a description or an input` });
       }
+      if (t.output) issues.push(...schemaProblems(t.output.schema, `${path}.output.schema`));
+      const review = reviewIn ? reviewerOf(reviewIn, t.id, `${path}.review`) : undefined;
       if (t.input?.simulate !== undefined) {
         const sim = Simulate.safeParse(t.input.simulate);
         for (const issue of sim.success ? [] : sim.error.issues)
@@ -112,6 +132,7 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
         eligibleTypes: match.ok ? eligibleAgentTypes(registry, wanted, t.agentType) : [],
         dependsOn: [...new Set(t.dependsOn)],
         subtasks: resolveLevel(subtasks, `${path}.subtasks`),
+        ...(review ? { review } : {}),
       };
     });
     const cycle = findCycle(specs);

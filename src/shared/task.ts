@@ -40,6 +40,30 @@ export const TaskInput = z.object({
   /** What a waiting task does when no input arrives in time. */
   onInputTimeout: z.enum(['fail', 'skip', 'default']).default('fail'),
   defaultInput: z.unknown().optional(),
+  /**
+   * The output contract: the JSON Schema (draft 2020-12) the task's output must meet, checked at submission. A model
+   * agent is asked for that shape; an output that does not meet it goes back to the agent with the reasons, up to
+   * `maxRevisions` times, before the task fails with ValidationRejected (docs/plans.md, "Validation").
+   */
+  output: z
+    .object({
+      schema: z.record(z.string(), z.unknown()),
+      maxRevisions: z.number().int().min(0).max(10).default(2),
+    })
+    .optional(),
+  /** What an acceptable output is, in words: told to the agent, and to its reviewer. */
+  acceptance: z.string().min(1).max(10_000).optional(),
+  /**
+   * A reviewer validates the output: an agent of `agentType` or with `capabilities`, drawn from the pool like any
+   * other, answering a verdict {accepted, reasons}. A rejection goes back to the agent, up to `maxRevisions` times.
+   */
+  review: z
+    .object({
+      capabilities: z.array(z.string().min(1).max(100)).max(50).default([]),
+      agentType: z.string().min(1).optional(),
+      maxRevisions: z.number().int().min(0).max(10).default(2),
+    })
+    .optional(),
   /** How a coordinator runs its sub-agents: all at once (subject to dependsOn) or one after another. */
   subtaskMode: z.enum(['parallel', 'sequential']).default('parallel'),
   get subtasks(): z.ZodDefault<z.ZodArray<typeof TaskInput>> {
@@ -52,15 +76,27 @@ export type TaskInput = z.input<typeof TaskInput>;
  * A task after validation (src/shared/plan-check.ts): the schema's output, with its agent type resolved, every type
  * that can do it (best fit first; the pool spreads work over them), and its subtasks checked the same way.
  */
-export type TaskSpec = Omit<z.output<typeof TaskInput>, 'agentType' | 'subtasks'> & {
+export type TaskSpec = Omit<z.output<typeof TaskInput>, 'agentType' | 'subtasks' | 'review'> & {
   agentType: string;
   eligibleTypes: string[];
   subtasks: TaskSpec[];
+  /** The reviewer, with the types that may review (best fit first). */
+  review?: NonNullable<z.output<typeof TaskInput>['review']> & { types: string[] };
 };
+
+/** One verdict on a task's output: by its contract (`by: "schema"`) or by a reviewer (its agent id). */
+export interface Revision {
+  /** 1 for the first output, 2 for the first revision, … */
+  round: number;
+  by: string;
+  accepted: boolean;
+  reasons: string[];
+  at: string;
+}
 
 /** The fields a task gets when it leaves them out, as the schema gives them. */
 export const TASK_DEFAULTS: Readonly<Omit<TaskSpec, 'id' | 'agentType' | 'eligibleTypes' | 'subtasks'>> = (() => {
-  const { id: _id, subtasks: _subtasks, ...defaults } = TaskInput.parse({ id: 'defaults' });
+  const { id: _id, subtasks: _subtasks, review: _review, ...defaults } = TaskInput.parse({ id: 'defaults' });
   return defaults;
 })();
 

@@ -49,7 +49,8 @@ export class AgentLease {
   constructor(
     /** The holder's workflow id (where grants go) and a prefix unique to this run for request ids. */
     private readonly holder: string,
-    private readonly requestPrefix: string,
+    /** Prefix of request ids, asked at each request (see request-ids.ts): ids are never reused for another request. */
+    private readonly requestPrefix: () => string,
     private readonly planId: string,
     private readonly send: (message: PoolRequest) => void,
   ) {}
@@ -187,7 +188,7 @@ export class AgentLease {
       const list = this.outstanding.get(key) ?? [];
       const asked = list.reduce((n, o) => n + o.left, 0);
       if (s.count <= asked) continue;
-      const requestId = `${this.requestPrefix}/lease-${this.requests++}`;
+      const requestId = `${this.requestPrefix()}/lease-${this.requests++}`;
       const count = s.count - asked;
       list.push({ requestId, left: count });
       this.outstanding.set(key, list);

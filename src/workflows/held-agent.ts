@@ -5,6 +5,7 @@ import type { Grant, LeasedAgent, LeaseWork, Release } from '../shared/pool';
 import type { TaskOutcome, TaskWorkflowInput } from '../shared/task';
 import { addUsage, type Usage } from '../shared/usage';
 import type { PoolOutbox } from './pool-outbox';
+import { requestPrefix } from './request-ids';
 
 /** The instance a task works on, once it has one. */
 export interface AssignedAgent {
@@ -82,7 +83,7 @@ export class HeldAgent {
   /** Asks the pool for an instance of one of `types` (`prefer`: the one it had) and waits for the grant. */
   async acquire(types: string[], prefer?: string): Promise<void> {
     const info = workflowInfo();
-    const requestId = `${info.workflowId}/${info.runId}/${this.requests++}`;
+    const requestId = `${requestPrefix()}/${this.requests++}`;
     this.ownRequests.add(requestId);
     try {
       await this.outbox.sendNow({

@@ -20,6 +20,7 @@ import { type TaskView } from '../shared/task';
 import { type PlanResult, type PlanStatus, type PlanView, type PlanWorkflowInput } from '../shared/plan';
 import { pinnedWhenVersioned } from './versioning';
 import { AgentLease } from './agent-lease';
+import { requestPrefix } from './request-ids';
 import { taskStarter, stopForBudget } from './children';
 import { PoolOutbox } from './pool-outbox';
 import { DagExecutor } from './dag';
@@ -64,7 +65,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   };
   const outbox = new PoolOutbox(settings.poolId);
   const info = workflowInfo();
-  const lease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, plan.id, (m) => outbox.send(m));
+  const lease = new AgentLease(info.workflowId, requestPrefix, plan.id, (m) => outbox.send(m));
   setHandler(agentsGrantedSignal, onGrants);
   setHandler(agentLeaseQuery, () => lease.view());
 

@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
 import type { AgentMail } from '../shared/agent-mail';
 import { taskResultRef } from '../shared/claim-check';
+import { requestPrefix } from './request-ids';
 import { Failure } from '../shared/errors';
 import type { Grant } from '../shared/pool';
 import type { TaskSpec, TaskView, TaskWorkflowInput } from '../shared/task';
@@ -122,9 +123,7 @@ export class SubAgents {
     const { input } = this;
     const ordered = input.task.subtaskMode === 'sequential' ? inSequence(subtasks) : subtasks;
     const info = workflowInfo();
-    const lease = new AgentLease(info.workflowId, `${info.workflowId}/${info.runId}`, input.planId, (m) =>
-      this.outbox.send(m),
-    );
+    const lease = new AgentLease(info.workflowId, requestPrefix, input.planId, (m) => this.outbox.send(m));
     const dag: DagExecutor = new DagExecutor(
       ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },

@@ -10,7 +10,12 @@ const now = new Date('2026-11-27T12:00:00Z');
 function rig(maxAgents = 3) {
   const pool = new PoolState({ ...settings, maxAgents }, DEFAULT_REGISTRY.agentTypes);
   const sent: PoolRequest[] = [];
-  const lease = new AgentLease('plan-p', 'plan-p/run', 'p', (m) => sent.push(m));
+  const lease = new AgentLease(
+    'plan-p',
+    () => 'plan-p/run',
+    'p',
+    (m) => sent.push(m),
+  );
   /** Delivers what the lease sent to the pool, runs a scheduling pass, and hands the grants to the lease. */
   const exchange = (): Grant[] => {
     for (const m of sent.splice(0)) {
