@@ -317,6 +317,7 @@ async function main(): Promise<void> {
   const pool = poolDepsOf(config, client);
   const deps = buildDeps({ ...config, tracing: tracing !== undefined, log }, client);
   metrics?.watchProviderCalls(() => deps.providerCalls());
+  if (metrics) deps.onVerdict = (agentType, by, accepted) => metrics.verdict(agentType, by, accepted);
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

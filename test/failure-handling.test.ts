@@ -49,6 +49,7 @@ describe('failure handling', () => {
     const runtime: AiRuntime = {
       reason: (ctx, c) => offline.reason(ctx, c),
       validate: (ctx, c) => offline.validate(ctx, c),
+      review: (ctx, c) => offline.review(ctx, c),
       async act(_ctx, control, env) {
         const receipt = await env.tools.call(
           'charge-card',

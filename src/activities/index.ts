@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
+import { contractViolations, parseJsonAnswer } from '../shared/output-contract';
 import { checkPlan } from '../shared/plan-check';
 import type { Registry } from '../shared/registry';
 import type { ClaimCheck } from '../storage/blob-store';
@@ -26,6 +27,8 @@ export interface ActivityDeps {
   taskResult: (workflowId: string) => Promise<unknown>;
   /** Keeps large outputs, tool results and conversations out of workflow history. */
   claimCheck: ClaimCheck;
+  /** A verdict on an output (its contract, or a reviewer): counted by agent type (worker metrics). */
+  onVerdict?: (agentType: string, by: 'schema' | 'reviewer', accepted: boolean) => void;
 }
 
 function control(): StepControl {
@@ -230,7 +233,32 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
           Failure.ValidationRejected,
         );
       }
-      return { output: true, attempt: c.attempt, memory: await memorize(ctx, ctx.summary) };
+      if (!ctx.contract) return { output: true, attempt: c.attempt, memory: await memorize(ctx, ctx.summary) };
+      // The contract reads the output as JSON: a model's answer is text (a claim check when large).
+      const output = await c.keepAlive(() => deps.claimCheck.resolve(ctx.output));
+      const read = typeof output === 'string' ? parseJsonAnswer(output) : { value: output };
+      const reasons = read
+        ? contractViolations(ctx.contract.schema, read.value)
+        : ['the answer is not JSON: answer with one JSON value that meets the schema, and nothing else'];
+      deps.onVerdict?.(ctx.agentType, 'schema', reasons.length === 0);
+      if (reasons.length > 0 || !read) return { output: true, attempt: c.attempt, accepted: false, reasons };
+      return {
+        output: true,
+        attempt: c.attempt,
+        accepted: true,
+        parsed: await deps.claimCheck.offload(read.value),
+        memory: await memorize(ctx, ctx.summary),
+      };
+    },
+
+    async review(ctx) {
+      const c = control();
+      ctx = await recall({ ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) });
+      const output = await c.keepAlive(() => deps.claimCheck.resolve(ctx.output));
+      const runtime = await runtimeOf(c, ctx.agentType);
+      const verdict = await reportingAttempt(c.attempt, () => runtime.review({ ...ctx, output }, c));
+      deps.onVerdict?.(ctx.agentType, 'reviewer', verdict.accepted);
+      return { ...verdict, attempt: c.attempt };
     },
 
     async lifecycle(ctx) {

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { memoryEntries } from '../shared/agent';
-import type { AiRuntime, ExecuteContext, Messenger, StepContext, StepControl } from './types';
+import type { AiRuntime, ExecuteContext, Messenger, ReviewContext, StepContext, StepControl } from './types';
 import { Failure } from '../shared/errors';
 
 import { Simulate } from '../shared/simulate';
@@ -105,6 +105,8 @@ export class OfflineRuntime implements AiRuntime {
         nonRetryable: false,
       });
     }
+    const round = ctx.revision?.round ?? 1;
+    if (sim.outputs && round <= sim.outputs.length) return sim.outputs[round - 1];
     if ('output' in sim) return sim.output;
     if (sim.outputBytes !== undefined) return `${ctx.taskId}:`.padEnd(sim.outputBytes, 'x').slice(0, sim.outputBytes);
     const { simulate: _simulate, ...input } = ctx.input ?? {};
@@ -129,5 +131,14 @@ export class OfflineRuntime implements AiRuntime {
     const sim = directives(ctx);
     if (sim.latencyMs) await control.sleep(sim.latencyMs);
     return { ok: true };
+  }
+
+  /** As a reviewer: the task's scripted verdict for this round (`simulate.verdicts`), accepted past the end. */
+  async review(ctx: ReviewContext, control: StepControl): Promise<{ accepted: boolean; reasons: string[] }> {
+    const sim = directives(ctx);
+    this.checkOutage(ctx);
+    if (sim.latencyMs) await control.sleep(sim.latencyMs);
+    const verdict = sim.verdicts?.[ctx.round - 1];
+    return verdict ?? { accepted: true, reasons: [] };
   }
 }

@@ -24,6 +24,18 @@ export interface StepContext {
    * workflow history, the entries by the time a runtime sees it (see memoryEntries).
    */
   memory: Memory;
+  /** The task's output contract: the JSON Schema its output must meet (docs/plans.md, "Validation"). */
+  contract?: { schema: Record<string, unknown> };
+  /** What an acceptable output is, in words. */
+  acceptance?: string;
+}
+
+/** The agent's last output was rejected: what it answered and why, for it to do better. */
+export interface RevisionRequest {
+  /** 2 for the first revision, 3 for the next, … */
+  round: number;
+  output: unknown;
+  reasons: string[];
 }
 
 export interface ExecuteContext extends StepContext {
@@ -34,6 +46,8 @@ export interface ExecuteContext extends StepContext {
   subtaskErrors?: Record<string, unknown>;
   /** Set from the second turn of a model agent's loop on: the conversation so far and the tool results to add. */
   loop?: LoopState;
+  /** Set when the output of the round before was rejected. */
+  revision?: RevisionRequest;
 }
 
 /** A tool call the model asked for, run by the task workflow as an activity of its own. */
@@ -93,6 +107,33 @@ export interface ValidateContext extends StepContext {
   summary?: string;
 }
 
+/** What the validate step found: accepted (the output as parsed, the agent's memory of the task) or why not. */
+export interface Validated extends StepResult<true> {
+  /** Absent in results recorded before output contracts: those were accepted (a rejection threw). */
+  accepted?: boolean;
+  /** Why the output does not meet the contract (rejected only). */
+  reasons?: string[];
+  /** The output as the contract reads it (parsed JSON), when the task has one. */
+  parsed?: unknown;
+  /** The agent's memory with this task added (accepted only). */
+  memory?: Memory;
+}
+
+/** What a reviewer is given: the task, its acceptance criteria and contract, and the output to judge. */
+export interface ReviewContext extends StepContext {
+  output: unknown;
+  /** 1 for the first output, 2 for the first revision, … */
+  round: number;
+}
+
+/** A reviewer's verdict on an output. */
+export interface Verdict {
+  accepted: boolean;
+  reasons: string[];
+  usage?: Usage;
+  attempt: number;
+}
+
 /** What a runtime call gets from the activity it runs in. */
 export interface StepControl {
   /** 1 on the first try of this step, then 2, 3, ... on Temporal retries. */
@@ -130,6 +171,8 @@ export interface AiRuntime {
   act?(ctx: ExecuteContext, control: StepControl, env: { tools: ToolRunner; messenger: Messenger }): Promise<unknown>;
   turn?(ctx: ExecuteContext, control: StepControl): Promise<Turn>;
   validate(ctx: ValidateContext, control: StepControl): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** As a reviewer: judges another agent's output against the task's acceptance criteria. */
+  review(ctx: ReviewContext, control: StepControl): Promise<{ accepted: boolean; reasons: string[]; usage?: Usage }>;
 }
 
 /** The Tool Runner: how an agent acts on the world. Calls carry the step's idempotency key. */
@@ -193,8 +236,13 @@ export interface LifecycleResult {
 export interface AgentActivities {
   reason(ctx: StepContext): Promise<ReasonResult>;
   execute(ctx: ExecuteContext): Promise<ExecuteResult>;
-  /** Validates the output; on success also writes the agent's memory of the task, returned as `memory`. */
-  validate(ctx: ValidateContext): Promise<StepResult<true> & { memory: Memory }>;
+  /**
+   * Validates the output: the runtime's own check (a rejection fails the step), then the task's contract (a rejection
+   * is a verdict, for a revision). Accepted, it also writes the agent's memory of the task, returned as `memory`.
+   */
+  validate(ctx: ValidateContext): Promise<Validated>;
+  /** A reviewer's verdict on the output (the task's `review`): run on the reviewer's instance. */
+  review(ctx: ReviewContext): Promise<Verdict>;
   /**
    * reason → execute → validate in one activity, for short steps (an offline agent): one retry policy for the three,
    * one marker in history instead of three, one workflow activation instead of three.

@@ -107,6 +107,18 @@ export const TaskViewSchema = z.strictObject({
     })
     .optional()
     .meta({ description: 'While the task is waiting: what it asks a human for' }),
+  revisions: z
+    .array(
+      z.strictObject({
+        round: z.number().int(),
+        by: z.string(),
+        accepted: z.boolean(),
+        reasons: z.array(z.string()),
+        at: Timestamp,
+      }),
+    )
+    .optional()
+    .meta({ description: "Verdicts on the task's outputs, in order: `by` is `schema` or the reviewer's agent id" }),
   inline: z.literal(true).optional().meta({
     description:
       "It runs (or ran) inline in its plan's workflow (INLINE_SHORT_TASKS): no task workflow of its own; its step is an activity in the plan's history",

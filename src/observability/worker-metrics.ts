@@ -53,7 +53,19 @@ export class WorkerMetrics {
     registers: [this.registry],
   });
 
+  private readonly verdicts = new Counter({
+    name: 'agent_orchestrator_output_verdicts_total',
+    help: "Verdicts on agents' outputs on this worker, by the agent type that produced the output (for a reviewer's, the reviewer's type), who judged (schema, reviewer) and the verdict (accepted, rejected: a revision, or the task's failure after its last).",
+    labelNames: ['agent_type', 'by', 'verdict'] as const,
+    registers: [this.registry],
+  });
+
   private providerCalls: () => ProviderCallStats[] = () => [];
+
+  /** One verdict on an output (the validate step's contract check, or a review). */
+  verdict(agentType: string, by: 'schema' | 'reviewer', accepted: boolean): void {
+    this.verdicts.inc({ agent_type: agentType, by, verdict: accepted ? 'accepted' : 'rejected' });
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

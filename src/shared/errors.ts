@@ -14,6 +14,8 @@ interface FailureTypeInfo {
   nonRetryable?: true;
   /** The step raises it as non-retryable itself. */
   final?: true;
+  /** Not retried on the same instance, but another instance (or the fallback type) may do better: reassigned. */
+  reassignable?: true;
   /** The plan's budget or an outside service failed, not the instance: it does not count towards quarantine. */
   notTheAgentsFault?: true;
 }
@@ -21,7 +23,12 @@ interface FailureTypeInfo {
 const FAILURE_TYPES = {
   // The first six, in this order, are the steps' non-retryable types (the order is part of recorded histories).
   BadInput: { raisedBy: 'step', meaning: 'the task, its input or a tool call is malformed', nonRetryable: true },
-  ValidationRejected: { raisedBy: 'step', meaning: 'the validating step rejected the output', nonRetryable: true },
+  ValidationRejected: {
+    raisedBy: 'step',
+    meaning: 'the output was rejected (empty; or its contract or reviewer rejected it past `maxRevisions`)',
+    nonRetryable: true,
+    reassignable: true,
+  },
   InvalidSubtasks: {
     raisedBy: 'step',
     meaning: 'a coordinator proposed subtasks that do not check',
@@ -95,6 +102,11 @@ export const failureTypes = (): { type: FailureType; info: FailureTypeInfo }[] =
 /** Error types that no retry or other agent can fix: the task fails at once. */
 export const NON_RETRYABLE_TYPES: string[] = failureTypes()
   .filter((f) => f.info.nonRetryable)
+  .map((f) => f.type);
+
+/** Non-retryable on the instance that raised them, but reassigned to another (FailureTypeInfo.reassignable). */
+export const REASSIGNABLE_TYPES: readonly string[] = failureTypes()
+  .filter((f) => f.info.reassignable)
   .map((f) => f.type);
 
 /** Failures of the plan's budget or of outside services, not of the agent instance: they do not count against it. */

@@ -13,6 +13,13 @@ export const Simulate = z
     /** The output is a string of this many bytes (claim-check demos and tests). */
     outputBytes: z.number().int().min(0).max(100_000_000).optional(),
     subtasks: z.array(z.record(z.string(), z.unknown())).optional(),
+    /** The output of each round: the first answer, then each revision's (past the end: `output`, or the default). */
+    outputs: z.array(z.unknown()).min(1).max(20).optional(),
+    /** An offline reviewer's verdict on each round (past the end: accepted). */
+    verdicts: z
+      .array(z.object({ accepted: z.boolean(), reasons: z.array(z.string()).max(20).default([]) }).strict())
+      .max(20)
+      .optional(),
     send: z.array(z.object({ to: z.string().min(1), body: z.unknown(), id: z.string().min(1).optional() })).optional(),
   })
   .strict();

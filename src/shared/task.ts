@@ -136,6 +136,8 @@ export interface TaskView {
   transitions?: { state: TaskState; at: string; agentId?: string }[];
   /** Task workflows only, while the task is `waiting`: what it asks a human for. */
   input?: InputRequest;
+  /** Verdicts on its outputs, in order (tasks with an output contract or a reviewer). */
+  revisions?: Revision[];
   /**
    * It runs (or ran) inline in its plan's workflow, as one activity and no task workflow of its own (INLINE_SHORT_TASKS):
    * its step is the activity `reason → execute → validate · <task> · <agent>` in the plan's history.
@@ -178,6 +180,8 @@ export interface TaskOutcome {
   kept?: { memory?: Memory; usage?: Usage };
   /** It ran inline in its plan's workflow (TaskView.inline): its output is kept by the plan, not a task workflow. */
   inline?: true;
+  /** Verdicts on its outputs, in order (tasks with an output contract or a reviewer). */
+  revisions?: Revision[];
 }
 
 /**

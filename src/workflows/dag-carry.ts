@@ -4,7 +4,16 @@ import type { Assignment, TaskError, TaskState, TaskView } from '../shared/task'
 /** What the DAG scheduler keeps of one task: its view's fields, plus its spec, place, output and whether it started. */
 export interface TaskRecord extends Pick<
   TaskView,
-  'state' | 'agentId' | 'attempts' | 'assignments' | 'error' | 'reason' | 'startedAt' | 'finishedAt' | 'subtasks'
+  | 'state'
+  | 'agentId'
+  | 'attempts'
+  | 'assignments'
+  | 'error'
+  | 'reason'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'subtasks'
+  | 'revisions'
 > {
   spec: TaskSpec;
   index: number;
@@ -25,6 +34,7 @@ interface CarriedExtras {
   error?: TaskError;
   reason?: string;
   subtasks?: TaskView[];
+  revisions?: TaskView['revisions'];
   /** A task that ran inline: its output, which no task workflow holds. */
   inline?: true;
   output?: unknown;
@@ -53,6 +63,7 @@ export function packRecord(r: TaskRecord): CarriedRecord {
   if (r.error) extras.error = r.error;
   if (r.reason) extras.reason = r.reason;
   if (r.subtasks.length > 0) extras.subtasks = r.subtasks;
+  if (r.revisions?.length) extras.revisions = r.revisions;
   if (r.inline) {
     extras.inline = true;
     extras.output = r.output;
@@ -101,6 +112,7 @@ export function unpackRecord(
     ...(extras.error ? { error: extras.error } : {}),
     ...(extras.reason ? { reason: extras.reason } : {}),
     subtasks: extras.subtasks ?? [],
+    ...(extras.revisions ? { revisions: extras.revisions } : {}),
     ...(extras.inline ? { inline: true } : {}),
     ...(state === 'completed' ? { output: 'output' in extras ? extras.output : outputRef?.(spec.id) } : {}),
   };

@@ -121,6 +121,7 @@ export class DagSchedule {
     rec.attempts = outcome.attempts;
     rec.assignments = outcome.assignments;
     rec.subtasks = outcome.subtasks;
+    if (outcome.revisions) rec.revisions = outcome.revisions;
     rec.output = outcome.output;
     rec.inline = outcome.inline;
     if (outcome.inline) this.inlineOutputBytes += jsonBytes(outcome.output);
@@ -260,6 +261,7 @@ export class DagSchedule {
       startedAt: r.startedAt,
       finishedAt: r.finishedAt,
       subtasks: r.subtasks,
+      ...(r.revisions ? { revisions: r.revisions } : {}),
       ...(r.inline ? { inline: true as const } : {}),
     }));
   }

@@ -360,6 +360,7 @@ export class DagExecutor {
       rec.attempts = details.attempts;
       rec.assignments = details.assignments;
       rec.subtasks = details.subtasks;
+      if (details.revisions) rec.revisions = details.revisions;
     }
     const cancelRunning = this.schedule.ended(rec, isCancellation(err) ? { cancelled: true } : { error });
     if (cancelRunning) for (const scope of this.inFlight.values()) scope.cancel();

@@ -1,8 +1,8 @@
 import type { Usage } from '../shared/usage';
 import { RetryState } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure } from '@temporalio/workflow';
-import type { Assignment, TaskError, TaskView } from '../shared/task';
-import { Failure, NON_RETRYABLE_TYPES } from '../shared/errors';
+import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, patched } from '@temporalio/workflow';
+import type { Assignment, Revision, TaskError, TaskView } from '../shared/task';
+import { Failure, NON_RETRYABLE_TYPES, REASSIGNABLE_TYPES } from '../shared/errors';
 
 /**
  * How a task's failure is shown and judged in workflows. The failure types themselves (which end a task at once,
@@ -17,6 +17,8 @@ export interface TaskFailureDetails {
   /** The root cause, as the failing step reported it. */
   error?: TaskError;
   subtasks: TaskView[];
+  /** Verdicts on its outputs (contract, reviewer), when it had any. */
+  revisions?: Revision[];
   /** As in TaskOutcome: usage the plan counts from here. */
   unreportedUsage?: Record<string, Usage>;
 }
@@ -56,5 +58,10 @@ export function attemptsOf(err: unknown, maxAttempts: number): number {
 /** A failure no other attempt or agent can fix. */
 export function isFatal(err: unknown): boolean {
   const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && (cause.nonRetryable || NON_RETRYABLE_TYPES.includes(cause.type ?? ''));
+  if (!(cause instanceof ApplicationFailure)) return false;
+  // A rejected output goes to another instance (tasks that failed so before this change replay as they ran).
+  if (REASSIGNABLE_TYPES.includes(cause.type ?? '') && patched(REJECTED_OUTPUTS_REASSIGN)) return false;
+  return cause.nonRetryable || NON_RETRYABLE_TYPES.includes(cause.type ?? '');
 }
+
+const REJECTED_OUTPUTS_REASSIGN = 'rejected-outputs-reassign';

@@ -44,6 +44,8 @@ export class HeldAgent {
   constructor(
     private readonly input: TaskWorkflowInput,
     private readonly outbox: PoolOutbox,
+    /** Tells this holder's request ids from another's of the same task (its reviewer's: `review`). */
+    private readonly role = '',
   ) {}
 
   /** The instance's id; the last one's after it was given back; undefined before the first. */
@@ -83,7 +85,7 @@ export class HeldAgent {
   /** Asks the pool for an instance of one of `types` (`prefer`: the one it had) and waits for the grant. */
   async acquire(types: string[], prefer?: string): Promise<void> {
     const info = workflowInfo();
-    const requestId = `${requestPrefix()}/${this.requests++}`;
+    const requestId = `${requestPrefix()}/${this.role}${this.requests++}`;
     this.ownRequests.add(requestId);
     try {
       await this.outbox.sendNow({

@@ -35,7 +35,9 @@ export function runsInline(
     stepsAreShort(input, true) &&
     task.subtasks.length === 0 &&
     !task.requiresApproval &&
-    !task.awaitInput
+    !task.awaitInput &&
+    !task.output &&
+    !task.review
   );
 }
 

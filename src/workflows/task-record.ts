@@ -1,7 +1,7 @@
 import type { Usage } from '../shared/usage';
 import { ApplicationFailure, isCancellation, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { Failure } from '../shared/errors';
-import type { Assignment, TaskError, TaskState, TaskView } from '../shared/task';
+import type { Assignment, Revision, TaskError, TaskState, TaskView } from '../shared/task';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
 import { describeFailure, type TaskFailureDetails } from './failures';
 
@@ -28,6 +28,8 @@ export class TaskRecord {
   readonly startedAt = new Date().toISOString();
   readonly assignments: Assignment[] = [];
   readonly transitions: NonNullable<TaskView['transitions']> = [];
+  /** Every verdict on the task's outputs (its contract's, its reviewer's), in order. */
+  readonly revisions: Revision[] = [];
 
   constructor(
     private readonly taskId: string,
@@ -51,6 +53,11 @@ export class TaskRecord {
     if (!current) return;
     current.outcome = outcome;
     if (error !== undefined) current.error = error;
+  }
+
+  /** A verdict on an output: recorded, and shown in the current details while the task revises. */
+  verdict(revision: Omit<Revision, 'at'>): void {
+    this.revisions.push({ ...revision, at: new Date().toISOString() });
   }
 
   /** The waiting state's start, for the input request a `waiting` task shows. */
@@ -109,6 +116,7 @@ export class TaskRecord {
       assignments: this.assignments,
       error: this.error,
       subtasks,
+      ...(this.revisions.length > 0 ? { revisions: this.revisions } : {}),
       ...(unreportedUsage ? { unreportedUsage } : {}),
     };
     const message = `task "${this.taskId}" failed after ${this.assignments.length} assignment(s): ${this.error?.message ?? describeFailure(err).error.message}`;

@@ -12,6 +12,7 @@ import type {
   AgentActivities,
   ExecuteResult,
   LifecycleResult,
+  RevisionRequest,
   StepContext,
   ToolCallRequest,
 } from '../activities/types';
@@ -43,6 +44,10 @@ const MAX_TURNS = 100;
 export class TaskRun {
   private readonly outbox: PoolOutbox;
   private readonly agent: HeldAgent;
+  /** The task's reviewer (`review`), held only while it reviews. */
+  private readonly reviewer: HeldAgent;
+  /** The reviewer of the last round: asked for again, so it sees the revision of what it rejected. */
+  private lastReviewer: string | undefined;
   private readonly budget: BudgetGate;
   private readonly human: HumanQuestion;
   private readonly subAgents: SubAgents;
@@ -53,6 +58,7 @@ export class TaskRun {
   constructor(private readonly input: TaskWorkflowInput) {
     this.outbox = new PoolOutbox(input.settings.poolId);
     this.agent = new HeldAgent(input, this.outbox);
+    this.reviewer = new HeldAgent(input, this.outbox, 'review-');
     this.budget = new BudgetGate(input);
     this.human = new HumanQuestion(input.task);
     this.subAgents = new SubAgents(input, this.outbox, this.budget);
@@ -87,6 +93,7 @@ export class TaskRun {
       ...(this.budget.spent ? { usage: this.budget.spent } : {}),
       transitions: record.transitions,
       ...(record.state === 'waiting' ? { input: this.human.request(record.waitingSince()) } : {}),
+      ...(record.revisions.length > 0 ? { revisions: record.revisions } : {}),
     };
   }
 
@@ -116,7 +123,7 @@ export class TaskRun {
   /** Grants for the task's own requests, or for its sub-agents' lease. */
   onGrants(grants: Grant[]): void {
     const forLease: Grant[] = [];
-    for (const g of grants) if (!this.agent.receive(g)) forLease.push(g);
+    for (const g of grants) if (!this.agent.receive(g) && !this.reviewer.receive(g)) forLease.push(g);
     if (forLease.length === 0 || this.subAgents.receive(forLease)) return;
     this.agent.returnLate(forLease);
   }
@@ -238,6 +245,7 @@ export class TaskRun {
       ...(this.budget.spent ? { usage: this.budget.spent } : {}),
       ...(unreportedUsage ? { unreportedUsage } : {}),
       ...(kept ? { kept } : {}),
+      ...(record.revisions.length > 0 ? { revisions: record.revisions } : {}),
     };
   }
 
@@ -272,6 +280,8 @@ export class TaskRun {
       task.subtasks.length === 0 &&
       !task.requiresApproval &&
       !task.awaitInput &&
+      !task.output &&
+      !task.review &&
       !this.subAgents.done
     );
   }
@@ -288,8 +298,10 @@ export class TaskRun {
   }
 
   /**
-   * Execute and validate, unless the fused steps did both. The last step writes the agent's memory of this task (a
-   * claim check), so the pool never holds its text.
+   * Execute and validate, unless the fused steps did both; then, when the task has a contract or a reviewer, round after
+   * round: a rejected output goes back to the agent with the reasons (validating → executing), up to `maxRevisions`
+   * revisions, then the task fails with ValidationRejected (and the failure policy reassigns it). The last step writes
+   * the agent's memory of this task (a claim check), so the pool never holds its text.
    */
   private async executeAndValidate(
     n: number,
@@ -300,25 +312,85 @@ export class TaskRun {
       await this.account(fused.executed.usage);
       return { executed: fused.executed, memory: fused.memory };
     }
-    this.budget.check();
-    this.record.transition('executing');
-    const executed = await this.agentLoop(n, thoughts, fused?.executed);
-    this.record.transition('validating');
-    const validated = await this.step(
-      'validate',
-      'validate',
-      validatesLocally(this.input, this.agent.offline),
-    )({
-      ...this.ctx(n),
-      output: executed.output,
-      ...(executed.summary ? { summary: executed.summary } : {}),
-    });
-    this.record.countAttempts(validated.attempt);
-    return { executed, memory: validated.memory };
+    const { task } = this;
+    let first = fused?.executed;
+    let revision: RevisionRequest | undefined;
+    for (let round = 1; ; round++) {
+      this.budget.check();
+      this.record.transition('executing');
+      const executed = await this.agentLoop(n, thoughts, first, revision);
+      first = undefined;
+      this.record.transition('validating');
+      const validated = await this.step(
+        'validate',
+        round > 1 ? `validate #${round}` : 'validate',
+        validatesLocally(this.input, this.agent.offline),
+      )({
+        ...this.ctx(n),
+        output: executed.output,
+        ...(executed.summary ? { summary: executed.summary } : {}),
+      });
+      this.record.countAttempts(validated.attempt);
+      if (!task.output && !task.review) return { executed, memory: validated.memory };
+      const verdict =
+        validated.accepted === false
+          ? { by: 'schema', accepted: false, reasons: validated.reasons ?? [] }
+          : task.review
+            ? await this.review(n, executed.output, round)
+            : { by: 'schema', accepted: true, reasons: [] };
+      this.record.verdict({ round, ...verdict });
+      if (verdict.accepted) {
+        const output = validated.parsed !== undefined ? validated.parsed : executed.output;
+        return { executed: { ...executed, output }, memory: validated.memory };
+      }
+      const max = task.review?.maxRevisions ?? task.output?.maxRevisions ?? 0;
+      if (round > max)
+        throw ApplicationFailure.nonRetryable(
+          `task "${task.id}": output rejected ${round} time(s) (${max} revision(s) allowed): ${verdict.reasons.join('; ') || 'no reason given'}`,
+          Failure.ValidationRejected,
+        );
+      revision = { round: round + 1, output: executed.output, reasons: verdict.reasons };
+    }
+  }
+
+  /** The reviewer's verdict on this round's output: an instance of a reviewing type, from the pool, for one step. */
+  private async review(
+    n: number,
+    output: unknown,
+    round: number,
+  ): Promise<{ by: string; accepted: boolean; reasons: string[] }> {
+    const review = this.task.review as NonNullable<TaskSpec['review']>;
+    setCurrentDetails(`**validating** · ${this.task.id} · waiting for a reviewer (${review.types.join(' | ')})`);
+    await this.reviewer.acquire(review.types, this.lastReviewer);
+    const { agentId, agentType, memory, offline } = this.reviewer.current;
+    this.lastReviewer = agentId;
+    try {
+      const verdict = await stepActivities(
+        this.input,
+        `review #${round} by ${agentType}`,
+        agentId,
+        stepsAreShort(this.input, offline),
+      ).review({ ...this.ctx(n), agentId, agentType, memory, output, round });
+      this.record.countAttempts(verdict.attempt);
+      if (verdict.usage) {
+        this.reviewer.addUsage(verdict.usage);
+        await this.budget.account(verdict.usage, agentType);
+      }
+      await this.reviewer.release('completed');
+      return { by: agentId, accepted: verdict.accepted, reasons: verdict.reasons };
+    } catch (err) {
+      await this.reviewer.release(isCancellation(err) ? 'cancelled' : 'failed');
+      throw err;
+    }
   }
 
   /** The model turns (one execute activity each) and tool calls (one activity each) until the agent answers. */
-  private async agentLoop(n: number, reasoning: string, first?: ExecuteResult): Promise<ExecuteResult> {
+  private async agentLoop(
+    n: number,
+    reasoning: string,
+    first?: ExecuteResult,
+    revision?: RevisionRequest,
+  ): Promise<ExecuteResult> {
     const executeCtx = () => ({
       ...this.ctx(n),
       humanInput: this.human.answer,
@@ -326,7 +398,15 @@ export class TaskRun {
       ...this.subAgents.handedOn,
     });
     // After a crash the loop resumes from the last finished call instead of paying for it again.
-    let executed: ExecuteResult = first ?? (await this.step('execute')(executeCtx()));
+    let executed: ExecuteResult =
+      first ??
+      (await this.step(
+        'execute',
+        revision ? `execute (revision ${revision.round - 1})` : 'execute',
+      )({
+        ...executeCtx(),
+        ...(revision ? { revision } : {}),
+      }));
     for (let turn = 1; executed.toolCalls !== undefined; turn++) {
       this.record.countAttempts(executed.attempt);
       await this.account(executed.usage);
@@ -365,6 +445,8 @@ export class TaskRun {
       depth: this.input.depth,
       inbox: [...this.inbox],
       memory,
+      ...(this.task.output ? { contract: { schema: this.task.output.schema } } : {}),
+      ...(this.task.acceptance ? { acceptance: this.task.acceptance } : {}),
     };
   }
 

@@ -175,6 +175,8 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
 export async function startInProcessApi(
   h: Harness,
   env: Record<string, string> = {},
+  /** What the API configures the pool with when it first needs it: the harness's own registry, for its agent types. */
+  registry: Registry = DEFAULT_REGISTRY,
 ): Promise<{ base: string; close(): Promise<void> }> {
   const config = loadConfig({
     TEMPORAL_ADDRESS: h.address,
@@ -184,7 +186,7 @@ export async function startInProcessApi(
     ...(process.env.TEST_BLOB_DIR ? { BLOB_STORE_DIR: process.env.TEST_BLOB_DIR } : {}),
     ...env,
   });
-  const app = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY });
+  const app = createApp({ client: h.client, config, registry });
   const server = app.listen(0, '127.0.0.1');
   await new Promise((r) => server.once('listening', r));
   return {

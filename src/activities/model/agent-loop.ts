@@ -1,10 +1,36 @@
-import { generateText, jsonSchema, tool, type LanguageModel, type ModelMessage, type ToolSet } from 'ai';
+import {
+  generateText,
+  jsonSchema,
+  tool,
+  type LanguageModel,
+  type ModelMessage,
+  type OutputInterface,
+  type ToolSet,
+} from 'ai';
 import type { ClaimCheck } from '../../storage/blob-store';
 import type { AgentType } from '../../shared/agent-type';
 import { roundUsd, type Usage } from '../../shared/usage';
-import type { AiRuntime, ExecuteContext, StepContext, StepControl, ToolCallResult, ToolRunner, Turn } from '../types';
+import type {
+  AiRuntime,
+  ExecuteContext,
+  ReviewContext,
+  StepContext,
+  StepControl,
+  ToolCallResult,
+  ToolRunner,
+  Turn,
+} from '../types';
+import { parseJsonAnswer } from '../../shared/output-contract';
 import { DELEGATE_TOOL, delegateTool } from './delegate';
-import { executePrompt, newMessagesPrompt, reasonPrompt, systemPrompt } from './prompts';
+import {
+  clip,
+  executePrompt,
+  newMessagesPrompt,
+  reasonPrompt,
+  revisionPrompt,
+  reviewPrompt,
+  systemPrompt,
+} from './prompts';
 import { providerFailure } from './provider-errors';
 import type { ProviderLimiter } from './provider-limits';
 import { languageModel, providerKey } from './providers';
@@ -142,6 +168,26 @@ export class ModelRuntime implements AiRuntime {
     return { thoughts: result.text, usage };
   }
 
+  /** As a reviewer: one model call, answering a verdict as JSON (the provider asked for that shape where it can). */
+  async review(
+    ctx: ReviewContext,
+    control: StepControl,
+  ): Promise<{ accepted: boolean; reasons: string[]; usage: Usage }> {
+    const result = await this.call(control, 'review', {
+      system: systemPrompt(this.type, ctx),
+      prompt: reviewPrompt(ctx),
+      output: jsonAnswer(VERDICT_SCHEMA),
+    });
+    const usage = this.usageOf(result.usage);
+    const read = parseJsonAnswer(result.text)?.value as { accepted?: unknown; reasons?: unknown } | undefined;
+    if (typeof read?.accepted !== 'boolean') {
+      // A reviewer that cannot say yes or no has not accepted the output: the agent revises with this reason.
+      return { accepted: false, reasons: [`the reviewer gave no verdict: ${clip(result.text, 300)}`], usage };
+    }
+    const reasons = Array.isArray(read.reasons) ? read.reasons.map((r) => clip(r, 2_000)) : [];
+    return { accepted: read.accepted, reasons, usage };
+  }
+
   private async toolSet(): Promise<ToolSet> {
     const defs = await this.deps.tools.list(this.type.name);
     return Object.fromEntries(
@@ -161,6 +207,12 @@ export class ModelRuntime implements AiRuntime {
     const messages: ModelMessage[] = loop
       ? ((await claimCheck.resolve(loop.conversation)) as ModelMessage[])
       : [{ role: 'user', content: executePrompt(ctx) }];
+    // A revision: the rejected answer and why, as the next turns of the same conversation.
+    if (!loop && ctx.revision) {
+      const rejected = await claimCheck.resolve(ctx.revision.output);
+      messages.push({ role: 'assistant', content: clip(rejected) });
+      messages.push({ role: 'user', content: revisionPrompt(ctx, ctx.revision.reasons) });
+    }
     if (loop && loop.results.length > 0) messages.push(await this.toolMessage(loop.results));
     // Messages that reached the agent while it worked join the conversation at its next turn.
     const fresh = loop ? ctx.inbox.slice(loop.inboxSeen ?? ctx.inbox.length) : [];
@@ -175,6 +227,8 @@ export class ModelRuntime implements AiRuntime {
       system: systemPrompt(this.type, ctx),
       messages,
       ...(hasTools ? { tools, toolChoice: last ? 'none' : 'auto' } : {}),
+      // With a contract and no tools to call, the provider is asked for JSON of the schema (where it supports that).
+      ...(ctx.contract && (!hasTools || last) ? { output: jsonAnswer(ctx.contract.schema) } : {}),
     });
     const usage = this.usageOf(result.usage);
     if (result.toolCalls.length > 0 && !last) {
@@ -217,4 +271,27 @@ export class ModelRuntime implements AiRuntime {
       return { ok: false, reason: 'the model returned an empty answer' };
     return { ok: true };
   }
+}
+
+/** What a reviewer answers. */
+const VERDICT_SCHEMA = {
+  type: 'object',
+  properties: { accepted: { type: 'boolean' }, reasons: { type: 'array', items: { type: 'string' } } },
+  required: ['accepted', 'reasons'],
+  additionalProperties: false,
+};
+
+/**
+ * Asks the provider for JSON of `schema` (its structured-output mode, where it has one) and takes the answer as text:
+ * the validate step checks it against the contract, and a bad answer goes back to the agent as a revision instead of
+ * failing the call (the AI SDK's Output.object would throw).
+ */
+function jsonAnswer(schema: Record<string, unknown>): OutputInterface<string, string, never> {
+  return {
+    name: 'json-answer',
+    responseFormat: Promise.resolve({ type: 'json', schema: schema as never }),
+    parseCompleteOutput: ({ text }) => Promise.resolve(text),
+    parsePartialOutput: ({ text }) => Promise.resolve({ partial: text }),
+    createElementStreamTransform: () => undefined,
+  };
 }

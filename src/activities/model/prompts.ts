@@ -57,8 +57,29 @@ export function reasonPrompt(ctx: StepContext, capabilities?: string[]): string 
   return `${taskPrompt(ctx)}\n\n${ask}`;
 }
 
+/** What the answer must be: the acceptance criteria and the output contract's schema. */
+function contractPrompt(ctx: StepContext): string {
+  const lines: string[] = [];
+  if (ctx.acceptance) lines.push(`Acceptance criteria: ${ctx.acceptance}`);
+  if (ctx.contract)
+    lines.push(
+      `Answer with one JSON value, and nothing else, that meets this JSON Schema:\n${clip(ctx.contract.schema, 8_000)}`,
+    );
+  return lines.length > 0 ? `\n\n${lines.join('\n\n')}` : '';
+}
+
 /** The first message of the agent loop: the task and the plan its reasoning made. */
-export const executePrompt = (ctx: ExecuteContext): string => `${taskPrompt(ctx)}\n\nYour plan: ${ctx.reasoning}`;
+export const executePrompt = (ctx: ExecuteContext): string =>
+  `${taskPrompt(ctx)}\n\nYour plan: ${ctx.reasoning}${contractPrompt(ctx)}`;
+
+/** After a rejected answer: why it was rejected, for the agent to answer again. */
+export const revisionPrompt = (ctx: ExecuteContext, reasons: string[]): string =>
+  `Your answer was rejected:\n${reasons.map((r) => `- ${clip(r, 2_000)}`).join('\n')}\n\nAnswer the task again, fixing these.${contractPrompt(ctx)}`;
+
+/** What a reviewer is asked: the task, what acceptable means, and the answer to judge. */
+export function reviewPrompt(ctx: StepContext & { output: unknown }): string {
+  return `${taskPrompt(ctx)}${contractPrompt(ctx)}\n\nAnother agent answered:\n${clip(ctx.output)}\n\nYou are its reviewer. Does the answer do the task${ctx.acceptance ? ' and meet the acceptance criteria' : ''}? Answer with JSON: {"accepted": true or false, "reasons": [what is wrong, each a sentence; empty when accepted]}.`;
+}
 
 /** Messages that reached the agent while it worked, as they join the conversation at its next turn. */
 export const newMessagesPrompt = (messages: StepContext['inbox']): string =>
