@@ -47,6 +47,7 @@ beforeAll(async () => {
       modelType('drafter', ['drafting'], { maxSteps: 1 }),
       modelType('senior-drafter', ['senior-drafting']),
       modelType('critic', ['critique']),
+      modelType('manager', ['managing'], { delegate: 'required' }),
     ],
   });
   h = await startHarness({ registry, env: { [KEY_ENV]: 'sk-test' } });
@@ -205,5 +206,52 @@ describe('reviewers', () => {
     ]);
     expect(note.revisions?.[0]?.reasons.join()).toMatch(/must have required property 'points'/);
     expect(note.revisions?.[1]?.reasons).toEqual(['each point must be a full sentence']);
+  });
+});
+
+describe('coordinators that must delegate', () => {
+  test('an answer without subtasks, then subtasks that do not check: both go back to the model, then it delegates', async () => {
+    const start = fake.requests.length;
+    let reasons = 0;
+    const count = {
+      id: 'count',
+      description: 'Count the items',
+      capabilities: ['drafting'],
+      output: { schema: { type: 'integer' } },
+    };
+    reply = (req) => {
+      const text = JSON.stringify(req.messages);
+      if (text.includes('split it among other agents')) {
+        reasons++;
+        if (reasons === 1) return { content: 'I will just do it myself: 42.' };
+        const subtasks = reasons === 2 ? [{ id: 'a', description: 'x', capabilities: ['juggling'] }] : [count];
+        return { toolCalls: [{ name: 'delegate_subtasks', args: { subtasks } }] };
+      }
+      if (isReason(req)) return { content: 'count them' };
+      // The sub-agent answers its contract (an integer); the manager combines.
+      return text.includes('Task: Count the items') ? { content: '3' } : { content: 'There are 3 items.' };
+    };
+    const r = await h.run({ tasks: [{ id: 'inventory', description: 'How many items?', capabilities: ['managing'] }] });
+    expect(r.errors).toEqual({});
+    expect(r.status).toBe('completed');
+    const requests = fake.requests.slice(start);
+    const reasonCalls = requests.filter((q) => JSON.stringify(q.messages).includes('split it among other agents'));
+    // One reasoning step: three calls, each made to use the delegation tool; the refusals went back with the reasons.
+    expect(reasonCalls).toHaveLength(3);
+    for (const q of reasonCalls)
+      expect(q.tool_choice).toEqual({ type: 'function', function: { name: 'delegate_subtasks' } });
+    expect(JSON.stringify(reasonCalls[1]?.messages)).toContain('your type must delegate');
+    expect(JSON.stringify(reasonCalls[2]?.messages)).toContain('juggling');
+    const view = await h.client.workflow.getHandle(`plan-${r.planId}-task-inventory`).query(taskStatusQuery);
+    expect(view.subtasks.map((s) => [s.id, s.state])).toEqual([['inventory.count', 'completed']]);
+    // The proposed subtask's contract held: its output is the parsed integer.
+    const sub = (await h.client.workflow.getHandle(`plan-${r.planId}-task-inventory.count`).result()) as {
+      output: unknown;
+    };
+    expect(sub.output).toBe(3);
+    // Every model call counted once: the manager's three reasoning calls and its answer, the sub-agent's two.
+    expect(r.usage?.byAgentType.manager?.modelCalls).toBe(4);
+    expect(r.usage?.byAgentType.drafter?.modelCalls).toBe(2);
+    expect(r.usage?.total.modelCalls).toBe(requests.length);
   });
 });

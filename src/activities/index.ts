@@ -16,6 +16,11 @@ import type {
   ToolRunner,
 } from './types';
 import { Failure } from '../shared/errors';
+import { addUsage, type Usage } from '../shared/usage';
+import { DELEGATE_TOOL } from './model/delegate';
+
+/** How many times a refused delegation goes back to the model before the reasoning step fails. */
+const DELEGATION_REVISIONS = 2;
 
 export interface ActivityDeps {
   /** The live registry (the pool's), for validating subtasks an agent proposes. */
@@ -139,25 +144,43 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const c = control();
       ctx = await recall({ ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) });
       const runtime = await runtimeOf(c, ctx.agentType);
-      const result = await reportingAttempt(c.attempt, () => runtime.reason(ctx, c));
-      const usage = result.usage ? { usage: result.usage } : {};
-      if (!result.subtasks || result.subtasks.length === 0)
-        return { thoughts: result.thoughts, attempt: c.attempt, ...usage };
-      // Dynamic decomposition: prefix ids with the parent's so they cannot clash with the plan's other tasks.
-      const prefix = (id: unknown) => `${ctx.taskId}.${String(id)}`;
-      const proposed = result.subtasks.map((s) => ({
-        ...s,
-        id: prefix(s.id),
-        dependsOn: Array.isArray(s.dependsOn) ? s.dependsOn.map(prefix) : [],
-      }));
-      const checked = checkPlan({ tasks: proposed }, await deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
-      if (!checked.ok) {
-        throw ApplicationFailure.nonRetryable(
-          `task "${ctx.taskId}": the subtasks its reasoning returned are invalid: ${checked.issues.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
-          Failure.InvalidSubtasks,
-        );
+      let usage: Usage | undefined;
+      // A delegation that cannot be honoured (none where one is required, subtasks that do not check) goes back to the
+      // model with the reasons, a few times, before the step fails with InvalidSubtasks.
+      for (let round = 0; ; round++) {
+        const result = await reportingAttempt(c.attempt, () => runtime.reason(ctx, c));
+        if (result.usage) usage = addUsage(usage, result.usage);
+        const used = usage ? { usage } : {};
+        const last = round >= DELEGATION_REVISIONS;
+        if (!result.subtasks || result.subtasks.length === 0) {
+          if (!result.delegationRequired) return { thoughts: result.thoughts, attempt: c.attempt, ...used };
+          const why = `your type must delegate: call ${DELEGATE_TOOL} with the subtasks; do not answer the task yourself`;
+          if (last)
+            throw ApplicationFailure.nonRetryable(
+              `task "${ctx.taskId}": its reasoning did not delegate, and its type requires it (asked ${round + 1} time(s))`,
+              Failure.InvalidSubtasks,
+            );
+          ctx = { ...ctx, delegationFeedback: [why] };
+          continue;
+        }
+        // Dynamic decomposition: prefix ids with the parent's so they cannot clash with the plan's other tasks.
+        const prefix = (id: unknown) => `${ctx.taskId}.${String(id)}`;
+        const proposed = result.subtasks.map((s) => ({
+          ...s,
+          id: prefix(s.id),
+          dependsOn: Array.isArray(s.dependsOn) ? s.dependsOn.map(prefix) : [],
+        }));
+        const checked = checkPlan({ tasks: proposed }, await deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
+        if (checked.ok) return { thoughts: result.thoughts, subtasks: checked.plan.tasks, attempt: c.attempt, ...used };
+        const issues = checked.issues.map((i) => `${i.path}: ${i.message}`);
+        // The offline runtime proposes the same subtasks every time: nothing to ask again.
+        if (last || !result.usage)
+          throw ApplicationFailure.nonRetryable(
+            `task "${ctx.taskId}": the subtasks its reasoning returned are invalid: ${issues.join('; ')}`,
+            Failure.InvalidSubtasks,
+          );
+        ctx = { ...ctx, delegationFeedback: issues };
       }
-      return { thoughts: result.thoughts, subtasks: checked.plan.tasks, attempt: c.attempt, ...usage };
     },
 
     async execute(ctx) {

@@ -28,6 +28,8 @@ export interface StepContext {
   contract?: { schema: Record<string, unknown> };
   /** What an acceptable output is, in words. */
   acceptance?: string;
+  /** Why the reasoning's delegation was refused (no subtasks where delegation is required, or subtasks that do not check). */
+  delegationFeedback?: string[];
 }
 
 /** The agent's last output was rejected: what it answered and why, for it to do better. */
@@ -167,7 +169,7 @@ export interface AiRuntime {
   reason(
     ctx: StepContext,
     control: StepControl,
-  ): Promise<{ thoughts: string; subtasks?: ProposedSubtask[]; usage?: Usage }>;
+  ): Promise<{ thoughts: string; subtasks?: ProposedSubtask[]; usage?: Usage; delegationRequired?: boolean }>;
   act?(ctx: ExecuteContext, control: StepControl, env: { tools: ToolRunner; messenger: Messenger }): Promise<unknown>;
   turn?(ctx: ExecuteContext, control: StepControl): Promise<Turn>;
   validate(ctx: ValidateContext, control: StepControl): Promise<{ ok: true } | { ok: false; reason: string }>;

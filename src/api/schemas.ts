@@ -70,6 +70,15 @@ export const UsageReportSchema = z.strictObject({
 });
 const TaskErrorSchema = z.strictObject({ message: z.string(), type: z.string() });
 
+/** One verdict on a task's output (docs/plans.md, "Validation"). */
+const RevisionSchema = z.strictObject({
+  round: z.number().int(),
+  by: z.string(),
+  accepted: z.boolean(),
+  reasons: z.array(z.string()),
+  at: Timestamp,
+});
+
 export const TaskViewSchema = z.strictObject({
   id: z.string(),
   state: TaskState,
@@ -108,15 +117,7 @@ export const TaskViewSchema = z.strictObject({
     .optional()
     .meta({ description: 'While the task is waiting: what it asks a human for' }),
   revisions: z
-    .array(
-      z.strictObject({
-        round: z.number().int(),
-        by: z.string(),
-        accepted: z.boolean(),
-        reasons: z.array(z.string()),
-        at: Timestamp,
-      }),
-    )
+    .array(RevisionSchema)
     .optional()
     .meta({ description: "Verdicts on the task's outputs, in order: `by` is `schema` or the reviewer's agent id" }),
   inline: z.literal(true).optional().meta({
@@ -201,6 +202,7 @@ export const PlanResultSchema = z.strictObject({
   reason: z.string().optional(),
   usage: UsageReportSchema.optional(),
   nested: z.boolean().optional(),
+  revisions: z.record(z.string(), z.array(RevisionSchema)).optional(),
   tasks: z.record(z.string(), TaskSummarySchema).optional(),
 });
 

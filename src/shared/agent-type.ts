@@ -42,8 +42,11 @@ export const Runtime = z
     systemPrompt: z.string().max(100_000).optional(),
     /** Model calls of one agent loop (reason ↔ tools); the last one is asked to answer without tools. */
     maxSteps: z.number().int().min(1).max(100).default(8),
-    /** Coordinators: the reasoning step may split the task into subtasks (dynamic decomposition). */
-    delegate: z.boolean().default(false),
+    /**
+     * Coordinators: the reasoning step may split the task into subtasks (dynamic decomposition); `"required"`: it must
+     * (its reasoning call is made to use the delegation tool, and an answer without subtasks goes back to the model).
+     */
+    delegate: z.union([z.boolean(), z.literal('required')]).default(false),
     maxOutputTokens: z.number().int().min(1).optional(),
     temperature: z.number().min(0).max(2).optional(),
     /** Built-in tools and MCP tools ("<server>/<tool>" or "<server>/*") offered to the model; empty = all of them. */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { CompactPlan } from './plan-codec';
-import { Id, TaskInput, type TaskError, type TaskSpec, type TaskState, type TaskView } from './task';
+import { Id, TaskInput, type Revision, type TaskError, type TaskSpec, type TaskState, type TaskView } from './task';
 import type { ExecutionSettings } from './settings';
 import type { UsageReport } from './usage';
 import type { DagSnapshot } from '../workflows/dag-carry';
@@ -70,6 +70,8 @@ export interface PlanResult {
   usage?: UsageReport;
   /** Some task ran sub-agents: the API then adds `tasks`. */
   nested?: boolean;
+  /** Verdicts on outputs, by task (top-level tasks with an output contract or a reviewer; sub-agents': in `tasks`). */
+  revisions?: Record<string, Revision[]>;
   /**
    * Plans with sub-agents: every task at every depth, by id (the API adds it from the plan's status and the sub-agents'
    * results): where it sits, its state, agent, error, usage and, when completed, its output.

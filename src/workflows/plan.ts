@@ -217,7 +217,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     ...(cutByBudget ? { reason: dag.stopReason } : {}),
     ...(usage.total.modelCalls > 0 ? { usage } : {}),
     ...(dag.hasSubAgents() ? { nested: true } : {}),
+    ...revisionsOf(dag.views()),
   };
 }
 
 pinnedWhenVersioned(planWorkflow);
+
+/** The result's `revisions`: each top-level task's verdicts, when any task had some. */
+function revisionsOf(tasks: TaskView[]): Pick<PlanResult, 'revisions'> {
+  const withSome = tasks.filter((t) => t.revisions && t.revisions.length > 0);
+  return withSome.length > 0 ? { revisions: Object.fromEntries(withSome.map((t) => [t.id, t.revisions ?? []])) } : {};
+}

@@ -148,12 +148,16 @@ export class ModelRuntime implements AiRuntime {
   ): Promise<{ thoughts: string; usage: Usage; subtasks?: Record<string, unknown>[] }> {
     // Coordinators (runtime.delegate) may split the task among sub-agents: the plan's task shape, checked by the
     // activity like any dynamic decomposition.
-    const delegate = this.type.runtime.delegate && ctx.depth + 1 <= (this.deps.maxDepth ?? 5);
+    const delegate = this.type.runtime.delegate !== false && ctx.depth + 1 <= (this.deps.maxDepth ?? 5);
+    // Required: the call must use the delegation tool (where the provider honours a forced tool choice; where it does
+    // not, an answer without subtasks goes back to the model, see the reason activity).
+    const required = delegate && this.type.runtime.delegate === 'required';
     const capabilities = delegate ? await this.deps.capabilities() : undefined;
     const result = await this.call(control, 'reason', {
       system: systemPrompt(this.type, ctx),
-      prompt: reasonPrompt(ctx, capabilities),
+      prompt: reasonPrompt(ctx, capabilities, required),
       ...(delegate ? { tools: { [DELEGATE_TOOL]: delegateTool } } : {}),
+      ...(required ? { toolChoice: { type: 'tool' as const, toolName: DELEGATE_TOOL } } : {}),
     });
     const usage = this.usageOf(result.usage);
     const call = result.toolCalls.find((c) => c.toolName === DELEGATE_TOOL);
@@ -165,7 +169,7 @@ export class ModelRuntime implements AiRuntime {
         subtasks: subtasks as Record<string, unknown>[],
       };
     }
-    return { thoughts: result.text, usage };
+    return { thoughts: result.text, usage, ...(required ? { delegationRequired: true } : {}) };
   }
 
   /** As a reviewer: one model call, answering a verdict as JSON (the provider asked for that shape where it can). */

@@ -9,7 +9,14 @@ export const DELEGATE_TOOL = 'delegate_subtasks';
  * A subtask as the model proposes it: the plan's own task fields it may set (docs/plans.md), with a description it
  * must give. Loose: other fields it adds reach the activity, which checks the subtasks like any plan's tasks.
  */
-const Subtask = TaskInput.pick({ id: true, description: true, capabilities: true, dependsOn: true })
+const Subtask = TaskInput.pick({
+  id: true,
+  description: true,
+  capabilities: true,
+  dependsOn: true,
+  acceptance: true,
+  output: true,
+})
   .required({ description: true })
   .extend({ id: TaskInput.shape.id.describe('letters, digits, "-" or "_"') })
   .loose();

@@ -50,11 +50,17 @@ function taskPrompt(ctx: ExecuteContext | StepContext): string {
  * The reasoning step's prompt: the task, then how the agent will approach it; `capabilities` (a coordinator that may
  * delegate) offers the delegation tool and the capabilities its subtasks may ask for.
  */
-export function reasonPrompt(ctx: StepContext, capabilities?: string[]): string {
-  const ask = capabilities
-    ? `Before you start: if the task is best split among other agents, call ${DELEGATE_TOOL} (each subtask: an id, a description, the capabilities it needs from: ${capabilities.join(', ')}; dependsOn names sibling ids). Otherwise say in a few sentences how you will approach it.`
-    : 'Before you start: in a few sentences, how will you approach this task?';
-  return `${taskPrompt(ctx)}\n\n${ask}`;
+export function reasonPrompt(ctx: StepContext, capabilities?: string[], required = false): string {
+  const subtask = `each subtask: an id, a description, the capabilities it needs from: ${capabilities?.join(', ')}; dependsOn names sibling ids; it may carry acceptance (in words) and output {schema}`;
+  const ask = !capabilities
+    ? 'Before you start: in a few sentences, how will you approach this task?'
+    : required
+      ? `Do not do the task yourself: split it among other agents by calling ${DELEGATE_TOOL} (${subtask}).`
+      : `Before you start: if the task is best split among other agents, call ${DELEGATE_TOOL} (${subtask}). Otherwise say in a few sentences how you will approach it.`;
+  const refused = ctx.delegationFeedback
+    ? `\n\nYour last delegation was refused:\n${ctx.delegationFeedback.map((r) => `- ${clip(r, 1_000)}`).join('\n')}\nCall ${DELEGATE_TOOL} again with subtasks that fix this.`
+    : '';
+  return `${taskPrompt(ctx)}\n\n${ask}${refused}`;
 }
 
 /** What the answer must be: the acceptance criteria and the output contract's schema. */
