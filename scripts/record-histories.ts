@@ -93,6 +93,30 @@ plans.model = {
   ],
 };
 
+// Short tasks inline in the plan (one of them handed over to a task workflow after failing inline), and a task with an
+// output contract and a reviewer, revised twice (a schema rejection, then a reviewer's).
+plans.reviewed = {
+  id: 'replay-reviewed',
+  tasks: [
+    { id: 'quick', description: 'runs inline' },
+    { id: 'flaky', description: 'fails inline once', maxRetries: 0, input: { simulate: { failOnAgents: 1 } } },
+    {
+      id: 'note',
+      description: 'a reviewed note',
+      capabilities: ['writing'],
+      acceptance: 'a title and two points',
+      output: { schema: { type: 'object', required: ['title', 'points'] } },
+      review: { capabilities: ['review'] },
+      input: {
+        simulate: {
+          outputs: [{ title: 't' }, { title: 't', points: ['a'] }, { title: 't', points: ['a', 'b'] }],
+          verdicts: [{ accepted: true }, { accepted: false, reasons: ['two points'] }],
+        },
+      },
+    },
+  ],
+};
+
 const isReason = (req: ChatRequest) => JSON.stringify(req.messages).includes('how will you approach this task');
 
 async function main(): Promise<void> {
@@ -145,7 +169,7 @@ async function main(): Promise<void> {
       const handle = await client.workflow.start('planWorkflow', {
         workflowId: `plan-${checked.plan.id}`,
         taskQueue: 'record',
-        args: [{ plan: checked.plan, settings }],
+        args: [{ plan: checked.plan, settings: { ...settings, inlineShortTasks: name === 'reviewed' } }],
       });
       if (name === 'dag') {
         await new Promise((r) => setTimeout(r, 1_500));

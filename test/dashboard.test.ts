@@ -190,6 +190,22 @@ describe('dashboard', () => {
     await page.close();
   }, 120_000);
 
+  test('shows each verdict of a reviewed task, with the reasons, in its detail', async () => {
+    const id = uniqueId('reviewed');
+    await submit(example('reviewed', id));
+    const page = await open(`/plans/${id}`);
+    await planStatus(page, 'completed');
+    await page.click('tr[data-task-id="note"]');
+    await page.waitForSelector('.task-detail[data-task-id="note"] .revisions li[data-accepted="true"]');
+    const rounds = await page.$$eval('.task-detail .revisions > li', (lis) =>
+      lis.map((li) => [li.getAttribute('data-accepted'), li.textContent ?? '']),
+    );
+    expect(rounds.map(([accepted]) => accepted)).toEqual(['false', 'false', 'true']);
+    expect(rounds[0]?.[1]).toMatch(/round 1, by its output contract[\s\S]*required property 'points'/);
+    expect(rounds[1]?.[1]).toMatch(/round 2, by reviewer-\d+[\s\S]*each point must be a full sentence/);
+    await page.close();
+  });
+
   test('cancels a plan from the page', async () => {
     const id = uniqueId('cancel');
     await submit({

@@ -132,6 +132,28 @@ export function TaskDetail({
           </table>
         </>
       ) : null}
+      {detail?.revisions && detail.revisions.length > 0 ? (
+        <>
+          <h3>Revisions</h3>
+          <ol class="revisions small">
+            {detail.revisions.map((r) => (
+              <li key={r.round} data-accepted={String(r.accepted)}>
+                <StateBadge state={r.accepted ? 'completed' : 'failed'} /> round {r.round}, by{' '}
+                {r.by === 'schema' ? 'its output contract' : r.by} <span class="muted">{fmtTime(r.at)}</span>
+                {r.reasons.length > 0 ? (
+                  <ul>
+                    {r.reasons.map((reason, i) => (
+                      <li key={i} class="error">
+                        {reason}
+                      </li>
+                    ))}
+                  </ul>
+                ) : null}
+              </li>
+            ))}
+          </ol>
+        </>
+      ) : null}
       {detail?.transitions && detail.transitions.length > 0 ? (
         <>
           <h3>Lifecycle</h3>
