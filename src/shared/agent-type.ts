@@ -48,6 +48,11 @@ export const Runtime = z
      */
     delegate: z.union([z.boolean(), z.literal('required')]).default(false),
     maxOutputTokens: z.number().int().min(1).optional(),
+    /**
+     * openai-compatible: the server takes response_format json_schema (an output contract's schema constrains the
+     * answer; the default); false: json_object only.
+     */
+    structuredOutputs: z.boolean().optional(),
     temperature: z.number().min(0).max(2).optional(),
     /** Built-in tools and MCP tools ("<server>/<tool>" or "<server>/*") offered to the model; empty = all of them. */
     tools: z.array(z.string().min(1)).default([]),

@@ -29,7 +29,9 @@ export function schemaProblems(schema: unknown, at: string): { path: string; mes
 export function contractViolations(schema: object, value: unknown): string[] {
   const validate = validatorOf(schema);
   if (validate(value)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath || '(the output)'}: ${text(e)}`);
+  return (validate.errors ?? []).map((e) =>
+    e.instancePath ? `${e.instancePath}: ${text(e)}` : `the answer ${clipped(value)} ${text(e)}`,
+  );
 }
 
 /**
@@ -74,4 +76,9 @@ const text = (e: ErrorObject): string => {
         ? `: ${JSON.stringify((e.params as { allowedValues?: unknown }).allowedValues)}`
         : '';
   return `${e.message ?? e.keyword}${extra}`;
+};
+
+const clipped = (value: unknown): string => {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 80 ? `${json.slice(0, 80)}…` : json;
 };

@@ -69,7 +69,7 @@ function contractPrompt(ctx: StepContext): string {
   if (ctx.acceptance) lines.push(`Acceptance criteria: ${ctx.acceptance}`);
   if (ctx.contract)
     lines.push(
-      `Answer with one JSON value, and nothing else, that meets this JSON Schema:\n${clip(ctx.contract.schema, 8_000)}`,
+      `Answer with the JSON value itself (not its schema), and nothing else. It must meet this JSON Schema:\n${clip(ctx.contract.schema, 8_000)}`,
     );
   return lines.length > 0 ? `\n\n${lines.join('\n\n')}` : '';
 }

@@ -41,6 +41,9 @@ export function languageModel(runtime: Runtime, env: NodeJS.ProcessEnv): Languag
         baseURL: runtime.baseUrl as string,
         ...(apiKey ? { apiKey } : {}),
         includeUsage: true,
+        // An output contract's schema goes to the server as response_format json_schema (llama.cpp, vLLM and Ollama
+        // constrain the answer to it); `structuredOutputs: false` sends json_object for servers that only know that.
+        supportsStructuredOutputs: runtime.structuredOutputs ?? true,
       }).chatModel(model);
     }
     default:
