@@ -35,6 +35,12 @@ const PLANS = Number(process.env.CHAOS_PLANS ?? 20);
 const MIN_KILLS = Number(process.env.CHAOS_KILLS ?? 10);
 const DEADLINE_MS = Number(process.env.CHAOS_DEADLINE_SECONDS ?? 540) * 1_000;
 const MODEL_SHARE = Number(process.env.CHAOS_MODEL_SHARE ?? 0.3);
+/** Short offline tasks: at the top of a plan they run inline in the plan's workflow (INLINE_SHORT_TASKS). */
+const INLINE_SHARE = Number(process.env.CHAOS_INLINE_SHARE ?? 0.15);
+/** Tasks with an output contract and a reviewer, revised twice: killed workers must not repeat or lose a verdict. */
+const REVIEWED_SHARE = Number(process.env.CHAOS_REVIEWED_SHARE ?? 0.1);
+/** The verdicts a reviewed task gets: the contract rejects round 1, the reviewer round 2, and accepts round 3. */
+const REVIEWED_ROUNDS = 3;
 const MODEL_TYPE = 'slow-model';
 const started = Date.now();
 let server: DevServer | undefined;
@@ -64,7 +70,9 @@ interface TaskBody {
   agentType?: string;
   dependsOn?: string[];
   maxRetries?: number;
-  input: { simulate: { latencyMs: number; failAttempts?: number } };
+  input: { simulate: { latencyMs: number; failAttempts?: number; outputs?: unknown[]; verdicts?: unknown[] } };
+  output?: { schema: Record<string, unknown> };
+  review?: { capabilities: string[] };
   subtasks?: TaskBody[];
 }
 interface PlanBody {
@@ -84,8 +92,26 @@ interface Submitted {
 const CAPABILITIES = [[], ['research'], ['writing'], ['coding'], ['review']];
 
 function task(id: string): TaskBody {
-  if (rand() < MODEL_SHARE)
+  const r = rand();
+  if (r < MODEL_SHARE)
     return { id, description: `chaos task ${id}`, agentType: MODEL_TYPE, input: { simulate: { latencyMs: 0 } } };
+  if (r < MODEL_SHARE + INLINE_SHARE)
+    return { id, description: `chaos task ${id}`, input: { simulate: { latencyMs: 0 } } };
+  if (r < MODEL_SHARE + INLINE_SHARE + REVIEWED_SHARE)
+    return {
+      id,
+      description: `chaos task ${id}`,
+      capabilities: ['writing'],
+      output: { schema: { type: 'object', required: ['n'] } },
+      review: { capabilities: ['review'] },
+      input: {
+        simulate: {
+          latencyMs: 300,
+          outputs: [{}, { n: 1 }, { n: 2 }],
+          verdicts: [{ accepted: true }, { accepted: false, reasons: ['again'] }],
+        },
+      },
+    };
   const flaky = rand() < 0.15;
   return {
     id,
@@ -277,6 +303,19 @@ async function main(): Promise<void> {
       continue;
     }
     if (result.status !== 'completed') notCompleted++;
+    // Tasks that ran inline have no task workflow; reviewed ones must show each verdict once.
+    const view = (await request(base, `/v1/plans/${planId}`).catch(() => undefined))?.body as
+      { tasks: { id: string; inline?: boolean; revisions?: unknown[] }[] } | undefined;
+    const inline = new Set((view?.tasks ?? []).filter((t) => t.inline).map((t) => t.id));
+    const workflows = p.all.filter((id) => !inline.has(id));
+    for (const t of p.body.tasks.filter((b) => b.review)) {
+      const verdicts = view?.tasks.find((v) => v.id === t.id)?.revisions?.length ?? 0;
+      if (verdicts !== REVIEWED_ROUNDS) {
+        if (verdicts > REVIEWED_ROUNDS) duplicated++;
+        else lost++;
+        log(`plan ${planId} task ${t.id}: ${verdicts} verdicts, ${REVIEWED_ROUNDS} expected`);
+      }
+    }
     for (const id of p.topLevel) {
       const inOut = id in result.outputs;
       const inErr = id in result.errors;
@@ -290,14 +329,14 @@ async function main(): Promise<void> {
         runs.set(wf.workflowId, [...(runs.get(wf.workflowId) ?? []), wf.status.name]);
       }
       const open = [...runs.values()].flat().includes('RUNNING');
-      if ((!open && runs.size >= p.all.length + 1) || tries >= 20) break;
+      if ((!open && runs.size >= workflows.length + 1) || tries >= 20) break;
       await sleep(500);
     }
     if ((runs.get(`plan-${planId}`) ?? []).length !== 1) {
       duplicated++;
       log(`plan ${planId}: ${runs.get(`plan-${planId}`)?.length ?? 0} plan runs`);
     }
-    for (const id of p.all) {
+    for (const id of workflows) {
       const statuses = runs.get(`plan-${planId}-task-${id}`) ?? [];
       const completed = statuses.filter((s) => s === 'COMPLETED').length;
       if (completed > 1) duplicated++;
