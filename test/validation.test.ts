@@ -10,6 +10,7 @@ import type { AgentType } from '../src/shared/agent-type';
 import type { PlanResult, PlanView } from '../src/shared/plan';
 import type { TaskView } from '../src/shared/task';
 import { taskStatusQuery } from '../src/workflows/messages';
+import { openStream } from './support/sse-client';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type FakeReply } from './support/fake-openai';
 import { startHarness, startInProcessApi, uniqueId, type Harness } from './support/harness';
 
@@ -190,6 +191,7 @@ describe('reviewers', () => {
     const plan = JSON.parse(readFileSync(join(__dirname, '../examples/reviewed.json'), 'utf8')) as { id: string };
     const id = uniqueId('reviewed');
     expect((await post({ ...plan, id })).status).toBe(202);
+    const stream = await openStream(`${api.base}/v1/plans/${id}/events`);
     const result = (await (await fetch(`${api.base}/v1/plans/${id}/result?wait=60`)).json()) as PlanResult;
     expect(result.status).toBe('completed');
     expect(result.outputs.facts).toEqual(['inline tasks', 'output contracts', 'reviewers']);
@@ -206,6 +208,19 @@ describe('reviewers', () => {
     ]);
     expect(note.revisions?.[0]?.reasons.join()).toMatch(/must have required property 'points'/);
     expect(note.revisions?.[1]?.reasons).toEqual(['each point must be a full sentence']);
+    // The plan's event stream told each verdict once, the snapshot included.
+    await stream.ended;
+    const snapshot = stream.events.find((e) => e.event === 'snapshot')?.data as PlanView;
+    const inSnapshot = snapshot.tasks.find((t) => t.id === 'note')?.revisions?.length ?? 0;
+    const told = stream.events
+      .filter((e) => e.event === 'revision' && (e.data as { taskId: string }).taskId === 'note')
+      .map((e) => e.data as { round: number; accepted: boolean });
+    const expected: [number, boolean][] = [
+      [1, false],
+      [2, false],
+      [3, true],
+    ];
+    expect(told.map((r) => [r.round, r.accepted])).toEqual(expected.slice(inSnapshot));
   });
 });
 

@@ -5,7 +5,7 @@ import { flattenTasks } from '../plans/tasks';
 
 /** One event of a plan's stream, before the feed numbers it (docs/events.md lists them). */
 export interface PlanEvent {
-  event: 'task' | 'message' | 'input' | 'usage' | 'plan' | 'text' | 'end';
+  event: 'task' | 'revision' | 'message' | 'input' | 'usage' | 'plan' | 'text' | 'end';
   data: unknown;
 }
 
@@ -13,6 +13,8 @@ interface TaskSeen {
   state: TaskState;
   attempts: number;
   assignments: number;
+  /** Verdicts on its outputs already told. */
+  revisions: number;
   /** Transitions (`at|state`) already told, so each lifecycle step is told once, in order. */
   transitions: Set<string>;
 }
@@ -38,6 +40,7 @@ export function seenOf(view: PlanView | undefined, messages: MailLogEntry[]): Pl
       state: task.state,
       attempts: task.attempts,
       assignments: task.assignments.length,
+      revisions: task.revisions?.length ?? 0,
       transitions: new Set((task.transitions ?? []).map((t) => `${t.at}|${t.state}`)),
     });
   }
@@ -60,6 +63,7 @@ export function diffPlan(seen: PlanSeen, view: PlanView, messages: MailLogEntry[
       state: task.state,
       attempts: 0,
       assignments: 0,
+      revisions: 0,
       transitions: new Set(),
     };
     let state: TaskState | undefined = before?.state;
@@ -108,6 +112,10 @@ export function diffPlan(seen: PlanSeen, view: PlanView, messages: MailLogEntry[
       !FINAL_TASK_STATES.includes(task.state)
     )
       tell(task.state);
+    // Each verdict on its outputs once (a rejection sends the task back to executing: the reasons are here).
+    for (const revision of (task.revisions ?? []).slice(told.revisions))
+      events.push({ event: 'revision', data: { ...base, ...revision } });
+    told.revisions = Math.max(told.revisions, task.revisions?.length ?? 0);
     told.state = task.state;
     told.attempts = task.attempts;
     told.assignments = task.assignments.length;
