@@ -99,7 +99,13 @@ beforeAll(async () => {
     60_000,
   );
   const submitted = await request(base, '/v1/plans', {
-    body: { tasks: [{ id: 'sum', description: 'add 2 and 3', capabilities: ['sums'] }] },
+    body: {
+      tasks: [
+        { id: 'sum', description: 'add 2 and 3', capabilities: ['sums'] },
+        // An offline task with an output contract: its verdict is counted by the worker.
+        { id: 'checked', description: 'an object', output: { schema: { type: 'object', required: ['task'] } } },
+      ],
+    },
   });
   expect(submitted.status).toBe(202);
   planId = submitted.body.planId;
@@ -169,8 +175,10 @@ describe('traces', () => {
     const [run] = inTrace('RunWorkflow:planWorkflow', 'agent-orchestrator-worker');
     expect(run?.parentSpanId).toBe(start?.spanId);
     expect(run?.attributes.workflowId).toBe(`plan-${planId}`);
-    const [task] = inTrace('RunWorkflow:agentTaskWorkflow', 'agent-orchestrator-worker');
-    expect(task?.attributes.workflowId).toBe(`plan-${planId}-task-sum`);
+    const task = inTrace('RunWorkflow:agentTaskWorkflow', 'agent-orchestrator-worker').find(
+      (s) => s.attributes.workflowId === `plan-${planId}-task-sum`,
+    );
+    expect(task?.parentSpanId).toBeDefined();
     // Model calls in regular activities stream (docs/events.md): the AI SDK names the span after streamText.
     const [model] = inTrace('ai.streamText');
     expect(model?.attributes['ai.telemetry.metadata.agentType']).toBe('mathematician');
@@ -319,6 +327,9 @@ describe('metrics', () => {
     expect(have.filter((f) => f.startsWith('temporal_activity'))).not.toHaveLength(0);
     expect(text).toMatch(
       /^agent_orchestrator_activity_executions_total\{activity="callTool",outcome="completed"\} [1-9]/m,
+    );
+    expect(text).toMatch(
+      /^agent_orchestrator_output_verdicts_total\{agent_type="generalist",by="schema",verdict="accepted"\} 1$/m,
     );
   });
 });
