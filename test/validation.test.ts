@@ -208,6 +208,17 @@ describe('reviewers', () => {
     ]);
     expect(note.revisions?.[0]?.reasons.join()).toMatch(/must have required property 'points'/);
     expect(note.revisions?.[1]?.reasons).toEqual(['each point must be a full sentence']);
+    // The reviewer, an instance of the pool like any agent, remembers what it judged.
+    const reviewer = (await (await fetch(`${api.base}/v1/agents/${note.revisions?.[2]?.by}`)).json()) as {
+      type: string;
+      recentMemory: { note: string }[];
+    };
+    expect(reviewer.type).toBe('reviewer');
+    expect(reviewer.recentMemory.map((m) => m.note)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/review of "Write the release note from the facts".*accepted round 3/),
+      ]),
+    );
     // The plan's event stream told each verdict once, the snapshot included.
     await stream.ended;
     const snapshot = stream.events.find((e) => e.event === 'snapshot')?.data as PlanView;

@@ -281,7 +281,10 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const runtime = await runtimeOf(c, ctx.agentType);
       const verdict = await reportingAttempt(c.attempt, () => runtime.review({ ...ctx, output }, c));
       deps.onVerdict?.(ctx.agentType, 'reviewer', verdict.accepted);
-      return { ...verdict, attempt: c.attempt };
+      // The reviewer remembers what it judged, like any agent its tasks.
+      const note = `${verdict.accepted ? 'accepted' : 'rejected'} round ${ctx.round}${verdict.reasons[0] ? `: ${verdict.reasons[0]}` : ''}`;
+      const memory = await memorize({ ...ctx, description: `review of "${ctx.description ?? ctx.taskId}"` }, note);
+      return { ...verdict, attempt: c.attempt, memory };
     },
 
     async lifecycle(ctx) {
@@ -294,6 +297,8 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       if (reasoning.subtasks && reasoning.subtasks.length > 0) return { reasoning, phases, attempt };
       phases.push({ state: 'executing', at: new Date().toISOString() });
       const executed = await activities.execute({ ...ctx, reasoning: reasoning.thoughts });
+      if (ctx.keepOutputUnder !== undefined)
+        executed.output = await deps.claimCheck.offload(executed.output, ctx.keepOutputUnder);
       if (executed.toolCalls) return { reasoning, executed, phases, attempt };
       phases.push({ state: 'validating', at: new Date().toISOString() });
       const { memory } = await activities.validate({ ...ctx, output: executed.output, summary: executed.summary });

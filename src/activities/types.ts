@@ -30,6 +30,11 @@ export interface StepContext {
   acceptance?: string;
   /** Why the reasoning's delegation was refused (no subtasks where delegation is required, or subtasks that do not check). */
   delegationFeedback?: string[];
+  /**
+   * The task runs inline and its plan keeps its output: an output bigger than this (as JSON) goes to the blob store
+   * whatever BLOB_THRESHOLD_BYTES says, so the plan holds a reference.
+   */
+  keepOutputUnder?: number;
 }
 
 /** The agent's last output was rejected: what it answered and why, for it to do better. */
@@ -134,6 +139,8 @@ export interface Verdict {
   reasons: string[];
   usage?: Usage;
   attempt: number;
+  /** The reviewer's memory with this review added. */
+  memory?: Memory;
 }
 
 /** What a runtime call gets from the activity it runs in. */

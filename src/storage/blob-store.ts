@@ -104,11 +104,12 @@ export class ClaimCheck {
     readonly thresholdBytes: number,
   ) {}
 
-  async offload<T>(value: T): Promise<T | BlobRef> {
+  /** `thresholdBytes`: this value's own threshold (an inline task's output is kept smaller, see StepContext). */
+  async offload<T>(value: T, thresholdBytes = this.thresholdBytes): Promise<T | BlobRef> {
     if (value === undefined) return value;
     const json = JSON.stringify(value);
     const bytes = Buffer.byteLength(json);
-    if (bytes <= this.thresholdBytes) return value;
+    if (bytes <= thresholdBytes) return value;
     const key = await this.store.put(json);
     return { $blob: key, bytes, preview: json.slice(0, 200) };
   }

@@ -58,9 +58,12 @@ export interface DagHooks {
 export const INLINE_OUTPUTS_LIMIT = 256 * 1024;
 /**
  * Outputs of tasks that ran inline have no task workflow to refer to: the executor keeps them (and carries them across
- * continue-as-new). Past this many bytes of them, tasks run in task workflows again.
+ * continue-as-new). Past this many bytes of them, or this many inline tasks running, tasks run in task workflows again.
+ * An inline output is at most INLINE_OUTPUT_MAX_BYTES (larger ones are claim-checked), so the executor never holds more
+ * than the limit plus one such output per running inline task: 512 KiB.
  */
 export const INLINE_TASK_OUTPUTS_LIMIT = 256 * 1024;
+export const INLINE_TASKS_RUNNING_LIMIT = 256;
 
 /** Outputs by task id, or references to them (resolved by the activities) when together they are large. */
 function byReferenceIfLarge(
@@ -317,7 +320,9 @@ export class DagExecutor {
     const giveBack = (outcome: 'failed' | 'cancelled') => {
       if (agent) lease?.giveBack(agent, outcome);
     };
-    const inlineRoom = this.schedule.inlineOutputBytes < INLINE_TASK_OUTPUTS_LIMIT;
+    const inlineRoom =
+      this.schedule.inlineOutputBytes < INLINE_TASK_OUTPUTS_LIMIT &&
+      [...this.inFlight.keys()].filter((t) => this.schedule.record(t)?.inline).length < INLINE_TASKS_RUNNING_LIMIT;
     const onInline = () => this.schedule.runsInline(rec);
     void scope
       .run(() =>

@@ -10,6 +10,8 @@ import { maxAttempts, stepActivities, stepsAreShort } from './task-options';
 
 /** The label of the one activity an inline task is: `reason → execute → validate · <task> · <agent>` in the Web UI. */
 export const INLINE_STEPS = 'reason → execute → validate';
+/** An inline task's output over this many bytes (JSON) goes to the blob store: its plan keeps only a reference. */
+export const INLINE_OUTPUT_MAX_BYTES = 1_024;
 
 /**
  * Whether a task runs inline in its plan's workflow instead of in a task workflow of its own. A task workflow costs a
@@ -145,5 +147,6 @@ function stepContext(input: TaskWorkflowInput & { agent: LeasedAgent }, inbox: A
     depth: input.depth,
     inbox,
     memory: agent.memory,
+    keepOutputUnder: INLINE_OUTPUT_MAX_BYTES,
   };
 }

@@ -32,6 +32,7 @@ import { PoolOutbox } from './pool-outbox';
 import { SubAgents } from './sub-agents';
 import { maxAttempts, stepActivities, stepOptions, stepsAreShort, validatesLocally } from './task-options';
 import { TaskRecord } from './task-record';
+import { TaskReviewer } from './task-reviewer';
 
 /** A model agent's loop may not run longer than this many turns, whatever its runtime says. */
 const MAX_TURNS = 100;
@@ -45,9 +46,7 @@ export class TaskRun {
   private readonly outbox: PoolOutbox;
   private readonly agent: HeldAgent;
   /** The task's reviewer (`review`), held only while it reviews. */
-  private readonly reviewer: HeldAgent;
-  /** The reviewer of the last round: asked for again, so it sees the revision of what it rejected. */
-  private lastReviewer: string | undefined;
+  private readonly reviewer: TaskReviewer;
   private readonly budget: BudgetGate;
   private readonly human: HumanQuestion;
   private readonly subAgents: SubAgents;
@@ -58,10 +57,10 @@ export class TaskRun {
   constructor(private readonly input: TaskWorkflowInput) {
     this.outbox = new PoolOutbox(input.settings.poolId);
     this.agent = new HeldAgent(input, this.outbox);
-    this.reviewer = new HeldAgent(input, this.outbox, 'review-');
     this.budget = new BudgetGate(input);
     this.human = new HumanQuestion(input.task);
     this.subAgents = new SubAgents(input, this.outbox, this.budget);
+    this.reviewer = new TaskReviewer(input, this.outbox, this.budget);
     this.record = new TaskRecord(input.task.id, () => ({ agentId: this.agent.id, agentType: this.agent.type }));
     for (const m of input.inbox ?? []) this.onMessage(m);
     const failedInline = input.handover?.failed;
@@ -336,9 +335,10 @@ export class TaskRun {
         validated.accepted === false
           ? { by: 'schema', accepted: false, reasons: validated.reasons ?? [] }
           : task.review
-            ? await this.review(n, executed.output, round)
+            ? await this.reviewer.review(this.ctx(n), executed.output, round)
             : { by: 'schema', accepted: true, reasons: [] };
-      this.record.verdict({ round, ...verdict });
+      if ('attempt' in verdict) this.record.countAttempts(verdict.attempt);
+      this.record.verdict({ round, by: verdict.by, accepted: verdict.accepted, reasons: verdict.reasons });
       if (verdict.accepted) {
         const output = validated.parsed !== undefined ? validated.parsed : executed.output;
         return { executed: { ...executed, output }, memory: validated.memory };
@@ -350,37 +350,6 @@ export class TaskRun {
           Failure.ValidationRejected,
         );
       revision = { round: round + 1, output: executed.output, reasons: verdict.reasons };
-    }
-  }
-
-  /** The reviewer's verdict on this round's output: an instance of a reviewing type, from the pool, for one step. */
-  private async review(
-    n: number,
-    output: unknown,
-    round: number,
-  ): Promise<{ by: string; accepted: boolean; reasons: string[] }> {
-    const review = this.task.review as NonNullable<TaskSpec['review']>;
-    setCurrentDetails(`**validating** · ${this.task.id} · waiting for a reviewer (${review.types.join(' | ')})`);
-    await this.reviewer.acquire(review.types, this.lastReviewer);
-    const { agentId, agentType, memory, offline } = this.reviewer.current;
-    this.lastReviewer = agentId;
-    try {
-      const verdict = await stepActivities(
-        this.input,
-        `review #${round} by ${agentType}`,
-        agentId,
-        stepsAreShort(this.input, offline),
-      ).review({ ...this.ctx(n), agentId, agentType, memory, output, round });
-      this.record.countAttempts(verdict.attempt);
-      if (verdict.usage) {
-        this.reviewer.addUsage(verdict.usage);
-        await this.budget.account(verdict.usage, agentType);
-      }
-      await this.reviewer.release('completed');
-      return { by: agentId, accepted: verdict.accepted, reasons: verdict.reasons };
-    } catch (err) {
-      await this.reviewer.release(isCancellation(err) ? 'cancelled' : 'failed');
-      throw err;
     }
   }
 
