@@ -86,6 +86,14 @@ describe('short tasks inline in their plan', () => {
     const plain = await getJson<TaskView & { output: unknown }>(`/v1/plans/${id}/tasks/plain`);
     expect(plain).toMatchObject({ state: 'completed', inline: true, attempts: 1, output: { task: 'plain' } });
     expect(plain.assignments).toEqual([{ agentId: plain.agentId, agentType: 'generalist', outcome: 'completed' }]);
+    // Its lifecycle, as its one step lived it, with times.
+    expect(plain.transitions?.map((t) => t.state)).toEqual([
+      'assigned',
+      'reasoning',
+      'executing',
+      'validating',
+      'completed',
+    ]);
     // The dependent got the inline task's output.
     expect(result.outputs.after).toMatchObject({ dependencies: { plain: expect.stringMatching(/^plain done by /) } });
 

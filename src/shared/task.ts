@@ -132,7 +132,7 @@ export interface TaskView {
   subtasks: TaskView[];
   /** Tokens and cost of this task's model calls (agents with a model only). */
   usage?: Usage;
-  /** Task workflows only: the lifecycle steps this task went through, with times. */
+  /** The lifecycle steps this task went through, with times: a task workflow's own, or an inline task's in the plan. */
   transitions?: { state: TaskState; at: string; agentId?: string }[];
   /** Task workflows only, while the task is `waiting`: what it asks a human for. */
   input?: InputRequest;
@@ -182,6 +182,8 @@ export interface TaskOutcome {
   inline?: true;
   /** Verdicts on its outputs, in order (tasks with an output contract or a reviewer). */
   revisions?: Revision[];
+  /** A task that ran inline: its lifecycle steps with times (a task workflow shows its own in its query). */
+  transitions?: TaskView['transitions'];
 }
 
 /**

@@ -14,6 +14,7 @@ export interface TaskRecord extends Pick<
   | 'finishedAt'
   | 'subtasks'
   | 'revisions'
+  | 'transitions'
 > {
   spec: TaskSpec;
   index: number;

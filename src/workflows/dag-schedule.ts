@@ -122,6 +122,7 @@ export class DagSchedule {
     rec.assignments = outcome.assignments;
     rec.subtasks = outcome.subtasks;
     if (outcome.revisions) rec.revisions = outcome.revisions;
+    if (outcome.transitions) rec.transitions = outcome.transitions;
     rec.output = outcome.output;
     rec.inline = outcome.inline;
     if (outcome.inline) this.inlineOutputBytes += jsonBytes(outcome.output);
@@ -262,6 +263,7 @@ export class DagSchedule {
       finishedAt: r.finishedAt,
       subtasks: r.subtasks,
       ...(r.revisions ? { revisions: r.revisions } : {}),
+      ...(r.transitions ? { transitions: r.transitions } : {}),
       ...(r.inline ? { inline: true as const } : {}),
     }));
   }

@@ -65,6 +65,7 @@ export async function runInline(
   host: InlineHost,
 ): Promise<TaskOutcome> {
   const { task, agent } = input;
+  const startedAt = new Date().toISOString();
   let fused: LifecycleResult;
   try {
     fused = await stepActivities(input, INLINE_STEPS, agent.agentId, /* local */ false).lifecycle(
@@ -90,6 +91,12 @@ export async function runInline(
     ...(usage ? { usage, unreportedUsage: { [agent.agentType]: usage } } : {}),
     kept: { ...(fused.memory !== undefined ? { memory: fused.memory } : {}), ...(usage ? { usage } : {}) },
     inline: true,
+    // Its lifecycle, as the one step lived it: shown in the plan's view, told on its event stream.
+    transitions: [
+      { state: 'assigned', at: startedAt, agentId: agent.agentId },
+      ...fused.phases.map((p) => ({ state: p.state, at: p.at, agentId: agent.agentId })),
+      { state: 'completed', at: new Date().toISOString(), agentId: agent.agentId },
+    ],
   };
 }
 
