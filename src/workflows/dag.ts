@@ -82,6 +82,8 @@ function byReferenceIfLarge(
 export class DagExecutor {
   private readonly schedule: DagSchedule;
   private readonly inFlight = new Map<string, CancellationScope>();
+  /** Tasks running inline in this workflow now (they leave it when they end or hand over to a task workflow). */
+  private readonly runningInline = new Set<string>();
   private dirty = true;
   /** Asked between launches; when true, no new task starts and run() returns 'yield' once the running ones finish. */
   shouldYield: () => boolean = () => false;
@@ -314,6 +316,7 @@ export class DagExecutor {
     const onStarted = () => {
       rec.started = true;
       rec.inline = undefined;
+      this.runningInline.delete(id);
       this.hooks.onStarted?.(id);
     };
     const lease = this.hooks.lease;
@@ -322,8 +325,11 @@ export class DagExecutor {
     };
     const inlineRoom =
       this.schedule.inlineOutputBytes < INLINE_TASK_OUTPUTS_LIMIT &&
-      [...this.inFlight.keys()].filter((t) => this.schedule.record(t)?.inline).length < INLINE_TASKS_RUNNING_LIMIT;
-    const onInline = () => this.schedule.runsInline(rec);
+      this.runningInline.size < INLINE_TASKS_RUNNING_LIMIT;
+    const onInline = () => {
+      this.runningInline.add(id);
+      this.schedule.runsInline(rec);
+    };
     void scope
       .run(() =>
         this.start({ task: rec.spec, dependencies: deps, inbox, onStarted, agent, giveBack, inlineRoom, onInline }),
@@ -352,6 +358,7 @@ export class DagExecutor {
       )
       .finally(() => {
         this.inFlight.delete(id);
+        this.runningInline.delete(id);
         this.hooks.onEnded?.(id);
         this.dirty = true;
       });

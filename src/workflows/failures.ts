@@ -23,6 +23,25 @@ export interface TaskFailureDetails {
   unreportedUsage?: Record<string, Usage>;
 }
 
+/**
+ * The failure a task ends with: `TaskFailed`, non-retryable, its details saying who tried what, with the failure that
+ * ended it as its cause (`create`, not `nonRetryable`, so the cause is kept).
+ */
+export function taskFailed(
+  taskId: string,
+  details: TaskFailureDetails,
+  reason: string,
+  cause: unknown,
+): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: Failure.TaskFailed,
+    message: `task "${taskId}" failed after ${details.assignments.length} assignment(s): ${reason}`,
+    nonRetryable: true,
+    details: [details],
+    cause: cause instanceof Error ? cause : undefined,
+  });
+}
+
 /** Turns whatever a child workflow failed with into the error shown for its task. */
 export function describeFailure(err: unknown): { error: TaskError; details?: TaskFailureDetails } {
   let cause: unknown = err instanceof ChildWorkflowFailure ? (err.cause ?? err) : err;

@@ -1,12 +1,12 @@
-import { ApplicationFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import type { LifecycleResult, StepContext } from '../activities/types';
+import { isCancellation } from '@temporalio/workflow';
+import type { LifecycleResult } from '../activities/types';
 import type { AgentMail } from '../shared/agent-mail';
-import { Failure, NOT_THE_AGENTS_FAULT } from '../shared/errors';
+import { NOT_THE_AGENTS_FAULT } from '../shared/errors';
 import type { LeasedAgent } from '../shared/pool';
 import type { Assignment, Handover, TaskOutcome, TaskWorkflowInput } from '../shared/task';
 import { addUsage, type Usage } from '../shared/usage';
-import { attemptsOf, describeFailure, isFatal, type TaskFailureDetails } from './failures';
-import { maxAttempts, stepActivities, stepsAreShort } from './task-options';
+import { attemptsOf, describeFailure, isFatal, taskFailed, type TaskFailureDetails } from './failures';
+import { maxAttempts, stepActivities, stepContextOf, stepsAreShort } from './task-options';
 
 /** The label of the one activity an inline task is: `reason → execute → validate · <task> · <agent>` in the Web UI. */
 export const INLINE_STEPS = 'reason → execute → validate';
@@ -68,9 +68,10 @@ export async function runInline(
   const startedAt = new Date().toISOString();
   let fused: LifecycleResult;
   try {
-    fused = await stepActivities(input, INLINE_STEPS, agent.agentId, /* local */ false).lifecycle(
-      stepContext(input, inbox),
-    );
+    fused = await stepActivities(input, INLINE_STEPS, agent.agentId, /* local */ false).lifecycle({
+      ...stepContextOf(input, agent, inbox, 0),
+      keepOutputUnder: INLINE_OUTPUT_MAX_BYTES,
+    });
   } catch (err) {
     if (isCancellation(err)) throw err;
     return failedInline(input, err, host);
@@ -129,31 +130,5 @@ function failedInline(
     error,
     subtasks: [],
   };
-  throw ApplicationFailure.create({
-    type: Failure.TaskFailed,
-    message: `task "${task.id}" failed after 1 assignment(s): ${error.message}`,
-    nonRetryable: true,
-    details: [details],
-    cause: err instanceof Error ? err : undefined,
-  });
-}
-
-function stepContext(input: TaskWorkflowInput & { agent: LeasedAgent }, inbox: AgentMail[]): StepContext {
-  const { task, agent } = input;
-  return {
-    planId: input.planId,
-    taskId: task.id,
-    // The plan's workflow: the task has none of its own.
-    workflowId: workflowInfo().workflowId,
-    agentId: agent.agentId,
-    agentType: agent.agentType,
-    description: task.description,
-    input: task.input,
-    dependencies: input.dependencies,
-    assignment: 0,
-    depth: input.depth,
-    inbox,
-    memory: agent.memory,
-    keepOutputUnder: INLINE_OUTPUT_MAX_BYTES,
-  };
+  throw taskFailed(task.id, details, error.message, err);
 }

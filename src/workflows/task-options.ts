@@ -2,10 +2,13 @@ import {
   ActivityCancellationType,
   proxyActivities,
   proxyLocalActivities,
+  workflowInfo,
   type ActivityOptions,
   type LocalActivityOptions,
 } from '@temporalio/workflow';
-import type { AgentActivities } from '../activities/types';
+import type { AgentActivities, StepContext } from '../activities/types';
+import type { Memory } from '../shared/agent';
+import type { AgentMail } from '../shared/agent-mail';
 import type { TaskWorkflowInput } from '../shared/task';
 import { NON_RETRYABLE_TYPES } from '../shared/errors';
 
@@ -69,4 +72,34 @@ export function stepActivities(
  */
 export function validatesLocally(input: TaskWorkflowInput, offline: boolean): boolean {
   return stepsAreShort(input, offline) || (!offline && input.leanSteps === true);
+}
+
+/**
+ * What every step of a task is given: the task and its dependencies' outputs, the instance working it (assignment `n`),
+ * its inbox so far, and what its output must be. `workflowId` is where the step runs: the task workflow, or the plan's
+ * for a task that runs inline.
+ */
+export function stepContextOf(
+  input: TaskWorkflowInput,
+  agent: { agentId: string; agentType: string; memory: Memory },
+  inbox: AgentMail[],
+  n: number,
+): StepContext {
+  const { task } = input;
+  return {
+    planId: input.planId,
+    taskId: task.id,
+    workflowId: workflowInfo().workflowId,
+    agentId: agent.agentId,
+    agentType: agent.agentType,
+    description: task.description,
+    input: task.input,
+    dependencies: input.dependencies,
+    assignment: n,
+    depth: input.depth,
+    inbox,
+    memory: agent.memory,
+    ...(task.output ? { contract: { schema: task.output.schema } } : {}),
+    ...(task.acceptance ? { acceptance: task.acceptance } : {}),
+  };
 }

@@ -1,9 +1,9 @@
 import type { Usage } from '../shared/usage';
-import { ApplicationFailure, isCancellation, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { isCancellation, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { Failure } from '../shared/errors';
 import type { Assignment, Revision, TaskError, TaskState, TaskView } from '../shared/task';
 import { AgentIdKey, AgentTypeKey, LifecycleStateKey } from '../shared/search-attributes';
-import { describeFailure, type TaskFailureDetails } from './failures';
+import { describeFailure, taskFailed, type TaskFailureDetails } from './failures';
 
 const MAX_TRANSITIONS = 50;
 /** Lifecycle states worth a search-attribute upsert: finding tasks by them matters; the steps between live in queries. */
@@ -119,14 +119,6 @@ export class TaskRecord {
       ...(this.revisions.length > 0 ? { revisions: this.revisions } : {}),
       ...(unreportedUsage ? { unreportedUsage } : {}),
     };
-    const message = `task "${this.taskId}" failed after ${this.assignments.length} assignment(s): ${this.error?.message ?? describeFailure(err).error.message}`;
-    // `create`, not `nonRetryable`: this failure carries its cause.
-    return ApplicationFailure.create({
-      type: Failure.TaskFailed,
-      message,
-      nonRetryable: true,
-      details: [details],
-      cause: err instanceof Error ? err : undefined,
-    });
+    return taskFailed(this.taskId, details, this.error?.message ?? describeFailure(err).error.message, err);
   }
 }

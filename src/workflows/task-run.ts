@@ -6,7 +6,6 @@ import {
   isCancellation,
   proxyActivities,
   setCurrentDetails,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type {
   AgentActivities,
@@ -30,7 +29,14 @@ import { HumanQuestion } from './human-input';
 import { taskAssignedSignal } from './messages';
 import { PoolOutbox } from './pool-outbox';
 import { SubAgents } from './sub-agents';
-import { maxAttempts, stepActivities, stepOptions, stepsAreShort, validatesLocally } from './task-options';
+import {
+  maxAttempts,
+  stepActivities,
+  stepContextOf,
+  stepOptions,
+  stepsAreShort,
+  validatesLocally,
+} from './task-options';
 import { TaskRecord } from './task-record';
 import { TaskReviewer } from './task-reviewer';
 
@@ -331,14 +337,13 @@ export class TaskRun {
       });
       this.record.countAttempts(validated.attempt);
       if (!task.output && !task.review) return { executed, memory: validated.memory };
-      const verdict =
-        validated.accepted === false
-          ? { by: 'schema', accepted: false, reasons: validated.reasons ?? [] }
-          : task.review
-            ? await this.reviewer.review(this.ctx(n), executed.output, round)
-            : { by: 'schema', accepted: true, reasons: [] };
-      if ('attempt' in verdict) this.record.countAttempts(verdict.attempt);
-      this.record.verdict({ round, by: verdict.by, accepted: verdict.accepted, reasons: verdict.reasons });
+      let verdict = { by: 'schema', accepted: validated.accepted !== false, reasons: validated.reasons ?? [] };
+      if (verdict.accepted && task.review) {
+        const { attempt, ...reviewed } = await this.reviewer.review(this.ctx(n), executed.output, round);
+        this.record.countAttempts(attempt);
+        verdict = reviewed;
+      }
+      this.record.verdict({ round, ...verdict });
       if (verdict.accepted) {
         const output = validated.parsed !== undefined ? validated.parsed : executed.output;
         return { executed: { ...executed, output }, memory: validated.memory };
@@ -400,23 +405,7 @@ export class TaskRun {
   }
 
   private ctx(n: number): StepContext {
-    const { agentId, agentType, memory } = this.agent.current;
-    return {
-      planId: this.input.planId,
-      taskId: this.task.id,
-      workflowId: workflowInfo().workflowId,
-      agentId,
-      agentType,
-      description: this.task.description,
-      input: this.task.input,
-      dependencies: this.input.dependencies,
-      assignment: n,
-      depth: this.input.depth,
-      inbox: [...this.inbox],
-      memory,
-      ...(this.task.output ? { contract: { schema: this.task.output.schema } } : {}),
-      ...(this.task.acceptance ? { acceptance: this.task.acceptance } : {}),
-    };
+    return stepContextOf(this.input, this.agent.current, [...this.inbox], n);
   }
 
   private step<K extends keyof AgentActivities>(
