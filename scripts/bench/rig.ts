@@ -109,6 +109,7 @@ export async function startRig(
       HEARTBEAT_TIMEOUT_SECONDS: '10',
       AGENT_TIMEOUT_SECONDS: '60',
       TEMPORAL_RPC_TIMEOUT_MS: '30000',
+      ALLOW_SIMULATE: 'true',
     });
     const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
 

@@ -22,5 +22,7 @@ export const LifecycleStateKey = keyword('LifecycleState');
 export const PlanStatusKey = keyword('PlanStatus');
 /** The name of the API key a plan was submitted with (docs/security.md): quotas count running plans by it. */
 export const SubmitterKey = keyword('Submitter');
+/** The tenant a plan belongs to (src/shared/tenant.ts): listings, quotas and the Web UI filter plans by it. */
+export const TenantKey = keyword('Tenant');
 
 export const SEARCH_ATTRIBUTES = (Object.keys(definitions) as SearchAttributeName[]).map(keyword);

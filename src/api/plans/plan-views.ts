@@ -4,6 +4,7 @@ import type { MailLogEntry } from '../../shared/agent-mail';
 import { PlanIdKey } from '../../shared/search-attributes';
 import { planMessagesQuery, planProgressQuery, planStatusQuery } from '../../workflows/messages';
 import { statusOf, type PlanLookup } from './plan-lookup';
+import { tenantFilter } from './tenant-gate';
 
 /** A plan's view as GET /v1/plans/:planId shows it. */
 export type PlanStatusView = PlanView & { links: PlanLinks };
@@ -69,8 +70,11 @@ export class PlanViews {
     return this.lookup.rpc(() => this.lookup.handle(planId).query(planMessagesQuery));
   }
 
-  async list(status: PlanStatus | undefined, limit: number): Promise<PlanSummary[]> {
-    const query = `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND PlanStatus = '${status}'` : ''}`;
+  /** Recent plans, newest first: of one tenant, or (`tenant` undefined: an admin, or an API without keys) of all. */
+  async list(status: PlanStatus | undefined, limit: number, tenant?: string): Promise<PlanSummary[]> {
+    const query =
+      `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew'` +
+      `${status ? ` AND PlanStatus = '${status}'` : ''}${tenant !== undefined ? ` AND ${tenantFilter(tenant)}` : ''}`;
     const plans: PlanSummary[] = [];
     await this.lookup.rpc(async () => {
       for await (const wf of this.lookup.client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {
