@@ -5,7 +5,7 @@ import { z } from 'zod';
  * submission, so a typo is a 400, not a failed task. Accepted only where ALLOW_SIMULATE is on, and capped so one plan
  * cannot hold a worker's slots for hours or fill the blob store (docs/security.md, "Limits").
  */
-export const SIMULATE_LIMITS = { latencyMs: 600_000, outputBytes: 1_048_576, sends: 100 } as const;
+export const SIMULATE_LIMITS = { latencyMs: 600_000, outputBytes: 8_388_608, sends: 100 } as const;
 
 export const Simulate = z
   .object({
