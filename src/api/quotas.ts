@@ -252,15 +252,8 @@ export class InFlightLimiter {
 
   /** This process's admissions of the last 30 s that have not closed (by Temporal's word). */
   private async recentStillRunning(tenant: string): Promise<(Admitted & { planId: string })[]> {
-    const mine = this.recent.get(tenant);
-    if (!mine) return [];
-    const now = Date.now();
     const out: (Admitted & { planId: string })[] = [];
-    for (const [planId, a] of mine) {
-      if (now - a.at > RECENT_MS) mine.delete(planId);
-      else if (await this.stillRunning(planId)) out.push({ ...a, planId });
-    }
-    if (mine.size === 0) this.recent.delete(tenant);
+    for (const a of this.recentOf(tenant)) if (await this.stillRunning(a.planId)) out.push(a);
     return out;
   }
 
