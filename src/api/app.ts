@@ -163,9 +163,10 @@ export function createApp({
       // answers 200 even at the key's cap, since it starts nothing.
       const prepared = await plans.submission.prepare(body);
       const { created, answer } = await inFlight.admit(
-        { who, tasks: prepared.taskCount },
+        { who, tasks: prepared.taskCount, planId: prepared.plan.id },
         async () => {
           const r = await plans.submission.start(prepared, who);
+          if (r.created) plans.gate.remember(r.answer.planId, tenantOf(who));
           return { ...r, planId: r.answer.planId };
         },
         async () => {

@@ -91,6 +91,8 @@ export interface Admission {
   who: Principal | undefined;
   /** Tasks the plan declares, at every depth. */
   tasks: number;
+  /** The plan's id (known before it starts: the API picks one when the body has none). */
+  planId: string;
 }
 
 /**
@@ -118,7 +120,7 @@ export class InFlightLimiter {
    * the plan's id once it runs.
    */
   admit<T>(
-    { who, tasks }: Admission,
+    { who, tasks, planId }: Admission,
     start: () => Promise<T & { planId: string; created: boolean }>,
     existing: () => Promise<(T & { planId: string; created: boolean }) | undefined>,
   ): Promise<T & { planId: string; created: boolean }> {
@@ -126,28 +128,48 @@ export class InFlightLimiter {
     const maxTasks = this.limits.tasksPerTenant;
     if (maxPlans === 0 && maxTasks === 0) return start();
     const tenant = tenantOf(who);
+    // Only the check and the reservation are one at a time: the plan then starts alongside the tenant's next ones.
     const previous = this.queues.get(tenant) ?? Promise.resolve();
-    const run = previous.then(async () => {
-      const refusal = await this.refusal(who, tenant, tasks, maxPlans, maxTasks);
+    const checked = previous.then(() => this.refusal(who, tenant, tasks, maxPlans, maxTasks));
+    let prior: Admitted | undefined;
+    const reserved = checked.then((refusal) => {
+      if (!refusal) prior = this.reserve(tenant, planId, { at: Date.now(), ...(who ? { key: who.name } : {}), tasks });
+      return refusal;
+    });
+    const settled = reserved.catch(() => undefined);
+    this.queues.set(tenant, settled);
+    void settled.then(() => {
+      if (this.queues.get(tenant) === settled) this.queues.delete(tenant);
+    });
+    return reserved.then(async (refusal) => {
       if (refusal) {
         const known = await existing();
         if (known) return known;
         throw new ApiError('RATE_LIMITED', refusal, undefined, 5);
       }
-      const answer = await start();
-      if (answer.created) {
-        const mine = this.recent.get(tenant) ?? new Map<string, Admitted>();
-        mine.set(answer.planId, { at: Date.now(), ...(who ? { key: who.name } : {}), tasks });
-        this.recent.set(tenant, mine);
+      // Nothing new runs when the plan existed already, or did not start: the reservation goes (what was there stays).
+      const unreserve = () => {
+        if (prior) this.recent.get(tenant)?.set(planId, prior);
+        else this.recent.get(tenant)?.delete(planId);
+      };
+      try {
+        const answer = await start();
+        if (!answer.created) unreserve();
+        return answer;
+      } catch (err) {
+        unreserve();
+        throw err;
       }
-      return answer;
     });
-    const settled = run.catch(() => undefined);
-    this.queues.set(tenant, settled);
-    void settled.then(() => {
-      if (this.queues.get(tenant) === settled) this.queues.delete(tenant);
-    });
-    return run;
+  }
+
+  /** Counts a plan about to start as running (until visibility lists it, or 30 s); returns what it replaced. */
+  private reserve(tenant: string, planId: string, admitted: Admitted): Admitted | undefined {
+    const mine = this.recent.get(tenant) ?? new Map<string, Admitted>();
+    const prior = mine.get(planId);
+    mine.set(planId, admitted);
+    this.recent.set(tenant, mine);
+    return prior;
   }
 
   /**

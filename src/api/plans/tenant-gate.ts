@@ -42,13 +42,18 @@ export class TenantGate {
     if ((await this.tenantOfPlan(planId)) !== tenantOf(who)) throw new ApiError('NOT_FOUND', `no plan "${planId}"`);
   }
 
+  /** A plan this API process just started: its tenant is known without asking. */
+  remember(planId: string, tenant: string): void {
+    if (this.known.size >= REMEMBERED) this.known.delete(this.known.keys().next().value as string);
+    this.known.set(planId, { tenant, at: Date.now() });
+  }
+
   private async tenantOfPlan(planId: string): Promise<string> {
     const now = Date.now();
     const hit = this.known.get(planId);
     if (hit && now - hit.at < REMEMBER_MS) return hit.tenant;
     const tenant = planTenant(await this.lookup.describe(planId));
-    if (this.known.size >= REMEMBERED) this.known.delete(this.known.keys().next().value as string);
-    this.known.set(planId, { tenant, at: now });
+    this.remember(planId, tenant);
     return tenant;
   }
 }
