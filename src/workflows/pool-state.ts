@@ -20,7 +20,6 @@ interface PassIndex {
   busyByTenant: Map<string, number>;
 }
 
-
 /** The id of the n-th instance granted for a request: the request's own id when it asks for one. */
 const grantIdOf = (req: Queued, n: number): string =>
   (req.count ?? 1) === 1 ? req.requestId : `${req.requestId}#${n}`;
