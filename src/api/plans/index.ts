@@ -15,6 +15,8 @@ import { PlanSubmission } from './submission';
 import { TaskViews } from './task-views';
 
 export interface PlanServices {
+  /** What they share; schedules (api/schedules) reach Temporal with it too. */
+  lookup: PlanLookup;
   submission: PlanSubmission;
   views: PlanViews;
   tasks: TaskViews;
@@ -35,6 +37,7 @@ export function planServices(
   const lookup = new PlanLookup(client, config);
   const views = new PlanViews(lookup);
   return {
+    lookup,
     submission: new PlanSubmission(lookup, registry, fallback),
     views,
     tasks: new TaskViews(lookup, views),

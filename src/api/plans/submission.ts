@@ -5,15 +5,17 @@ import {
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { executionSettings } from '../../config';
 import { planWorkflowId } from '../../shared/ids';
 import { checkPlan } from '../../shared/plan-check';
 import { compactPlan, type CompactPlan } from '../../shared/plan-codec';
-import type { PlanLinks, PlanSpec, PlanStatus } from '../../shared/plan';
+import type { PlanLinks, PlanSpec, PlanStatus, PlanWorkflowInput } from '../../shared/plan';
 import type { Registry } from '../../shared/registry';
 import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../../shared/search-attributes';
 import { TASK_DEFAULTS } from '../../shared/task';
 import type { planWorkflow } from '../../workflows/plan';
+import type { Principal } from '../auth';
 import { ApiError, isTemporalUnavailable } from '../errors';
 import { statusOf, type PlanLookup } from './plan-lookup';
 
@@ -52,6 +54,9 @@ function canonical(value: unknown): string {
   }
   return JSON.stringify(value) ?? 'null';
 }
+
+/** The hash of a request body: the same body with keys in another order hashes the same (resubmissions). */
+export const bodyHashOf = (body: unknown): string => createHash('sha256').update(canonical(body)).digest('hex');
 
 /** POST /v1/plans: checks a plan, starts its workflow, or answers for the plan a resubmission names. */
 export class PlanSubmission {
@@ -95,38 +100,58 @@ export class PlanSubmission {
       plan,
       compact,
       idGiven: typeof body === 'object' && body !== null && (body as { id?: unknown }).id !== undefined,
-      bodyHash: createHash('sha256').update(canonical(body)).digest('hex'),
+      bodyHash: bodyHashOf(body),
+    };
+  }
+
+  /**
+   * How a prepared plan's workflow starts: its id, input (the compact plan and the settings the API stamps), search
+   * attributes, memo and summary. The one builder of them: a submission starts with it, a schedule's action is made of
+   * it (api/schedules). `who`: the request's principal; its name is stamped as the Submitter search attribute (quotas
+   * count by it).
+   */
+  startOptions(prepared: PreparedPlan, who?: Principal) {
+    const { plan, compact, bodyHash } = prepared;
+    const { config } = this.lookup;
+    const count = plan.tasks.length;
+    const input: PlanWorkflowInput = { plan: compact, settings: executionSettings(config) };
+    return {
+      workflowId: planWorkflowId(plan.id),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [input] as [PlanWorkflowInput],
+      typedSearchAttributes: [
+        { key: PlanIdKey, value: plan.id },
+        { key: PlanStatusKey, value: 'running' },
+        ...(who ? [{ key: SubmitterKey, value: who.name }] : []),
+      ] satisfies SearchAttributePair[],
+      memo: { bodyHash, ...(plan.name ? { name: plan.name } : {}) },
+      staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
     };
   }
 
   /**
    * Starts a prepared plan; an existing plan with the same id and body answers as it is (`created: false`), one with
-   * another body is a 409. `submitter`: the API key's name, stamped as the Submitter search attribute (quotas count by it).
+   * another body is a 409. `who`: the request's principal (startOptions).
    */
-  async start(prepared: PreparedPlan, submitter?: string): Promise<Submitted> {
-    const { plan, compact, bodyHash } = prepared;
-    const { client, config, rpc } = this.lookup;
-    const workflowId = planWorkflowId(plan.id);
-    const count = plan.tasks.length;
+  async start(prepared: PreparedPlan, who?: Principal): Promise<Submitted> {
+    const { plan } = prepared;
+    const { client, rpc } = this.lookup;
+    const options = this.startOptions(prepared, who);
     try {
       await rpc(() =>
         client.workflow.start<typeof planWorkflow>('planWorkflow', {
-          workflowId,
-          taskQueue: config.TEMPORAL_TASK_QUEUE,
-          args: [{ plan: compact, settings: executionSettings(config) }],
+          ...options,
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: [
-            { key: PlanIdKey, value: plan.id },
-            { key: PlanStatusKey, value: 'running' },
-            ...(submitter ? [{ key: SubmitterKey, value: submitter }] : []),
-          ],
-          memo: { bodyHash, ...(plan.name ? { name: plan.name } : {}) },
-          staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
         }),
       );
       return {
         created: true,
-        answer: { planId: plan.id, workflowId, status: 'running', links: this.lookup.links(plan.id) },
+        answer: {
+          planId: plan.id,
+          workflowId: options.workflowId,
+          status: 'running',
+          links: this.lookup.links(plan.id),
+        },
       };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
