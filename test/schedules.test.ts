@@ -145,6 +145,7 @@ test('a bad schedule or plan template is a 400 naming the problem, as for a plan
     ['no timing', { id, plan: PLAN }, /one of `cron` and `interval`/],
     ['both timings', { id, cron: '* * * * *', interval: '1m', plan: PLAN }, /one of `cron` and `interval`/],
     ['a bad interval', { id, interval: 'often', plan: PLAN }, /interval.*duration/],
+    ['an interval under a second', { id, interval: '500ms', plan: PLAN }, /interval: at least 1s/],
     ['an unknown time zone', { id, cron: '0 8 * * *', timeZone: 'Mars/Olympus', plan: PLAN }, /timeZone/],
     ['a bad overlap policy', { id, interval: '1m', overlap: 'sometimes', plan: PLAN }, /overlap/],
     ['a short catch-up window', { id, interval: '1m', catchupWindow: '5s', plan: PLAN }, /catchupWindow: at least 10s/],

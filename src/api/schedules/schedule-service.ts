@@ -25,6 +25,7 @@ import {
   durationOf,
   memoOf,
   MIN_CATCHUP_WINDOW_MS,
+  MIN_INTERVAL_MS,
   overlapOf,
   scheduleMemo,
   temporalTiming,
@@ -68,6 +69,10 @@ export class ScheduleService {
         `invalid body: plan.id: a schedule's plans are "<plan.id>-<time>", so plan.id has at most ${MAX_PREFIX} characters`,
         [{ path: 'body.plan.id', message: `at most ${MAX_PREFIX} characters` }],
       );
+    if (fields.interval !== undefined && durationMs(fields.interval) < MIN_INTERVAL_MS)
+      throw new ApiError('VALIDATION_ERROR', 'invalid body: interval: at least 1s', [
+        { path: 'body.interval', message: 'at least 1s' },
+      ]);
     if (fields.catchupWindow !== undefined && durationMs(fields.catchupWindow) < MIN_CATCHUP_WINDOW_MS)
       throw new ApiError('VALIDATION_ERROR', 'invalid body: catchupWindow: at least 10s (Temporal refuses less)', [
         { path: 'body.catchupWindow', message: 'at least 10s' },

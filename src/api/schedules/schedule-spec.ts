@@ -37,6 +37,8 @@ export function overlapOf(policy: ScheduleOverlapPolicy): Overlap {
   return found?.[0] ?? 'skip';
 }
 
+/** A plan a second at most: Temporal's own unit of schedule times. */
+export const MIN_INTERVAL_MS = 1_000;
 /** Temporal refuses a catch-up window under 10 s. */
 export const MIN_CATCHUP_WINDOW_MS = 10_000;
 
