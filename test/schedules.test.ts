@@ -94,7 +94,8 @@ test('a schedule every 2 s starts plans that complete; paused it starts none; tr
   const paused = await post(`/v1/schedules/${id}/pause`, { reason: 'maintenance' });
   expect(paused).toEqual({ status: 200, body: { scheduleId: id, paused: true } });
   const before = await call(`/v1/schedules/${id}`);
-  expect(before.body).toMatchObject({ paused: true, note: 'maintenance' });
+  // Temporal's defaults where the body said nothing: overlap skip, a catch-up window of a year.
+  expect(before.body).toMatchObject({ paused: true, note: 'maintenance', overlap: 'skip', catchupWindow: '365d' });
   expect(before.body.nextRuns).toEqual([]);
   const taken = before.body.actions.taken as number;
   // Three intervals go by: a schedule that ignored the pause would start a plan in them (this sleep cannot make the

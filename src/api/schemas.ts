@@ -13,6 +13,7 @@ import type { AgentView } from '../shared/agent';
 import type { SubmitAnswer } from './plans';
 import type { PlanSummary } from '../shared/plan';
 import type { TaskSummary } from './plans/tasks';
+import { OVERLAP_POLICIES, type ScheduleCreated, type ScheduleSummary, type ScheduleView } from '../shared/schedule';
 
 /**
  * The zod schemas of what the HTTP API takes and answers, besides the plan and agent type schemas of src/shared. The
@@ -64,14 +65,6 @@ export const ReasonBody = z.object({ reason: z.string().max(1_000).optional() })
 export const Duration = z
   .string()
   .regex(/^[1-9][0-9]{0,8}(ms|s|m|h|d)$/, 'a duration: a number and a unit (ms, s, m, h or d), as "30s", "5m" or "1d"');
-export const OVERLAP_POLICIES = [
-  'skip',
-  'buffer-one',
-  'buffer-all',
-  'cancel-other',
-  'terminate-other',
-  'allow-all',
-] as const;
 
 /** A time zone Node knows by its IANA name (the Temporal server checks it against its own database too). */
 const TimeZone = z
@@ -410,6 +403,9 @@ export type SchemaChecks = [
   Holds<typeof PlanListSchema, { plans: PlanSummary[] }>,
   Holds<typeof TaskSummarySchema, TaskSummary>,
   Holds<typeof PlanResultSchema, Omit<PlanResult, 'tasks'> & { tasks?: Record<string, TaskSummary> }>,
+  Holds<typeof ScheduleSummarySchema, ScheduleSummary>,
+  Holds<typeof ScheduleViewSchema, ScheduleView>,
+  Holds<typeof ScheduleCreatedSchema, ScheduleCreated>,
   Holds<typeof MessageLogSchema, { messages: MailLogEntry[] }>,
   Holds<typeof AgentViewSchema, AgentView>,
   Holds<

@@ -6,7 +6,6 @@ import {
   type ScheduleExecutionResult,
   type ScheduleSummary as TemporalScheduleSummary,
 } from '@temporalio/client';
-import type { z } from 'zod';
 import { planIdOfWorkflowId } from '../../shared/ids';
 import { PlanIdKey, ScheduleKey } from '../../shared/search-attributes';
 import type { PlanWorkflowInput } from '../../shared/plan';
@@ -15,12 +14,8 @@ import { ApiError, invalidArgument, parseInput } from '../errors';
 import type { PlanLookup } from '../plans/plan-lookup';
 import type { PlanViews } from '../plans/plan-views';
 import { bodyHashOf, type PlanSubmission } from '../plans/submission';
-import {
-  ScheduleFields,
-  type ScheduleCreatedSchema,
-  type ScheduleSummarySchema,
-  type ScheduleViewSchema,
-} from '../schemas';
+import type { ScheduleCreated, ScheduleSummary, ScheduleView } from '../../shared/schedule';
+import { ScheduleFields } from '../schemas';
 import {
   durationOf,
   memoOf,
@@ -31,10 +26,6 @@ import {
   temporalTiming,
   durationMs,
 } from './schedule-spec';
-
-export type ScheduleSummary = z.input<typeof ScheduleSummarySchema>;
-export type ScheduleView = z.input<typeof ScheduleViewSchema>;
-export type ScheduleCreated = z.input<typeof ScheduleCreatedSchema>;
 
 /** A plan's id has at most 100 characters; a schedule appends `-<time>` (21) to its runs' prefix. */
 const MAX_PREFIX = 79;

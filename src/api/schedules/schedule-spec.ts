@@ -1,11 +1,11 @@
 import { ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
 import type { z } from 'zod';
 import type { PlanSpec } from '../../shared/plan';
-import type { OVERLAP_POLICIES, ScheduleFields } from '../schemas';
+import type { Overlap } from '../../shared/schedule';
+import type { ScheduleFields } from '../schemas';
 
 /** What the API says about when and how a schedule runs, and Temporal's words for it (both ways). */
 
-export type Overlap = (typeof OVERLAP_POLICIES)[number];
 export type CheckedScheduleFields = z.output<typeof ScheduleFields>;
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
