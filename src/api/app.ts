@@ -13,7 +13,7 @@ import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
-import { planServices } from './plans';
+import { planServices, spansTenants, tenantOf } from './plans';
 import { ScheduleService } from './schedules/schedule-service';
 import { dashboardRoutes } from './dashboard';
 import { EventStreams } from './events/event-streams';
@@ -109,7 +109,7 @@ export function createApp({
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
   const inFlight = new InFlightLimiter(
     client,
-    config.API_MAX_PLANS_IN_FLIGHT,
+    { plansPerKey: config.API_MAX_PLANS_IN_FLIGHT, tasksPerTenant: config.TENANT_MAX_TASKS_IN_FLIGHT },
     temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS),
   );
   const codec = codecOf(config.encryption);
@@ -155,13 +155,13 @@ export function createApp({
       // answers 200 even at the key's cap, since it starts nothing.
       const prepared = await plans.submission.prepare(body);
       const { created, answer } = await inFlight.admit(
-        who,
+        { who, tasks: prepared.taskCount },
         async () => {
           const r = await plans.submission.start(prepared, who);
           return { ...r, planId: r.answer.planId };
         },
         async () => {
-          const r = await plans.submission.existing(prepared);
+          const r = await plans.submission.existing(prepared, who);
           return r && { ...r, planId: r.answer.planId };
         },
       );
@@ -171,13 +171,14 @@ export function createApp({
         .json(answer);
     },
     listPlans: async ({ query }, res) => {
-      res.json({ plans: await plans.views.list(query, query.limit) });
+      const who = principalOf(res);
+      res.json({ plans: await plans.views.list(query, query.limit, spansTenants(who) ? undefined : who?.tenant) });
     },
     getPlan: async ({ params }, res) => {
       res.json(await plans.views.status(params.planId));
     },
     planEvents: async ({ params }, res) => {
-      await events.plan(res.req, res, params.planId);
+      await events.plan(res.req, res, params.planId, tenantOf(principalOf(res)));
     },
     getResult: async ({ params: { planId }, query }, res) => {
       const result = await plans.results.result(planId, query.wait);
@@ -227,25 +228,25 @@ export function createApp({
         .json(answer);
     },
     listSchedules: async ({ query }, res) => {
-      res.json({ schedules: await schedules.list(query.limit) });
+      res.json({ schedules: await schedules.list(query.limit, principalOf(res)) });
     },
     getSchedule: async ({ params }, res) => {
-      res.json(await schedules.get(params.scheduleId));
+      res.json(await schedules.get(params.scheduleId, principalOf(res)));
     },
     pauseSchedule: async ({ params: { scheduleId }, body }, res) => {
-      await schedules.setPaused(scheduleId, true, body.reason);
+      await schedules.setPaused(scheduleId, principalOf(res), true, body.reason);
       res.json({ scheduleId, paused: true });
     },
     unpauseSchedule: async ({ params: { scheduleId }, body }, res) => {
-      await schedules.setPaused(scheduleId, false, body.reason);
+      await schedules.setPaused(scheduleId, principalOf(res), false, body.reason);
       res.json({ scheduleId, paused: false });
     },
     triggerSchedule: async ({ params: { scheduleId } }, res) => {
-      await schedules.trigger(scheduleId);
+      await schedules.trigger(scheduleId, principalOf(res));
       res.status(202).json({ scheduleId, triggered: true });
     },
     deleteSchedule: async ({ params: { scheduleId } }, res) => {
-      await schedules.delete(scheduleId);
+      await schedules.delete(scheduleId, principalOf(res));
       res.status(204).end();
     },
 
@@ -267,10 +268,11 @@ export function createApp({
       res.json(await agents.agents());
     },
     agentEvents: async (_in, res) => {
-      await events.pool(res.req, res);
+      await events.pool(res.req, res, tenantOf(principalOf(res)));
     },
     getAgent: async ({ params }, res) => {
-      res.json(await agents.agent(params.agentId));
+      const who = principalOf(res);
+      res.json(await agents.agent(params.agentId, spansTenants(who) ? undefined : who?.tenant));
     },
     terminateAgent: async ({ params }, res) => {
       await agents.terminate(params.agentId);
@@ -294,7 +296,11 @@ export function createApp({
   for (const route of ROUTE_LIST) {
     const handle = handlers[route.operationId] as (input: Input<RouteSpec>, res: Response) => Promise<void> | void;
     app[route.method](route.path, ...(route.body ? jsonBody : []), async (req: Request, res: Response) => {
-      await handle(inputOf(route, req), res);
+      const input = inputOf(route, req);
+      // A plan of another tenant is no plan: refused here, before any handler reads or touches it.
+      const { planId } = input.params as { planId?: string };
+      if (planId !== undefined) await plans.gate.check(planId, principalOf(res));
+      await handle(input, res);
     });
   }
   // A known path with a method it does not have: 405 with the methods it has (OPTIONS answers just those).

@@ -334,7 +334,15 @@ export const AgentsSchema = z.strictObject({
 });
 
 export const AgentDetailSchema = AgentViewSchema.extend({
-  recentMemory: z.array(z.strictObject({ at: Timestamp, planId: z.string(), taskId: z.string(), note: z.string() })),
+  recentMemory: z.array(
+    z.strictObject({
+      at: Timestamp,
+      planId: z.string(),
+      taskId: z.string(),
+      tenant: z.string().optional().describe("The note's tenant (absent: the default tenant)"),
+      note: z.string(),
+    }),
+  ),
 });
 
 const ScheduleRunSchema = z.strictObject({

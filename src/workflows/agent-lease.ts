@@ -53,6 +53,8 @@ export class AgentLease {
     private readonly requestPrefix: () => string,
     private readonly planId: string,
     private readonly send: (message: PoolRequest) => void,
+    /** The plan's tenant, on every request (the pool's fair share). */
+    private readonly tenant?: string,
   ) {}
 
   /** Grants from the pool. A grant for a request this lease no longer has goes straight back. */
@@ -200,6 +202,7 @@ export class AgentLease {
           planId: this.planId,
           taskId: s.taskId,
           priority: s.priority,
+          ...(this.tenant !== undefined ? { tenant: this.tenant } : {}),
           types: s.types,
           exclude: [],
           count,

@@ -68,7 +68,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   };
   const outbox = new PoolOutbox(settings.poolId);
   const info = workflowInfo();
-  const lease = new AgentLease(info.workflowId, requestPrefix, plan.id, (m) => outbox.send(m));
+  const lease = new AgentLease(info.workflowId, requestPrefix, plan.id, (m) => outbox.send(m), settings.tenant);
   setHandler(agentsGrantedSignal, onGrants);
   setHandler(agentLeaseQuery, () => lease.view());
 

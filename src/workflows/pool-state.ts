@@ -6,6 +6,7 @@ import { remember } from '../shared/agent';
 import { packInstances, unpackInstances } from './pool-carry';
 import { assignTo, newInstance, transitionTo } from './pool-instances';
 import { addUsage } from '../shared/usage';
+import { DEFAULT_TENANT } from '../shared/tenant';
 
 /** Request ids remembered to ignore a repeated signal (a retried local activity may deliver one twice). */
 const MAX_FINISHED = 1_000;
@@ -14,6 +15,54 @@ const MAX_TERMINATED = 50;
 interface PassIndex {
   idle: Map<string, AgentInstance[]>;
   count: Map<string, number>;
+  /** Busy instances by the tenant holding them (fair share). */
+  busyByTenant: Map<string, number>;
+}
+
+/** Queued requests of one priority each, highest first (`ordered` is sorted by priority, then arrival). */
+function priorityBands(ordered: Queued[]): Queued[][] {
+  const bands: Queued[][] = [];
+  for (const req of ordered) {
+    const last = bands[bands.length - 1];
+    if (last && last[0]?.priority === req.priority) last.push(req);
+    else bands.push([req]);
+  }
+  return bands;
+}
+
+/**
+ * Fair share within one priority (docs/security.md, "Fair share"): each next instance goes to the tenant holding the
+ * fewest (ties: the one waiting longest), to its earliest request. A tenant with a 2,000-task plan queued ahead gets
+ * no more than its turn: another tenant's first tasks are served as soon as instances free up. `grantOne` places one
+ * instance, or says none can be placed for that request now (the tenant's next request is tried).
+ */
+function serveInTurn(band: Queued[], busyByTenant: Map<string, number>, grantOne: (req: Queued) => boolean): void {
+  const lanes = new Map<string, Queued[]>();
+  for (const req of band) {
+    const tenant = req.tenant ?? DEFAULT_TENANT;
+    const lane = lanes.get(tenant);
+    if (lane) lane.push(req);
+    else lanes.set(tenant, [req]);
+  }
+  const busy = (t: string) => busyByTenant.get(t) ?? 0;
+  while (lanes.size > 0) {
+    let tenant = '';
+    let lane: Queued[] = [];
+    for (const [t, l] of lanes) {
+      const first = l[0] as Queued;
+      const best = lane[0];
+      if (!best || busy(t) < busy(tenant) || (busy(t) === busy(tenant) && first.seq < best.seq)) {
+        tenant = t;
+        lane = l;
+      }
+    }
+    const req = lane[0] as Queued;
+    if (grantOne(req)) {
+      busyByTenant.set(tenant, busy(tenant) + 1);
+      if ((req.granted ?? 0) >= (req.count ?? 1)) lane.shift();
+    } else lane.shift();
+    if (lane.length === 0) lanes.delete(tenant);
+  }
 }
 
 /** A waiting request; `granted` counts the instances a lease has been given so far. */
@@ -163,6 +212,7 @@ export class PoolState {
     if (rel.memory !== undefined) inst.memory = rel.memory;
     else if (rel.note && Array.isArray(inst.memory)) inst.memory = remember(inst.memory, [rel.note]);
     inst.holder = null;
+    delete inst.tenant;
     inst.requestId = null;
     inst.planId = null;
     inst.taskId = null;
@@ -193,31 +243,36 @@ export class PoolState {
     let capacityBlocked = false;
     const served = new Set<string>();
     const pass = this.passIndex();
-    for (const req of ordered) {
-      // A lease is served instance by instance, as far as capacity goes; the rest waits in the queue.
-      while ((req.granted ?? 0) < (req.count ?? 1)) {
-        const inst = this.place(req, now, !capacityBlocked, pass);
-        if (!inst) {
-          capacityBlocked = true;
-          break;
-        }
-        const grantId = grantIdOf(req, req.granted ?? 0);
-        req.granted = (req.granted ?? 0) + 1;
-        assignTo(inst, req, grantId, now);
-        const runtime = this.types.get(inst.type)?.runtime;
-        grants.push({
-          requestId: grantId,
-          holder: req.holder,
-          agentId: inst.id,
-          agentType: inst.type,
-          memory: inst.memory,
-          ...(!runtime || runtime.provider === 'offline' ? { offline: true } : {}),
-        });
+    /** One more instance for `req`; false when none can be placed now (the request waits in the queue). */
+    const grantOne = (req: Queued): boolean => {
+      const inst = this.place(req, now, !capacityBlocked, pass);
+      if (!inst) {
+        capacityBlocked = true;
+        return false;
       }
-      if ((req.granted ?? 0) >= (req.count ?? 1)) {
+      const grantId = grantIdOf(req, req.granted ?? 0);
+      req.granted = (req.granted ?? 0) + 1;
+      assignTo(inst, req, grantId, now);
+      const runtime = this.types.get(inst.type)?.runtime;
+      grants.push({
+        requestId: grantId,
+        holder: req.holder,
+        agentId: inst.id,
+        agentType: inst.type,
+        memory: inst.memory,
+        ...(!runtime || runtime.provider === 'offline' ? { offline: true } : {}),
+      });
+      if (req.granted >= (req.count ?? 1)) {
         served.add(req.requestId);
         this.finish(req.requestId);
       }
+      return true;
+    };
+    if (this.settings.fairShare === false) {
+      // A lease is served instance by instance, as far as capacity goes; the rest waits in the queue.
+      for (const req of ordered) while ((req.granted ?? 0) < (req.count ?? 1) && grantOne(req));
+    } else {
+      for (const band of priorityBands(ordered)) serveInTurn(band, pass.busyByTenant, grantOne);
     }
     if (served.size > 0) this.carried.queue = this.carried.queue.filter((r) => !served.has(r.requestId));
     this.carried.peakBusy = Math.max(this.carried.peakBusy, this.busyCount());
@@ -231,9 +286,14 @@ export class PoolState {
   private passIndex(): PassIndex {
     const idle = new Map<string, AgentInstance[]>();
     const count = new Map<string, number>();
+    const busyByTenant = new Map<string, number>();
     for (const i of this.instances.values()) {
       count.set(i.type, (count.get(i.type) ?? 0) + 1);
-      if (i.holder !== null) continue;
+      if (i.holder !== null) {
+        const tenant = i.tenant ?? DEFAULT_TENANT;
+        busyByTenant.set(tenant, (busyByTenant.get(tenant) ?? 0) + 1);
+        continue;
+      }
       const list = idle.get(i.type);
       if (list) list.push(i);
       else idle.set(i.type, [i]);
@@ -245,7 +305,7 @@ export class PoolState {
           a.tasksCompleted - b.tasksCompleted ||
           (a.id < b.id ? -1 : 1),
       );
-    return { idle, count };
+    return { idle, count, busyByTenant };
   }
 
   private place(req: Queued, now: Date, mayGrow: boolean, pass: PassIndex): AgentInstance | undefined {

@@ -123,7 +123,13 @@ export class SubAgents {
     const { input } = this;
     const ordered = input.task.subtaskMode === 'sequential' ? inSequence(subtasks) : subtasks;
     const info = workflowInfo();
-    const lease = new AgentLease(info.workflowId, requestPrefix, input.planId, (m) => this.outbox.send(m));
+    const lease = new AgentLease(
+      info.workflowId,
+      requestPrefix,
+      input.planId,
+      (m) => this.outbox.send(m),
+      input.settings.tenant,
+    );
     const dag: DagExecutor = new DagExecutor(
       ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },

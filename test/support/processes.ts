@@ -65,6 +65,8 @@ export function orchestratorEnv(opts: OrchestratorEnv): NodeJS.ProcessEnv {
     AGENT_POOL_ID: poolIdFor(opts.taskQueue),
     // Several workers run at once in tests: none binds the default metrics port unless a test gives it one.
     WORKER_METRICS_PORT: '0',
+    // The tests, the chaos run and the benchmarks drive the offline runtime with `simulate` directives.
+    ALLOW_SIMULATE: 'true',
     ...(opts.outageFile ? { OFFLINE_RUNTIME_OUTAGE_FILE: opts.outageFile } : {}),
     ...opts.extra,
   };

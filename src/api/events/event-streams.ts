@@ -10,6 +10,7 @@ import type { Logger } from '../../observability/logger';
 import { taskWorkflowId } from '../../shared/ids';
 import { taskStatusQuery } from '../../workflows/messages';
 import { temporalRpc, type Rpc } from '../temporal-rpc';
+import { ApiError } from '../errors';
 import type { AgentService } from '../agent-service';
 import { EventFeed, type FeedSource } from './event-feed';
 import { PlanEventSource } from './plan-events';
@@ -36,6 +37,8 @@ export interface EventStreamDeps {
 export class EventStreams {
   private readonly feeds = new Map<string, EventFeed>();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
+  /** Streams open per tenant (TENANT_MAX_EVENT_STREAMS). */
+  private readonly openByTenant = new Map<string, number>();
   private modelTypes?: { at: number; types: Promise<ReadonlySet<string>> };
   private closed = false;
 
@@ -85,7 +88,33 @@ export class EventStreams {
     this.lingering.set(key, timer);
   }
 
-  private async serve(req: Request, res: Response, key: string, source: () => FeedSource): Promise<void> {
+  /** A 429 naming the limit when `tenant` has its streams open; else counts this one until its response closes. */
+  private hold(tenant: string, res: Response): void {
+    const max = this.deps.config.TENANT_MAX_EVENT_STREAMS;
+    const open = this.openByTenant.get(tenant) ?? 0;
+    if (max > 0 && open >= max)
+      throw new ApiError(
+        'RATE_LIMITED',
+        `the tenant "${tenant}" has ${open} event streams open; its limit is ${max} (TENANT_MAX_EVENT_STREAMS): close one first`,
+        undefined,
+        5,
+      );
+    this.openByTenant.set(tenant, open + 1);
+    res.once('close', () => {
+      const left = (this.openByTenant.get(tenant) ?? 1) - 1;
+      if (left > 0) this.openByTenant.set(tenant, left);
+      else this.openByTenant.delete(tenant);
+    });
+  }
+
+  private async serve(
+    req: Request,
+    res: Response,
+    key: string,
+    tenant: string,
+    source: () => FeedSource,
+  ): Promise<void> {
+    this.hold(tenant, res);
     const feed = this.feed(key, source);
     try {
       await feed.ready();
@@ -106,11 +135,12 @@ export class EventStreams {
     if (feed.subscriberCount === 0) this.linger(key, feed);
   }
 
-  plan(req: Request, res: Response, planId: string): Promise<void> {
+  plan(req: Request, res: Response, planId: string, tenant: string): Promise<void> {
     return this.serve(
       req,
       res,
       `plan:${planId}`,
+      tenant,
       () =>
         new PlanEventSource(planId, {
           plans: this.deps.plans,
@@ -123,8 +153,8 @@ export class EventStreams {
     );
   }
 
-  pool(req: Request, res: Response): Promise<void> {
-    return this.serve(req, res, 'pool', () => new PoolEventSource(() => this.deps.agents.agents()));
+  pool(req: Request, res: Response, tenant: string): Promise<void> {
+    return this.serve(req, res, 'pool', tenant, () => new PoolEventSource(() => this.deps.agents.agents()));
   }
 
   /** Subscribers and feeds now (tests, metrics). */

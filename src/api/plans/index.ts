@@ -13,6 +13,7 @@ import { PlanViews } from './plan-views';
 import { PlanResults } from './results';
 import { PlanSubmission } from './submission';
 import { TaskViews } from './task-views';
+import { TenantGate } from './tenant-gate';
 
 export interface PlanServices {
   /** What they share; schedules (api/schedules) reach Temporal with it too. */
@@ -22,6 +23,8 @@ export interface PlanServices {
   tasks: TaskViews;
   results: PlanResults;
   control: PlanControl;
+  /** Every route naming a plan asks it first: another tenant's plan is no plan (404). */
+  gate: TenantGate;
 }
 
 /**
@@ -43,8 +46,10 @@ export function planServices(
     tasks: new TaskViews(lookup, views),
     results: new PlanResults(lookup),
     control: new PlanControl(lookup, views),
+    gate: new TenantGate(lookup),
   };
 }
 
 export type { PreparedPlan, SubmitAnswer, Submitted } from './submission';
 export type { PlanStatusView } from './plan-views';
+export { spansTenants, tenantOf } from './tenant-gate';

@@ -5,6 +5,7 @@ import { planIdOfWorkflowId } from '../../shared/ids';
 import { PlanIdKey, ScheduleKey } from '../../shared/search-attributes';
 import { planMessagesQuery, planProgressQuery, planStatusQuery } from '../../workflows/messages';
 import { statusOf, type PlanLookup } from './plan-lookup';
+import { tenantFilter } from './tenant-gate';
 
 /** A plan's view as GET /v1/plans/:planId shows it. */
 export type PlanStatusView = PlanView & { links: PlanLinks };
@@ -70,13 +71,21 @@ export class PlanViews {
     return this.lookup.rpc(() => this.lookup.handle(planId).query(planMessagesQuery));
   }
 
-  /** Newest first; `schedule`: only the plans that schedule started (its id is checked: ids have no quotes). */
-  async list(filter: { status?: PlanStatus; schedule?: string }, limit: number): Promise<PlanSummary[]> {
+  /**
+   * Recent plans, newest first: of one tenant, or (`tenant` undefined: an admin, or an API without keys) of all;
+   * `schedule`: only the plans that schedule started (its id is checked: ids have no quotes).
+   */
+  async list(
+    filter: { status?: PlanStatus; schedule?: string },
+    limit: number,
+    tenant?: string,
+  ): Promise<PlanSummary[]> {
     const { status, schedule } = filter;
     const query =
       `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew'` +
       (status ? ` AND PlanStatus = '${status}'` : '') +
-      (schedule ? ` AND ${ScheduleKey.name} = '${schedule}'` : '');
+      (schedule ? ` AND ${ScheduleKey.name} = '${schedule}'` : '') +
+      (tenant !== undefined ? ` AND ${tenantFilter(tenant)}` : '');
     const plans: PlanSummary[] = [];
     await this.lookup.rpc(async () => {
       for await (const wf of this.lookup.client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {

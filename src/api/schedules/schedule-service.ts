@@ -1,19 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import {
   ScheduleAlreadyRunning,
+  type ScheduleOptionsStartWorkflowAction,
   ScheduleNotFoundError,
   type ScheduleDescription,
   type ScheduleExecutionResult,
   type ScheduleSummary as TemporalScheduleSummary,
 } from '@temporalio/client';
 import { planIdOfWorkflowId } from '../../shared/ids';
+import { DEFAULT_TENANT } from '../../shared/tenant';
 import { PlanIdKey, ScheduleKey } from '../../shared/search-attributes';
 import type { PlanWorkflowInput } from '../../shared/plan';
+import type { planWorkflow } from '../../workflows/plan';
 import type { Principal } from '../auth';
 import { ApiError, invalidArgument, parseInput } from '../errors';
 import type { PlanLookup } from '../plans/plan-lookup';
 import type { PlanViews } from '../plans/plan-views';
 import { bodyHashOf, type PlanSubmission } from '../plans/submission';
+import { spansTenants, tenantOf } from '../plans/tenant-gate';
 import type { ScheduleCreated, ScheduleSummary, ScheduleView } from '../../shared/schedule';
 import { ScheduleFields } from '../schemas';
 import {
@@ -33,6 +37,9 @@ const NEXT_RUNS = 5;
 const RECENT_RUNS = 10;
 const PLANS_SHOWN = 20;
 const PLAN_WORKFLOW = 'planWorkflow';
+
+/** The tenant whose key created the schedule (its plans are that tenant's). */
+const tenantOfSchedule = (s: { memo?: Record<string, unknown> }): string => memoOf(s.memo).tenant ?? DEFAULT_TENANT;
 
 /**
  * Schedules of plans (docs/schedules.md): each is a Temporal Schedule whose action starts `planWorkflow` exactly as
@@ -72,44 +79,45 @@ export class ScheduleService {
     const start = this.submission.startOptions(prepared, who);
     const input: PlanWorkflowInput = { ...start.args[0], schedule: scheduleId };
     const bodyHash = bodyHashOf(body);
-    const memo = scheduleMemo(fields, prepared.plan, bodyHash);
+    const memo = scheduleMemo(fields, prepared.plan, bodyHash, tenantOf(who));
+    // The SDK's type for a schedule's action has no priority yet, though it sends one (the tenant's fairness key).
+    const action: ScheduleOptionsStartWorkflowAction<typeof planWorkflow> & Pick<typeof start, 'priority'> = {
+      type: 'startWorkflow',
+      workflowType: PLAN_WORKFLOW,
+      workflowId: start.workflowId,
+      taskQueue: start.taskQueue,
+      args: [input],
+      // Each run's PlanId is its own (the plan sets it); the schedule it came from is the same for all.
+      typedSearchAttributes: [
+        ...start.typedSearchAttributes.filter((p) => p.key.name !== PlanIdKey.name),
+        { key: ScheduleKey, value: scheduleId },
+      ],
+      memo: start.memo,
+      ...(start.priority ? { priority: start.priority } : {}),
+      staticSummary: `${start.staticSummary} · schedule ${scheduleId}`,
+    };
     try {
       await this.lookup.rpc(() =>
-        this.lookup.client.schedule.create({
-          scheduleId,
-          ...temporalTiming(fields),
-          action: {
-            type: 'startWorkflow',
-            workflowType: PLAN_WORKFLOW,
-            workflowId: start.workflowId,
-            taskQueue: start.taskQueue,
-            args: [input],
-            // Each run's PlanId is its own (the plan sets it); the schedule it came from is the same for all.
-            typedSearchAttributes: [
-              ...start.typedSearchAttributes.filter((p) => p.key.name !== PlanIdKey.name),
-              { key: ScheduleKey, value: scheduleId },
-            ],
-            memo: start.memo,
-            staticSummary: `${start.staticSummary} · schedule ${scheduleId}`,
-          },
-          memo,
-        }),
+        this.lookup.client.schedule.create({ scheduleId, ...temporalTiming(fields), action, memo }),
       );
     } catch (err) {
-      if (err instanceof ScheduleAlreadyRunning) return this.existing(scheduleId, bodyHash);
+      if (err instanceof ScheduleAlreadyRunning) return this.existing(scheduleId, bodyHash, who);
       // The SDK turns Temporal's "Invalid schedule spec" (a cron expression it cannot read) into a TypeError.
       const refused = err instanceof TypeError ? err.message : invalidArgument(err);
       if (refused) throw new ApiError('VALIDATION_ERROR', `invalid body: Temporal refused the schedule: ${refused}`);
       throw err;
     }
-    const desc = await this.describe(scheduleId);
+    const desc = await this.describe(scheduleId, who);
     return { created: true, answer: this.created(desc) };
   }
 
-  /** The schedule an id names when it was made with the same body; a 409 when with another. */
-  private async existing(scheduleId: string, bodyHash: string) {
-    const desc = await this.describe(scheduleId);
-    if (memoOf(desc.memo).bodyHash !== bodyHash)
+  /**
+   * The schedule an id names when it was made with the same body; a 409 when with another, or by another tenant
+   * (nothing says whose it is).
+   */
+  private async existing(scheduleId: string, bodyHash: string, who: Principal | undefined) {
+    const desc = await this.describe(scheduleId, undefined);
+    if (memoOf(desc.memo).bodyHash !== bodyHash || tenantOfSchedule(desc) !== tenantOf(who))
       throw new ApiError('CONFLICT', `schedule "${scheduleId}" already exists with a different body`);
     return { created: false, answer: this.created(desc) };
   }
@@ -119,12 +127,17 @@ export class ScheduleService {
     return { scheduleId, paused, nextRuns, links };
   }
 
-  /** The plans' schedules, from Temporal (other schedules of the namespace are not ours to show). */
-  async list(limit: number): Promise<ScheduleSummary[]> {
+  /**
+   * The plans' schedules of the request's tenant (every tenant's for an admin key or an API without keys), from
+   * Temporal; other schedules of the namespace are not ours to show.
+   */
+  async list(limit: number, who: Principal | undefined): Promise<ScheduleSummary[]> {
+    const all = spansTenants(who);
     const rows: ScheduleSummary[] = [];
     await this.lookup.rpc(async () => {
       for await (const s of this.lookup.client.schedule.list({ pageSize: Math.min(limit, 1_000) })) {
         if (s.action?.workflowType !== PLAN_WORKFLOW) continue;
+        if (!all && tenantOfSchedule(s) !== tenantOf(who)) continue;
         rows.push(this.summary(s));
         if (rows.length >= limit) break;
       }
@@ -133,10 +146,14 @@ export class ScheduleService {
   }
 
   /** One schedule: when and how it runs, what it did, and its plans with their status. */
-  async get(scheduleId: string): Promise<ScheduleView> {
-    const desc = await this.describe(scheduleId);
+  async get(scheduleId: string, who: Principal | undefined): Promise<ScheduleView> {
+    const desc = await this.describe(scheduleId, who);
     const memo = memoOf(desc.memo);
-    const plans = await this.views.list({ schedule: scheduleId }, PLANS_SHOWN);
+    const plans = await this.views.list(
+      { schedule: scheduleId },
+      PLANS_SHOWN,
+      spansTenants(who) ? undefined : tenantOf(who),
+    );
     return {
       ...this.summary(desc),
       overlap: overlapOf(desc.policies.overlap),
@@ -157,27 +174,30 @@ export class ScheduleService {
   }
 
   /** Pauses (no plan starts until unpaused) or unpauses; `note` says why (Temporal keeps it with the schedule). */
-  async setPaused(scheduleId: string, paused: boolean, note?: string): Promise<void> {
-    await this.describe(scheduleId);
+  async setPaused(scheduleId: string, who: Principal | undefined, paused: boolean, note?: string): Promise<void> {
+    await this.describe(scheduleId, who);
     const handle = this.lookup.client.schedule.getHandle(scheduleId);
     const why = note ?? `${paused ? 'paused' : 'unpaused'} with the API`;
     await this.lookup.rpc(() => (paused ? handle.pause(why) : handle.unpause(why)));
   }
 
   /** Starts a plan now, whether paused or not, whatever the overlap policy (Temporal's trigger: allow all). */
-  async trigger(scheduleId: string): Promise<void> {
-    await this.describe(scheduleId);
+  async trigger(scheduleId: string, who: Principal | undefined): Promise<void> {
+    await this.describe(scheduleId, who);
     await this.lookup.rpc(() => this.lookup.client.schedule.getHandle(scheduleId).trigger());
   }
 
   /** Deletes the schedule; the plans it started run on. */
-  async delete(scheduleId: string): Promise<void> {
-    await this.describe(scheduleId);
+  async delete(scheduleId: string, who: Principal | undefined): Promise<void> {
+    await this.describe(scheduleId, who);
     await this.lookup.rpc(() => this.lookup.client.schedule.getHandle(scheduleId).delete());
   }
 
-  /** The schedule's description; a 404 when there is none, or it starts something else than plans. */
-  private async describe(scheduleId: string): Promise<ScheduleDescription> {
+  /**
+   * The schedule's description; a 404 when there is none, it starts something else than plans, or it is another
+   * tenant's (`who` undefined: whoever's).
+   */
+  private async describe(scheduleId: string, who: Principal | undefined): Promise<ScheduleDescription> {
     let desc: ScheduleDescription;
     try {
       desc = await this.lookup.rpc(() => this.lookup.client.schedule.getHandle(scheduleId).describe());
@@ -185,7 +205,9 @@ export class ScheduleService {
       if (err instanceof ScheduleNotFoundError) throw new ApiError('NOT_FOUND', `no schedule "${scheduleId}"`);
       throw err;
     }
-    if (desc.action.workflowType !== PLAN_WORKFLOW) throw new ApiError('NOT_FOUND', `no schedule "${scheduleId}"`);
+    const mine = spansTenants(who) || tenantOfSchedule(desc) === tenantOf(who);
+    if (desc.action.workflowType !== PLAN_WORKFLOW || !mine)
+      throw new ApiError('NOT_FOUND', `no schedule "${scheduleId}"`);
     return desc;
   }
 

@@ -70,11 +70,19 @@ export type ScheduleMemo = {
   /** The runs' plan ids are `<idPrefix>-<time>`. */
   idPrefix: string;
   plan: { mode: PlanSpec['mode']; tasks: number };
+  /** The tenant of the key that created it: its plans are that tenant's, and only that tenant sees it. */
+  tenant: string;
 };
 
-export function scheduleMemo(input: CheckedScheduleFields, plan: PlanSpec, bodyHash: string): ScheduleMemo {
+export function scheduleMemo(
+  input: CheckedScheduleFields,
+  plan: PlanSpec,
+  bodyHash: string,
+  tenant: string,
+): ScheduleMemo {
   return {
     bodyHash,
+    tenant,
     timing: {
       ...(input.cron !== undefined ? { cron: input.cron } : {}),
       ...(input.interval !== undefined ? { interval: input.interval } : {}),
