@@ -29,6 +29,7 @@ import {
   agentLeaseQuery,
   agentMessageSignal,
   agentsGrantedSignal,
+  yieldAgentsSignal,
   cancelPlanSignal,
   cancelTaskSignal,
   pausePlanSignal,
@@ -70,6 +71,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   const info = workflowInfo();
   const lease = new AgentLease(info.workflowId, requestPrefix, plan.id, (m) => outbox.send(m), settings.tenant);
   setHandler(agentsGrantedSignal, onGrants);
+  setHandler(yieldAgentsSignal, (count) => lease.yieldBack(count));
   setHandler(agentLeaseQuery, () => lease.view());
 
   // Token and cost accounting from the task workflows' model calls; past the budget nothing new starts and the running

@@ -7,6 +7,7 @@ import { packInstances, unpackInstances } from './pool-carry';
 import { assignTo, newInstance, transitionTo } from './pool-instances';
 import { addUsage } from '../shared/usage';
 import { DEFAULT_TENANT } from '../shared/tenant';
+import { priorityBands, serveInTurn, yieldsFor, type Yield } from './fair-share';
 
 /** Request ids remembered to ignore a repeated signal (a retried local activity may deliver one twice). */
 const MAX_FINISHED = 1_000;
@@ -19,54 +20,8 @@ interface PassIndex {
   busyByTenant: Map<string, number>;
 }
 
-/** Queued requests of one priority each, highest first (`ordered` is sorted by priority, then arrival). */
-function priorityBands(ordered: Queued[]): Queued[][] {
-  const bands: Queued[][] = [];
-  for (const req of ordered) {
-    const last = bands[bands.length - 1];
-    if (last && last[0]?.priority === req.priority) last.push(req);
-    else bands.push([req]);
-  }
-  return bands;
-}
-
-/**
- * Fair share within one priority (docs/security.md, "Fair share"): each next instance goes to the tenant holding the
- * fewest (ties: the one waiting longest), to its earliest request. A tenant with a 2,000-task plan queued ahead gets
- * no more than its turn: another tenant's first tasks are served as soon as instances free up. `grantOne` places one
- * instance, or says none can be placed for that request now (the tenant's next request is tried).
- */
-function serveInTurn(band: Queued[], busyByTenant: Map<string, number>, grantOne: (req: Queued) => boolean): void {
-  const lanes = new Map<string, Queued[]>();
-  for (const req of band) {
-    const tenant = req.tenant ?? DEFAULT_TENANT;
-    const lane = lanes.get(tenant);
-    if (lane) lane.push(req);
-    else lanes.set(tenant, [req]);
-  }
-  const busy = (t: string) => busyByTenant.get(t) ?? 0;
-  while (lanes.size > 0) {
-    let tenant = '';
-    let lane: Queued[] = [];
-    for (const [t, l] of lanes) {
-      const first = l[0] as Queued;
-      const best = lane[0];
-      if (!best || busy(t) < busy(tenant) || (busy(t) === busy(tenant) && first.seq < best.seq)) {
-        tenant = t;
-        lane = l;
-      }
-    }
-    const req = lane[0] as Queued;
-    if (grantOne(req)) {
-      busyByTenant.set(tenant, busy(tenant) + 1);
-      if ((req.granted ?? 0) >= (req.count ?? 1)) lane.shift();
-    } else lane.shift();
-    if (lane.length === 0) lanes.delete(tenant);
-  }
-}
-
 /** A waiting request; `granted` counts the instances a lease has been given so far. */
-type Queued = AcquireRequest & { seq: number; granted?: number };
+export type Queued = AcquireRequest & { seq: number; granted?: number };
 
 /** The id of the n-th instance granted for a request: the request's own id when it asks for one. */
 const grantIdOf = (req: Queued, n: number): string =>
@@ -103,6 +58,8 @@ export class PoolState {
   private readonly instances = new Map<string, AgentInstance>();
   private readonly carried: Carried;
   private readonly finishedSet: Set<string>;
+  /** Instances each lease holder was asked to give back and has not yet (fair share; not carried: asked afresh). */
+  private readonly owed = new Map<string, number>();
 
   constructor(settings: PoolSettings, types: AgentType[], snapshot?: PoolSnapshot) {
     this.settings = settings;
@@ -196,6 +153,9 @@ export class PoolState {
     if (rel.usage) this.carried.usageByType[inst.type] = addUsage(this.carried.usageByType[inst.type], rel.usage);
     const at = now.toISOString();
     const taskId = inst.taskId ?? undefined;
+    const owing = inst.holder === null ? 0 : (this.owed.get(inst.holder) ?? 0);
+    if (owing > 1) this.owed.set(inst.holder as string, owing - 1);
+    else if (owing === 1) this.owed.delete(inst.holder as string);
     if (rel.completed) {
       inst.tasksCompleted += rel.completed;
       inst.consecutiveFailures = 0;
@@ -277,6 +237,23 @@ export class PoolState {
     if (served.size > 0) this.carried.queue = this.carried.queue.filter((r) => !served.has(r.requestId));
     this.carried.peakBusy = Math.max(this.carried.peakBusy, this.busyCount());
     return grants;
+  }
+
+  /**
+   * Fair share: which lease holders to ask for instances back, and how many more, after a scheduling pass that left
+   * another tenant waiting while one holds more than its share (fair-share.ts). Nothing with fair share off, or with one
+   * tenant: the pool then sends exactly what it sent before tenants existed.
+   */
+  yields(): Yield[] {
+    if (this.settings.fairShare === false || this.carried.queue.length === 0) return [];
+    const asked = yieldsFor(this.carried.queue, this.instances.values(), this.settings.maxAgents, this.owed);
+    for (const y of asked) this.owed.set(y.holder, (this.owed.get(y.holder) ?? 0) + y.count);
+    return asked;
+  }
+
+  /** A holder that could not be asked (it has closed): it owes nothing. */
+  forgetOwed(holder: string): void {
+    this.owed.delete(holder);
   }
 
   /**

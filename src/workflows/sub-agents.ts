@@ -84,6 +84,11 @@ export class SubAgents {
     return true;
   }
 
+  /** The pool asks for instances back (fair share): the sub-agents' lease gives them as their tasks finish. */
+  yieldBack(count: number): void {
+    this.running?.lease.yieldBack(count);
+  }
+
   /** Runs `subtasks` as child workflows to the end; throws (not retried) when they cannot or must not go on. */
   async run(subtasks: TaskSpec[]): Promise<void> {
     const { input } = this;
