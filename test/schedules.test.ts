@@ -218,3 +218,79 @@ test('a cron schedule in a time zone, created paused: the same body again is 200
   expect(plan.planId.startsWith(`${body.plan.id}-`)).toBe(true);
   expect((await call(`/v1/schedules/${id}`, 'DELETE')).status).toBe(204);
 });
+
+test('schedules are their tenant’s: another tenant’s key finds none of it, its runs are the tenant’s plans', async () => {
+  const KEY = {
+    a: 'sched-team-a-key-0123456789abcdef',
+    b: 'sched-team-b-key-0123456789abcdef',
+    admin: 'sched-admin-key-0123456789abcdefgh',
+  };
+  const keyed = await startInProcessApi(h, {
+    API_KEYS: JSON.stringify([
+      { name: 'alice', key: KEY.a, scopes: ['read', 'submit', 'operate'], tenant: 'team-a' },
+      { name: 'bob', key: KEY.b, scopes: ['read', 'submit', 'operate'], tenant: 'team-b' },
+      { name: 'root', key: KEY.admin, scopes: ['*'] },
+    ]),
+  });
+  const as = async (key: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${keyed.base}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as Json };
+  };
+  try {
+    const id = uniqueId('team-a-hourly');
+    const body = { id, interval: '1h', paused: true, plan: PLAN };
+    expect((await as(KEY.a, 'POST', '/v1/schedules', body)).status).toBe(201);
+
+    // Bob's key: no such schedule, on every route; the same id is taken (409), whatever the body.
+    expect((await as(KEY.b, 'GET', `/v1/schedules/${id}`)).status).toBe(404);
+    for (const action of ['pause', 'unpause', 'trigger'])
+      expect({ action, status: (await as(KEY.b, 'POST', `/v1/schedules/${id}/${action}`)).status }).toEqual({
+        action,
+        status: 404,
+      });
+    expect((await as(KEY.b, 'DELETE', `/v1/schedules/${id}`)).status).toBe(404);
+    expect((await as(KEY.b, 'POST', '/v1/schedules', body)).status).toBe(409);
+    await eventually(async () => {
+      const mine = await as(KEY.a, 'GET', '/v1/schedules');
+      return mine.body.schedules.some((s: Json) => s.scheduleId === id) ? true : undefined;
+    }, `${id} in team-a's list`);
+    const theirs = await as(KEY.b, 'GET', '/v1/schedules');
+    expect(theirs.body.schedules.map((s: Json) => s.scheduleId)).not.toContain(id);
+    const admin = await as(KEY.admin, 'GET', '/v1/schedules');
+    expect(admin.body.schedules.map((s: Json) => s.scheduleId)).toContain(id);
+
+    // A run is team-a's plan: alice reads it, bob gets 404; Temporal has its Tenant and Submitter.
+    expect((await as(KEY.a, 'POST', `/v1/schedules/${id}/trigger`)).status).toBe(202);
+    const run = await eventually(async () => {
+      const { body: view } = await as(KEY.a, 'GET', `/v1/schedules/${id}`);
+      return view.recentRuns[0]?.planId as string | undefined;
+    }, 'the triggered run');
+    const result = await as(KEY.a, 'GET', `/v1/plans/${run}/result?wait=30`);
+    expect(result.body).toMatchObject({ planId: run, status: 'completed' });
+    expect((await as(KEY.b, 'GET', `/v1/plans/${run}`)).status).toBe(404);
+    const listed = await temporalCli(
+      'workflow',
+      'list',
+      '--query',
+      `Schedule = '${id}' AND Tenant = 'team-a' AND Submitter = 'alice'`,
+    );
+    expect(listed).toContain(`plan-${run}`);
+    await eventually(async () => {
+      const { body: view } = await as(KEY.a, 'GET', `/v1/schedules/${id}`);
+      return view.plans.some((p: Json) => p.planId === run) ? true : undefined;
+    }, 'the run among the schedule’s plans');
+    expect((await as(KEY.b, 'GET', `/v1/plans?schedule=${id}`)).body.plans).toEqual([]);
+
+    expect((await as(KEY.admin, 'DELETE', `/v1/schedules/${id}`)).status).toBe(204);
+  } finally {
+    await keyed.close();
+  }
+});
