@@ -76,6 +76,8 @@ export function failedAuthLimiter(perMinute: number): (req: Request) => ApiError
 }
 
 const RECENT_MS = 30_000;
+/** How long a listing of running plans is reused by the cheap check. */
+const LISTING_TTL_MS = 1_000;
 
 /** One admitted plan this process remembers until visibility lists it. */
 interface Admitted {
@@ -101,6 +103,8 @@ export interface Admission {
 export class InFlightLimiter {
   private readonly recent = new Map<string, Map<string, Admitted>>();
   private readonly queues = new Map<string, Promise<unknown>>();
+  /** Visibility's listings of running plans by filter, reused for a second (see refusal). */
+  private readonly listings = new Map<string, { at: number; plans: Map<string, number>; complete: boolean }>();
 
   constructor(
     private readonly client: Client,
@@ -146,7 +150,12 @@ export class InFlightLimiter {
     return run;
   }
 
-  /** Why the plan may not start now (the limit it would break, by name), or undefined. */
+  /**
+   * Why the plan may not start now (the limit it would break, by name), or undefined. First cheaply: visibility's
+   * listing of at most a second ago, and every admission of this process in the last 30 s that it does not show yet,
+   * as running. Only near a cap is it asked again precisely (a fresh listing, each recent admission described), so a
+   * burst of submissions far below the caps costs no Temporal call each.
+   */
   private async refusal(
     who: Principal | undefined,
     tenant: string,
@@ -154,67 +163,97 @@ export class InFlightLimiter {
     maxPlans: number,
     maxTasks: number,
   ): Promise<string | undefined> {
-    const recent = await this.recentStillRunning(tenant);
-    if (who && maxPlans > 0) {
-      const running = await this.count(
-        `${SubmitterKey.name} = '${who.name}'`,
-        maxPlans,
-        () => 1,
-        recent.filter((r) => r.key === who.name),
-      );
-      if (running >= maxPlans)
-        return `the key "${who.name}" has ${running} plans running; its limit is ${maxPlans} (API_MAX_PLANS_IN_FLIGHT): retry when one has finished`;
+    let why: string | undefined;
+    for (const precise of [false, true]) {
+      const recent = precise ? await this.recentStillRunning(tenant) : this.recentOf(tenant);
+      why = undefined;
+      if (who && maxPlans > 0) {
+        const running = await this.count(
+          `${SubmitterKey.name} = '${who.name}'`,
+          maxPlans,
+          () => 1,
+          recent.filter((r) => r.key === who.name),
+          precise,
+        );
+        if (running >= maxPlans)
+          why = `the key "${who.name}" has ${running} plans running; its limit is ${maxPlans} (API_MAX_PLANS_IN_FLIGHT): retry when one has finished`;
+      }
+      if (!why && maxTasks > 0) {
+        if (tasks > maxTasks)
+          return `the plan has ${tasks} tasks; a tenant may have at most ${maxTasks} in flight (TENANT_MAX_TASKS_IN_FLIGHT)`;
+        const running = await this.count(
+          tenantFilter(tenant),
+          maxTasks - tasks + 1,
+          (memo) => (typeof memo?.tasks === 'number' ? memo.tasks : 1),
+          recent,
+          precise,
+        );
+        if (running + tasks > maxTasks)
+          why = `the tenant "${tenant}" has ${running} tasks in flight; with this plan's ${tasks} it would pass its limit of ${maxTasks} (TENANT_MAX_TASKS_IN_FLIGHT): retry when some have finished`;
+      }
+      if (!why) return undefined;
     }
-    if (maxTasks > 0) {
-      if (tasks > maxTasks)
-        return `the plan has ${tasks} tasks; a tenant may have at most ${maxTasks} in flight (TENANT_MAX_TASKS_IN_FLIGHT)`;
-      const running = await this.count(
-        tenantFilter(tenant),
-        maxTasks - tasks + 1,
-        (memo) => (typeof memo?.tasks === 'number' ? memo.tasks : 1),
-        recent,
-      );
-      if (running + tasks > maxTasks)
-        return `the tenant "${tenant}" has ${running} tasks in flight; with this plan's ${tasks} it would pass its limit of ${maxTasks} (TENANT_MAX_TASKS_IN_FLIGHT): retry when some have finished`;
-    }
-    return undefined;
+    return why;
   }
 
   /**
    * Running plans matching `filter`, each weighing `weigh(memo)`, plus the recent admissions visibility does not list
-   * yet; stops counting past `enough`.
+   * yet. The listing stops past `enough`; unless `fresh`, one of at most a second ago is used again.
    */
   private async count(
     filter: string,
     enough: number,
     weigh: (memo: Record<string, unknown> | undefined) => number,
     recent: (Admitted & { planId: string })[],
+    fresh: boolean,
   ): Promise<number> {
-    const query = `WorkflowType = 'planWorkflow' AND ExecutionStatus = 'Running' AND ${filter}`;
-    const listed = new Set<string>();
+    const cached = this.listings.get(filter);
+    // Only a whole listing is reused: one cut short at another plan's `enough` may undercount for this one.
+    let plans = !fresh && cached?.complete && Date.now() - cached.at < LISTING_TTL_MS ? cached.plans : undefined;
+    if (!plans) {
+      const listed = new Map<string, number>();
+      const query = `WorkflowType = 'planWorkflow' AND ExecutionStatus = 'Running' AND ${filter}`;
+      let total = 0;
+      let complete = true;
+      await this.rpc(async () => {
+        for await (const wf of this.client.workflow.list({ query, pageSize: 1_000 })) {
+          const w = weigh(wf.memo);
+          listed.set(wf.workflowId, w);
+          total += w;
+          if (total >= enough) {
+            complete = false;
+            break; // enough to refuse: the rest need not be read
+          }
+        }
+      });
+      plans = listed;
+      if (this.listings.size >= 1_000) this.listings.delete(this.listings.keys().next().value as string);
+      this.listings.set(filter, { at: Date.now(), plans, complete });
+    }
     let total = 0;
-    await this.rpc(async () => {
-      for await (const wf of this.client.workflow.list({ query, pageSize: 1_000 })) {
-        listed.add(wf.workflowId);
-        total += weigh(wf.memo);
-        if (total >= enough) break; // enough to refuse: the rest need not be read
-      }
-    });
-    for (const r of recent) if (!listed.has(planWorkflowId(r.planId))) total += weigh({ tasks: r.tasks });
+    for (const w of plans.values()) total += w;
+    for (const r of recent) if (!plans.has(planWorkflowId(r.planId))) total += weigh({ tasks: r.tasks });
     return total;
   }
 
-  /** This process's admissions of the last 30 s that have not closed (by Temporal's word). */
-  private async recentStillRunning(tenant: string): Promise<(Admitted & { planId: string })[]> {
+  /** This process's admissions of the last 30 s, taken as running. */
+  private recentOf(tenant: string): (Admitted & { planId: string })[] {
     const mine = this.recent.get(tenant);
     if (!mine) return [];
     const now = Date.now();
     const out: (Admitted & { planId: string })[] = [];
     for (const [planId, a] of mine) {
       if (now - a.at > RECENT_MS) mine.delete(planId);
-      else if (await this.stillRunning(planId)) out.push({ ...a, planId });
+      else out.push({ ...a, planId });
     }
     if (mine.size === 0) this.recent.delete(tenant);
+    return out;
+  }
+
+  /** This process's admissions of the last 30 s that have not closed (by Temporal's word). */
+  private async recentStillRunning(tenant: string): Promise<(Admitted & { planId: string })[]> {
+    const out: (Admitted & { planId: string })[] = [];
+    for (const a of this.recentOf(tenant)) if (await this.stillRunning(a.planId)) out.push(a);
     return out;
   }
 

@@ -1,6 +1,6 @@
 import type { AgentInstance } from '../shared/agent';
 import { DEFAULT_TENANT } from '../shared/tenant';
-import type { Queued } from './pool-state';
+import type { AcquireRequest } from '../shared/pool';
 
 /*
  * Fair share between tenants in the agent pool (docs/security.md, "Fair share"): pure and deterministic, called by
@@ -8,6 +8,9 @@ import type { Queued } from './pool-state';
  * while another waits, which lease holders give instances back as their tasks finish (yieldsFor). A plan keeps its
  * leased instances from task to task, so without the second part a big plan would never free one.
  */
+
+/** A waiting request of the pool's queue; `granted` counts the instances a lease has been given so far. */
+export type Queued = AcquireRequest & { seq: number; granted?: number };
 
 /** A lease holder asked to give back `count` more instances. */
 export interface Yield {

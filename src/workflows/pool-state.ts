@@ -7,7 +7,7 @@ import { packInstances, unpackInstances } from './pool-carry';
 import { assignTo, newInstance, transitionTo } from './pool-instances';
 import { addUsage } from '../shared/usage';
 import { DEFAULT_TENANT } from '../shared/tenant';
-import { priorityBands, serveInTurn, yieldsFor, type Yield } from './fair-share';
+import { priorityBands, serveInTurn, yieldsFor, type Queued, type Yield } from './fair-share';
 
 /** Request ids remembered to ignore a repeated signal (a retried local activity may deliver one twice). */
 const MAX_FINISHED = 1_000;
@@ -20,8 +20,6 @@ interface PassIndex {
   busyByTenant: Map<string, number>;
 }
 
-/** A waiting request; `granted` counts the instances a lease has been given so far. */
-export type Queued = AcquireRequest & { seq: number; granted?: number };
 
 /** The id of the n-th instance granted for a request: the request's own id when it asks for one. */
 const grantIdOf = (req: Queued, n: number): string =>

@@ -188,12 +188,12 @@ export interface Reply {
 export async function request(
   base: string,
   path: string,
-  opts: { method?: string; body?: unknown; timeoutMs?: number } = {},
+  opts: { method?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   const res = await fetch(`${base}${path}`, {
     method: opts.method ?? (payload === undefined ? 'GET' : 'POST'),
-    headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
     body: payload,
     signal: AbortSignal.timeout(opts.timeoutMs ?? 70_000),
   });
