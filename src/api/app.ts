@@ -3,36 +3,22 @@ import type { Client } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Registry } from '../shared/registry';
-import { ApiError, errorHandler } from './errors';
+import { ApiError, errorHandler, parseInput as parse } from './errors';
 import { authenticate, loadApiKeys, principalOf, type StoredKey } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
 import { failedAuthLimiter, InFlightLimiter, requestRateLimit } from './quotas';
 import { temporalAnswers, temporalRpc } from './temporal-rpc';
-import { describeIssues } from '../shared/zod-issues';
 import { ApiMetrics } from './metrics';
 import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
 import { planServices, spansTenants, tenantOf } from './plans';
+import { ScheduleService } from './schedules/schedule-service';
 import { dashboardRoutes } from './dashboard';
 import { EventStreams } from './events/event-streams';
 import type { RouteSpec } from './route-spec';
 import { ROUTE_LIST, ROUTES, methodsOf, type OperationId } from './routes';
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({
-    path: [where, ...i.path.map(String)].join('.'),
-    message: i.message,
-  }));
-  throw new ApiError(
-    'VALIDATION_ERROR',
-    `invalid ${where}: ${describeIssues(parsed.error.issues.map((i) => ({ ...i, path: [where, ...i.path] })))}`,
-    issues,
-  );
-}
 
 /** Rejects bodies that are not JSON before they are parsed (415), so bad input never reaches Temporal. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
@@ -68,7 +54,12 @@ function inputOf(route: RouteSpec, req: Request): Input<RouteSpec> {
   if (route.params) {
     const parsed = route.params.safeParse(req.params);
     if (!parsed.success) {
-      const what = req.params.planId !== undefined ? `plan "${String(req.params.planId)}"` : `resource ${req.path}`;
+      const what =
+        req.params.planId !== undefined
+          ? `plan "${String(req.params.planId)}"`
+          : req.params.scheduleId !== undefined
+            ? `schedule "${String(req.params.scheduleId)}"`
+            : `resource ${req.path}`;
       throw new ApiError('NOT_FOUND', `no ${what}`);
     }
     params = parsed.data;
@@ -113,6 +104,7 @@ export function createApp({
 }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = planServices(client, config, () => agents.registry(), registry);
+  const schedules = new ScheduleService(plans.lookup, plans.submission, plans.views);
   const events = new EventStreams({ client, config, plans: plans.views, agents, log });
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
   const inFlight = new InFlightLimiter(
@@ -181,9 +173,7 @@ export function createApp({
     },
     listPlans: async ({ query }, res) => {
       const who = principalOf(res);
-      res.json({
-        plans: await plans.views.list(query.status, query.limit, spansTenants(who) ? undefined : who?.tenant),
-      });
+      res.json({ plans: await plans.views.list(query, query.limit, spansTenants(who) ? undefined : who?.tenant) });
     },
     getPlan: async ({ params }, res) => {
       res.json(await plans.views.status(params.planId));
@@ -229,6 +219,36 @@ export function createApp({
     taskInput: async ({ params: { planId, taskId }, body }, res) => {
       const state = await plans.control.taskInput(planId, taskId, body);
       res.json({ planId, taskId, state });
+    },
+
+    createSchedule: async ({ body }, res) => {
+      const { created, answer } = await schedules.create(body, principalOf(res));
+      res
+        .status(created ? 201 : 200)
+        .location(answer.links.self)
+        .json(answer);
+    },
+    listSchedules: async ({ query }, res) => {
+      res.json({ schedules: await schedules.list(query.limit, principalOf(res)) });
+    },
+    getSchedule: async ({ params }, res) => {
+      res.json(await schedules.get(params.scheduleId, principalOf(res)));
+    },
+    pauseSchedule: async ({ params: { scheduleId }, body }, res) => {
+      await schedules.setPaused(scheduleId, principalOf(res), true, body.reason);
+      res.json({ scheduleId, paused: true });
+    },
+    unpauseSchedule: async ({ params: { scheduleId }, body }, res) => {
+      await schedules.setPaused(scheduleId, principalOf(res), false, body.reason);
+      res.json({ scheduleId, paused: false });
+    },
+    triggerSchedule: async ({ params: { scheduleId } }, res) => {
+      await schedules.trigger(scheduleId, principalOf(res));
+      res.status(202).json({ scheduleId, triggered: true });
+    },
+    deleteSchedule: async ({ params: { scheduleId } }, res) => {
+      await schedules.delete(scheduleId, principalOf(res));
+      res.status(204).end();
     },
 
     listAgentTypes: async (_in, res) => {

@@ -16,6 +16,8 @@ import { TaskViews } from './task-views';
 import { TenantGate } from './tenant-gate';
 
 export interface PlanServices {
+  /** What they share; schedules (api/schedules) reach Temporal with it too. */
+  lookup: PlanLookup;
   submission: PlanSubmission;
   views: PlanViews;
   tasks: TaskViews;
@@ -38,6 +40,7 @@ export function planServices(
   const lookup = new PlanLookup(client, config);
   const views = new PlanViews(lookup);
   return {
+    lookup,
     submission: new PlanSubmission(lookup, registry, fallback),
     views,
     tasks: new TaskViews(lookup, views),

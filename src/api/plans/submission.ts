@@ -5,16 +5,17 @@ import {
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { executionSettings } from '../../config';
 import { planWorkflowId } from '../../shared/ids';
 import { checkPlan } from '../../shared/plan-check';
 import { compactPlan, type CompactPlan } from '../../shared/plan-codec';
-import type { PlanLinks, PlanSpec, PlanStatus } from '../../shared/plan';
+import type { PlanLinks, PlanSpec, PlanStatus, PlanWorkflowInput } from '../../shared/plan';
 import type { Registry } from '../../shared/registry';
 import { PlanIdKey, PlanStatusKey, SubmitterKey, TenantKey } from '../../shared/search-attributes';
-import type { Principal } from '../auth';
 import { TASK_DEFAULTS } from '../../shared/task';
 import type { planWorkflow } from '../../workflows/plan';
+import type { Principal } from '../auth';
 import { ApiError, isTemporalUnavailable } from '../errors';
 import { statusOf, type PlanLookup } from './plan-lookup';
 import { planTenant, tenantOf } from './tenant-gate';
@@ -56,6 +57,9 @@ function canonical(value: unknown): string {
   }
   return JSON.stringify(value) ?? 'null';
 }
+
+/** The hash of a request body: the same body with keys in another order hashes the same (resubmissions). */
+export const bodyHashOf = (body: unknown): string => createHash('sha256').update(canonical(body)).digest('hex');
 
 /** Tasks at every depth of a plan (declared subtasks included). */
 function countTasks(tasks: readonly { subtasks?: readonly unknown[] }[]): number {
@@ -112,44 +116,63 @@ export class PlanSubmission {
       plan,
       compact,
       idGiven: typeof body === 'object' && body !== null && (body as { id?: unknown }).id !== undefined,
-      bodyHash: createHash('sha256').update(canonical(body)).digest('hex'),
+      bodyHash: bodyHashOf(body),
       taskCount: countTasks(plan.tasks),
     };
   }
 
   /**
-   * Starts a prepared plan; an existing plan with the same id and body answers as it is (`created: false`), one with
-   * another body (or another tenant's) is a 409. `who`: the key's name, stamped as the Submitter search attribute
-   * (quotas count by it), and its tenant, stamped as the Tenant search attribute, in the memo and in the settings.
+   * How a prepared plan's workflow starts: its id, input (the compact plan and the settings the API stamps), search
+   * attributes, memo, fairness key and summary. The one builder of them: a submission starts with it, a schedule's
+   * action is made of it (api/schedules). `who`: the request's principal: the key's name is stamped as the Submitter
+   * search attribute (quotas count by it), its tenant as the Tenant search attribute, in the memo and in the settings.
    */
-  async start(prepared: PreparedPlan, who: Principal | undefined): Promise<Submitted> {
+  startOptions(prepared: PreparedPlan, who: Principal | undefined) {
     const { plan, compact, bodyHash } = prepared;
-    const { client, config, rpc } = this.lookup;
-    const workflowId = planWorkflowId(plan.id);
+    const { config } = this.lookup;
     const count = plan.tasks.length;
     const tenant = tenantOf(who);
+    const input: PlanWorkflowInput = { plan: compact, settings: { ...executionSettings(config), tenant } };
+    return {
+      workflowId: planWorkflowId(plan.id),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [input] as [PlanWorkflowInput],
+      typedSearchAttributes: [
+        { key: PlanIdKey, value: plan.id },
+        { key: PlanStatusKey, value: 'running' },
+        { key: TenantKey, value: tenant },
+        ...(who ? [{ key: SubmitterKey, value: who.name }] : []),
+      ] satisfies SearchAttributePair[],
+      memo: { bodyHash, tenant, tasks: prepared.taskCount, ...(plan.name ? { name: plan.name } : {}) },
+      // Every task queue task of the plan (its own, its task workflows', their steps') inherits the fairness key.
+      ...(config.FAIR_SHARE ? { priority: { fairnessKey: tenant } } : {}),
+      staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
+    };
+  }
+
+  /**
+   * Starts a prepared plan; an existing plan with the same id and body answers as it is (`created: false`), one with
+   * another body (or another tenant's) is a 409. `who`: the request's principal (startOptions).
+   */
+  async start(prepared: PreparedPlan, who: Principal | undefined): Promise<Submitted> {
+    const { plan } = prepared;
+    const { client, rpc } = this.lookup;
+    const options = this.startOptions(prepared, who);
     try {
       await rpc(() =>
         client.workflow.start<typeof planWorkflow>('planWorkflow', {
-          workflowId,
-          taskQueue: config.TEMPORAL_TASK_QUEUE,
-          args: [{ plan: compact, settings: { ...executionSettings(config), tenant } }],
+          ...options,
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: [
-            { key: PlanIdKey, value: plan.id },
-            { key: PlanStatusKey, value: 'running' },
-            { key: TenantKey, value: tenant },
-            ...(who ? [{ key: SubmitterKey, value: who.name }] : []),
-          ],
-          memo: { bodyHash, tenant, tasks: prepared.taskCount, ...(plan.name ? { name: plan.name } : {}) },
-          // Every task queue task of the plan (its own, its task workflows', their steps') inherits the fairness key.
-          ...(config.FAIR_SHARE ? { priority: { fairnessKey: tenant } } : {}),
-          staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
         }),
       );
       return {
         created: true,
-        answer: { planId: plan.id, workflowId, status: 'running', links: this.lookup.links(plan.id) },
+        answer: {
+          planId: plan.id,
+          workflowId: options.workflowId,
+          status: 'running',
+          links: this.lookup.links(plan.id),
+        },
       };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
