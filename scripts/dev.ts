@@ -37,6 +37,7 @@ async function main(): Promise<void> {
       dbFile: resolve(root, '.data/temporal.db'),
       namespace: config.TEMPORAL_NAMESPACE,
       dynamicConfig: tuning,
+      fairness: process.env.TEMPORAL_DEV_FAIRNESS === 'true',
       log: (l) => process.stderr.write(`[temporal] ${l}`),
     });
   }

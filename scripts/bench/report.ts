@@ -601,8 +601,9 @@ in-process HTTP API. The table has one column per server:
   flight, ≤ 1 MB per agent, 5,000 agents complete.
 - **(j)** fair share between tenants (\`scripts/bench/fair-share.ts\`), on two tuned servers of its own: tenant A
   submits a 2,000-task plan (400 with \`--quick\`), a second later tenant B a 10-task plan, every task an offline
-  agent of 200 ms; B's time from submission to result and A's throughput, with fair share off (\`FAIR_SHARE=false\`, no
-  task queue fairness) and on. \`--only=j\` runs just this measure.
+  agent of 200 ms; B's time from submission to result and A's throughput, with fair share off (\`FAIR_SHARE=false\`), on
+  (the default), and on with the server's task queue fairness (\`matching.enableFairness\`) too. \`--only=j\` runs just
+  this measure.
 
 \`npm run bench -- --quick\` is a smoke run (smaller sizes, (f) with 50 plans, no (e); leaves this file alone);
 \`--stock\` or \`--tuned\` measures on that server only. The dev server (SQLite, one history shard, sharing 2 cores with
