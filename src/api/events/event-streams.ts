@@ -11,7 +11,7 @@ import { taskWorkflowId } from '../../shared/ids';
 import { taskStatusQuery } from '../../workflows/messages';
 import { temporalRpc, type Rpc } from '../temporal-rpc';
 import type { AgentService } from '../agent-service';
-import { EventFeed, type FeedSource } from './event-feed';
+import { EventFeed, type FeedSource, type FeedSubscriber } from './event-feed';
 import { PlanEventSource } from './plan-events';
 import type { PlanViews } from '../plans/plan-views';
 import { PoolEventSource } from './pool-events';
@@ -106,21 +106,37 @@ export class EventStreams {
     if (feed.subscriberCount === 0) this.linger(key, feed);
   }
 
+  private planSource(planId: string): FeedSource {
+    return new PlanEventSource(planId, {
+      plans: this.deps.plans,
+      client: this.deps.client,
+      modelTypes: () => this.models(),
+      rpc: this.rpc,
+      finalView: (id, taskId) =>
+        this.rpc(() => this.deps.client.workflow.getHandle(taskWorkflowId(id, taskId)).query(taskStatusQuery)),
+    });
+  }
+
   plan(req: Request, res: Response, planId: string): Promise<void> {
-    return this.serve(
-      req,
-      res,
-      `plan:${planId}`,
-      () =>
-        new PlanEventSource(planId, {
-          plans: this.deps.plans,
-          client: this.deps.client,
-          modelTypes: () => this.models(),
-          rpc: this.rpc,
-          finalView: (id, taskId) =>
-            this.rpc(() => this.deps.client.workflow.getHandle(taskWorkflowId(id, taskId)).query(taskStatusQuery)),
-        }),
-    );
+    return this.serve(req, res, `plan:${planId}`, () => this.planSource(planId));
+  }
+
+  /**
+   * The same plan feed for a subscriber inside the API (the A2A bindings' streams): a `snapshot` first, then the plan's
+   * events, until `end` or the subscriber closes. Throws as GET /v1/plans/:planId/events answers (404, 503).
+   */
+  async followPlan(planId: string, subscriber: FeedSubscriber): Promise<void> {
+    const key = `plan:${planId}`;
+    const feed = this.feed(key, () => this.planSource(planId));
+    try {
+      await feed.ready();
+    } catch (err) {
+      if (feed.subscriberCount === 0 && this.feeds.get(key) === feed) this.feeds.delete(key);
+      throw err;
+    }
+    if (this.closed) subscriber.close();
+    else feed.subscribe(subscriber);
+    if (feed.subscriberCount === 0) this.linger(key, feed);
   }
 
   pool(req: Request, res: Response): Promise<void> {
