@@ -143,6 +143,16 @@ describe.each([
         });
         return { status: res.status, body: (await res.json()) as Record<string, unknown> };
       };
+      if (streaming) {
+        // Registered over HTTP without capabilities, an a2a type takes them from the remote card: one per skill.
+        const put = await call('PUT', '/v1/agent-types/muralist', {
+          runtime: { provider: 'a2a', cardUrl: remote.cardUrl },
+        });
+        expect(put.status).toBe(201);
+        expect(put.body.capabilities).toEqual(['paint']);
+        const bad = await call('PUT', '/v1/agent-types/nobody', { runtime: { provider: 'offline' } });
+        expect(bad.status).toBe(400);
+      }
       const planId = uniqueId('a2a-ask');
       const submitted = await call('POST', '/v1/plans', {
         id: planId,

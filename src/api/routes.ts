@@ -220,10 +220,17 @@ export const ROUTES = {
     path: '/v1/agent-types/:name',
     summary: 'Register or replace an agent type (the name comes from the path)',
     description:
-      'Without TRUST_AGENT_TYPES_FROM_API, a type may not declare stdio MCP servers, `apiKeyEnv`, a `baseUrl` for openai/anthropic, or `${VAR}` in MCP settings (400).',
+      'Without TRUST_AGENT_TYPES_FROM_API, a type may not declare stdio MCP servers, `apiKeyEnv`, a `baseUrl` for openai/anthropic, or `${VAR}` in MCP settings (400). A type of runtime provider `a2a` without `capabilities` takes them from its remote card (a capability per skill).',
     scope: 'admin',
     params: S.AgentTypeParam,
-    body: { schema: AgentType.extend({ name: AgentType.shape.name.optional() }), required: true },
+    body: {
+      // An `a2a` type may leave its capabilities out: they are read from the remote agent's card (docs/a2a.md).
+      schema: AgentType.extend({
+        name: AgentType.shape.name.optional(),
+        capabilities: AgentType.shape.capabilities.optional(),
+      }),
+      required: true,
+    },
     answers: { 201: json('Registered', AgentType), 200: json('Replaced', AgentType) },
     errors: ['NOT_READY'],
   },
