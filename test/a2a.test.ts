@@ -6,7 +6,8 @@ import {
   RestTransportFactory,
   type Client,
 } from '@a2a-js/sdk/client';
-import { startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
+import type { EventStreams } from '../src/api/events/event-streams';
+import { eventually, startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 
 /**
  * The orchestrator as an A2A agent, driven by @a2a-js/sdk's own client (docs/a2a.md): the card, a message sent and
@@ -17,7 +18,7 @@ const ADMIN = 'a2a-admin-key-0123456789abcdef';
 const READER = 'a2a-reader-key-0123456789abcdef';
 
 let h: Harness;
-let api: { base: string; close(): Promise<void> };
+let api: Awaited<ReturnType<typeof startInProcessApi>>;
 
 beforeAll(async () => {
   h = await startHarness();
@@ -231,4 +232,24 @@ test('the keys and scopes of the API: no key, 401; a read-only key may read but 
   // Paths of the SDK's router the API does not serve (tenant-prefixed, push notifications) are the API's 404.
   const tenantPath = await fetch(`${api.base}/a2a/rest/acme/tasks`, { headers: { authorization: `Bearer ${ADMIN}` } });
   expect(tenantPath.status).toBe(404);
+});
+
+test('a client that drops its stream stops following the plan', async () => {
+  const client = await clientFor('HTTP+JSON');
+  const streams = api.app.locals.eventStreams as EventStreams;
+  const plan = { tasks: [{ id: 'long', capabilities: ['coding'], input: { simulate: { latencyMs: 60_000 } } }] };
+  const dropped = new AbortController();
+  let taskId = '';
+  await expect(
+    (async () => {
+      for await (const e of client.sendMessageStream(send(message([data(plan)])), { signal: dropped.signal })) {
+        if (e.payload?.$case === 'task') taskId = e.payload.value.id;
+        expect(streams.stats().subscribers).toBeGreaterThan(0);
+        dropped.abort();
+      }
+    })(),
+  ).rejects.toThrow();
+  expect(taskId).not.toBe('');
+  await eventually(async () => (streams.stats().subscribers === 0 ? true : undefined), 'the follower to stop');
+  await client.cancelTask({ tenant: '', id: taskId, metadata: undefined });
 });

@@ -29,7 +29,13 @@ export interface A2aMountOptions extends Omit<PlanAgentDeps, 'card'> {
   version: string;
 }
 
-const userOf = (req: Request) => Promise.resolve(new ApiUser(principalOf(req.res as Response)));
+/** The caller: the key's principal, and a signal that the client went away (its streams and waits stop then). */
+function userOf(req: Request): Promise<ApiUser> {
+  const res = req.res as Response;
+  const gone = new AbortController();
+  res.once('close', () => gone.abort());
+  return Promise.resolve(new ApiUser(principalOf(res), gone.signal));
+}
 
 /** 403 in the API's envelope when the key lacks the scope the JSON-RPC method needs. */
 function jsonRpcScopes(keyed: boolean) {

@@ -32,7 +32,11 @@ import { PlanWakeups } from './plan-follower';
 
 /** The caller as the SDK passes it on: the API key's principal (undefined when the API has no keys). */
 export class ApiUser implements User {
-  constructor(readonly principal: Principal | undefined) {}
+  constructor(
+    readonly principal: Principal | undefined,
+    /** Aborted when the client goes away: what follows a plan for it stops. */
+    readonly gone?: AbortSignal,
+  ) {}
   get isAuthenticated(): boolean {
     return this.principal !== undefined;
   }
@@ -43,6 +47,8 @@ export class ApiUser implements User {
 
 const principalOf = (context: ServerCallContext): Principal | undefined =>
   context.user instanceof ApiUser ? context.user.principal : undefined;
+const goneOf = (context: ServerCallContext): AbortSignal | undefined =>
+  context.user instanceof ApiUser ? context.user.gone : undefined;
 
 export interface PlanAgentDeps {
   plans: PlanServices;
@@ -132,14 +138,14 @@ export class PlanAgent implements A2ARequestHandler {
     };
   }
 
-  async cancelTask(params: CancelTaskRequest): Promise<Task> {
+  async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
     const planId = params.id;
     await this.deps.plans.control
       .cancel(planId, 'cancelled over A2A')
       .catch(rethrow((m) => new TaskNotCancelableError(m)));
     const deadline = Date.now() + CANCEL_WAIT_MS;
     let last = await this.task(planId);
-    for await (const task of this.follow(planId, () => Date.now() > deadline)) {
+    for await (const task of this.follow(planId, goneOf(context), () => Date.now() > deadline)) {
       last = task;
       if (FINAL_A2A_STATES.includes(task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) break;
     }
@@ -150,7 +156,7 @@ export class PlanAgent implements A2ARequestHandler {
     const planId = await this.accept(params, context);
     if (params.configuration?.returnImmediately) return this.task(planId);
     let last: Task | undefined;
-    for await (const task of this.follow(planId)) {
+    for await (const task of this.follow(planId, goneOf(context))) {
       last = task;
       if (isInterrupting(task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) break;
     }
@@ -159,14 +165,14 @@ export class PlanAgent implements A2ARequestHandler {
 
   async *sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse> {
     const planId = await this.accept(params, context);
-    yield* this.stream(planId, isInterrupting);
+    yield* this.stream(planId, isInterrupting, goneOf(context));
   }
 
-  async *resubscribe(params: SubscribeToTaskRequest): AsyncGenerator<StreamResponse> {
+  async *resubscribe(params: SubscribeToTaskRequest, context: ServerCallContext): AsyncGenerator<StreamResponse> {
     const first = await this.task(params.id);
     if (FINAL_A2A_STATES.includes(first.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED))
       throw new UnsupportedOperationError(`task "${params.id}" has ended: nothing more will come`);
-    yield* this.stream(params.id, (s) => FINAL_A2A_STATES.includes(s));
+    yield* this.stream(params.id, (s) => FINAL_A2A_STATES.includes(s), goneOf(context));
   }
 
   createTaskPushNotificationConfig(): Promise<never> {
@@ -221,9 +227,15 @@ export class PlanAgent implements A2ARequestHandler {
    * The plan's A2A task each time it changes (state, question, or closing), read again whenever the plan's event feed
    * tells of a change; ends when the plan closes, the feed ends, or `stop` says so.
    */
-  private async *follow(planId: string, stop: () => boolean = () => false): AsyncGenerator<Task> {
+  private async *follow(
+    planId: string,
+    gone: AbortSignal | undefined,
+    stop: () => boolean = () => false,
+  ): AsyncGenerator<Task> {
     const wakeups = new PlanWakeups();
     await this.deps.events.followPlan(planId, wakeups).catch(rethrow());
+    const leave = () => wakeups.close();
+    gone?.addEventListener('abort', leave);
     try {
       let told = '';
       for (;;) {
@@ -234,19 +246,29 @@ export class PlanAgent implements A2ARequestHandler {
           told = key;
           yield task;
         }
-        if (ended || stop() || FINAL_A2A_STATES.includes(task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED))
+        if (
+          ended ||
+          stop() ||
+          gone?.aborted ||
+          FINAL_A2A_STATES.includes(task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)
+        )
           return;
         await wakeups.next();
       }
     } finally {
+      gone?.removeEventListener('abort', leave);
       wakeups.close();
     }
   }
 
   /** The task first, then its status changes (and its artifacts before the final status), until `until` says stop. */
-  private async *stream(planId: string, until: (state: TaskState) => boolean): AsyncGenerator<StreamResponse> {
+  private async *stream(
+    planId: string,
+    until: (state: TaskState) => boolean,
+    gone: AbortSignal | undefined,
+  ): AsyncGenerator<StreamResponse> {
     let first = true;
-    for await (const task of this.follow(planId)) {
+    for await (const task of this.follow(planId, gone)) {
       const state = task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
       if (first) {
         first = false;
