@@ -178,3 +178,35 @@ describe.each([
     }
   });
 });
+
+test('a task cancelled while its remote agent works cancels the remote task too', async () => {
+  const remote = await startRemoteA2aAgent({ streaming: true });
+  remotes.push(remote);
+  const registry = registryWith(remote.cardUrl);
+  const h = await startHarness({ registry });
+  const api = await startInProcessApi(h, { HEARTBEAT_TIMEOUT_SECONDS: '3' }, registry);
+  try {
+    const planId = uniqueId('a2a-cancel');
+    const submitted = await fetch(`${api.base}/v1/plans`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id: planId,
+        tasks: [{ id: 'wall', description: 'slow wall', capabilities: ['painting'] }],
+      }),
+    });
+    expect(submitted.status).toBe(202);
+    const [remoteTask] = await eventually(
+      async () => (remote.started.length > 0 ? remote.started : undefined),
+      'the remote agent to get the task',
+    );
+    const cancel = await fetch(`${api.base}/v1/plans/${planId}/cancel`, { method: 'POST' });
+    expect(cancel.status).toBe(202);
+    const result = await fetch(`${api.base}/v1/plans/${planId}/result?wait=30`);
+    expect(await result.json()).toMatchObject({ status: 'cancelled' });
+    expect(remote.cancelled).toEqual([remoteTask]);
+  } finally {
+    await api.close();
+    await h.close();
+  }
+});

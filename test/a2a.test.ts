@@ -253,3 +253,16 @@ test('a client that drops its stream stops following the plan', async () => {
   await eventually(async () => (streams.stats().subscribers === 0 ? true : undefined), 'the follower to stop');
   await client.cancelTask({ tenant: '', id: taskId, metadata: undefined });
 });
+
+test('bodies up to the API’s limit (a plan bigger than the SDK’s 100 kB), and JSON-RPC’s parse error', async () => {
+  const client = await clientFor('HTTP+JSON');
+  const plan = { tasks: [{ id: 'big', capabilities: ['general'], input: { blob: 'x'.repeat(150_000) } }] };
+  const task = asTask(await client.sendMessage(send(message([data(plan)]))));
+  expect(task.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+  const res = await fetch(`${api.base}/a2a/jsonrpc`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` },
+    body: '{"jsonrpc": "2.0", "method": ',
+  });
+  expect(await res.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+});

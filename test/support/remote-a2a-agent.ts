@@ -23,6 +23,8 @@ export interface RemoteA2aAgent {
   started: string[];
   /** Messages received, by remote task id. */
   messages: Map<string, Message[]>;
+  /** Remote task ids a client cancelled. */
+  cancelled: string[];
   release(): void;
   close(): Promise<void>;
 }
@@ -44,6 +46,7 @@ const agentMessage = (ctx: RequestContext, text: string): Message => ({
 export async function startRemoteA2aAgent(opts: { streaming: boolean }): Promise<RemoteA2aAgent> {
   const started: string[] = [];
   const messages = new Map<string, Message[]>();
+  const cancelled: string[] = [];
   let release: () => void = () => undefined;
   const held = new Promise<void>((r) => (release = r));
 
@@ -109,6 +112,7 @@ export async function startRemoteA2aAgent(opts: { streaming: boolean }): Promise
       bus.finished();
     },
     cancelTask(taskId, bus) {
+      cancelled.push(taskId);
       bus.publish(
         AgentEvent.statusUpdate({
           taskId,
@@ -162,6 +166,7 @@ export async function startRemoteA2aAgent(opts: { streaming: boolean }): Promise
     cardUrl: `${base}/.well-known/agent-card.json`,
     started,
     messages,
+    cancelled,
     release: () => release(),
     close: () =>
       new Promise<void>((r) => {

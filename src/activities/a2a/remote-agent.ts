@@ -127,16 +127,29 @@ export class RemoteAgentRuntime implements AiRuntime {
 
   async turn(ctx: ExecuteContext, control: StepControl): Promise<Turn> {
     const messageId = control.idempotencyKey;
+    let client: Client | undefined;
+    // The remote task this step sent, once known (for cancelling it with ours); one per call, steps run concurrently.
+    const sent: { task?: RemoteTaskRef } = {};
     try {
-      const { client, card } = await control.keepAlive(() => this.connect());
+      const connected = await control.keepAlive(() => this.connect());
+      client = connected.client;
       const resumed = detailsOf(control.lastDetails, messageId);
       const answered = ctx.remote?.askedIn;
-      const task = resumed
-        ? await this.resume(client, card, resumed, control, answered)
-        : await this.send(client, card, this.messageOf(ctx, messageId), control, answered);
+      // Heartbeats go on while the remote agent works without a word (and carry the remote task's id once known).
+      const task = await control.keepAlive(() =>
+        resumed
+          ? this.resume(connected.client, connected.card, resumed, control, answered)
+          : this.send(connected.client, connected.card, this.messageOf(ctx, messageId), control, answered, sent),
+      );
       return this.outcome(task);
     } catch (err) {
-      throw remoteFailure(err, this.who);
+      const { cancellationSignal } = control;
+      if (!cancellationSignal.aborted) throw remoteFailure(err, this.who);
+      // Our task was cancelled: so is the remote one (best effort), and the step ends cancelled.
+      const known = sent.task ?? detailsOf(control.lastDetails, messageId);
+      if (client && known)
+        await client.cancelTask({ tenant: '', id: known.taskId, metadata: undefined }).catch(() => undefined);
+      throw cancellationSignal.reason instanceof Error ? cancellationSignal.reason : err;
     }
   }
 
@@ -179,8 +192,15 @@ export class RemoteAgentRuntime implements AiRuntime {
   }
 
   /** Records the remote task as the step's heartbeat details, so a retry resumes it. */
-  private remember(control: StepControl, task: Task | undefined, messageId: string): void {
-    if (task?.id) control.heartbeat({ a2a: { taskId: task.id, contextId: task.contextId, messageId } });
+  private remember(
+    control: StepControl,
+    task: Task | undefined,
+    messageId: string,
+    sent: { task?: RemoteTaskRef },
+  ): void {
+    if (!task?.id) return;
+    sent.task = { taskId: task.id, contextId: task.contextId };
+    control.heartbeat({ a2a: { ...sent.task, messageId } });
   }
 
   private async send(
@@ -189,6 +209,7 @@ export class RemoteAgentRuntime implements AiRuntime {
     message: Message,
     control: StepControl,
     answered: string | undefined,
+    sent: { task?: RemoteTaskRef },
   ): Promise<Task> {
     const signal = control.cancellationSignal;
     const streams = card.capabilities?.streaming === true;
@@ -207,14 +228,14 @@ export class RemoteAgentRuntime implements AiRuntime {
       for await (const e of client.sendMessageStream(request, { signal })) {
         const known = task?.id;
         task = applyEvent(task, e);
-        if (!known) this.remember(control, task, message.messageId);
+        if (!known) this.remember(control, task, message.messageId, sent);
         else control.heartbeat();
         if (stopsAt(task, answered)) return task;
       }
     } else {
-      const sent = await client.sendMessage(request, { signal });
-      task = 'status' in sent ? sent : taskOfMessage(sent);
-      this.remember(control, task, message.messageId);
+      const answer = await client.sendMessage(request, { signal });
+      task = 'status' in answer ? answer : taskOfMessage(answer);
+      this.remember(control, task, message.messageId, sent);
     }
     if (!task?.id) throw new Error('the remote agent answered without a task');
     return stopsAt(task, answered) ? task : this.poll(client, task, control, answered);

@@ -58,6 +58,15 @@ function jsonRpcScopes(keyed: boolean) {
   };
 }
 
+/** A body that is not JSON, on the JSON-RPC binding: JSON-RPC's parse error, as the SDK answers it. */
+function jsonRpcParseError(err: unknown, _req: Request, res: Response, next: NextFunction): void {
+  if (err instanceof SyntaxError && 'body' in err) {
+    res.status(200).json({ jsonrpc: '2.0', id: null, error: { code: -32700, message: 'Invalid JSON payload.' } });
+    return;
+  }
+  next(err);
+}
+
 /**
  * Mounts the A2A card and bindings on the app, after authentication and rate limits: only the requests the route table
  * lists reach the SDK (its tenant-prefixed and push-notification paths are not served), the rest fall through to the
@@ -81,11 +90,17 @@ export function mountA2a(app: express.Express, opts: A2aMountOptions): void {
       void agentCardHandler({ agentCardProvider: () => card(origin) })(req, res, next);
     }),
   );
+  // Bodies are read here, up to the API's limit (the SDK's own parser would stop at 100 kB), so a plan in a data part
+  // may be as big as POST /v1/plans takes; the SDK's parsers then find them read.
+  const body = only(
+    express.json({ limit: opts.maxBodyBytes, type: ['application/json', 'application/a2a+json'], strict: false }),
+  );
   app.use(
     A2A_PATHS.jsonRpc,
-    only(express.json({ limit: opts.maxBodyBytes, type: ['application/json', 'application/a2a+json'] })),
+    body,
+    jsonRpcParseError,
     only(jsonRpcScopes(opts.keyed)),
     only(jsonRpcHandler({ requestHandler: agent, userBuilder: userOf })),
   );
-  app.use(A2A_PATHS.rest, only(restHandler({ requestHandler: agent, userBuilder: userOf })));
+  app.use(A2A_PATHS.rest, body, only(restHandler({ requestHandler: agent, userBuilder: userOf })));
 }
