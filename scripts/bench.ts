@@ -19,6 +19,7 @@
 import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { workflowInterceptorModules } from '../src/observability/temporal';
 import { environment, serverDescription } from './bench/environment';
+import { measureFairShare } from './bench/fair-share';
 import { measureVariant, type VariantResults } from './bench/measures';
 import { parseOptions, USAGE, type Options } from './bench/options';
 import { analysis, consoleTable, rows, writeDoc, type Results } from './bench/report';
@@ -98,6 +99,7 @@ async function main(): Promise<void> {
       if (interrupted) break;
     }
     if (opts.slow && !interrupted) results.slow = await measureSlowAgents(opts.slow, cleanups);
+    if (opts.fair && !interrupted) results.fair = await measureFairShare(opts.fair, bundle, warnings, cleanups);
 
     console.log(`\n${consoleTable(rows(results))}\n\n${analysis(results).join('\n').replace(/\*\*/g, '')}\n`);
     if (interrupted) log('interrupted: not writing docs/benchmarks.md');

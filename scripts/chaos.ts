@@ -81,7 +81,21 @@ interface PlanBody {
   maxConcurrency: number;
   tasks: TaskBody[];
 }
+/**
+ * Two tenants share the orchestrator: plans alternate between their keys, so the pool serves both in turn (fair
+ * share, with leases asked to give instances back) under the same kills. The checks read with an admin key.
+ */
+const TENANT_KEYS = [
+  { name: 'chaos-a', key: 'chaos-tenant-a-key-0123456789abcdef', scopes: ['read', 'submit'], tenant: 'tenant-a' },
+  { name: 'chaos-b', key: 'chaos-tenant-b-key-0123456789abcdef', scopes: ['read', 'submit'], tenant: 'tenant-b' },
+];
+const ADMIN_KEY = { name: 'chaos-admin', key: 'chaos-admin-key-0123456789abcdefgh', scopes: ['*'] };
+const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
+const asAdmin = bearer(ADMIN_KEY.key);
+
 interface Submitted {
+  /** The key the plan is submitted with (its tenant's). */
+  key: string;
   body: PlanBody;
   /** Top-level task ids: each must be in the result's outputs or errors, exactly once. */
   topLevel: string[];
@@ -151,6 +165,8 @@ function makePlan(i: number): Submitted {
   }
   const body: PlanBody = { id, mode, maxConcurrency: between(3, 10), tasks };
   return {
+    // Alternate tenants, rotating against the modes so each tenant gets every mode.
+    key: (TENANT_KEYS[(i + Math.floor(i / 4)) % 2] as { key: string }).key,
     body,
     topLevel: tasks.map((t) => t.id),
     all: tasks.flatMap((t) => [t.id, ...(t.subtasks ?? []).map((s) => s.id)]),
@@ -160,9 +176,11 @@ function makePlan(i: number): Submitted {
 /** POST until accepted; 503s and refused connections (Temporal restarting) are retried, which is safe: it is idempotent. */
 async function submit(base: string, plan: Submitted): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const reply = await request(base, '/v1/plans', { body: plan.body, timeoutMs: 15_000 }).catch(
-      (err: Error): Reply => ({ status: 0, body: err.message }),
-    );
+    const reply = await request(base, '/v1/plans', {
+      body: plan.body,
+      timeoutMs: 15_000,
+      headers: bearer(plan.key),
+    }).catch((err: Error): Reply => ({ status: 0, body: err.message }));
     if (reply.status === 202 || reply.status === 200) {
       if (attempt > 1) log(`plan ${plan.body.id} accepted (${reply.status}) on attempt ${attempt}`);
       return;
@@ -182,9 +200,10 @@ interface PlanOutcome {
 /** Waits for the plan's result over HTTP; undefined if it did not close before the deadline. */
 async function awaitResult(base: string, planId: string): Promise<PlanOutcome | undefined> {
   while (Date.now() - started < DEADLINE_MS) {
-    const reply = await request(base, `/v1/plans/${planId}/result?wait=30`, { timeoutMs: 45_000 }).catch(
-      (err: Error): Reply => ({ status: 0, body: err.message }),
-    );
+    const reply = await request(base, `/v1/plans/${planId}/result?wait=30`, {
+      timeoutMs: 45_000,
+      headers: asAdmin,
+    }).catch((err: Error): Reply => ({ status: 0, body: err.message }));
     if (reply.status === 200) return reply.body as PlanOutcome;
     if (reply.status !== 202) await sleep(1_000);
   }
@@ -218,6 +237,7 @@ async function main(): Promise<void> {
       AGENT_REGISTRY_FILE: registryFile,
       BLOB_STORE_DIR: join(dir, 'blobs'),
       MAX_AGENTS: '200',
+      API_KEYS: JSON.stringify([...TENANT_KEYS, ADMIN_KEY]),
     },
   };
   const base = `http://127.0.0.1:${apiPort}`;
@@ -304,7 +324,7 @@ async function main(): Promise<void> {
     }
     if (result.status !== 'completed') notCompleted++;
     // Tasks that ran inline have no task workflow; reviewed ones must show each verdict once.
-    const view = (await request(base, `/v1/plans/${planId}`).catch(() => undefined))?.body as
+    const view = (await request(base, `/v1/plans/${planId}`, { headers: asAdmin }).catch(() => undefined))?.body as
       { tasks: { id: string; inline?: boolean; revisions?: unknown[] }[] } | undefined;
     const inline = new Set((view?.tasks ?? []).filter((t) => t.inline).map((t) => t.id));
     const workflows = p.all.filter((id) => !inline.has(id));
@@ -350,7 +370,7 @@ async function main(): Promise<void> {
   // Evidence that the kills hit work in flight: steps that needed another attempt without being flaky by design.
   let retried = 0;
   for (const p of plans) {
-    const view = await request(base, `/v1/plans/${p.body.id}`).catch(() => undefined);
+    const view = await request(base, `/v1/plans/${p.body.id}`, { headers: asAdmin }).catch(() => undefined);
     const flaky = new Set(p.body.tasks.filter((t) => t.input.simulate.failAttempts).map((t) => t.id));
     for (const t of (view?.body?.tasks ?? []) as { id: string; attempts: number }[])
       if (t.attempts > 1 && !flaky.has(t.id)) retried++;

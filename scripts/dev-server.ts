@@ -21,6 +21,11 @@ export interface DevServerOptions {
    * They apply to this server process only; nothing is stored in the database file.
    */
   dynamicConfig?: Readonly<Record<string, DynamicConfigValue>>;
+  /**
+   * Task queue fairness (`matching.enableFairness`): tasks with a fairness key (a plan's tenant, FAIR_SHARE) are
+   * dispatched in turn per key. On unless false (the benchmarks measure both).
+   */
+  fairness?: boolean;
   log?: (line: string) => void;
 }
 
@@ -63,6 +68,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   // Let the Web UI and visibility see new search attribute values without waiting for a cache refresh.
   args.push('--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true');
+  if (opts.fairness !== false) args.push('--dynamic-config-value', 'matching.enableFairness=true');
   // The CLI parses each value as JSON (so strings are quoted).
   for (const [key, value] of Object.entries(opts.dynamicConfig ?? {}))
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);

@@ -40,13 +40,15 @@ async function main(): Promise<void> {
       log: (l) => process.stderr.write(`[temporal] ${l}`),
     });
   }
+  // `npm start` is for development: `simulate` directives (examples/, the demos) are on unless said otherwise.
+  const dev = { ...process.env, ALLOW_SIMULATE: process.env.ALLOW_SIMULATE ?? 'true' };
   const env: NodeJS.ProcessEnv = server
     ? {
-        ...process.env,
+        ...dev,
         TEMPORAL_ADDRESS: server.address,
         TEMPORAL_UI_URL: process.env.TEMPORAL_UI_URL || `http://localhost:${uiPort}`,
       }
-    : process.env;
+    : dev;
   const tsNode = resolve(root, 'node_modules/.bin/ts-node');
   const run = (name: string, entry: string): ChildProcess => {
     const child = spawn(tsNode, ['--transpile-only', entry], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });

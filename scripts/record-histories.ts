@@ -12,7 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection } from '@temporalio/worker';
 import { checkPlan } from '../src/shared/plan-check';
-import { type PlanInput } from '../src/shared/plan';
+import { type PlanInput, type PlanSpec } from '../src/shared/plan';
 import { DEFAULT_REGISTRY, Registry } from '../src/shared/registry';
 import { startFakeOpenAI, type ChatRequest } from '../test/support/fake-openai';
 import { DEFAULT_SETTINGS } from '../src/shared/settings';
@@ -117,6 +117,14 @@ plans.reviewed = {
   ],
 };
 
+// A plan a Temporal Schedule starts (docs/schedules.md): its id comes from its workflow id, it sets its own PlanId.
+plans.scheduled = {
+  id: 'replay-scheduled',
+  tasks: [
+    { id: 'one', description: 'one' },
+    { id: 'two', description: 'two', dependsOn: ['one'] },
+  ],
+};
 const isReason = (req: ChatRequest) => JSON.stringify(req.messages).includes('how will you approach this task');
 
 async function main(): Promise<void> {
@@ -164,8 +172,12 @@ async function main(): Promise<void> {
   await worker.runUntil(async () => {
     for (const [name, body] of Object.entries(plans)) {
       if (only.length > 0 && !only.includes(name)) continue;
-      const checked = checkPlan(body, registry, { maxTasks: 100 }, () => name);
+      const checked = checkPlan(body, registry, { maxTasks: 100, allowSimulate: true }, () => name);
       if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+      if (name === 'scheduled') {
+        await recordScheduled(client, checked.plan);
+        continue;
+      }
       const handle = await client.workflow.start('planWorkflow', {
         workflowId: `plan-${checked.plan.id}`,
         taskQueue: 'record',
@@ -195,6 +207,32 @@ async function main(): Promise<void> {
   await connection.close();
   await native.close();
   await server.stop();
+}
+
+/** Starts the plan from a paused schedule triggered once, and records the run's history as plan-<plan id>.json. */
+async function recordScheduled(client: Client, plan: PlanSpec): Promise<void> {
+  const scheduleId = 'replay-scheduled';
+  const schedule = await client.schedule.create({
+    scheduleId,
+    spec: { intervals: [{ every: '1h' }] },
+    state: { paused: true, triggerImmediately: true },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'planWorkflow',
+      workflowId: `plan-${plan.id}`,
+      taskQueue: 'record',
+      args: [{ plan, settings, schedule: scheduleId }],
+    },
+  });
+  let workflowId: string | undefined;
+  while (!workflowId) {
+    workflowId = (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId;
+    if (!workflowId) await new Promise((r) => setTimeout(r, 200));
+  }
+  const handle = client.workflow.getHandle(workflowId);
+  console.log('scheduled', workflowId, JSON.stringify(await handle.result()).slice(0, 200));
+  await schedule.delete();
+  writeFileSync(resolve(out, `plan-${plan.id}.json`), historyToJSON(await handle.fetchHistory()));
 }
 
 main().catch((err: unknown) => {

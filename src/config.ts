@@ -55,6 +55,31 @@ export const ConfigSchema = z.object({
   API_RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
   /** Running plans per key; 0 = no limit. A key's own setting wins. Needs keys (counted by the Submitter attribute). */
   API_MAX_PLANS_IN_FLIGHT: int(0, 0, 1_000_000),
+  /** Tasks (declared, at every depth) of a tenant's running plans; 0 = no limit (docs/security.md, "Limits"). */
+  TENANT_MAX_TASKS_IN_FLIGHT: int(20_000, 0, 10_000_000),
+  /** Event streams a tenant may have open on one API process; 0 = no limit. */
+  TENANT_MAX_EVENT_STREAMS: int(200, 0, 1_000_000),
+  /**
+   * A message's body, as JSON, at most this many bytes (POST /v1/plans/:planId/messages, and agents' own sends); over
+   * 4 KiB it travels as a claim check (src/storage/message-bodies.ts).
+   */
+  MESSAGE_MAX_BYTES: int(1_048_576, 1_024, 16_777_216),
+  /**
+   * Whether plans may carry `simulate` directives (the offline runtime's latency, failures, outputs): a development
+   * and testing aid, off in production. `npm start`, the tests and the benchmarks turn it on.
+   */
+  ALLOW_SIMULATE: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /**
+   * Fair share between tenants: plans carry their tenant as a Temporal fairness key (and tasks their priority as a
+   * priority key), and the pool serves tenants' queued requests in turn (docs/security.md, "Fair share").
+   */
+  FAIR_SHARE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   MAX_AGENTS: setting(pool.maxAgents),
   AGENT_TIMEOUT_SECONDS: setting(exec.agentTimeoutSeconds),
   MAX_RETRIES: setting(exec.maxRetries),
@@ -307,5 +332,6 @@ export function poolSettings(config: Config): PoolSettings {
     quarantineAfter: config.AGENT_QUARANTINE_AFTER,
     sweepIntervalSeconds: config.POOL_SWEEP_SECONDS,
     historyLimit: config.POOL_HISTORY_LIMIT,
+    fairShare: config.FAIR_SHARE,
   };
 }

@@ -8,7 +8,8 @@ import { OfflineRuntime } from './activities/offline-runtime';
 import { RemoteAgentRuntime } from './activities/a2a/remote-agent';
 import { AgentToolRunner, McpConnections } from './activities/tools';
 import type { AiRuntime } from './activities/types';
-import { claimCheckOf } from './storage/blob-store';
+import { claimCheckOf, type ClaimCheck } from './storage/blob-store';
+import { MessageTooLarge, packMessageBody } from './storage/message-bodies';
 import { taskResultReader } from './storage/output-refs';
 import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
 import type { Messenger } from './activities/types';
@@ -36,11 +37,21 @@ import { DEFAULT_SIZING, workerSizing, type WorkerSizing } from './worker/sizing
 import { agentMessageSignal, registryQuery } from './workflows/messages';
 import { Failure } from './shared/errors';
 
-/** Sends agents' messages to their plan workflow as signals. */
-export function signalMessenger(client: Client): Messenger {
+/**
+ * Sends agents' messages to their plan workflow as signals, bodies packed as the API packs them (at most
+ * MESSAGE_MAX_BYTES, large ones as claim checks): an agent cannot flood its plan's history either.
+ */
+export function signalMessenger(client: Client, claimCheck: ClaimCheck, maxBytes: number): Messenger {
   return {
     async send(planId, message) {
-      await client.workflow.getHandle(planWorkflowId(planId)).signal(agentMessageSignal, message);
+      let body: unknown;
+      try {
+        body = await packMessageBody(message.body, claimCheck, maxBytes);
+      } catch (err) {
+        if (err instanceof MessageTooLarge) throw ApplicationFailure.nonRetryable(err.message, Failure.ToolError);
+        throw err;
+      }
+      await client.workflow.getHandle(planWorkflowId(planId)).signal(agentMessageSignal, { ...message, body });
     },
   };
 }
@@ -94,6 +105,8 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
       | 'MAX_SUBTASK_DEPTH'
       | 'MODEL_STREAM_INTERVAL_MS'
       | 'MODEL_STREAM_HEARTBEATS_PER_SECOND'
+      | 'ALLOW_SIMULATE'
+      | 'MESSAGE_MAX_BYTES'
       | 'encryption'
     >
   > & {
@@ -113,6 +126,7 @@ const DEFAULTS = ConfigSchema.pick({
   MODEL_PROVIDER_LIMITS: true,
   MODEL_STREAM_INTERVAL_MS: true,
   MODEL_STREAM_HEARTBEATS_PER_SECOND: true,
+  MESSAGE_MAX_BYTES: true,
 }).parse({});
 
 export type WorkerDeps = ActivityDeps & {
@@ -135,10 +149,10 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
   const agentType = async (name: string): Promise<AgentType | undefined> =>
     (await registry()).agentTypes.find((t) => t.name === name) ??
     (await registry.refresh()).agentTypes.find((t) => t.name === name);
-  const messenger = signalMessenger(client);
+  const claimCheck = claimCheckOf(config);
+  const messenger = signalMessenger(client, claimCheck, config.MESSAGE_MAX_BYTES ?? DEFAULTS.MESSAGE_MAX_BYTES);
   const mcp = new McpConnections(env);
   const tools = new AgentToolRunner({ agentType, mcp, messenger });
-  const claimCheck = claimCheckOf(config);
   const limiter = new ProviderLimiter(
     {
       maxConcurrency: config.MODEL_MAX_CONCURRENCY ?? DEFAULTS.MODEL_MAX_CONCURRENCY,
@@ -200,6 +214,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
     messenger,
     claimCheck,
     taskResult: taskResultReader(client),
+    allowSimulate: config.ALLOW_SIMULATE,
     close: () => mcp.closeAll(),
     providerCalls: () => limiter.stats(),
   };

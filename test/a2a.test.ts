@@ -16,6 +16,8 @@ import { eventually, startInProcessApi, startHarness, uniqueId, type Harness } f
 
 const ADMIN = 'a2a-admin-key-0123456789abcdef';
 const READER = 'a2a-reader-key-0123456789abcdef';
+const ACME = 'a2a-acme-key-0123456789abcdef';
+const OTHER = 'a2a-other-key-0123456789abcdef';
 
 let h: Harness;
 let api: Awaited<ReturnType<typeof startInProcessApi>>;
@@ -28,6 +30,8 @@ beforeAll(async () => {
     API_KEYS: JSON.stringify([
       { name: 'a2a-admin', key: ADMIN, scopes: ['*'] },
       { name: 'a2a-reader', key: READER, scopes: ['read'] },
+      { name: 'a2a-acme', key: ACME, scopes: ['read', 'submit', 'operate'], tenant: 'acme' },
+      { name: 'a2a-other', key: OTHER, scopes: ['read', 'submit', 'operate'], tenant: 'other' },
     ]),
   });
 });
@@ -265,4 +269,33 @@ test('bodies up to the API’s limit (a plan bigger than the SDK’s 100 kB), an
     body: '{"jsonrpc": "2.0", "method": ',
   });
   expect(await res.json()).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700 } });
+});
+
+test('tenants: another tenant’s task is no task, and its list leaves it out', async () => {
+  const acme = await clientFor('JSONRPC', ACME);
+  const other = await clientFor('HTTP+JSON', OTHER);
+  const plan = { tasks: [{ id: 'secret', capabilities: ['coding'], input: { simulate: { latencyMs: 60_000 } } }] };
+  const task = asTask(await acme.sendMessage(send(message([data(plan)]), true)));
+  const get = (c: Client) => c.getTask({ tenant: '', id: task.id, historyLength: undefined });
+  expect((await get(acme)).id).toBe(task.id);
+  await expect(get(other)).rejects.toThrow(/no plan/);
+  await expect(other.cancelTask({ tenant: '', id: task.id, metadata: undefined })).rejects.toThrow(/no plan/);
+  await expect(
+    other.sendMessage(send(message([text('hello')], { taskId: task.id, contextId: task.id }))),
+  ).rejects.toThrow(/no plan/);
+  const list = (c: Client) =>
+    c.listTasks({
+      tenant: '',
+      contextId: '',
+      status: TaskState.TASK_STATE_UNSPECIFIED,
+      pageSize: 100,
+      pageToken: '',
+      historyLength: undefined,
+      statusTimestampAfter: undefined,
+      includeArtifacts: false,
+    });
+  expect((await list(acme)).tasks.map((t) => t.id)).toContain(task.id);
+  expect((await list(other)).tasks.map((t) => t.id)).not.toContain(task.id);
+  const cancelled = await acme.cancelTask({ tenant: '', id: task.id, metadata: undefined });
+  expect(cancelled.id).toBe(task.id);
 });

@@ -140,8 +140,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Plans the fuzzer started that still run (waiting for a human) end with the test.
+  // Schedules the fuzzer created stop starting plans, and plans it started that still run (waiting for a human, or a
+  // schedule's) end with the test.
   if (h) {
+    for await (const s of h.client.schedule.list()) await h.client.schedule.getHandle(s.scheduleId).delete();
     for await (const wf of h.client.workflow.list({
       query: `TaskQueue = '${h.taskQueue}' AND ExecutionStatus = 'Running'`,
     })) {

@@ -36,6 +36,7 @@ beforeAll(async () => {
     RETRY_MAX_INTERVAL_MS: '200',
     HEARTBEAT_TIMEOUT_SECONDS: '3',
     PLAN_MAX_BYTES: '20000',
+    ALLOW_SIMULATE: 'true',
   });
   ({ server, base } = await listen(createApp({ client: h.client, config, registry: DEFAULT_REGISTRY })));
 });

@@ -59,6 +59,7 @@ beforeAll(async () => {
     AGENT_POOL_ID: h.poolId,
     API_KEYS_FILE: keysFile,
     API_KEYS: inlineKeys,
+    ALLOW_SIMULATE: 'true',
   });
   expect(config.AGENT_ORCHESTRATOR_HOST).toBe('0.0.0.0'); // keyed: may listen everywhere
   const app = createApp({ client: h.client, config, registry: DEFAULT_REGISTRY });

@@ -224,6 +224,44 @@ describe('dashboard', () => {
     await page.close();
   }, 120_000);
 
+  test('lists schedules with their next run and recent plans, links to those plans, and pauses one', async () => {
+    const id = uniqueId('dash-sched');
+    const created = await fetch(`${api.base}/v1/schedules`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        id,
+        interval: '2s',
+        plan: { name: 'heartbeat', tasks: [{ id: 'beat', description: 'beat' }] },
+      }),
+    });
+    expect(created.status).toBe(201);
+    try {
+      const page = await open('/schedules');
+      const row = `tr[data-schedule-id="${id}"]`;
+      await page.waitForSelector(`${row}[data-paused="false"] .recent-plans a`, { timeout: 30_000 });
+      expect(await page.textContent(`${row} td:first-child`)).toContain('heartbeat');
+      expect(await page.textContent(`${row} td:nth-child(2)`)).toContain('every 2s');
+      expect(await page.textContent(`${row} .next-run`)).not.toBe('–');
+      // A recent plan's link opens that plan's page.
+      const link = page.locator(`${row} .recent-plans a`).first();
+      const planId = (await link.textContent()) ?? '';
+      expect(planId.startsWith(`${id}-`)).toBe(true);
+      await link.click();
+      await page.waitForSelector(`.plan-page[data-status="completed"]`, { timeout: 30_000 });
+      expect(new URL(page.url()).pathname).toBe(`/plans/${encodeURIComponent(planId)}`);
+      // Back on the list, Pause pauses it: no next run any more.
+      await page.goto(`${api.base}/schedules`);
+      await page.click(`${row} button:has-text("Pause")`);
+      await page.waitForSelector(`${row}[data-paused="true"]`);
+      expect(await page.textContent(`${row} .next-run`)).toBe('–');
+      expect((await getJson(`/v1/schedules/${id}`)).paused).toBe(true);
+      await page.close();
+    } finally {
+      await fetch(`${api.base}/v1/schedules/${id}`, { method: 'DELETE' });
+    }
+  });
+
   test('the pool view changes as instances work', async () => {
     const page = await open('/pool');
     await page.waitForSelector('.pool-page[data-busy="0"][data-live="stream"]');

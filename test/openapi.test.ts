@@ -72,6 +72,13 @@ describe('the OpenAPI document', () => {
     expect(scopeOf('POST', '/v1/plans')).toBe('submit');
     expect(scopeOf('POST', '/v1/plans/p1/tasks/t1/input')).toBe('submit');
     expect(scopeOf('POST', '/v1/plans/p1/pause')).toBe('operate');
+    // Schedules: starting plans (create, trigger) and deleting are submit; pause and unpause operate, as for a plan.
+    expect(scopeOf('POST', '/v1/schedules')).toBe('submit');
+    expect(scopeOf('GET', '/v1/schedules/s1')).toBe('read');
+    expect(scopeOf('POST', '/v1/schedules/s1/trigger')).toBe('submit');
+    expect(scopeOf('DELETE', '/v1/schedules/s1')).toBe('submit');
+    expect(scopeOf('POST', '/v1/schedules/s1/pause')).toBe('operate');
+    expect(scopeOf('POST', '/v1/schedules/s1/unpause')).toBe('operate');
     expect(scopeOf('PUT', '/v1/agent-types/x')).toBe('admin');
     expect(scopeOf('DELETE', '/v1/agents/a1')).toBe('admin');
     expect(scopeOf('PATCH', '/v1/plans')).toBeUndefined();

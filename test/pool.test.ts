@@ -243,7 +243,12 @@ describe('agent pool against a real server', () => {
       taskQueue: h.taskQueue,
       identity: 'second-worker',
       deps: buildDeps(
-        { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: h.poolId },
+        {
+          AGENT_REGISTRY_FILE: undefined,
+          OFFLINE_RUNTIME_OUTAGE_FILE: undefined,
+          AGENT_POOL_ID: h.poolId,
+          ALLOW_SIMULATE: true,
+        },
         h.client,
       ),
       pool: {

@@ -5,6 +5,7 @@ import { Login } from './components/login';
 import { PlanPage } from './pages/plan-page';
 import { PlansPage } from './pages/plans-page';
 import { PoolPage } from './pages/pool-page';
+import { SchedulesPage } from './pages/schedules-page';
 import { parseRoute, useLocation } from './router';
 
 export function App() {
@@ -24,8 +25,11 @@ export function App() {
           Agent Orchestrator
         </Link>
         <nav>
-          <Link href="/" class={route.page !== 'pool' ? 'active' : ''}>
+          <Link href="/" class={route.page === 'plans' || route.page === 'plan' ? 'active' : ''}>
             Plans
+          </Link>
+          <Link href="/schedules" class={route.page === 'schedules' ? 'active' : ''}>
+            Schedules
           </Link>
           <Link href="/pool" class={route.page === 'pool' ? 'active' : ''}>
             Agent pool
@@ -49,6 +53,8 @@ export function App() {
           <PlanPage key={route.planId} planId={route.planId} />
         ) : route.page === 'pool' ? (
           <PoolPage />
+        ) : route.page === 'schedules' ? (
+          <SchedulesPage />
         ) : (
           <PlansPage />
         )}

@@ -1,12 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 
-/** The page's routes (the API answers index.html for each): `/`, `/plans/:planId`, `/pool`. */
-export type Route = { page: 'plans' } | { page: 'plan'; planId: string } | { page: 'pool' };
+/** The page's routes (the API answers index.html for each): `/`, `/plans/:planId`, `/pool`, `/schedules`. */
+export type Route = { page: 'plans' } | { page: 'plan'; planId: string } | { page: 'pool' } | { page: 'schedules' };
 
 export function parseRoute(pathname: string): Route {
   const plan = /^\/plans\/([^/]+)\/?$/.exec(pathname);
   if (plan?.[1]) return { page: 'plan', planId: decodeURIComponent(plan[1]) };
   if (/^\/pool\/?$/.test(pathname)) return { page: 'pool' };
+  if (/^\/schedules\/?$/.test(pathname)) return { page: 'schedules' };
   return { page: 'plans' };
 }
 

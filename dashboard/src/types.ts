@@ -4,6 +4,7 @@ import type { MailLogEntry } from '../../src/shared/agent-mail';
 import type { PlanLinks, PlanProgress, PlanStatus, PlanSummary, PlanView } from '../../src/shared/plan';
 import type { AgentState, AgentView } from '../../src/shared/agent';
 import type { PoolAnswer } from '../../src/shared/pool';
+import type { ScheduleRun, ScheduleSummary } from '../../src/shared/schedule';
 import type { Usage, UsageReport } from '../../src/shared/usage';
 
 export type {
@@ -16,6 +17,8 @@ export type {
   PlanStatus,
   PlanSummary,
   PlanView,
+  ScheduleRun,
+  ScheduleSummary,
   TaskError,
   TaskState,
   TaskView,

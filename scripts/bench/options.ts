@@ -1,5 +1,6 @@
 /** Command-line flags, sizes and targets of `npm run bench`. */
 import { parseArgs } from 'node:util';
+import type { FairOptions } from './fair-share';
 import type { SlowOptions } from './slow-agents';
 
 /** Which dev server a measure ran on: the CLI's stock settings, or LATENCY_TUNING (what `npm start` runs). */
@@ -39,6 +40,8 @@ export interface Options {
   only: string;
   /** Measure (i), agents that wait (scripts/bench/slow-agents.ts); undefined when not run. */
   slow?: SlowOptions;
+  /** Measure (j), fair share between tenants (scripts/bench/fair-share.ts); undefined when not run. */
+  fair?: FairOptions;
 }
 
 export const MAX_AGENTS = 100;
@@ -65,7 +68,7 @@ export const USAGE = `Usage: npm run bench -- [--quick] [--stock | --tuned] [--w
               (default: both, side by side; (e) runs on the tuned server only, or on the stock one with --stock)
   --write     write docs/benchmarks.md even with --quick
   --no-write  never write it
-  --only=LETTERS  run only these measures (e.g. --only=h; default abcdefhi; (g) comes from (b) and (c))
+  --only=LETTERS  run only these measures (e.g. --only=h; default abcdefhij; (g) comes from (b) and (c))
   -h, --help  this text
 
 (i) runs after the others on a tuned server of its own: 1,000 agents (200 with --quick) × 2 model calls of
@@ -111,7 +114,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
       write: { type: 'boolean', default: false },
       'no-write': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
-      only: { type: 'string', default: 'abcdefhi' },
+      only: { type: 'string', default: 'abcdefhij' },
     },
   });
   const quick = values.quick === true;
@@ -119,7 +122,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
   const variants = only.length === 0 ? [...VARIANTS] : only;
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
   const measures = String(values.only);
-  if (!/^[a-i]+$/.test(measures)) throw new Error(`--only takes measure letters a to i, not "${measures}"`);
+  if (!/^[a-j]+$/.test(measures)) throw new Error(`--only takes measure letters a to j, not "${measures}"`);
   const eVariant =
     sizes.bigTasks === 0 || !measures.includes('e') ? undefined : variants.includes('tuned') ? 'tuned' : variants[0];
   return {
@@ -133,6 +136,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv = process.en
     holdSeconds: Number(env.BENCH_HOLD_SECONDS ?? 0),
     only: measures,
     ...(measures.includes('i') ? { slow: slowOptions(quick, env) } : {}),
+    ...(measures.includes('j')
+      ? { fair: { aTasks: quick ? 400 : 2_000, bTasks: 10, latencyMs: 200, bAfterMs: 1_000 } }
+      : {}),
   };
 }
 

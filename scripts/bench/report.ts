@@ -11,6 +11,7 @@ import { HISTORY_LIMIT, HISTORY_WARN, MAX_AGENTS, TARGET, type Options, type Var
 import type { PayloadWarnings } from './rig';
 import type { SlowResults } from './slow-agents';
 import { slowReport } from './slow-report';
+import { fairReport, type FairResults } from './fair-share';
 import { fmt, median, pct, percent, sum } from './util';
 
 export interface Results {
@@ -22,6 +23,8 @@ export interface Results {
   notes: string[];
   /** Measure (i), agents that wait, on a server of its own. */
   slow?: SlowResults;
+  /** Measure (j), fair share between tenants, on servers of their own. */
+  fair?: FairResults;
 }
 
 const DOC = join(ROOT, 'docs/benchmarks.md');
@@ -534,6 +537,7 @@ export function analysis(r: Results): string[] {
   for (const v of r.variants) for (const n of v.notes) out.push(`Note (${v.variant}): ${n}`, '');
   for (const n of r.notes) out.push(`Note: ${n}`, '');
   out.push(...slowReport(r.slow));
+  out.push(...fairReport(r.fair));
   return out;
 }
 
@@ -595,6 +599,10 @@ in-process HTTP API. The table has one column per server:
   MODEL_MAX_CONCURRENCY 100 on 1 and on 2 workers (scale-out); 5,000 agents. Reported: wall time against the floor, peak calls in flight (counted by the provider),
   CPU-ms and history events per task, worker memory per agent in flight. Targets: ≤ 3× the floor, ≥ 900 calls in
   flight, ≤ 1 MB per agent, 5,000 agents complete.
+- **(j)** fair share between tenants (\`scripts/bench/fair-share.ts\`), on two tuned servers of its own: tenant A
+  submits a 2,000-task plan (400 with \`--quick\`), a second later tenant B a 10-task plan, every task an offline
+  agent of 200 ms; B's time from submission to result and A's throughput, with fair share off (\`FAIR_SHARE=false\`, no
+  task queue fairness) and on. \`--only=j\` runs just this measure.
 
 \`npm run bench -- --quick\` is a smoke run (smaller sizes, (f) with 50 plans, no (e); leaves this file alone);
 \`--stock\` or \`--tuned\` measures on that server only. The dev server (SQLite, one history shard, sharing 2 cores with

@@ -75,6 +75,8 @@ export async function startRig(
   bundle: Promise<{ code: string }>,
   warnings: PayloadWarnings,
   cleanups: Cleanups,
+  /** For (j): settings over the rig's own (FAIR_SHARE, API_KEYS), and whether the server's task queues are fair. */
+  tweak: { env?: Record<string, string>; fairness?: boolean } = {},
 ): Promise<Rig> {
   const mark = cleanups.size;
   const stop = () => cleanups.unwind(mark);
@@ -84,7 +86,11 @@ export async function startRig(
 
     const port = await freePort();
     log(`[${variant}] starting Temporal dev server on 127.0.0.1:${port} ...`);
-    const server = await startDevServer({ port, dynamicConfig: dynamicConfigOf(variant) });
+    const server = await startDevServer({
+      port,
+      dynamicConfig: dynamicConfigOf(variant),
+      ...(tweak.fairness !== undefined ? { fairness: tweak.fairness } : {}),
+    });
     cleanups.add(`Temporal dev server (${variant})`, () => server.stop());
     const { code } = await bundle;
 
@@ -109,6 +115,8 @@ export async function startRig(
       HEARTBEAT_TIMEOUT_SECONDS: '10',
       AGENT_TIMEOUT_SECONDS: '60',
       TEMPORAL_RPC_TIMEOUT_MS: '30000',
+      ALLOW_SIMULATE: 'true',
+      ...tweak.env,
     });
     const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
 

@@ -4,7 +4,9 @@ import { contractViolations, parseJsonAnswer } from '../shared/output-contract';
 import { checkPlan } from '../shared/plan-check';
 import type { Registry } from '../shared/registry';
 import type { ClaimCheck } from '../storage/blob-store';
-import { resolveOutputs } from '../storage/output-refs';
+import { resolveOutputs, scopedSources, type RefScope } from '../storage/output-refs';
+import { tenantOrDefault } from '../shared/tenant';
+import { isBlobRef } from '../shared/claim-check';
 import { memoryEntries, remember, type Memory, type MemoryEntry } from '../shared/agent';
 import type {
   AgentActivities,
@@ -28,12 +30,14 @@ export interface ActivityDeps {
   runtime: (agentType: string) => AiRuntime | Promise<AiRuntime>;
   tools: ToolRunner;
   messenger: Messenger;
-  /** Reads a task's output from its task workflow's result (for outputs passed by reference). */
-  taskResult: (workflowId: string) => Promise<unknown>;
+  /** Reads a task's output from its task workflow's result (for outputs passed by reference), for a reader in `scope`. */
+  taskResult: (workflowId: string, scope: RefScope) => Promise<unknown>;
   /** Keeps large outputs, tool results and conversations out of workflow history. */
   claimCheck: ClaimCheck;
   /** A verdict on an output (its contract, or a reviewer): counted by agent type (worker metrics). */
   onVerdict?: (agentType: string, by: 'schema' | 'reviewer', accepted: boolean) => void;
+  /** Whether subtasks an agent proposes may carry `simulate` directives (the worker's ALLOW_SIMULATE). */
+  allowSimulate?: boolean;
 }
 
 function control(): StepControl {
@@ -121,16 +125,41 @@ function memoryNote(ctx: StepContext, summary: string | undefined): MemoryEntry 
     at: new Date().toISOString(),
     planId: ctx.planId,
     taskId: ctx.taskId,
+    ...(ctx.tenant !== undefined ? { tenant: ctx.tenant } : {}),
     note: `completed "${ctx.description ?? ctx.taskId}"${summary ? `: ${summary}` : ''}`,
   };
 }
 
+/** Marks a step context whose inputs `prepare` has read (kept by spreads, never serialized). */
+const PREPARED = Symbol('prepared');
+
 export function createActivities(deps: ActivityDeps): AgentActivities {
   /** Inputs with output references and claim checks replaced by the outputs themselves. */
-  const resolve = (values: Record<string, unknown>) => resolveOutputs(values, deps);
-  /** The step's view of the agent's memory: its entries, read from the blob store when it is a claim check. */
+  const resolve = (ctx: StepContext, values: Record<string, unknown>) =>
+    resolveOutputs(values, scopedSources(deps, { planId: ctx.planId, tenant: tenantOrDefault(ctx.tenant) }));
+  /**
+   * The step's inputs as the agent sees them: its memory's entries, its dependencies' (and sub-agents') outputs and
+   * its messages' bodies, read from task results and the blob store. Once only: what a reference resolved to is data,
+   * never resolved again (a lifecycle step hands its prepared context to the steps it runs).
+   */
+  /** The step's view of the agent's memory only (what validation needs): its entries, read when a claim check. */
   const recall = async <T extends StepContext>(ctx: T): Promise<T> =>
     Array.isArray(ctx.memory) ? ctx : { ...ctx, memory: (await deps.claimCheck.resolve(ctx.memory)) as MemoryEntry[] };
+  const prepare = async <T extends StepContext>(c: StepControl, ctx: T): Promise<T> => {
+    if ((ctx as { [PREPARED]?: true })[PREPARED]) return ctx;
+    const memory = (await recall(ctx)).memory;
+    const withOutputs = ctx as T & { subtaskOutputs?: Record<string, unknown> };
+    const [dependencies, subtaskOutputs, inbox] = await c.keepAlive(() =>
+      Promise.all([
+        resolve(ctx, ctx.dependencies),
+        withOutputs.subtaskOutputs ? resolve(ctx, withOutputs.subtaskOutputs) : undefined,
+        Promise.all(
+          ctx.inbox.map(async (m) => (isBlobRef(m.body) ? { ...m, body: await deps.claimCheck.resolve(m.body) } : m)),
+        ),
+      ]),
+    );
+    return { ...ctx, memory, dependencies, ...(subtaskOutputs ? { subtaskOutputs } : {}), inbox, [PREPARED]: true };
+  };
   /** The agent's memory with this task added, kept in the blob store (the pool carries only the claim check). */
   const memorize = async (ctx: StepContext, summary: string | undefined): Promise<Memory> => {
     const entries = remember(memoryEntries(ctx.memory), [memoryNote(ctx, summary)]);
@@ -143,7 +172,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
   const activities: AgentActivities = {
     async reason(ctx) {
       const c = control();
-      ctx = await recall({ ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) });
+      ctx = await prepare(c, ctx);
       const runtime = await runtimeOf(c, ctx.agentType);
       let usage: Usage | undefined;
       // A delegation that cannot be honoured (none where one is required, subtasks that do not check) goes back to the
@@ -171,7 +200,12 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
           id: prefix(s.id),
           dependsOn: Array.isArray(s.dependsOn) ? s.dependsOn.map(prefix) : [],
         }));
-        const checked = checkPlan({ tasks: proposed }, await deps.registry(), { maxTasks: 1_000 }, () => ctx.planId);
+        const checked = checkPlan(
+          { tasks: proposed },
+          await deps.registry(),
+          { maxTasks: 1_000, allowSimulate: deps.allowSimulate },
+          () => ctx.planId,
+        );
         if (checked.ok) return { thoughts: result.thoughts, subtasks: checked.plan.tasks, attempt: c.attempt, ...used };
         const issues = checked.issues.map((i) => `${i.path}: ${i.message}`);
         // The offline runtime proposes the same subtasks every time: nothing to ask again.
@@ -186,12 +220,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
 
     async execute(ctx) {
       const c = control();
-      ctx = await recall(ctx);
-      ctx = {
-        ...ctx,
-        dependencies: await c.keepAlive(() => resolve(ctx.dependencies)),
-        ...(ctx.subtaskOutputs ? { subtaskOutputs: await c.keepAlive(() => resolve(ctx.subtaskOutputs ?? {})) } : {}),
-      };
+      ctx = await prepare(c, ctx);
       const runtime = await runtimeOf(c, ctx.agentType);
       if (runtime.turn) {
         const turn = await reportingAttempt(c.attempt, () => (runtime.turn as NonNullable<AiRuntime['turn']>)(ctx, c));
@@ -208,7 +237,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
           };
         }
         return {
-          output: await deps.claimCheck.offload(turn.output),
+          output: await deps.claimCheck.offloadOutput(turn.output),
           attempt: c.attempt,
           ...(turn.usage ? { usage: turn.usage } : {}),
           ...(turn.summary ? { summary: turn.summary } : {}),
@@ -221,7 +250,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const output = await reportingAttempt(c.attempt, () =>
         act(ctx, c, { tools: deps.tools, messenger: deps.messenger }),
       );
-      return { output: await deps.claimCheck.offload(output), attempt: c.attempt };
+      return { output: await deps.claimCheck.offloadOutput(output), attempt: c.attempt };
     },
 
     async callTool({ planId, taskId, agentId, agentType, call }) {
@@ -272,14 +301,14 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
         output: true,
         attempt: c.attempt,
         accepted: true,
-        parsed: await deps.claimCheck.offload(read.value),
+        parsed: await deps.claimCheck.offloadOutput(read.value),
         memory: await memorize(ctx, ctx.summary),
       };
     },
 
     async review(ctx) {
       const c = control();
-      ctx = await recall({ ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) });
+      ctx = await prepare(c, ctx);
       const output = await c.keepAlive(() => deps.claimCheck.resolve(ctx.output));
       const runtime = await runtimeOf(c, ctx.agentType);
       const verdict = await reportingAttempt(c.attempt, () => runtime.review({ ...ctx, output }, c));
@@ -293,7 +322,7 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
     async lifecycle(ctx) {
       // Inputs resolved once for the three steps (each would otherwise read referenced outputs again).
       const c = control();
-      ctx = await recall({ ...ctx, dependencies: await c.keepAlive(() => resolve(ctx.dependencies)) });
+      ctx = await prepare(c, ctx);
       const phases: LifecycleResult['phases'] = [{ state: 'reasoning', at: new Date().toISOString() }];
       const reasoning = await activities.reason(ctx);
       const attempt = reasoning.attempt;

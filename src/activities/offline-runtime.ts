@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
-import { memoryEntries } from '../shared/agent';
+import { memoryEntries, recallFor } from '../shared/agent';
 import type { AiRuntime, ExecuteContext, Messenger, ReviewContext, StepContext, StepControl } from './types';
 import { Failure } from '../shared/errors';
 
@@ -121,7 +121,7 @@ export class OfflineRuntime implements AiRuntime {
       // Whole, not summarized: a coordinator's output carries its sub-agents' results, so the top of a tree holds its leaves'.
       ...(ctx.subtaskOutputs ? { subtasks: ctx.subtaskOutputs } : {}),
       reasoning: ctx.reasoning,
-      memory: memoryEntries(ctx.memory).map((m) => m.note),
+      memory: recallFor(memoryEntries(ctx.memory), ctx.tenant).map((m) => m.note),
       ...(ctx.humanInput !== undefined ? { humanInput: ctx.humanInput } : {}),
       inbox: ctx.inbox.map((m) => ({ id: m.id, from: m.from, body: m.body })),
     };

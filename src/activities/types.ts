@@ -14,6 +14,11 @@ export interface StepContext {
   input?: Record<string, unknown>;
   /** Outputs of the tasks this one depends on. */
   dependencies: Record<string, unknown>;
+  /**
+   * The plan's tenant (absent in plans from before tenants: the default): whose outputs references may read, and
+   * which of the agent's memories it recalls.
+   */
+  tenant?: string;
   /** 0 for the first agent given this task, 1 for the next after a reassignment, ... */
   assignment: number;
   depth: number;

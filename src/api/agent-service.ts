@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { poolSettings } from '../config';
 import { signalPool } from '../activities/pool';
 import { taskWorkflowId } from '../shared/ids';
-import { memorySize, type AgentInstance, type AgentView, type MemoryEntry } from '../shared/agent';
+import { memorySize, recallFor, type AgentInstance, type AgentView, type MemoryEntry } from '../shared/agent';
 import type { PoolAnswer, PoolView } from '../shared/pool';
 import type { AgentType } from '../shared/agent-type';
 import type { Registry } from '../shared/registry';
@@ -220,8 +220,10 @@ export class AgentService {
     return this.query(() => this.pool().query(poolStatusQuery));
   }
 
+  /** `tenant`: show only that tenant's notes of the agent's memory (undefined: an admin, or an open API: all). */
   async agent(
     agentId: string,
+    tenant?: string,
   ): Promise<AgentView & { transitions: AgentInstance['transitions']; recentMemory: MemoryEntry[] }> {
     const view = await this.poolView();
     const inst = view.agents.find((a) => a.id === agentId) ?? view.recentlyTerminated.find((a) => a.id === agentId);
@@ -241,9 +243,10 @@ export class AgentService {
     );
     const transitions = [...inst.transitions, ...fine].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
     // The pool keeps a claim check of the instance's memory; the entries are in the blob store.
-    const recentMemory = Array.isArray(inst.memory)
+    const entries = Array.isArray(inst.memory)
       ? inst.memory
       : ((await this.claimCheck.resolve(inst.memory).catch(() => [])) as MemoryEntry[]);
+    const recentMemory = tenant === undefined ? entries : recallFor(entries, tenant);
     return { ...live, transitions, recentMemory };
   }
 
@@ -266,7 +269,7 @@ export class AgentService {
    * for; the plan assigns it on from task to task, so its lease (the holder's `agentLease` query) says which task now.
    */
   private async live(inst: AgentInstance): Promise<AgentView> {
-    const { holder, requestId: _r, consecutiveFailures: _c, memory, ...rest } = inst;
+    const { holder, tenant: _t, requestId: _r, consecutiveFailures: _c, memory, ...rest } = inst;
     const view: AgentView = { ...rest, memory: memorySize(memory) };
     if (inst.state !== 'assigned' || !inst.planId || !inst.taskId) return view;
     if (holder) {

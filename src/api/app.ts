@@ -3,37 +3,23 @@ import type { Client } from '@temporalio/client';
 import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Registry } from '../shared/registry';
-import { ApiError, errorHandler } from './errors';
+import { ApiError, errorHandler, parseInput as parse } from './errors';
 import { authenticate, loadApiKeys, principalOf, type Principal, type StoredKey } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
 import { failedAuthLimiter, InFlightLimiter, requestRateLimit } from './quotas';
 import { temporalAnswers, temporalRpc } from './temporal-rpc';
-import { describeIssues } from '../shared/zod-issues';
 import { ApiMetrics } from './metrics';
 import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
-import { planServices, type Submitted } from './plans';
+import { planServices, spansTenants, tenantOf, type Submitted } from './plans';
+import { ScheduleService } from './schedules/schedule-service';
 import { dashboardRoutes } from './dashboard';
 import { EventStreams } from './events/event-streams';
 import type { RouteSpec } from './route-spec';
 import { ROUTE_LIST, ROUTES, methodsOf, type HandledOperationId } from './routes';
 import { mountA2a } from './a2a/mount';
-
-function parse<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((i) => ({
-    path: [where, ...i.path.map(String)].join('.'),
-    message: i.message,
-  }));
-  throw new ApiError(
-    'VALIDATION_ERROR',
-    `invalid ${where}: ${describeIssues(parsed.error.issues.map((i) => ({ ...i, path: [where, ...i.path] })))}`,
-    issues,
-  );
-}
 
 /** Rejects bodies that are not JSON before they are parsed (415), so bad input never reaches Temporal. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
@@ -71,7 +57,12 @@ function inputOf(route: RouteSpec, req: Request): Input<RouteSpec> {
   if (route.params) {
     const parsed = route.params.safeParse(req.params);
     if (!parsed.success) {
-      const what = req.params.planId !== undefined ? `plan "${String(req.params.planId)}"` : `resource ${req.path}`;
+      const what =
+        req.params.planId !== undefined
+          ? `plan "${String(req.params.planId)}"`
+          : req.params.scheduleId !== undefined
+            ? `schedule "${String(req.params.scheduleId)}"`
+            : `resource ${req.path}`;
       throw new ApiError('NOT_FOUND', `no ${what}`);
     }
     params = parsed.data;
@@ -116,11 +107,12 @@ export function createApp({
 }: AppDeps): express.Express {
   const agents = new AgentService(client, config, registry);
   const plans = planServices(client, config, () => agents.registry(), registry);
+  const schedules = new ScheduleService(plans.lookup, plans.submission, plans.views);
   const events = new EventStreams({ client, config, plans: plans.views, agents, log });
   const publicPaths = new Set(config.API_PUBLIC_PATHS);
   const inFlight = new InFlightLimiter(
     client,
-    config.API_MAX_PLANS_IN_FLIGHT,
+    { plansPerKey: config.API_MAX_PLANS_IN_FLIGHT, tasksPerTenant: config.TENANT_MAX_TASKS_IN_FLIGHT },
     temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS),
   );
   const codec = codecOf(config.encryption);
@@ -136,13 +128,14 @@ export function createApp({
     // answers 200 even at the key's cap, since it starts nothing.
     const prepared = await plans.submission.prepare(body);
     return inFlight.admit(
-      who,
+      { who, tasks: prepared.taskCount, planId: prepared.plan.id },
       async () => {
-        const r = await plans.submission.start(prepared, who?.name);
+        const r = await plans.submission.start(prepared, who);
+        if (r.created) plans.gate.remember(r.answer.planId, tenantOf(who));
         return { ...r, planId: r.answer.planId };
       },
       async () => {
-        const r = await plans.submission.existing(prepared);
+        const r = await plans.submission.existing(prepared, who);
         return r && { ...r, planId: r.answer.planId };
       },
     );
@@ -186,13 +179,14 @@ export function createApp({
         .json(answer);
     },
     listPlans: async ({ query }, res) => {
-      res.json({ plans: await plans.views.list(query.status, query.limit) });
+      const who = principalOf(res);
+      res.json({ plans: await plans.views.list(query, query.limit, spansTenants(who) ? undefined : who?.tenant) });
     },
     getPlan: async ({ params }, res) => {
       res.json(await plans.views.status(params.planId));
     },
     planEvents: async ({ params }, res) => {
-      await events.plan(res.req, res, params.planId);
+      await events.plan(res.req, res, params.planId, tenantOf(principalOf(res)));
     },
     getResult: async ({ params: { planId }, query }, res) => {
       const result = await plans.results.result(planId, query.wait);
@@ -234,6 +228,36 @@ export function createApp({
       res.json({ planId, taskId, state });
     },
 
+    createSchedule: async ({ body }, res) => {
+      const { created, answer } = await schedules.create(body, principalOf(res));
+      res
+        .status(created ? 201 : 200)
+        .location(answer.links.self)
+        .json(answer);
+    },
+    listSchedules: async ({ query }, res) => {
+      res.json({ schedules: await schedules.list(query.limit, principalOf(res)) });
+    },
+    getSchedule: async ({ params }, res) => {
+      res.json(await schedules.get(params.scheduleId, principalOf(res)));
+    },
+    pauseSchedule: async ({ params: { scheduleId }, body }, res) => {
+      await schedules.setPaused(scheduleId, principalOf(res), true, body.reason);
+      res.json({ scheduleId, paused: true });
+    },
+    unpauseSchedule: async ({ params: { scheduleId }, body }, res) => {
+      await schedules.setPaused(scheduleId, principalOf(res), false, body.reason);
+      res.json({ scheduleId, paused: false });
+    },
+    triggerSchedule: async ({ params: { scheduleId } }, res) => {
+      await schedules.trigger(scheduleId, principalOf(res));
+      res.status(202).json({ scheduleId, triggered: true });
+    },
+    deleteSchedule: async ({ params: { scheduleId } }, res) => {
+      await schedules.delete(scheduleId, principalOf(res));
+      res.status(204).end();
+    },
+
     listAgentTypes: async (_in, res) => {
       res.json({ agentTypes: (await agents.registry()).agentTypes });
     },
@@ -252,10 +276,11 @@ export function createApp({
       res.json(await agents.agents());
     },
     agentEvents: async (_in, res) => {
-      await events.pool(res.req, res);
+      await events.pool(res.req, res, tenantOf(principalOf(res)));
     },
     getAgent: async ({ params }, res) => {
-      res.json(await agents.agent(params.agentId));
+      const who = principalOf(res);
+      res.json(await agents.agent(params.agentId, spansTenants(who) ? undefined : who?.tenant));
     },
     terminateAgent: async ({ params }, res) => {
       await agents.terminate(params.agentId);
@@ -293,7 +318,11 @@ export function createApp({
       res: Response,
     ) => Promise<void> | void;
     app[route.method](route.path, ...(route.body ? jsonBody : []), async (req: Request, res: Response) => {
-      await handle(inputOf(route, req), res);
+      const input = inputOf(route, req);
+      // A plan of another tenant is no plan: refused here, before any handler reads or touches it.
+      const { planId } = input.params as { planId?: string };
+      if (planId !== undefined) await plans.gate.check(planId, principalOf(res));
+      await handle(input, res);
     });
   }
   // A known path with a method it does not have: 405 with the methods it has (OPTIONS answers just those).

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ApiError } from './errors';
 import { scopeOf as routeScope } from './routes';
 import { describeIssues } from '../shared/zod-issues';
+import { DEFAULT_TENANT, TENANT_NAME } from '../shared/tenant';
 
 /**
  * API keys and scopes (docs/security.md). Keys come from API_KEYS_FILE or API_KEYS (the same JSON); each has a name
@@ -22,6 +23,8 @@ const KeyEntry = z
       z.string().min(24, 'a key has at least 24 characters').max(512),
     ]),
     scopes: z.array(z.enum([...SCOPES, '*'])).min(1),
+    /** The tenant the key belongs to (docs/security.md, "Tenants"); default: the default tenant. */
+    tenant: z.string().regex(TENANT_NAME, 'letters, digits and _.:@- (max 64)').optional(),
     /** Requests per minute for this key; default API_RATE_LIMIT_PER_MINUTE. */
     requestsPerMinute: z.number().int().min(0).optional(),
     /** Running plans submitted with this key; default API_MAX_PLANS_IN_FLIGHT. */
@@ -38,6 +41,8 @@ const KeyList = z.array(KeyEntry).superRefine((keys, ctx) => {
 
 export interface Principal {
   name: string;
+  /** Whose plans the key sees and touches; `admin` keys span every tenant. */
+  tenant: string;
   scopes: ReadonlySet<Scope>;
   requestsPerMinute?: number;
   maxPlansInFlight?: number;
@@ -62,6 +67,7 @@ export function parseApiKeys(json: string, source: string): StoredKey[] {
   }
   return parsed.data.map((k) => ({
     name: k.name,
+    tenant: k.tenant ?? DEFAULT_TENANT,
     scopes: new Set(k.scopes.includes('*') ? SCOPES : (k.scopes as Scope[])),
     hash: k.key.startsWith('sha256:') ? Buffer.from(k.key.slice(7), 'hex') : sha256(k.key),
     ...(k.requestsPerMinute !== undefined ? { requestsPerMinute: k.requestsPerMinute } : {}),

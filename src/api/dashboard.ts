@@ -10,7 +10,7 @@ import express, { type Request, type Response, type Router } from 'express';
 export const DASHBOARD_DIR = resolve(__dirname, '../../dist/dashboard');
 
 /** The page's client-side routes: each answers index.html, which then reads the path. */
-export const DASHBOARD_ROUTES = ['/', '/plans', '/plans/:planId', '/pool'];
+export const DASHBOARD_ROUTES = ['/', '/plans', '/plans/:planId', '/pool', '/schedules'];
 
 /** Only this origin's scripts, styles and API: the page fetches nothing from elsewhere. */
 const CSP = [

@@ -1,5 +1,7 @@
 import type { ErrorRequestHandler } from 'express';
-import { ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import { ScheduleNotFoundError, ServiceError, WorkflowNotFoundError } from '@temporalio/client';
+import type { z } from 'zod';
+import { describeIssues } from '../shared/zod-issues';
 import type { Logger } from '../observability/logger';
 import type { ValidationIssue } from '../shared/plan-check';
 
@@ -34,9 +36,25 @@ export class ApiError extends Error {
   }
 }
 
+/** Parses a request's part (`where`: body, query, ...) with its schema; a 400 naming every problem when it does not fit. */
+export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => ({
+    path: [where, ...i.path.map(String)].join('.'),
+    message: i.message,
+  }));
+  throw new ApiError(
+    'VALIDATION_ERROR',
+    `invalid ${where}: ${describeIssues(parsed.error.issues.map((i) => ({ ...i, path: [where, ...i.path] })))}`,
+    issues,
+  );
+}
+
 /** What a call cut off by our own deadline (withDeadline) sometimes ends with instead of DEADLINE_EXCEEDED. */
 const GRPC_CANCELLED = 1;
 const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_INVALID_ARGUMENT = 3;
 const GRPC_FAILED_PRECONDITION = 9;
 const GRPC_UNAVAILABLE = 14;
 
@@ -59,6 +77,14 @@ export function isNoWorker(err: unknown): boolean {
   return false;
 }
 
+/** Temporal's answer when it refuses what it was asked (a cron expression or a time zone it cannot read), if it is that. */
+export function invalidArgument(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === GRPC_INVALID_ARGUMENT) return e.message.replace(/^3 INVALID_ARGUMENT: /, '');
+  }
+  return undefined;
+}
+
 /** Maps every error to the envelope; bad input never becomes a 500. Unexpected errors are logged. */
 export const errorHandler =
   (log: Logger): ErrorRequestHandler =>
@@ -69,6 +95,8 @@ export const errorHandler =
     if (err instanceof ApiError) apiError = err;
     else if (err instanceof WorkflowNotFoundError)
       apiError = new ApiError('NOT_FOUND', `no plan with workflow id "${err.workflowId}"`);
+    else if (err instanceof ScheduleNotFoundError)
+      apiError = new ApiError('NOT_FOUND', `no schedule "${err.scheduleId}"`);
     else if (isBodyParserError(err)) apiError = bodyParserError(err);
     else if (isNoWorker(err))
       apiError = new ApiError(

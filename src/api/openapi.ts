@@ -130,10 +130,20 @@ const PLAN_OPS: OperationId[] = [
   'resumePlan',
   'cancelPlan',
 ];
+const SCHEDULE_OPS: OperationId[] = [
+  'getSchedule',
+  'pauseSchedule',
+  'unpauseSchedule',
+  'triggerSchedule',
+  'deleteSchedule',
+];
 const LINKS: Partial<Record<OperationId, { to: OperationId[]; from: Record<string, string> }[]>> = {
   submitPlan: [{ to: PLAN_OPS, from: { planId: '/planId' } }],
   listPlans: [{ to: PLAN_OPS, from: { planId: '/plans/0/planId' } }],
   getPlan: [{ to: ['getTask', 'cancelTask', 'taskInput'], from: { planId: '/planId', taskId: '/tasks/0/id' } }],
+  createSchedule: [{ to: SCHEDULE_OPS, from: { scheduleId: '/scheduleId' } }],
+  listSchedules: [{ to: SCHEDULE_OPS, from: { scheduleId: '/schedules/0/scheduleId' } }],
+  getSchedule: [{ to: ['getPlan'], from: { planId: '/plans/0/planId' } }],
   putAgentType: [{ to: ['getAgentType', 'deleteAgentType'], from: { name: '/name' } }],
   listAgentTypes: [{ to: ['getAgentType'], from: { name: '/agentTypes/0/name' } }],
   listAgents: [{ to: ['getAgent', 'terminateAgent'], from: { agentId: '/agents/0/id' } }],

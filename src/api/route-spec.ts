@@ -5,7 +5,8 @@ import { ERROR_STATUS, type ErrorCode } from './errors';
 
 /**
  * Who may call a route (read by API-key auth): `public` anyone; `read` GETs, metrics, the OpenAPI document; `submit`
- * plans, messages and human input; `operate` cancel, pause, resume; `admin` the registry and terminating agents.
+ * plans, schedules (create, trigger, delete), messages and human input; `operate` cancel, pause, resume (plans), pause
+ * and unpause (schedules); `admin` the registry and terminating agents.
  */
 export type Scope = 'public' | 'read' | 'submit' | 'operate' | 'admin';
 export type Method = 'get' | 'post' | 'put' | 'delete';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AGENT_STATES } from '../shared/agent';
-import { PLAN_STATUSES } from '../shared/plan';
+import { PLAN_STATUSES, PlanInput } from '../shared/plan';
+import { Id } from '../shared/task';
 import { TASK_STATES } from '../shared/task';
 import type { MailLogEntry } from '../shared/agent-mail';
 import type { PlanResult, PlanView } from '../shared/plan';
@@ -12,6 +13,7 @@ import type { AgentView } from '../shared/agent';
 import type { SubmitAnswer } from './plans';
 import type { PlanSummary } from '../shared/plan';
 import type { TaskSummary } from './plans/tasks';
+import { OVERLAP_POLICIES, type ScheduleCreated, type ScheduleSummary, type ScheduleView } from '../shared/schedule';
 
 /**
  * The zod schemas of what the HTTP API takes and answers, besides the plan and agent type schemas of src/shared. The
@@ -29,8 +31,17 @@ export const AgentTypeParam = z.object({ name: z.string().min(1) });
 export const AgentIdParam = z.object({ agentId: z.string().min(1) });
 
 export const ResultQuery = z.object({ wait: z.coerce.number().min(0).max(60).default(0) });
+/** A schedule's id: its plans are `<id>-<time>` (21 characters of time), and a plan id has at most 100. */
+export const ScheduleId = Id.refine((id) => id.length <= 79, 'a schedule id has at most 79 characters').refine(
+  (id) => !id.includes('-task-'),
+  'a schedule id may not contain "-task-"',
+);
+export const ScheduleIdParam = z.object({ scheduleId: ScheduleId });
+
+export const ScheduleListQuery = z.object({ limit: z.coerce.number().int().min(1).max(1_000).default(100) });
 export const ListQuery = z.object({
   status: z.enum(PLAN_STATUSES).optional(),
+  schedule: ScheduleId.optional().meta({ description: 'Only the plans this schedule started' }),
   limit: z.coerce.number().int().min(1).max(1_000).default(50),
 });
 export const MessageBody = z.object({
@@ -49,6 +60,60 @@ export const EventsQuery = z.object({
   access_token: z.string().optional(),
 });
 export const ReasonBody = z.object({ reason: z.string().max(1_000).optional() });
+
+/** How often and how long: a number and a unit, milliseconds to days. */
+export const Duration = z
+  .string()
+  .regex(/^[1-9][0-9]{0,8}(ms|s|m|h|d)$/, 'a duration: a number and a unit (ms, s, m, h or d), as "30s", "5m" or "1d"');
+
+/** A time zone Node knows by its IANA name (the Temporal server checks it against its own database too). */
+const TimeZone = z
+  .string()
+  .max(100)
+  .refine((zone) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: zone });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'an IANA time zone name, as "UTC" or "Europe/Paris"');
+
+/** POST /v1/schedules (docs/schedules.md): a plan template and when to start it. */
+const ScheduleShape = z.object({
+  id: ScheduleId.optional().meta({ description: 'The schedule id (also its Temporal Schedule id); default random' }),
+  plan: PlanInput.meta({
+    description:
+      'The plan each run starts, checked as POST /v1/plans checks a plan. Its `id`, if any, is the prefix of the ' +
+      "runs' plan ids (default: the schedule id): each run is `<prefix>-<scheduled time>`",
+  }),
+  cron: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .meta({ description: 'A cron expression ("0 8 * * 1-5", "@hourly"); this or `interval`' }),
+  interval: Duration.optional().meta({ description: 'Start a plan every so often ("2s", "15m", "1d")' }),
+  timeZone: TimeZone.default('UTC').meta({ description: 'The time zone `cron` is read in' }),
+  overlap: z.enum(OVERLAP_POLICIES).default('skip').meta({
+    description:
+      'When a run is due while the last still runs: skip it, buffer one or all, cancel or terminate the other, allow all',
+  }),
+  catchupWindow: Duration.optional().meta({
+    description: "How late a missed run may still start after an outage (at least 10s); default Temporal's, one year",
+  }),
+  paused: z.boolean().default(false),
+  note: z.string().max(1_000).optional().meta({ description: 'Why it is paused, or anything else to say' }),
+});
+const oneTiming = (s: { cron?: string; interval?: string }) => (s.cron === undefined) !== (s.interval === undefined);
+const timingIssue = { message: 'give one of `cron` and `interval`', path: ['cron'] };
+export const ScheduleInput = ScheduleShape.refine(oneTiming, timingIssue);
+/** The body's fields but the plan, which the plan's own check reads (shared/plan-check.ts, as POST /v1/plans). */
+export const ScheduleFields = ScheduleShape.extend({ plan: z.record(z.string(), z.unknown()) }).refine(
+  oneTiming,
+  timingIssue,
+);
+export type ScheduleInput = z.input<typeof ScheduleInput>;
 
 // ---- Answers ----
 
@@ -147,6 +212,7 @@ export const PlanViewSchema = z.strictObject({
   tasks: z.array(TaskViewSchema),
   usage: UsageReportSchema.optional(),
   reason: z.string().optional(),
+  schedule: z.string().optional().meta({ description: 'The schedule that started the plan, if one did' }),
   startedAt: Timestamp,
   closedAt: Timestamp.nullable(),
   links: z
@@ -167,18 +233,16 @@ export const SubmitAnswerSchema = z.strictObject({
   links: z.strictObject({ self: z.string(), result: z.string(), ui: z.string().optional() }),
 });
 
-export const PlanListSchema = z.strictObject({
-  plans: z.array(
-    z.strictObject({
-      planId: z.string(),
-      workflowId: z.string(),
-      name: z.string().optional(),
-      status: PlanStatus,
-      startedAt: Timestamp,
-      closedAt: Timestamp.nullable(),
-    }),
-  ),
+const PlanSummarySchema = z.strictObject({
+  planId: z.string(),
+  workflowId: z.string(),
+  name: z.string().optional(),
+  status: PlanStatus,
+  schedule: z.string().optional().meta({ description: 'The schedule that started the plan, if one did' }),
+  startedAt: Timestamp,
+  closedAt: Timestamp.nullable(),
 });
+export const PlanListSchema = z.strictObject({ plans: z.array(PlanSummarySchema) });
 
 export const TaskSummarySchema = z.strictObject({
   path: z.array(z.string()),
@@ -270,8 +334,58 @@ export const AgentsSchema = z.strictObject({
 });
 
 export const AgentDetailSchema = AgentViewSchema.extend({
-  recentMemory: z.array(z.strictObject({ at: Timestamp, planId: z.string(), taskId: z.string(), note: z.string() })),
+  recentMemory: z.array(
+    z.strictObject({
+      at: Timestamp,
+      planId: z.string(),
+      taskId: z.string(),
+      tenant: z.string().optional().describe("The note's tenant (absent: the default tenant)"),
+      note: z.string(),
+    }),
+  ),
 });
+
+const ScheduleRunSchema = z.strictObject({
+  planId: z.string(),
+  workflowId: z.string(),
+  scheduledAt: Timestamp.meta({ description: 'When the run was due' }),
+  startedAt: Timestamp.meta({ description: 'When Temporal started its plan' }),
+});
+export const ScheduleSummarySchema = z.strictObject({
+  scheduleId: z.string(),
+  name: z.string().optional().meta({ description: "The plan template's name" }),
+  cron: z.string().optional(),
+  interval: z.string().optional(),
+  timeZone: z.string(),
+  paused: z.boolean(),
+  note: z.string().optional(),
+  nextRuns: z.array(Timestamp).meta({ description: 'The next times a plan is due (none while paused)' }),
+  recentRuns: z.array(ScheduleRunSchema).meta({ description: 'The plans it started last, newest first' }),
+  links: z.strictObject({ self: z.string(), plans: z.string(), ui: z.string().optional() }),
+});
+export const ScheduleListSchema = z.strictObject({ schedules: z.array(ScheduleSummarySchema) });
+export const ScheduleViewSchema = ScheduleSummarySchema.extend({
+  overlap: z.enum(OVERLAP_POLICIES),
+  catchupWindow: z.string(),
+  plan: z
+    .strictObject({ idPrefix: z.string(), mode: PlanMode, tasks: z.number().int() })
+    .meta({ description: 'The template: runs are `<idPrefix>-<scheduled time>`' }),
+  actions: z.strictObject({
+    taken: z.number().int(),
+    skippedOverlap: z.number().int(),
+    missedCatchupWindow: z.number().int(),
+  }),
+  createdAt: Timestamp,
+  plans: z.array(PlanSummarySchema).meta({ description: 'Its plans with their status, newest first (the last 20)' }),
+});
+export const ScheduleCreatedSchema = z.strictObject({
+  scheduleId: z.string(),
+  paused: z.boolean(),
+  nextRuns: z.array(Timestamp),
+  links: ScheduleSummarySchema.shape.links,
+});
+export const SchedulePausedSchema = z.strictObject({ scheduleId: z.string(), paused: z.boolean() });
+export const ScheduleTriggeredSchema = z.strictObject({ scheduleId: z.string(), triggered: z.literal(true) });
 
 export const HealthSchema = z.strictObject({ status: z.literal('ok') });
 export const ReadySchema = z.strictObject({ status: z.literal('ready') });
@@ -326,6 +440,9 @@ export type SchemaChecks = [
   Holds<typeof PlanListSchema, { plans: PlanSummary[] }>,
   Holds<typeof TaskSummarySchema, TaskSummary>,
   Holds<typeof PlanResultSchema, Omit<PlanResult, 'tasks'> & { tasks?: Record<string, TaskSummary> }>,
+  Holds<typeof ScheduleSummarySchema, ScheduleSummary>,
+  Holds<typeof ScheduleViewSchema, ScheduleView>,
+  Holds<typeof ScheduleCreatedSchema, ScheduleCreated>,
   Holds<typeof MessageLogSchema, { messages: MailLogEntry[] }>,
   Holds<typeof AgentViewSchema, AgentView>,
   Holds<

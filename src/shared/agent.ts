@@ -1,3 +1,4 @@
+import { DEFAULT_TENANT } from './tenant';
 import type { BlobRef } from './claim-check';
 import type { TaskState } from './task';
 
@@ -18,8 +19,14 @@ export interface MemoryEntry {
   at: string;
   planId: string;
   taskId: string;
+  /** The tenant of the plan the note is from (absent: the default tenant): only that tenant's tasks recall it. */
+  tenant?: string;
   note: string;
 }
+
+/** What an agent recalls for a task of `tenant`: only the notes of that tenant's tasks (docs/security.md, "Tenants"). */
+export const recallFor = (entries: MemoryEntry[], tenant: string | undefined): MemoryEntry[] =>
+  entries.filter((e) => (e.tenant ?? DEFAULT_TENANT) === (tenant ?? DEFAULT_TENANT));
 
 /**
  * An instance's memory: its entries, or (once it has any) a claim check of them in the blob store, so the pool carries
@@ -49,6 +56,8 @@ export interface AgentInstance {
   taskId: string | null;
   /** The task workflow holding this instance while it is busy. */
   holder: string | null;
+  /** The tenant of the plan holding it while it is busy (the pool's fair share counts by it; never shown). */
+  tenant?: string;
   requestId: string | null;
   tasksCompleted: number;
   failures: number;
@@ -69,6 +78,9 @@ export function remember(memory: MemoryEntry[], notes: MemoryEntry[]): MemoryEnt
 }
 
 /** An instance as the API shows it (GET /v1/agents): its memory as a count, without the pool's bookkeeping. */
-export interface AgentView extends Omit<AgentInstance, 'holder' | 'requestId' | 'consecutiveFailures' | 'memory'> {
+export interface AgentView extends Omit<
+  AgentInstance,
+  'holder' | 'tenant' | 'requestId' | 'consecutiveFailures' | 'memory'
+> {
   memory: number;
 }

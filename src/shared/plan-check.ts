@@ -14,6 +14,8 @@ export type PlanCheck = { ok: true; plan: PlanSpec } | { ok: false; issues: Vali
 
 export interface PlanLimits {
   maxTasks: number;
+  /** Whether tasks may carry `simulate` directives (ALLOW_SIMULATE: a development aid, off in production). */
+  allowSimulate?: boolean;
 }
 
 /** Finds one dependency cycle among sibling tasks and returns the ids on it, in order, or null. */
@@ -93,7 +95,12 @@ export function checkPlan(body: unknown, registry: Registry, limits: PlanLimits,
       }
       if (t.output) issues.push(...schemaProblems(t.output.schema, `${path}.output.schema`));
       const review = reviewIn ? reviewerOf(reviewIn, t.id, `${path}.review`) : undefined;
-      if (t.input?.simulate !== undefined) {
+      if (t.input?.simulate !== undefined && !limits.allowSimulate) {
+        issues.push({
+          path: `${path}.input.simulate`,
+          message: 'simulate directives are a development aid, off on this orchestrator (ALLOW_SIMULATE)',
+        });
+      } else if (t.input?.simulate !== undefined) {
         const sim = Simulate.safeParse(t.input.simulate);
         for (const issue of sim.success ? [] : sim.error.issues)
           issues.push({ path: [`${path}.input.simulate`, ...issue.path].join('.'), message: issue.message });

@@ -55,6 +55,8 @@ export interface PlanView {
   usage?: UsageReport;
   /** Why the plan stopped starting tasks early (`budget_exhausted`). */
   reason?: string;
+  /** The schedule that started it (GET /v1/schedules/:scheduleId), if one did. */
+  schedule?: string;
   startedAt: string;
   closedAt: string | null;
 }
@@ -92,6 +94,8 @@ export interface PlanSummary {
   workflowId: string;
   name?: string;
   status: PlanStatus;
+  /** The schedule that started it, if one did. */
+  schedule?: string;
   startedAt: string;
   closedAt: string | null;
 }
@@ -112,4 +116,9 @@ export interface PlanWorkflowInput {
   carried?: PlanCarry;
   /** What the API stamps (complete); missing fields take the defaults. */
   settings?: Partial<ExecutionSettings>;
+  /**
+   * The id of the schedule that started this plan (docs/schedules.md). The plan's id is then its workflow id's
+   * (`plan-<prefix>-<scheduled time>`: Temporal appends the time), not the template's, so every run has its own.
+   */
+  schedule?: string;
 }

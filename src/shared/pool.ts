@@ -14,6 +14,8 @@ export interface AcquireRequest {
   planId: string;
   taskId: string;
   priority: number;
+  /** The plan's tenant (absent: the default): with fair share on, tenants' requests are served in turn. */
+  tenant?: string;
   /** Eligible agent types, best fit first. */
   types: string[];
   /** Instances this task already failed on (reassignment goes to a different one). */

@@ -22,5 +22,9 @@ export const LifecycleStateKey = keyword('LifecycleState');
 export const PlanStatusKey = keyword('PlanStatus');
 /** The name of the API key a plan was submitted with (docs/security.md): quotas count running plans by it. */
 export const SubmitterKey = keyword('Submitter');
+/** The tenant a plan belongs to (src/shared/tenant.ts): listings, quotas and the Web UI filter plans by it. */
+export const TenantKey = keyword('Tenant');
+/** The schedule that started a plan (docs/schedules.md); Temporal's own TemporalScheduledById says the same. */
+export const ScheduleKey = keyword('Schedule');
 
 export const SEARCH_ATTRIBUTES = (Object.keys(definitions) as SearchAttributeName[]).map(keyword);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TENANT_NAME } from './tenant';
 
 /**
  * Settings the workflows run with, each with its limits and default in one place. src/config.ts reads them from the
@@ -32,6 +33,11 @@ export const ExecutionSettings = z.object({
    * The API stamps INLINE_SHORT_TASKS (default on); plans started before this setting existed replay without it.
    */
   inlineShortTasks: z.boolean().default(false),
+  /**
+   * The tenant that submitted the plan (src/shared/tenant.ts), stamped by the API: its tasks' fairness key, whose
+   * outputs their references may read and whose memory their agents recall. Absent in plans started before tenants.
+   */
+  tenant: z.string().regex(TENANT_NAME).optional(),
 });
 export type ExecutionSettings = z.output<typeof ExecutionSettings>;
 
@@ -47,5 +53,10 @@ export const PoolSettings = z.object({
   sweepIntervalSeconds: int(30, 1, 3_600),
   /** Continue-as-new after this many history events. */
   historyLimit: int(8_000, 100, 50_000),
+  /**
+   * Tenants' queued requests are served in turn, fewest instances held first (FAIR_SHARE); off: by priority, then
+   * arrival, whoever asked. Pools started before this setting run with it on (one tenant then: the same order).
+   */
+  fairShare: z.boolean().optional(),
 });
 export type PoolSettings = z.output<typeof PoolSettings>;

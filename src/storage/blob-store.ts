@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decrypt, encrypt, keyFor } from '../encryption/aes-gcm';
 import type { Keyring } from '../encryption/keyring';
-import { isBlobRef, type BlobRef } from '../shared/claim-check';
+import { isBlobRef, isTaskResultRef, type BlobRef } from '../shared/claim-check';
 
 /** Where claim-checked values live. Content-addressed: putting the same value twice stores it once. */
 export interface BlobStore {
@@ -112,6 +112,17 @@ export class ClaimCheck {
     if (bytes <= thresholdBytes) return value;
     const key = await this.store.put(json);
     return { $blob: key, bytes, preview: json.slice(0, 200) };
+  }
+
+  /**
+   * An agent's output (or what was parsed from it): offloaded like any value, and always when it has the shape of a
+   * reference (`$blob`, `$taskResult`), so no agent's data is ever taken for a reference and resolved: an output
+   * naming another tenant's task or blob is kept as the data it is (docs/security.md, "Tenants").
+   */
+  async offloadOutput<T>(value: T, thresholdBytes = this.thresholdBytes): Promise<T | BlobRef> {
+    if (!isBlobRef(value) && !isTaskResultRef(value)) return this.offload(value, thresholdBytes);
+    const json = JSON.stringify(value);
+    return { ...(await this.keep(value)), preview: json.slice(0, 200) };
   }
 
   /** Stores `value` whatever its size: for state a workflow must keep small however it grows (an agent's memory). */

@@ -45,6 +45,8 @@ export class AgentLease {
   /** Types keys the pool can never serve (the type was removed), with the reason. */
   private readonly refused = new Map<string, string>();
   private requests = 0;
+  /** Instances the pool asked back (fair share): each goes back as its task finishes, until none is owed. */
+  private yielding = 0;
 
   constructor(
     /** The holder's workflow id (where grants go) and a prefix unique to this run for request ids. */
@@ -53,6 +55,8 @@ export class AgentLease {
     private readonly requestPrefix: () => string,
     private readonly planId: string,
     private readonly send: (message: PoolRequest) => void,
+    /** The plan's tenant, on every request (the pool's fair share). */
+    private readonly tenant?: string,
   ) {}
 
   /** Grants from the pool. A grant for a request this lease no longer has goes straight back. */
@@ -126,7 +130,10 @@ export class AgentLease {
     return this.idleFor(types) !== undefined;
   }
 
-  /** The task completed on its instance and kept it: the instance is free for the next task, remembering this one. */
+  /**
+   * The task completed on its instance and kept it: the instance is free for the next task, remembering this one;
+   * or, when the pool asked for instances back (yieldBack), it goes back to the pool now.
+   */
   kept(agent: LeasedAgent, memory?: Memory, usage?: Usage): void {
     const h = this.mine(agent);
     if (!h) return;
@@ -137,6 +144,16 @@ export class AgentLease {
       h.memoryChanged = true;
     }
     if (usage) h.usage = addUsage(h.usage, usage);
+    if (this.yielding > 0) {
+      this.yielding--;
+      this.held.delete(agent.agentId);
+      this.release(h.grantId, agent.agentId, 'completed', h);
+    }
+  }
+
+  /** The pool asks for `count` more instances back (another tenant waits): they go back as their tasks finish. */
+  yieldBack(count: number): void {
+    this.yielding += Math.max(0, Math.floor(count));
   }
 
   /** The task gave its instance back to the pool itself, with the lease's earlier work (see LeasedAgent.prior). */
@@ -200,6 +217,7 @@ export class AgentLease {
           planId: this.planId,
           taskId: s.taskId,
           priority: s.priority,
+          ...(this.tenant !== undefined ? { tenant: this.tenant } : {}),
           types: s.types,
           exclude: [],
           count,

@@ -3,6 +3,7 @@ import type { TaskOutcome, TaskWorkflowInput } from '../shared/task';
 import {
   agentLeaseQuery,
   agentsGrantedSignal,
+  yieldAgentsSignal,
   budgetExhaustedSignal,
   deliverMessageSignal,
   taskInputUpdate,
@@ -27,6 +28,7 @@ export async function agentTaskWorkflow(input: TaskWorkflowInput): Promise<TaskO
   setHandler(usageAckSignal, ({ seq, exhausted }) => run.onUsageAck(seq, exhausted));
   setHandler(deliverMessageSignal, (message) => run.onMessage(message));
   setHandler(agentsGrantedSignal, (grants) => run.onGrants(grants));
+  setHandler(yieldAgentsSignal, (count) => run.onYield(count));
   setHandler(taskInputUpdate, (answer) => run.answer(answer), { validator: (answer) => run.validateInput(answer) });
   return run.run();
 }

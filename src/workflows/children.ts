@@ -6,7 +6,15 @@ import {
 } from '@temporalio/workflow';
 import type { FailurePolicy } from '../shared/plan';
 import { taskWorkflowId } from '../shared/ids';
-import { AgentIdKey, AgentTypeKey, LifecycleStateKey, PlanIdKey, TaskIdKey } from '../shared/search-attributes';
+import {
+  AgentIdKey,
+  AgentTypeKey,
+  LifecycleStateKey,
+  PlanIdKey,
+  TaskIdKey,
+  TenantKey,
+} from '../shared/search-attributes';
+import { taskPriority } from './task-priority';
 import type { ExecutionSettings } from '../shared/settings';
 import type { TaskOutcome, TaskWorkflowInput } from '../shared/task';
 import { BUDGET_EXHAUSTED } from '../shared/usage';
@@ -76,7 +84,9 @@ async function startTaskWorkflow(input: TaskWorkflowInput, onStarted: () => void
       { key: AgentTypeKey, value: agent?.agentType ?? task.agentType },
       ...(agent ? [{ key: AgentIdKey, value: agent.agentId }] : []),
       { key: LifecycleStateKey, value: agent ? 'assigned' : 'pending' },
+      ...(input.settings.tenant !== undefined ? [{ key: TenantKey, value: input.settings.tenant }] : []),
     ],
+    ...taskPriority(input),
     staticSummary: `${task.id} · ${task.agentType}${task.description ? ` · ${task.description.slice(0, 80)}` : ''}`,
     cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
     parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,

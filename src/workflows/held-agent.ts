@@ -96,6 +96,7 @@ export class HeldAgent {
           planId: this.input.planId,
           taskId: this.input.task.id,
           priority: this.input.task.priority,
+          ...(this.input.settings.tenant !== undefined ? { tenant: this.input.settings.tenant } : {}),
           types,
           exclude: this.failedAgents,
           prefer,

@@ -18,8 +18,11 @@ export const defaultSettings = (): Settings.ExecutionSettings =>
 export const taskDefaults = (): typeof Tasks.TASK_DEFAULTS => (require('../shared/task') as typeof Tasks).TASK_DEFAULTS;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-/** Every field of the execution settings; the compiler holds this to exactly the schema's fields. */
-const SETTING_FIELDS: Record<keyof Settings.ExecutionSettings, true> = {
+/**
+ * Every field of the execution settings, whether it has a default (`true`) or is optional (`false`, absent when not
+ * set); the compiler holds this to exactly the schema's fields.
+ */
+const SETTING_FIELDS: Record<keyof Settings.ExecutionSettings, boolean> = {
   agentTimeoutSeconds: true,
   heartbeatTimeoutSeconds: true,
   maxRetries: true,
@@ -30,6 +33,7 @@ const SETTING_FIELDS: Record<keyof Settings.ExecutionSettings, true> = {
   planHistoryLimit: true,
   poolId: true,
   inlineShortTasks: true,
+  tenant: false,
 };
 
 /**
@@ -37,6 +41,7 @@ const SETTING_FIELDS: Record<keyof Settings.ExecutionSettings, true> = {
  * or by an API from before a setting existed) the defaults with what was given over them.
  */
 export function settingsOf(given: Partial<Settings.ExecutionSettings> | undefined): Settings.ExecutionSettings {
-  if (given && Object.keys(SETTING_FIELDS).every((k) => k in given)) return given as Settings.ExecutionSettings;
+  if (given && Object.entries(SETTING_FIELDS).every(([k, defaulted]) => !defaulted || k in given))
+    return given as Settings.ExecutionSettings;
   return { ...defaultSettings(), ...given };
 }

@@ -6,6 +6,9 @@ import { deliverMessageSignal } from './messages';
 
 type Delivery = MailLogEntry['deliveries'][number];
 
+/** Messages a plan's log carries across continue-as-new (besides those still waiting for their task). */
+export const MAIL_LOG_KEPT = 1_000;
+
 export interface RouterSnapshot {
   log: MailLogEntry[];
   /** `recipient`: a sub-agent the message waits for at `taskId`, its coordinator (absent: the task itself). */
@@ -40,10 +43,17 @@ export class MessageRouter {
     }
   }
 
-  /** The log and the messages still waiting for their task, for a continued-as-new run. */
+  /**
+   * The log and the messages still waiting for their task, for a continued-as-new run. The log carried is bounded: the
+   * last MAIL_LOG_KEPT messages and every one still held (large bodies are claim checks, so each entry is small), so
+   * a plan's messages cannot outgrow what continue-as-new can carry; de-duplication by id holds over those.
+   */
   snapshot(): RouterSnapshot {
+    const recent = this.log.slice(-MAIL_LOG_KEPT);
+    const kept = new Set(recent);
+    const waiting = [...this.held.values()].flatMap((list) => list.map((h) => h.entry)).filter((e) => !kept.has(e));
     return {
-      log: this.log,
+      log: [...new Set(waiting)].concat(recent),
       held: [...this.held.entries()].flatMap(([taskId, list]) =>
         list.map((h) => ({
           taskId,

@@ -53,6 +53,11 @@ export const cancelAcquireSignal = defineSignal<[{ requestId: string; onlyQueued
 export const configurePoolSignal = defineSignal<[{ types: AgentType[]; maxAgents: number }]>('configurePool');
 /** The pool hands instances (or errors) to the workflow that asked: every grant of one pass for it in one signal. */
 export const agentsGrantedSignal = defineSignal<[Grant[]]>('agentsGranted');
+/**
+ * Fair share: the pool asks a lease holder to give this many more of its instances back as their tasks finish, instead
+ * of taking them on to its next tasks, because another tenant waits while this one holds more than its share.
+ */
+export const yieldAgentsSignal = defineSignal<[number]>('yieldAgents');
 /** A lease holder (a plan, or a coordinator for its sub-agents): which leased instance is on which task right now. */
 export const agentLeaseQuery = defineQuery<LeaseView>('agentLease');
 export const poolStatusQuery = defineQuery<PoolView>('poolStatus');

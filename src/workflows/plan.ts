@@ -14,7 +14,8 @@ import { expandPlan } from '../shared/plan-codec';
 import { settingsOf, taskDefaults } from './lazy-schemas';
 import type { Grant } from '../shared/pool';
 import { addUsage, overBudget, ZERO_USAGE, type Usage, type UsageReport } from '../shared/usage';
-import { PlanStatusKey } from '../shared/search-attributes';
+import { planIdOfWorkflowId } from '../shared/ids';
+import { PlanIdKey, PlanStatusKey } from '../shared/search-attributes';
 import { taskResultRef } from '../shared/claim-check';
 import { type TaskView } from '../shared/task';
 import { type PlanResult, type PlanStatus, type PlanView, type PlanWorkflowInput } from '../shared/plan';
@@ -28,6 +29,7 @@ import {
   agentLeaseQuery,
   agentMessageSignal,
   agentsGrantedSignal,
+  yieldAgentsSignal,
   cancelPlanSignal,
   cancelTaskSignal,
   pausePlanSignal,
@@ -51,7 +53,9 @@ const MAX_CARRY_BYTES = 1_900_000;
  * whose `status` says how the plan ended. Deterministic; safe to replay.
  */
 export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult> {
-  const plan = 'typeSets' in input.plan ? expandPlan(input.plan, taskDefaults) : input.plan;
+  const spec = 'typeSets' in input.plan ? expandPlan(input.plan, taskDefaults) : input.plan;
+  // A schedule starts every run from one template: each run's id is its own workflow id's (the time appended).
+  const plan = input.schedule ? { ...spec, id: planIdOfWorkflowId(workflowInfo().workflowId) } : spec;
   const settings = settingsOf(input.settings);
   const carried = input.carried;
   const startedAt = carried?.startedAt ?? new Date(workflowInfo().startTime).toISOString();
@@ -65,8 +69,9 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   };
   const outbox = new PoolOutbox(settings.poolId);
   const info = workflowInfo();
-  const lease = new AgentLease(info.workflowId, requestPrefix, plan.id, (m) => outbox.send(m));
+  const lease = new AgentLease(info.workflowId, requestPrefix, plan.id, (m) => outbox.send(m), settings.tenant);
   setHandler(agentsGrantedSignal, onGrants);
+  setHandler(yieldAgentsSignal, (count) => lease.yieldBack(count));
   setHandler(agentLeaseQuery, () => lease.view());
 
   // Token and cost accounting from the task workflows' model calls; past the budget nothing new starts and the running
@@ -141,6 +146,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     tasks: withUsage(dag.views()),
     usage,
     ...(dag.stopReason ? { reason: dag.stopReason } : {}),
+    ...(input.schedule ? { schedule: input.schedule } : {}),
     startedAt,
     closedAt,
   }));
@@ -161,8 +167,14 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
   setHandler(pausePlanSignal, () => dag.setPaused(true));
   setHandler(resumePlanSignal, () => dag.setPaused(false));
 
-  // The API starts plans with PlanStatus=running already; only a plan started otherwise needs the upsert.
-  if (!carried && workflowInfo().typedSearchAttributes.get(PlanStatusKey) !== 'running')
+  // The API starts plans with PlanStatus=running already; only a plan started otherwise needs the upsert. A schedule's
+  // action cannot know each run's id, so a scheduled plan sets its PlanId itself (with PlanStatus: one upsert).
+  if (!carried && input.schedule) {
+    upsertSearchAttributes([
+      { key: PlanIdKey, value: plan.id },
+      { key: PlanStatusKey, value: 'running' },
+    ]);
+  } else if (!carried && workflowInfo().typedSearchAttributes.get(PlanStatusKey) !== 'running')
     upsertSearchAttributes([{ key: PlanStatusKey, value: 'running' }]);
   let outcome: 'done' | 'yield' = 'done';
   try {
@@ -181,6 +193,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     const next: PlanWorkflowInput = {
       plan: input.plan,
       settings: input.settings,
+      ...(input.schedule ? { schedule: input.schedule } : {}),
       carried: {
         startedAt,
         runs: (carried?.runs ?? 1) + 1,

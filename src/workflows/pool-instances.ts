@@ -31,6 +31,7 @@ export function newInstance(type: string, n: number, at: string): AgentInstance 
 export function assignTo(inst: AgentInstance, req: AcquireRequest, grantId: string, now: Date): void {
   const at = now.toISOString();
   inst.holder = req.holder;
+  if (req.tenant !== undefined) inst.tenant = req.tenant;
   inst.requestId = grantId;
   inst.planId = req.planId;
   inst.taskId = req.taskId;

@@ -6,6 +6,8 @@ import { remember } from '../shared/agent';
 import { packInstances, unpackInstances } from './pool-carry';
 import { assignTo, newInstance, transitionTo } from './pool-instances';
 import { addUsage } from '../shared/usage';
+import { DEFAULT_TENANT } from '../shared/tenant';
+import { priorityBands, serveInTurn, yieldsFor, type Queued, type Yield } from './fair-share';
 
 /** Request ids remembered to ignore a repeated signal (a retried local activity may deliver one twice). */
 const MAX_FINISHED = 1_000;
@@ -14,10 +16,9 @@ const MAX_TERMINATED = 50;
 interface PassIndex {
   idle: Map<string, AgentInstance[]>;
   count: Map<string, number>;
+  /** Busy instances by the tenant holding them (fair share). */
+  busyByTenant: Map<string, number>;
 }
-
-/** A waiting request; `granted` counts the instances a lease has been given so far. */
-type Queued = AcquireRequest & { seq: number; granted?: number };
 
 /** The id of the n-th instance granted for a request: the request's own id when it asks for one. */
 const grantIdOf = (req: Queued, n: number): string =>
@@ -54,6 +55,8 @@ export class PoolState {
   private readonly instances = new Map<string, AgentInstance>();
   private readonly carried: Carried;
   private readonly finishedSet: Set<string>;
+  /** Instances each lease holder was asked to give back and has not yet (fair share; not carried: asked afresh). */
+  private readonly owed = new Map<string, number>();
 
   constructor(settings: PoolSettings, types: AgentType[], snapshot?: PoolSnapshot) {
     this.settings = settings;
@@ -147,6 +150,9 @@ export class PoolState {
     if (rel.usage) this.carried.usageByType[inst.type] = addUsage(this.carried.usageByType[inst.type], rel.usage);
     const at = now.toISOString();
     const taskId = inst.taskId ?? undefined;
+    const owing = inst.holder === null ? 0 : (this.owed.get(inst.holder) ?? 0);
+    if (owing > 1) this.owed.set(inst.holder as string, owing - 1);
+    else if (owing === 1) this.owed.delete(inst.holder as string);
     if (rel.completed) {
       inst.tasksCompleted += rel.completed;
       inst.consecutiveFailures = 0;
@@ -163,6 +169,7 @@ export class PoolState {
     if (rel.memory !== undefined) inst.memory = rel.memory;
     else if (rel.note && Array.isArray(inst.memory)) inst.memory = remember(inst.memory, [rel.note]);
     inst.holder = null;
+    delete inst.tenant;
     inst.requestId = null;
     inst.planId = null;
     inst.taskId = null;
@@ -193,35 +200,57 @@ export class PoolState {
     let capacityBlocked = false;
     const served = new Set<string>();
     const pass = this.passIndex();
-    for (const req of ordered) {
-      // A lease is served instance by instance, as far as capacity goes; the rest waits in the queue.
-      while ((req.granted ?? 0) < (req.count ?? 1)) {
-        const inst = this.place(req, now, !capacityBlocked, pass);
-        if (!inst) {
-          capacityBlocked = true;
-          break;
-        }
-        const grantId = grantIdOf(req, req.granted ?? 0);
-        req.granted = (req.granted ?? 0) + 1;
-        assignTo(inst, req, grantId, now);
-        const runtime = this.types.get(inst.type)?.runtime;
-        grants.push({
-          requestId: grantId,
-          holder: req.holder,
-          agentId: inst.id,
-          agentType: inst.type,
-          memory: inst.memory,
-          ...(!runtime || runtime.provider === 'offline' ? { offline: true } : {}),
-        });
+    /** One more instance for `req`; false when none can be placed now (the request waits in the queue). */
+    const grantOne = (req: Queued): boolean => {
+      const inst = this.place(req, now, !capacityBlocked, pass);
+      if (!inst) {
+        capacityBlocked = true;
+        return false;
       }
-      if ((req.granted ?? 0) >= (req.count ?? 1)) {
+      const grantId = grantIdOf(req, req.granted ?? 0);
+      req.granted = (req.granted ?? 0) + 1;
+      assignTo(inst, req, grantId, now);
+      const runtime = this.types.get(inst.type)?.runtime;
+      grants.push({
+        requestId: grantId,
+        holder: req.holder,
+        agentId: inst.id,
+        agentType: inst.type,
+        memory: inst.memory,
+        ...(!runtime || runtime.provider === 'offline' ? { offline: true } : {}),
+      });
+      if (req.granted >= (req.count ?? 1)) {
         served.add(req.requestId);
         this.finish(req.requestId);
       }
+      return true;
+    };
+    if (this.settings.fairShare === false) {
+      // A lease is served instance by instance, as far as capacity goes; the rest waits in the queue.
+      for (const req of ordered) while ((req.granted ?? 0) < (req.count ?? 1) && grantOne(req));
+    } else {
+      for (const band of priorityBands(ordered)) serveInTurn(band, pass.busyByTenant, grantOne);
     }
     if (served.size > 0) this.carried.queue = this.carried.queue.filter((r) => !served.has(r.requestId));
     this.carried.peakBusy = Math.max(this.carried.peakBusy, this.busyCount());
     return grants;
+  }
+
+  /**
+   * Fair share: which lease holders to ask for instances back, and how many more, after a scheduling pass that left
+   * another tenant waiting while one holds more than its share (fair-share.ts). Nothing with fair share off, or with one
+   * tenant: the pool then sends exactly what it sent before tenants existed.
+   */
+  yields(): Yield[] {
+    if (this.settings.fairShare === false || this.carried.queue.length === 0) return [];
+    const asked = yieldsFor(this.carried.queue, this.instances.values(), this.settings.maxAgents, this.owed);
+    for (const y of asked) this.owed.set(y.holder, (this.owed.get(y.holder) ?? 0) + y.count);
+    return asked;
+  }
+
+  /** A holder that could not be asked (it has closed): it owes nothing. */
+  forgetOwed(holder: string): void {
+    this.owed.delete(holder);
   }
 
   /**
@@ -231,9 +260,14 @@ export class PoolState {
   private passIndex(): PassIndex {
     const idle = new Map<string, AgentInstance[]>();
     const count = new Map<string, number>();
+    const busyByTenant = new Map<string, number>();
     for (const i of this.instances.values()) {
       count.set(i.type, (count.get(i.type) ?? 0) + 1);
-      if (i.holder !== null) continue;
+      if (i.holder !== null) {
+        const tenant = i.tenant ?? DEFAULT_TENANT;
+        busyByTenant.set(tenant, (busyByTenant.get(tenant) ?? 0) + 1);
+        continue;
+      }
       const list = idle.get(i.type);
       if (list) list.push(i);
       else idle.set(i.type, [i]);
@@ -245,7 +279,7 @@ export class PoolState {
           a.tasksCompleted - b.tasksCompleted ||
           (a.id < b.id ? -1 : 1),
       );
-    return { idle, count };
+    return { idle, count, busyByTenant };
   }
 
   private place(req: Queued, now: Date, mayGrow: boolean, pass: PassIndex): AgentInstance | undefined {

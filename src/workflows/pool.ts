@@ -14,9 +14,11 @@ import {
 import type { PoolActivities } from '../activities/pool';
 import type { Grant, PoolInput } from '../shared/pool';
 import { PoolState } from './pool-state';
+import type { Yield } from './fair-share';
 import {
   acquireAgentSignal,
   agentsGrantedSignal,
+  yieldAgentsSignal,
   cancelAcquireSignal,
   configurePoolSignal,
   poolStatusQuery,
@@ -157,6 +159,15 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     }
   }
 
+  /** Fair share: asks lease holders for instances back (a holder that has closed owes nothing). */
+  function sendYields(yields: Yield[]): void {
+    for (const { holder, count } of yields) {
+      getExternalWorkflowHandle(holder)
+        .signal(yieldAgentsSignal, count)
+        .catch(() => state.forgetOwed(holder));
+    }
+  }
+
   let lastSweep = Date.now();
   let tooBigToCarry = false;
   for (;;) {
@@ -167,6 +178,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     dirty = false;
     state.expire(now());
     sendGrants(state.schedule(now()));
+    sendYields(state.yields());
 
     const sweepDue = Date.now() - lastSweep >= state.settings.sweepIntervalSeconds * 1_000;
     if (sweepDue && (state.holders().length > 0 || state.queuedHolders().length > 0)) {

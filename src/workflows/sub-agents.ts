@@ -84,6 +84,11 @@ export class SubAgents {
     return true;
   }
 
+  /** The pool asks for instances back (fair share): the sub-agents' lease gives them as their tasks finish. */
+  yieldBack(count: number): void {
+    this.running?.lease.yieldBack(count);
+  }
+
   /** Runs `subtasks` as child workflows to the end; throws (not retried) when they cannot or must not go on. */
   async run(subtasks: TaskSpec[]): Promise<void> {
     const { input } = this;
@@ -123,7 +128,13 @@ export class SubAgents {
     const { input } = this;
     const ordered = input.task.subtaskMode === 'sequential' ? inSequence(subtasks) : subtasks;
     const info = workflowInfo();
-    const lease = new AgentLease(info.workflowId, requestPrefix, input.planId, (m) => this.outbox.send(m));
+    const lease = new AgentLease(
+      info.workflowId,
+      requestPrefix,
+      input.planId,
+      (m) => this.outbox.send(m),
+      input.settings.tenant,
+    );
     const dag: DagExecutor = new DagExecutor(
       ordered,
       { failurePolicy: input.failurePolicy, maxConcurrency: input.maxConcurrency },

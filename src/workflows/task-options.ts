@@ -11,6 +11,7 @@ import type { Memory } from '../shared/agent';
 import type { AgentMail } from '../shared/agent-mail';
 import type { TaskWorkflowInput } from '../shared/task';
 import { NON_RETRYABLE_TYPES } from '../shared/errors';
+import { taskPriority } from './task-priority';
 
 /** How one lifecycle step runs: retried by the task's policy, named in the Web UI `<step> · <task> · <agent>`. */
 export function stepOptions(input: TaskWorkflowInput, step: string, agentId: string): ActivityOptions {
@@ -29,12 +30,13 @@ export function stepOptions(input: TaskWorkflowInput, step: string, agentId: str
     // Wait for a cancelled step to acknowledge, so "cancelled" means the agent really stopped.
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     summary: `${step} · ${task.id} · ${agentId}`,
+    ...taskPriority(input),
   };
 }
 
 /** The same policy for a step run as a local activity (no heartbeat: a short step has nothing to report). */
 export function localStepOptions(input: TaskWorkflowInput, step: string, agentId: string): LocalActivityOptions {
-  const { heartbeatTimeout: _h, ...rest } = stepOptions(input, step, agentId);
+  const { heartbeatTimeout: _h, priority: _p, ...rest } = stepOptions(input, step, agentId);
   return rest as LocalActivityOptions;
 }
 
@@ -95,6 +97,7 @@ export function stepContextOf(
     description: task.description,
     input: task.input,
     dependencies: input.dependencies,
+    ...(input.settings.tenant !== undefined ? { tenant: input.settings.tenant } : {}),
     assignment: n,
     depth: input.depth,
     inbox,

@@ -133,6 +133,11 @@ export class TaskRun {
     this.agent.returnLate(forLease);
   }
 
+  /** The pool asks the sub-agents' lease for instances back (fair share). */
+  onYield(count: number): void {
+    this.subAgents.yieldBack(count);
+  }
+
   validateInput(input: HumanInput): void {
     this.human.validate(input, this.record.state);
   }

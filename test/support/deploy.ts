@@ -44,7 +44,7 @@ export function useTestClient(set: (client: Client) => void): void {
 
 /** Starts a plan workflow directly, stamped as the API of a spawned process (support/processes.ts) would stamp it. */
 export async function startPlan(client: Client, taskQueue: string, body: PlanInput): Promise<string> {
-  const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 10_000 }, () => uniqueId('plan'));
+  const checked = checkPlan(body, DEFAULT_REGISTRY, { maxTasks: 10_000, allowSimulate: true }, () => uniqueId('plan'));
   if (!checked.ok) throw new Error(`test plan is invalid: ${JSON.stringify(checked.issues)}`);
   const workflowId = planWorkflowId(checked.plan.id);
   await client.workflow.start<typeof planWorkflow>('planWorkflow', {

@@ -27,6 +27,8 @@ export default async function globalSetup(): Promise<void> {
   // Jest starts its test workers after global setup, so they inherit these.
   process.env.TEST_TEMPORAL_ADDRESS = server.address;
   process.env.TEST_WORKFLOW_BUNDLE = bundlePath;
+  // The suites drive the offline runtime with `simulate` directives (off by default: docs/security.md, "Limits").
+  process.env.ALLOW_SIMULATE ??= 'true';
   // One claim-check store for the run's workers and APIs, removed at teardown.
   process.env.TEST_BLOB_DIR = mkdtempSync(join(tmpdir(), 'agent-orchestrator-blobs-'));
 }

@@ -105,6 +105,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       OFFLINE_RUNTIME_OUTAGE_FILE: undefined,
       AGENT_POOL_ID: poolId,
       BLOB_STORE_DIR: process.env.TEST_BLOB_DIR,
+      ALLOW_SIMULATE: true,
       ...opts.config,
     },
     client,
@@ -126,7 +127,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const running = worker.run();
 
   const start = async (body: PlanInput, settings: Partial<ExecutionSettings> = {}): Promise<string> => {
-    const checked = checkPlan(body, registry, { maxTasks: 10_000 }, () => uniqueId('plan'));
+    const checked = checkPlan(body, registry, { maxTasks: 10_000, allowSimulate: true }, () => uniqueId('plan'));
     if (!checked.ok) throw new Error(`test plan is invalid: ${JSON.stringify(checked.issues)}`);
     const workflowId = planWorkflowId(checked.plan.id);
     await client.workflow.start<typeof planWorkflow>('planWorkflow', {
@@ -184,6 +185,7 @@ export async function startInProcessApi(
     TEMPORAL_TASK_QUEUE: h.taskQueue,
     AGENT_POOL_ID: h.poolId,
     ...(process.env.TEST_BLOB_DIR ? { BLOB_STORE_DIR: process.env.TEST_BLOB_DIR } : {}),
+    ALLOW_SIMULATE: 'true',
     ...env,
   });
   const app = createApp({ client: h.client, config, registry });

@@ -65,6 +65,8 @@ export function orchestratorEnv(opts: OrchestratorEnv): NodeJS.ProcessEnv {
     AGENT_POOL_ID: poolIdFor(opts.taskQueue),
     // Several workers run at once in tests: none binds the default metrics port unless a test gives it one.
     WORKER_METRICS_PORT: '0',
+    // The tests, the chaos run and the benchmarks drive the offline runtime with `simulate` directives.
+    ALLOW_SIMULATE: 'true',
     ...(opts.outageFile ? { OFFLINE_RUNTIME_OUTAGE_FILE: opts.outageFile } : {}),
     ...opts.extra,
   };
@@ -186,12 +188,12 @@ export interface Reply {
 export async function request(
   base: string,
   path: string,
-  opts: { method?: string; body?: unknown; timeoutMs?: number } = {},
+  opts: { method?: string; body?: unknown; timeoutMs?: number; headers?: Record<string, string> } = {},
 ): Promise<Reply> {
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   const res = await fetch(`${base}${path}`, {
     method: opts.method ?? (payload === undefined ? 'GET' : 'POST'),
-    headers: payload === undefined ? {} : { 'content-type': 'application/json' },
+    headers: { ...(payload === undefined ? {} : { 'content-type': 'application/json' }), ...opts.headers },
     body: payload,
     signal: AbortSignal.timeout(opts.timeoutMs ?? 70_000),
   });

@@ -5,7 +5,8 @@ import { loadRegistry } from '../../src/storage/registry-file';
 import { DEFAULT_REGISTRY, matchAgentType, Registry } from '../../src/shared/registry';
 import { parseStoredAgentType } from '../../src/shared/agent-type';
 
-const check = (body: unknown, maxTasks = 100) => checkPlan(body, DEFAULT_REGISTRY, { maxTasks }, () => 'generated');
+const check = (body: unknown, maxTasks = 100) =>
+  checkPlan(body, DEFAULT_REGISTRY, { maxTasks, allowSimulate: true }, () => 'generated');
 const messages = (body: unknown): string[] => {
   const r = check(body);
   if (r.ok) throw new Error('expected the plan to be rejected');

@@ -200,6 +200,84 @@ describe('PoolState policy (pure)', () => {
     });
   });
 
+  describe('fair share between tenants', () => {
+    const lease = (id: string, tenant: string, count: number) => req(id, { tenant, count, planId: `plan-${tenant}` });
+
+    test("a tenant's big lease queued first does not hold back another tenant's small one", () => {
+      const p = pool(4, [['a', 4]]);
+      p.request(lease('big', 'team-a', 2_000));
+      p.request(lease('small', 'team-b', 3));
+      // Four instances, in turn: each next one to the tenant holding fewest.
+      expect(served(p.schedule(t0))).toEqual(['big#0 -> a-1', 'small#0 -> a-2', 'big#1 -> a-3', 'small#1 -> a-4']);
+      // A freed instance goes to the tenant holding fewer, whoever queued first: team-a (1 against 2) ...
+      done(p, 'big#0', 'a-1');
+      expect(served(p.schedule(t0))).toEqual(['big#2 -> a-1']);
+      // ... then team-b (1 against 2), though team-a's lease has 1,997 more waiting ahead of it.
+      done(p, 'small#0', 'a-2');
+      expect(served(p.schedule(t0))).toEqual(['small#2 -> a-2']);
+    });
+
+    test('with fair share off, the earlier request is served first, whoever asked', () => {
+      const p = new PoolState(
+        { maxAgents: 4, quarantineAfter: 3, sweepIntervalSeconds: 60, historyLimit: 5_000, fairShare: false },
+        [AgentType.parse({ name: 'a', capabilities: ['work'], maxInstances: 4 })],
+      );
+      p.request(lease('big', 'team-a', 2_000));
+      p.request(lease('small', 'team-b', 3));
+      expect(served(p.schedule(t0))).toEqual(['big#0 -> a-1', 'big#1 -> a-2', 'big#2 -> a-3', 'big#3 -> a-4']);
+    });
+
+    test('priority still comes first: a higher-priority request is served before any tenant turn', () => {
+      const p = pool(2, [['a', 2]]);
+      p.request(lease('b-low', 'team-b', 2));
+      p.request(req('a-high', { tenant: 'team-a', priority: 5, count: 2 }));
+      expect(served(p.schedule(t0))).toEqual(['a-high#0 -> a-1', 'a-high#1 -> a-2']);
+    });
+
+    test('a lease over its share is asked to give instances back while another tenant waits, once', () => {
+      const p = pool(4, [['a', 4]]);
+      p.request(req('p/lease-0', { tenant: 'team-a', count: 2_000, holder: 'plan-a' }));
+      expect(p.schedule(t0)).toHaveLength(4); // team-a holds all four: nobody else asked
+      expect(p.yields()).toEqual([]);
+      p.request(req('q/lease-0', { tenant: 'team-b', count: 3, holder: 'plan-b' }));
+      expect(p.schedule(t0)).toEqual([]);
+      // Two tenants: a share of 2 each. team-b waits for 3, lacks 2 of its share: plan-a gives 2 back.
+      expect(p.yields()).toEqual([{ holder: 'plan-a', count: 2 }]);
+      expect(p.yields()).toEqual([]); // asked already
+      done(p, 'p/lease-0#0', 'a-1');
+      expect(served(p.schedule(t0))).toEqual(['q/lease-0#0 -> a-1']);
+      expect(p.yields()).toEqual([]); // plan-a still owes one
+      done(p, 'p/lease-0#1', 'a-2');
+      expect(served(p.schedule(t0))).toEqual(['q/lease-0#1 -> a-2']);
+      expect(p.yields()).toEqual([]); // team-b has its share
+    });
+
+    test('with one tenant, or fair share off, nothing is asked back', () => {
+      const one = pool(2, [['a', 2]]);
+      one.request(req('p/lease-0', { count: 10, holder: 'plan-1' }));
+      one.schedule(t0);
+      one.request(req('q/lease-0', { count: 10, holder: 'plan-2' }));
+      one.schedule(t0);
+      expect(one.yields()).toEqual([]);
+      const off = new PoolState(
+        { maxAgents: 2, quarantineAfter: 3, sweepIntervalSeconds: 60, historyLimit: 5_000, fairShare: false },
+        [AgentType.parse({ name: 'a', capabilities: ['work'], maxInstances: 2 })],
+      );
+      off.request(req('p/lease-0', { tenant: 'team-a', count: 10, holder: 'plan-a' }));
+      off.schedule(t0);
+      off.request(req('q/lease-0', { tenant: 'team-b', count: 1, holder: 'plan-b' }));
+      off.schedule(t0);
+      expect(off.yields()).toEqual([]);
+    });
+
+    test('requests without a tenant (plans from before tenants) are one tenant, served in arrival order', () => {
+      const p = pool(3, [['a', 3]]);
+      p.request(req('one', { count: 2 }));
+      p.request(req('two'));
+      expect(served(p.schedule(t0))).toEqual(['one#0 -> a-1', 'one#1 -> a-2', 'two -> a-3']);
+    });
+  });
+
   describe('caps', () => {
     test('a type never has more than its maxInstances; the rest wait in the queue', () => {
       const p = pool(10, [['a', 2]]);

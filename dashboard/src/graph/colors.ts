@@ -14,6 +14,9 @@ export const STATE_COLORS: Record<string, string> = {
   skipped: '#94a3b8',
   cancelled: '#64748b',
   terminated: '#334155',
+  // A schedule's state (the Schedules page).
+  active: '#22c55e',
+  paused: '#f59e0b',
 };
 
 export const colorOf = (state: string): string => STATE_COLORS[state] ?? '#e5e7eb';

@@ -1,4 +1,4 @@
-import { memoryEntries } from '../../shared/agent';
+import { memoryEntries, recallFor } from '../../shared/agent';
 import type { AgentType } from '../../shared/agent-type';
 import type { ExecuteContext, StepContext } from '../types';
 import { DELEGATE_TOOL } from './delegate';
@@ -24,7 +24,7 @@ export function systemPrompt(type: AgentType, ctx: StepContext): string {
       `You are ${ctx.agentId}, a ${type.name} agent (${type.description || type.capabilities.join(', ')}).`,
     `You work on task "${ctx.taskId}" of plan "${ctx.planId}" as one agent of a multi-agent system.`,
   ];
-  const memory = memoryEntries(ctx.memory);
+  const memory = recallFor(memoryEntries(ctx.memory), ctx.tenant);
   if (memory.length > 0) {
     parts.push(`What you remember from earlier tasks:\n${memory.map((m) => `- ${m.note}`).join('\n')}`);
   }

@@ -25,7 +25,7 @@ import type { Registry } from '../../shared/registry';
 import type { Principal } from '../auth';
 import { ApiError } from '../errors';
 import type { EventStreams } from '../events/event-streams';
-import type { PlanServices, Submitted } from '../plans';
+import { spansTenants, tenantOf, type PlanServices, type Submitted } from '../plans';
 import { answerOf, busMessageOf, planIdOf, planOf } from './message-as-plan';
 import { FINAL_A2A_STATES, isInterrupting, planAsTask, waitingTasks } from './plan-as-task';
 import { PlanWakeups } from './plan-follower';
@@ -113,16 +113,28 @@ export class PlanAgent implements A2ARequestHandler {
     return planAsTask(view, result);
   }
 
-  getTask(params: GetTaskRequest): Promise<Task> {
+  /** A task of another tenant is no task (as for the plans API): TaskNotFound. */
+  private async visible(planId: string, context: ServerCallContext): Promise<void> {
+    await this.deps.plans.gate.check(planId, principalOf(context)).catch(rethrow());
+  }
+
+  async getTask(params: GetTaskRequest, context: ServerCallContext): Promise<Task> {
+    await this.visible(params.id, context);
     return this.task(params.id);
   }
 
-  async listTasks(params: ListTasksRequest): Promise<ListTasksResponse> {
+  async listTasks(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
+    const who = principalOf(context);
+    const tenant = spansTenants(who) ? undefined : tenantOf(who);
     const pageSize = Math.min(Math.max(params.pageSize ?? DEFAULT_PAGE, 1), MAX_PAGE);
     const offset = /^\d+$/.test(params.pageToken) ? Number(params.pageToken) : 0;
     const state = params.status ? params.status : undefined;
     const statuses = state === undefined ? [undefined] : (STATUSES_OF[state] ?? []);
-    const rows = (await Promise.all(statuses.map((s) => this.deps.plans.views.list(s, offset + pageSize + 1))))
+    const rows = (
+      await Promise.all(
+        statuses.map((s) => this.deps.plans.views.list({ ...(s ? { status: s } : {}) }, offset + pageSize + 1, tenant)),
+      )
+    )
       .flat()
       .sort((a, b) => b.startedAt.localeCompare(a.startedAt))
       .filter((p) => !params.contextId || p.planId === params.contextId);
@@ -140,12 +152,13 @@ export class PlanAgent implements A2ARequestHandler {
 
   async cancelTask(params: CancelTaskRequest, context: ServerCallContext): Promise<Task> {
     const planId = params.id;
+    await this.visible(planId, context);
     await this.deps.plans.control
       .cancel(planId, 'cancelled over A2A')
       .catch(rethrow((m) => new TaskNotCancelableError(m)));
     const deadline = Date.now() + CANCEL_WAIT_MS;
     let last = await this.task(planId);
-    for await (const task of this.follow(planId, goneOf(context), () => Date.now() > deadline)) {
+    for await (const task of this.follow(planId, context, () => Date.now() > deadline)) {
       last = task;
       if (FINAL_A2A_STATES.includes(task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) break;
     }
@@ -156,7 +169,7 @@ export class PlanAgent implements A2ARequestHandler {
     const planId = await this.accept(params, context);
     if (params.configuration?.returnImmediately) return this.task(planId);
     let last: Task | undefined;
-    for await (const task of this.follow(planId, goneOf(context))) {
+    for await (const task of this.follow(planId, context)) {
       last = task;
       if (isInterrupting(task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED)) break;
     }
@@ -165,14 +178,15 @@ export class PlanAgent implements A2ARequestHandler {
 
   async *sendMessageStream(params: SendMessageRequest, context: ServerCallContext): AsyncGenerator<StreamResponse> {
     const planId = await this.accept(params, context);
-    yield* this.stream(planId, isInterrupting, goneOf(context));
+    yield* this.stream(planId, isInterrupting, context);
   }
 
   async *resubscribe(params: SubscribeToTaskRequest, context: ServerCallContext): AsyncGenerator<StreamResponse> {
+    await this.visible(params.id, context);
     const first = await this.task(params.id);
     if (FINAL_A2A_STATES.includes(first.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED))
       throw new UnsupportedOperationError(`task "${params.id}" has ended: nothing more will come`);
-    yield* this.stream(params.id, (s) => FINAL_A2A_STATES.includes(s), goneOf(context));
+    yield* this.stream(params.id, (s) => FINAL_A2A_STATES.includes(s), context);
   }
 
   createTaskPushNotificationConfig(): Promise<never> {
@@ -196,6 +210,7 @@ export class PlanAgent implements A2ARequestHandler {
     const { message } = params;
     if (!message || !message.messageId) throw new RequestMalformedError('the request has no message (or no messageId)');
     if (message.taskId) {
+      await this.visible(message.taskId, context);
       await this.answer(message.taskId, message);
       return message.taskId;
     }
@@ -229,11 +244,12 @@ export class PlanAgent implements A2ARequestHandler {
    */
   private async *follow(
     planId: string,
-    gone: AbortSignal | undefined,
+    context: ServerCallContext,
     stop: () => boolean = () => false,
   ): AsyncGenerator<Task> {
+    const gone = goneOf(context);
     const wakeups = new PlanWakeups();
-    await this.deps.events.followPlan(planId, wakeups).catch(rethrow());
+    await this.deps.events.followPlan(planId, tenantOf(principalOf(context)), wakeups).catch(rethrow());
     const leave = () => wakeups.close();
     gone?.addEventListener('abort', leave);
     try {
@@ -241,7 +257,7 @@ export class PlanAgent implements A2ARequestHandler {
       for (;;) {
         const ended = wakeups.closed;
         const task = await this.task(planId);
-        const key = JSON.stringify([task.status?.state, task.status?.message?.messageId]);
+        const key = JSON.stringify([task.status?.state, task.status?.message?.parts]);
         if (key !== told) {
           told = key;
           yield task;
@@ -265,10 +281,10 @@ export class PlanAgent implements A2ARequestHandler {
   private async *stream(
     planId: string,
     until: (state: TaskState) => boolean,
-    gone: AbortSignal | undefined,
+    context: ServerCallContext,
   ): AsyncGenerator<StreamResponse> {
     let first = true;
-    for await (const task of this.follow(planId, gone)) {
+    for await (const task of this.follow(planId, context)) {
       const state = task.status?.state ?? TaskState.TASK_STATE_UNSPECIFIED;
       if (first) {
         first = false;

@@ -10,6 +10,7 @@ import type { Logger } from '../../observability/logger';
 import { taskWorkflowId } from '../../shared/ids';
 import { taskStatusQuery } from '../../workflows/messages';
 import { temporalRpc, type Rpc } from '../temporal-rpc';
+import { ApiError } from '../errors';
 import type { AgentService } from '../agent-service';
 import { EventFeed, type FeedSource, type FeedSubscriber } from './event-feed';
 import { PlanEventSource } from './plan-events';
@@ -36,6 +37,8 @@ export interface EventStreamDeps {
 export class EventStreams {
   private readonly feeds = new Map<string, EventFeed>();
   private readonly lingering = new Map<string, NodeJS.Timeout>();
+  /** Streams open per tenant (TENANT_MAX_EVENT_STREAMS). */
+  private readonly openByTenant = new Map<string, number>();
   private modelTypes?: { at: number; types: Promise<ReadonlySet<string>> };
   private closed = false;
 
@@ -85,7 +88,33 @@ export class EventStreams {
     this.lingering.set(key, timer);
   }
 
-  private async serve(req: Request, res: Response, key: string, source: () => FeedSource): Promise<void> {
+  /** A 429 naming the limit when `tenant` has its streams open; else counts this one until its response closes. */
+  private hold(tenant: string, onClose: (fn: () => void) => void): void {
+    const max = this.deps.config.TENANT_MAX_EVENT_STREAMS;
+    const open = this.openByTenant.get(tenant) ?? 0;
+    if (max > 0 && open >= max)
+      throw new ApiError(
+        'RATE_LIMITED',
+        `the tenant "${tenant}" has ${open} event streams open; its limit is ${max} (TENANT_MAX_EVENT_STREAMS): close one first`,
+        undefined,
+        5,
+      );
+    this.openByTenant.set(tenant, open + 1);
+    onClose(() => {
+      const left = (this.openByTenant.get(tenant) ?? 1) - 1;
+      if (left > 0) this.openByTenant.set(tenant, left);
+      else this.openByTenant.delete(tenant);
+    });
+  }
+
+  private async serve(
+    req: Request,
+    res: Response,
+    key: string,
+    tenant: string,
+    source: () => FeedSource,
+  ): Promise<void> {
+    this.hold(tenant, (fn) => res.once('close', fn));
     const feed = this.feed(key, source);
     try {
       await feed.ready();
@@ -117,20 +146,23 @@ export class EventStreams {
     });
   }
 
-  plan(req: Request, res: Response, planId: string): Promise<void> {
-    return this.serve(req, res, `plan:${planId}`, () => this.planSource(planId));
+  plan(req: Request, res: Response, planId: string, tenant: string): Promise<void> {
+    return this.serve(req, res, `plan:${planId}`, tenant, () => this.planSource(planId));
   }
 
   /**
    * The same plan feed for a subscriber inside the API (the A2A bindings' streams): a `snapshot` first, then the plan's
-   * events, until `end` or the subscriber closes. Throws as GET /v1/plans/:planId/events answers (404, 503).
+   * events, until `end` or the subscriber closes. Counts as one of `tenant`'s streams while it is open. Throws as
+   * GET /v1/plans/:planId/events answers (404, 429, 503).
    */
-  async followPlan(planId: string, subscriber: FeedSubscriber): Promise<void> {
+  async followPlan(planId: string, tenant: string, subscriber: FeedSubscriber): Promise<void> {
+    this.hold(tenant, (fn) => subscriber.onClose(fn));
     const key = `plan:${planId}`;
     const feed = this.feed(key, () => this.planSource(planId));
     try {
       await feed.ready();
     } catch (err) {
+      subscriber.close();
       if (feed.subscriberCount === 0 && this.feeds.get(key) === feed) this.feeds.delete(key);
       throw err;
     }
@@ -139,8 +171,8 @@ export class EventStreams {
     if (feed.subscriberCount === 0) this.linger(key, feed);
   }
 
-  pool(req: Request, res: Response): Promise<void> {
-    return this.serve(req, res, 'pool', () => new PoolEventSource(() => this.deps.agents.agents()));
+  pool(req: Request, res: Response, tenant: string): Promise<void> {
+    return this.serve(req, res, 'pool', tenant, () => new PoolEventSource(() => this.deps.agents.agents()));
   }
 
   /** Subscribers and feeds now (tests, metrics). */

@@ -13,6 +13,7 @@ import {
   taskInputUpdate,
 } from '../../workflows/messages';
 import { ApiError } from '../errors';
+import { MessageTooLarge, packMessageBody } from '../../storage/message-bodies';
 import { statusOf, type PlanLookup } from './plan-lookup';
 import type { PlanViews } from './plan-views';
 import { findTask } from './tasks';
@@ -59,11 +60,19 @@ export class PlanControl {
     msg: { id?: string; from?: string; to: string; body: unknown },
   ): Promise<AgentMail> {
     const handle = await this.runningHandle(planId, 'send a message');
+    let body: unknown;
+    try {
+      body = await packMessageBody(msg.body, this.lookup.claimCheck, this.lookup.config.MESSAGE_MAX_BYTES);
+    } catch (err) {
+      if (err instanceof MessageTooLarge)
+        throw new ApiError('PAYLOAD_TOO_LARGE', `${err.message}: send a reference to the data instead`);
+      throw err;
+    }
     const message: AgentMail = {
       id: msg.id ?? randomUUID(),
       from: msg.from ?? 'api',
       to: msg.to,
-      body: msg.body,
+      body,
       sentAt: new Date().toISOString(),
     };
     await this.lookup.rpc(() => handle.signal(agentMessageSignal, message));

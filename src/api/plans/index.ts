@@ -13,13 +13,18 @@ import { PlanViews } from './plan-views';
 import { PlanResults } from './results';
 import { PlanSubmission } from './submission';
 import { TaskViews } from './task-views';
+import { TenantGate } from './tenant-gate';
 
 export interface PlanServices {
+  /** What they share; schedules (api/schedules) reach Temporal with it too. */
+  lookup: PlanLookup;
   submission: PlanSubmission;
   views: PlanViews;
   tasks: TaskViews;
   results: PlanResults;
   control: PlanControl;
+  /** Every route naming a plan asks it first: another tenant's plan is no plan (404). */
+  gate: TenantGate;
 }
 
 /**
@@ -35,13 +40,16 @@ export function planServices(
   const lookup = new PlanLookup(client, config);
   const views = new PlanViews(lookup);
   return {
+    lookup,
     submission: new PlanSubmission(lookup, registry, fallback),
     views,
     tasks: new TaskViews(lookup, views),
     results: new PlanResults(lookup),
     control: new PlanControl(lookup, views),
+    gate: new TenantGate(lookup),
   };
 }
 
 export type { PreparedPlan, SubmitAnswer, Submitted } from './submission';
 export type { PlanStatusView } from './plan-views';
+export { spansTenants, tenantOf } from './tenant-gate';

@@ -1,7 +1,14 @@
 import { WorkflowNotFoundError, type Client, type WorkflowExecutionDescription } from '@temporalio/client';
 import type { Config } from '../../config';
-import { claimCheckOf } from '../../storage/blob-store';
-import { resolveOutput, resolveOutputs, taskResultReader, type OutputSources } from '../../storage/output-refs';
+import { claimCheckOf, type ClaimCheck } from '../../storage/blob-store';
+import {
+  resolveOutput,
+  resolveOutputs,
+  scopedSources,
+  taskResultReader,
+  type OutputSources,
+} from '../../storage/output-refs';
+import { planTenant } from './tenant-gate';
 import { taskResultRef } from '../../shared/claim-check';
 import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
 import type { PlanLinks, PlanStatus } from '../../shared/plan';
@@ -40,13 +47,16 @@ export class PlanLookup {
   readonly rpc: Rpc;
   /** Where referenced outputs are read from: task workflows' results (each call within the API's deadline), blobs. */
   private readonly outputs: OutputSources;
+  /** The blob store the workers share (large message bodies go there). */
+  readonly claimCheck: ClaimCheck;
 
   constructor(
     readonly client: Client,
     readonly config: Config,
   ) {
     this.rpc = temporalRpc(client, config.TEMPORAL_RPC_TIMEOUT_MS);
-    this.outputs = { taskResult: taskResultReader(client, this.rpc), claimCheck: claimCheckOf(config) };
+    this.claimCheck = claimCheckOf(config);
+    this.outputs = { taskResult: taskResultReader(client, this.rpc), claimCheck: this.claimCheck };
   }
 
   handle(planId: string) {
@@ -96,13 +106,19 @@ export class PlanLookup {
    * workflow for a task that ran inline there.
    */
   async taskOutput(planId: string, taskId: string, inline = false): Promise<unknown> {
-    if (!inline) return resolveOutput(taskResultRef(planId, taskId), this.outputs);
+    const from = await this.sourcesFor(planId);
+    if (!inline) return resolveOutput(taskResultRef(planId, taskId), from);
     const output = await this.rpc(() => this.handle(planId).query(inlineTaskOutputQuery, taskId));
-    return resolveOutput(output, this.outputs);
+    return resolveOutput(output, from);
   }
 
   /** A plan's outputs with references and claim checks resolved, fifty at a time. */
-  resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return resolveOutputs(outputs, this.outputs, 50);
+  async resolveOutputs(planId: string, outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
+    return resolveOutputs(outputs, await this.sourcesFor(planId), 50);
+  }
+
+  /** Where a plan's references are read from: only its own tasks' outputs, or those of its tenant's other plans. */
+  private async sourcesFor(planId: string) {
+    return scopedSources(this.outputs, { planId, tenant: planTenant(await this.describe(planId)) });
   }
 }

@@ -1,9 +1,11 @@
 import { FINAL_TASK_STATES, type TaskView } from '../../shared/task';
 import { PLAN_STATUSES, type PlanLinks, type PlanStatus, type PlanSummary, type PlanView } from '../../shared/plan';
 import type { MailLogEntry } from '../../shared/agent-mail';
-import { PlanIdKey } from '../../shared/search-attributes';
+import { planIdOfWorkflowId } from '../../shared/ids';
+import { PlanIdKey, ScheduleKey } from '../../shared/search-attributes';
 import { planMessagesQuery, planProgressQuery, planStatusQuery } from '../../workflows/messages';
 import { statusOf, type PlanLookup } from './plan-lookup';
+import { tenantFilter } from './tenant-gate';
 
 /** A plan's view as GET /v1/plans/:planId shows it. */
 export type PlanStatusView = PlanView & { links: PlanLinks };
@@ -69,17 +71,32 @@ export class PlanViews {
     return this.lookup.rpc(() => this.lookup.handle(planId).query(planMessagesQuery));
   }
 
-  async list(status: PlanStatus | undefined, limit: number): Promise<PlanSummary[]> {
-    const query = `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew'${status ? ` AND PlanStatus = '${status}'` : ''}`;
+  /**
+   * Recent plans, newest first: of one tenant, or (`tenant` undefined: an admin, or an API without keys) of all;
+   * `schedule`: only the plans that schedule started (its id is checked: ids have no quotes).
+   */
+  async list(
+    filter: { status?: PlanStatus; schedule?: string },
+    limit: number,
+    tenant?: string,
+  ): Promise<PlanSummary[]> {
+    const { status, schedule } = filter;
+    const query =
+      `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew'` +
+      (status ? ` AND PlanStatus = '${status}'` : '') +
+      (schedule ? ` AND ${ScheduleKey.name} = '${schedule}'` : '') +
+      (tenant !== undefined ? ` AND ${tenantFilter(tenant)}` : '');
     const plans: PlanSummary[] = [];
     await this.lookup.rpc(async () => {
       for await (const wf of this.lookup.client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {
-        const planId = wf.typedSearchAttributes.get(PlanIdKey) ?? wf.workflowId.replace(/^plan-/, '');
+        const planId = wf.typedSearchAttributes.get(PlanIdKey) ?? planIdOfWorkflowId(wf.workflowId);
+        const from = wf.typedSearchAttributes.get(ScheduleKey);
         plans.push({
           planId,
           workflowId: wf.workflowId,
           ...(typeof wf.memo?.name === 'string' ? { name: wf.memo.name } : {}),
           status: statusOf(wf),
+          ...(from ? { schedule: from } : {}),
           startedAt: wf.startTime.toISOString(),
           closedAt: wf.closeTime?.toISOString() ?? null,
         });

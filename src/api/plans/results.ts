@@ -17,7 +17,7 @@ export class PlanResults {
     if (!result) return result;
     // Outputs of big plans are kept by reference in their task workflows' results, and large outputs are claim checks:
     // read them, a few at a time.
-    result.outputs = await this.lookup.resolveOutputs(result.outputs);
+    result.outputs = await this.lookup.resolveOutputs(planId, result.outputs);
     // Sub-agents' results are part of the plan's too. Flat plans skip this: their outputs and errors are all there is,
     // and the status query it takes would add a replay of the closed plan to every result.
     if (!result.nested) return result;

@@ -5,17 +5,20 @@ import {
   WorkflowNotFoundError,
   type WorkflowExecutionDescription,
 } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import { executionSettings } from '../../config';
 import { planWorkflowId } from '../../shared/ids';
 import { checkPlan } from '../../shared/plan-check';
 import { compactPlan, type CompactPlan } from '../../shared/plan-codec';
-import type { PlanLinks, PlanSpec, PlanStatus } from '../../shared/plan';
+import type { PlanLinks, PlanSpec, PlanStatus, PlanWorkflowInput } from '../../shared/plan';
 import type { Registry } from '../../shared/registry';
-import { PlanIdKey, PlanStatusKey, SubmitterKey } from '../../shared/search-attributes';
+import { PlanIdKey, PlanStatusKey, SubmitterKey, TenantKey } from '../../shared/search-attributes';
 import { TASK_DEFAULTS } from '../../shared/task';
 import type { planWorkflow } from '../../workflows/plan';
+import type { Principal } from '../auth';
 import { ApiError, isTemporalUnavailable } from '../errors';
 import { statusOf, type PlanLookup } from './plan-lookup';
+import { planTenant, tenantOf } from './tenant-gate';
 
 /** Leaves room under Temporal's 2 MB payload limit for the rest of the workflow input. */
 const MAX_PLAN_PAYLOAD = 1_500_000;
@@ -34,6 +37,8 @@ export interface PreparedPlan {
   /** The body named the plan's id (a resubmission can then name an existing plan). */
   idGiven: boolean;
   bodyHash: string;
+  /** Tasks declared at every depth: what the tenant's tasks-in-flight limit counts. */
+  taskCount: number;
 }
 
 export interface Submitted {
@@ -51,6 +56,17 @@ function canonical(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
   }
   return JSON.stringify(value) ?? 'null';
+}
+
+/** The hash of a request body: the same body with keys in another order hashes the same (resubmissions). */
+export const bodyHashOf = (body: unknown): string => createHash('sha256').update(canonical(body)).digest('hex');
+
+/** Tasks at every depth of a plan (declared subtasks included). */
+function countTasks(tasks: readonly { subtasks?: readonly unknown[] }[]): number {
+  return tasks.reduce(
+    (n, t) => n + 1 + (t.subtasks ? countTasks(t.subtasks as { subtasks?: readonly unknown[] }[]) : 0),
+    0,
+  );
 }
 
 /** POST /v1/plans: checks a plan, starts its workflow, or answers for the plan a resubmission names. */
@@ -72,7 +88,12 @@ export class PlanSubmission {
       throw err;
     });
     const { config } = this.lookup;
-    const checked = checkPlan(body, registry, { maxTasks: config.PLAN_MAX_TASKS }, () => randomUUID());
+    const checked = checkPlan(
+      body,
+      registry,
+      { maxTasks: config.PLAN_MAX_TASKS, allowSimulate: config.ALLOW_SIMULATE },
+      () => randomUUID(),
+    );
     if (!checked.ok) {
       const first = checked.issues[0];
       const more = checked.issues.length > 1 ? ` (and ${checked.issues.length - 1} more)` : '';
@@ -95,42 +116,67 @@ export class PlanSubmission {
       plan,
       compact,
       idGiven: typeof body === 'object' && body !== null && (body as { id?: unknown }).id !== undefined,
-      bodyHash: createHash('sha256').update(canonical(body)).digest('hex'),
+      bodyHash: bodyHashOf(body),
+      taskCount: countTasks(plan.tasks),
+    };
+  }
+
+  /**
+   * How a prepared plan's workflow starts: its id, input (the compact plan and the settings the API stamps), search
+   * attributes, memo, fairness key and summary. The one builder of them: a submission starts with it, a schedule's
+   * action is made of it (api/schedules). `who`: the request's principal: the key's name is stamped as the Submitter
+   * search attribute (quotas count by it), its tenant as the Tenant search attribute, in the memo and in the settings.
+   */
+  startOptions(prepared: PreparedPlan, who: Principal | undefined) {
+    const { plan, compact, bodyHash } = prepared;
+    const { config } = this.lookup;
+    const count = plan.tasks.length;
+    const tenant = tenantOf(who);
+    const input: PlanWorkflowInput = { plan: compact, settings: { ...executionSettings(config), tenant } };
+    return {
+      workflowId: planWorkflowId(plan.id),
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      args: [input] as [PlanWorkflowInput],
+      typedSearchAttributes: [
+        { key: PlanIdKey, value: plan.id },
+        { key: PlanStatusKey, value: 'running' },
+        { key: TenantKey, value: tenant },
+        ...(who ? [{ key: SubmitterKey, value: who.name }] : []),
+      ] satisfies SearchAttributePair[],
+      memo: { bodyHash, tenant, tasks: prepared.taskCount, ...(plan.name ? { name: plan.name } : {}) },
+      // Every task queue task of the plan (its own, its task workflows', their steps') inherits the fairness key.
+      ...(config.FAIR_SHARE ? { priority: { fairnessKey: tenant } } : {}),
+      staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
     };
   }
 
   /**
    * Starts a prepared plan; an existing plan with the same id and body answers as it is (`created: false`), one with
-   * another body is a 409. `submitter`: the API key's name, stamped as the Submitter search attribute (quotas count by it).
+   * another body (or another tenant's) is a 409. `who`: the request's principal (startOptions).
    */
-  async start(prepared: PreparedPlan, submitter?: string): Promise<Submitted> {
-    const { plan, compact, bodyHash } = prepared;
-    const { client, config, rpc } = this.lookup;
-    const workflowId = planWorkflowId(plan.id);
-    const count = plan.tasks.length;
+  async start(prepared: PreparedPlan, who: Principal | undefined): Promise<Submitted> {
+    const { plan } = prepared;
+    const { client, rpc } = this.lookup;
+    const options = this.startOptions(prepared, who);
     try {
       await rpc(() =>
         client.workflow.start<typeof planWorkflow>('planWorkflow', {
-          workflowId,
-          taskQueue: config.TEMPORAL_TASK_QUEUE,
-          args: [{ plan: compact, settings: executionSettings(config) }],
+          ...options,
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: [
-            { key: PlanIdKey, value: plan.id },
-            { key: PlanStatusKey, value: 'running' },
-            ...(submitter ? [{ key: SubmitterKey, value: submitter }] : []),
-          ],
-          memo: { bodyHash, ...(plan.name ? { name: plan.name } : {}) },
-          staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
         }),
       );
       return {
         created: true,
-        answer: { planId: plan.id, workflowId, status: 'running', links: this.lookup.links(plan.id) },
+        answer: {
+          planId: plan.id,
+          workflowId: options.workflowId,
+          status: 'running',
+          links: this.lookup.links(plan.id),
+        },
       };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const known = await this.existing(prepared);
+      const known = await this.existing(prepared, who);
       if (!known) throw err;
       return known;
     }
@@ -140,7 +186,7 @@ export class PlanSubmission {
    * The plan a resubmission names, when it exists with the same body (`created: false`); a 409 when it exists with
    * another body; undefined when there is none (or the body gave no id, so it names none).
    */
-  async existing(prepared: PreparedPlan): Promise<Submitted | undefined> {
+  async existing(prepared: PreparedPlan, who: Principal | undefined): Promise<Submitted | undefined> {
     if (!prepared.idGiven) return undefined;
     const { plan, bodyHash } = prepared;
     const workflowId = planWorkflowId(plan.id);
@@ -151,7 +197,8 @@ export class PlanSubmission {
       if (err instanceof WorkflowNotFoundError) return undefined;
       throw err;
     }
-    if (desc.memo?.bodyHash !== bodyHash) {
+    // Another tenant's plan of that id answers as one with another body: nothing says whose it is.
+    if (desc.memo?.bodyHash !== bodyHash || planTenant(desc) !== tenantOf(who)) {
       throw new ApiError('CONFLICT', `plan "${plan.id}" already exists with a different body`);
     }
     return {
