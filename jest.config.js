@@ -1,4 +1,12 @@
-const transform = { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] };
+/**
+ * TypeScript, plus `jose`: @a2a-js/sdk's CommonJS build requires it, and it ships only ES modules, which Node 20 loads
+ * by require(esm) but Jest's module system cannot; ts-jest compiles its files to CommonJS instead.
+ */
+const transform = {
+  '^.+\\.ts$': ['ts-jest', { isolatedModules: true }],
+  '/node_modules/jose/.+\\.js$': ['ts-jest', { isolatedModules: true, tsconfig: { allowJs: true } }],
+};
+const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
 
 /**
  * Two projects. `unit`: the pure suites in test/unit/, no Temporal server, no bundle, no dashboard build (`npm run
@@ -15,6 +23,7 @@ module.exports = {
       roots: ['<rootDir>/test/unit'],
       testMatch: ['**/*.test.ts'],
       transform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'integration',
@@ -22,6 +31,7 @@ module.exports = {
       roots: ['<rootDir>/test'],
       testMatch: ['<rootDir>/test/*.test.ts'],
       transform,
+      transformIgnorePatterns,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
     },

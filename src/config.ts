@@ -42,13 +42,15 @@ export const ConfigSchema = z.object({
   /** Paths answered without a key, comma-separated. */
   API_PUBLIC_PATHS: z
     .string()
-    .default('/healthz,/readyz')
+    .default('/healthz,/readyz,/.well-known/agent-card.json')
     .transform((v) =>
       v
         .split(',')
         .map((p) => p.trim())
         .filter(Boolean),
     ),
+  /** The URL A2A clients reach the API at, for the Agent Card's bindings; default: the address each request came to. */
+  A2A_PUBLIC_URL: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
   /** Requests a minute per key (per client address without keys); 0 = no limit. A key's own setting wins. */
   API_RATE_LIMIT_PER_MINUTE: int(600, 0, 1_000_000),
   /** Running plans per key; 0 = no limit. A key's own setting wins. Needs keys (counted by the Submitter attribute). */

@@ -5,6 +5,7 @@ import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporal
 import { createActivities, type ActivityDeps } from './activities';
 import { ModelRuntime, ProviderLimiter, StreamPacer, type ProviderCallStats } from './activities/model';
 import { OfflineRuntime } from './activities/offline-runtime';
+import { RemoteAgentRuntime } from './activities/a2a/remote-agent';
 import { AgentToolRunner, McpConnections } from './activities/tools';
 import type { AiRuntime } from './activities/types';
 import { claimCheckOf, type ClaimCheck } from './storage/blob-store';
@@ -116,6 +117,9 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
   };
 
 /** Defaults of the settings a caller of buildDeps may leave out: ConfigSchema's own, not copies. */
+/** How often a remote A2A task is read while it runs, when its agent does not stream. */
+const REMOTE_POLL_MS = 1_000;
+
 const DEFAULTS = ConfigSchema.pick({
   MODEL_MAX_CONCURRENCY: true,
   MODEL_REQUESTS_PER_MINUTE: true,
@@ -163,6 +167,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
       ),
   );
   const models = new Map<string, ModelRuntime>();
+  const remotes = new Map<string, RemoteAgentRuntime>();
   // One pacer for every model this worker streams from: the heartbeat budget is the worker's.
   const streamPacer = new StreamPacer(
     config.MODEL_STREAM_INTERVAL_MS ?? DEFAULTS.MODEL_STREAM_INTERVAL_MS,
@@ -183,6 +188,11 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
       }
       if (type.runtime.provider === 'offline') return offline;
       const key = JSON.stringify(type);
+      if (type.runtime.provider === 'a2a') {
+        let agent = remotes.get(key);
+        if (!agent) remotes.set(key, (agent = new RemoteAgentRuntime(type, { env, pollMs: REMOTE_POLL_MS })));
+        return agent;
+      }
       let model = models.get(key);
       if (!model) {
         model = new ModelRuntime(type, {

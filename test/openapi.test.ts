@@ -6,6 +6,7 @@ import { silentLogger } from '../src/observability/logger';
 import { errorHandler } from '../src/api/errors';
 import { renderApiDocs } from '../src/api/api-docs';
 import { buildOpenApiDocument } from '../src/api/openapi';
+import { openApiPathOf } from '../src/api/route-spec';
 import { ROUTE_LIST, ROUTES, scopeOf, type OperationId } from '../src/api/routes';
 import { startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
 
@@ -48,7 +49,7 @@ describe('the OpenAPI document', () => {
     );
     expect(ops).toHaveLength(ROUTE_LIST.length);
     expect(ops.sort()).toEqual(
-      ROUTE_LIST.map((r) => `${r.method.toUpperCase()} ${r.path.replace(/:(\w+)/g, '{$1}')} ${r.scope}`).sort(),
+      ROUTE_LIST.map((r) => `${r.method.toUpperCase()} ${openApiPathOf(r.path)} ${r.scope}`).sort(),
     );
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
       for (const op of Object.values(methods)) {
@@ -88,7 +89,7 @@ describe('the OpenAPI document', () => {
     const file = readFileSync(join(__dirname, '..', 'docs', 'api.md'), 'utf8');
     expect(file).toBe(renderApiDocs(doc));
     for (const route of ROUTE_LIST)
-      expect(file).toContain(`### ${route.method.toUpperCase()} ${route.path.replace(/:(\w+)/g, '{$1}')}`);
+      expect(file).toContain(`### ${route.method.toUpperCase()} ${openApiPathOf(route.path)}`);
   });
 });
 
@@ -152,7 +153,7 @@ describe('the API answers as its document says', () => {
   /** The answer is one the operation documents, its body as the schema of that status says. */
   function conforms(id: OperationId, reply: { status: number; body: Json }): void {
     const route = ROUTES[id];
-    const path = route.path.replace(/:(\w+)/g, '{$1}');
+    const path = openApiPathOf(route.path);
     const documented = doc.paths[path][route.method].responses[String(reply.status)];
     expect({ id, status: reply.status, documented: documented !== undefined }).toEqual({
       id,

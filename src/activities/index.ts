@@ -91,6 +91,7 @@ function control(): StepControl {
       }
     },
     cancellationSignal: ctx.cancellationSignal,
+    lastDetails: ctx.info.heartbeatDetails as unknown,
     heartbeatTimeoutMs: ctx.info.heartbeatTimeoutMs,
     startToCloseTimeoutMs: ctx.info.startToCloseTimeoutMs,
   };
@@ -223,6 +224,8 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
       const runtime = await runtimeOf(c, ctx.agentType);
       if (runtime.turn) {
         const turn = await reportingAttempt(c.attempt, () => (runtime.turn as NonNullable<AiRuntime['turn']>)(ctx, c));
+        if ('inputRequired' in turn)
+          return { output: undefined, attempt: c.attempt, inputRequired: turn.inputRequired };
         if ('toolCalls' in turn) {
           return {
             output: undefined,

@@ -50,8 +50,25 @@ export interface RevisionRequest {
   reasons: string[];
 }
 
+/** A remote A2A agent's task (runtime provider `a2a`, docs/a2a.md). */
+export interface RemoteTaskRef {
+  taskId: string;
+  contextId: string;
+}
+
+/** The remote agent asked for input (its task is input-required): the task waits for a human, whose answer goes back. */
+export interface RemoteQuestion {
+  task: RemoteTaskRef;
+  /** What it asks, in words (its status message). */
+  question?: string;
+  /** Which status asked it (its time and message id): after the answer, that status is stale, not a new question. */
+  askedIn?: string;
+}
+
 export interface ExecuteContext extends StepContext {
   reasoning: string;
+  /** Set after a remote agent's question: its task, and the human's answer to send it. */
+  remote?: { task: RemoteTaskRef; answer: unknown; askedIn?: string };
   /** What a human answered, for tasks that wait for approval or input. */
   humanInput?: unknown;
   subtaskOutputs?: Record<string, unknown>;
@@ -90,6 +107,7 @@ export interface LoopState {
 /** One turn of an agent loop: the final output, or tool calls to run before the next turn. */
 export type Turn =
   | { output: unknown; usage?: Usage; summary?: string }
+  | { inputRequired: RemoteQuestion }
   | { toolCalls: ToolCallRequest[]; conversation: unknown[] | BlobRef; usage?: Usage; inboxSeen?: number };
 
 /** A tool as offered to a model. */
@@ -166,6 +184,8 @@ export interface StepControl {
    */
   keepAlive<T>(fn: () => Promise<T>): Promise<T>;
   cancellationSignal: AbortSignal;
+  /** The details the previous attempt of this step heartbeated last (a retried step resumes from them). */
+  lastDetails?: unknown;
   heartbeatTimeoutMs?: number;
   startToCloseTimeoutMs?: number;
 }
@@ -224,6 +244,8 @@ export interface ExecuteResult extends StepResult<unknown> {
   inboxSeen?: number;
   /** A line for the agent's memory. */
   summary?: string;
+  /** A remote A2A agent asks for input: the task waits for a human, then executes again with the answer. */
+  inputRequired?: RemoteQuestion;
 }
 
 export interface CallToolInput {

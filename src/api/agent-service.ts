@@ -22,6 +22,7 @@ import { claimCheckOf, type ClaimCheck } from '../storage/blob-store';
 import { temporalRpc, type Rpc } from './temporal-rpc';
 import { ApiError, isTemporalUnavailable } from './errors';
 import { Failure } from '../shared/errors';
+import { withRemoteCapabilities } from './a2a/remote-card';
 
 /** The registry and the pool, as the API sees them: queries and updates on the pool workflow. Holds no state. */
 /**
@@ -181,9 +182,16 @@ export class AgentService {
       throw new ApiError('VALIDATION_ERROR', 'body must be an agent type object');
     const problem = this.config.TRUST_AGENT_TYPES_FROM_API ? undefined : untrustedRuntimeProblem(body);
     if (problem) throw new ApiError('VALIDATION_ERROR', problem);
+    const filled = await withRemoteCapabilities(body);
+    const caps = (filled as { capabilities?: unknown }).capabilities;
+    if (!Array.isArray(caps) || caps.length === 0)
+      throw new ApiError(
+        'VALIDATION_ERROR',
+        'capabilities: an agent type needs at least one (an a2a type may take them from its card)',
+      );
     const existed = (await this.registry()).agentTypes.some((t) => t.name === name);
     const type = await this.update(() =>
-      this.pool().executeUpdate(upsertAgentTypeUpdate, { args: [{ ...body, name }] }),
+      this.pool().executeUpdate(upsertAgentTypeUpdate, { args: [{ ...filled, name }] }),
     );
     return { created: !existed, type };
   }

@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Registry } from '../shared/registry';
 import { ApiError, errorHandler, parseInput as parse } from './errors';
-import { authenticate, loadApiKeys, principalOf, type StoredKey } from './auth';
+import { authenticate, loadApiKeys, principalOf, type Principal, type StoredKey } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
 import { failedAuthLimiter, InFlightLimiter, requestRateLimit } from './quotas';
 import { temporalAnswers, temporalRpc } from './temporal-rpc';
@@ -13,12 +13,13 @@ import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
-import { planServices, spansTenants, tenantOf } from './plans';
+import { planServices, spansTenants, tenantOf, type Submitted } from './plans';
 import { ScheduleService } from './schedules/schedule-service';
 import { dashboardRoutes } from './dashboard';
 import { EventStreams } from './events/event-streams';
 import type { RouteSpec } from './route-spec';
-import { ROUTE_LIST, ROUTES, methodsOf, type OperationId } from './routes';
+import { ROUTE_LIST, ROUTES, methodsOf, type HandledOperationId } from './routes';
+import { mountA2a } from './a2a/mount';
 
 /** Rejects bodies that are not JSON before they are parsed (415), so bad input never reaches Temporal. */
 function requireJson(req: Request, _res: Response, next: NextFunction): void {
@@ -46,7 +47,9 @@ interface Input<R> {
       ? Out<B>
       : undefined;
 }
-type Handlers = { [K in OperationId]: (input: Input<(typeof ROUTES)[K]>, res: Response) => Promise<void> | void };
+type Handlers = {
+  [K in HandledOperationId]: (input: Input<(typeof ROUTES)[K]>, res: Response) => Promise<void> | void;
+};
 
 /** Parses a request with its route's schemas: a path that does not fit is no such resource (404), the rest 400. */
 function inputOf(route: RouteSpec, req: Request): Input<RouteSpec> {
@@ -119,6 +122,25 @@ export function createApp({
   });
   const temporalDown = () => `Temporal at ${config.TEMPORAL_ADDRESS} does not answer`;
 
+  /** POST /v1/plans, and an A2A message that starts a plan: the same checks, quota and start. */
+  const submit = async (body: unknown, who: Principal | undefined): Promise<Submitted> => {
+    // Checked before any quota (a bad plan is a 400 whatever the key's room); a resubmission of a plan that exists
+    // answers 200 even at the key's cap, since it starts nothing.
+    const prepared = await plans.submission.prepare(body);
+    return inFlight.admit(
+      { who, tasks: prepared.taskCount, planId: prepared.plan.id },
+      async () => {
+        const r = await plans.submission.start(prepared, who);
+        if (r.created) plans.gate.remember(r.answer.planId, tenantOf(who));
+        return { ...r, planId: r.answer.planId };
+      },
+      async () => {
+        const r = await plans.submission.existing(prepared, who);
+        return r && { ...r, planId: r.answer.planId };
+      },
+    );
+  };
+
   const handlers: Handlers = {
     // Liveness only: a restart would not bring Temporal back, so its absence is /readyz's business.
     health: (_in, res) => {
@@ -150,22 +172,7 @@ export function createApp({
     },
 
     submitPlan: async ({ body }, res) => {
-      const who = principalOf(res);
-      // Checked before any quota (a bad plan is a 400 whatever the key's room); a resubmission of a plan that exists
-      // answers 200 even at the key's cap, since it starts nothing.
-      const prepared = await plans.submission.prepare(body);
-      const { created, answer } = await inFlight.admit(
-        { who, tasks: prepared.taskCount, planId: prepared.plan.id },
-        async () => {
-          const r = await plans.submission.start(prepared, who);
-          if (r.created) plans.gate.remember(r.answer.planId, tenantOf(who));
-          return { ...r, planId: r.answer.planId };
-        },
-        async () => {
-          const r = await plans.submission.existing(prepared, who);
-          return r && { ...r, planId: r.answer.planId };
-        },
-      );
+      const { created, answer } = await submit(body, principalOf(res));
       res
         .status(created ? 202 : 200)
         .location(answer.links.self)
@@ -293,9 +300,23 @@ export function createApp({
   // Who is asking, then how often, and only then the body: unauthenticated or throttled requests are not parsed.
   app.use(authenticate({ keys, publicPaths, onRefused: failedAuthLimiter(config.API_RATE_LIMIT_PER_MINUTE) }));
   app.use(requestRateLimit(config.API_RATE_LIMIT_PER_MINUTE, publicPaths));
+  mountA2a(app, {
+    plans,
+    events,
+    registry: () => agents.registry(),
+    submit,
+    keyed: keys.length > 0,
+    ...(config.A2A_PUBLIC_URL ? { publicUrl: config.A2A_PUBLIC_URL } : {}),
+    maxBodyBytes: config.PLAN_MAX_BYTES,
+    version: '1',
+  });
   const jsonBody = [requireJson, express.json({ limit: config.PLAN_MAX_BYTES, strict: false })];
   for (const route of ROUTE_LIST) {
-    const handle = handlers[route.operationId] as (input: Input<RouteSpec>, res: Response) => Promise<void> | void;
+    if (route.servedBy) continue;
+    const handle = handlers[route.operationId as HandledOperationId] as (
+      input: Input<RouteSpec>,
+      res: Response,
+    ) => Promise<void> | void;
     app[route.method](route.path, ...(route.body ? jsonBody : []), async (req: Request, res: Response) => {
       const input = inputOf(route, req);
       // A plan of another tenant is no plan: refused here, before any handler reads or touches it.

@@ -3,7 +3,7 @@ import { PlanInput } from '../shared/plan';
 import { TaskInput } from '../shared/task';
 import { AgentType } from '../shared/agent-type';
 import { ERROR_STATUS, type ErrorCode } from './errors';
-import { errorsOf, type Answer, type RouteSpec } from './route-spec';
+import { errorsOf, openApiPathOf, type Answer, type RouteSpec } from './route-spec';
 import { ROUTE_LIST, type OperationId } from './routes';
 import * as S from './schemas';
 
@@ -98,7 +98,6 @@ function override({ jsonSchema }: { jsonSchema: Json }): void {
 }
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
-const openApiPath = (path: string) => path.replace(/:([A-Za-z]+)/g, '{$1}');
 
 /** One parameter per field of a params or query object, each field's JSON Schema inline. */
 function parameters(where: 'path' | 'query', shape: z.ZodObject | undefined): Json[] {
@@ -233,7 +232,7 @@ export function buildOpenApiDocument(): Json {
   const c = new Components();
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of ROUTE_LIST) {
-    const path = openApiPath(route.path);
+    const path = openApiPathOf(route.path);
     paths[path] = { ...paths[path], [route.method]: operation(c, route) };
   }
   return {

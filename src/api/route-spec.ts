@@ -39,7 +39,26 @@ export interface RouteSpec {
   errors: ErrorCode[];
   /** Answered without asking Temporal (so never 503 TEMPORAL_UNAVAILABLE). */
   offline?: boolean;
+  /**
+   * Served by the A2A SDK's bindings (src/api/a2a, docs/a2a.md), not by a handler of app.ts: the table gives them
+   * their scope, their place in the OpenAPI document and their 405s; the SDK reads and answers the protocol.
+   */
+  servedBy?: 'a2a';
 }
+
+/** A route's path as OpenAPI writes it: `:planId` is `{planId}`; an escaped colon (`\\:cancel`) is a literal one. */
+export const openApiPathOf = (path: string): string =>
+  path.replace(/(?<!\\):([A-Za-z]+)/g, '{$1}').replace(/\\:/g, ':');
+
+/** A regular expression matching the request paths a route's path takes (parameters are one segment or less). */
+export const pathPatternOf = (path: string): RegExp =>
+  new RegExp(
+    `^${path
+      .replace(/[.]/g, '\\.')
+      .replace(/(?<!\\):[A-Za-z]+/g, '[^/]+')
+      .replace(/\\:/g, ':')}/?$`,
+    'i',
+  );
 
 export const json = (description: string, schema: z.ZodType, headers?: Record<string, string>): Answer => ({
   description,

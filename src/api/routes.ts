@@ -3,7 +3,7 @@ import { PlanInput } from '../shared/plan';
 import { AgentType } from '../shared/agent-type';
 import { CodecPayloads } from './codec-endpoint';
 import * as S from './schemas';
-import { json, type RouteSpec, type Scope } from './route-spec';
+import { json, pathPatternOf, type RouteSpec, type Scope } from './route-spec';
 
 /** Every route of the API, by operation id: the single source for Express (app.ts) and the OpenAPI document. */
 export const ROUTES = {
@@ -294,10 +294,17 @@ export const ROUTES = {
     path: '/v1/agent-types/:name',
     summary: 'Register or replace an agent type (the name comes from the path)',
     description:
-      'Without TRUST_AGENT_TYPES_FROM_API, a type may not declare stdio MCP servers, `apiKeyEnv`, a `baseUrl` for openai/anthropic, or `${VAR}` in MCP settings (400).',
+      'Without TRUST_AGENT_TYPES_FROM_API, a type may not declare stdio MCP servers, `apiKeyEnv`, a `baseUrl` for openai/anthropic, or `${VAR}` in MCP settings (400). A type of runtime provider `a2a` without `capabilities` takes them from its remote card (a capability per skill).',
     scope: 'admin',
     params: S.AgentTypeParam,
-    body: { schema: AgentType.extend({ name: AgentType.shape.name.optional() }), required: true },
+    body: {
+      // An `a2a` type may leave its capabilities out: they are read from the remote agent's card (docs/a2a.md).
+      schema: AgentType.extend({
+        name: AgentType.shape.name.optional(),
+        capabilities: AgentType.shape.capabilities.optional(),
+      }),
+      required: true,
+    },
     answers: { 201: json('Registered', AgentType), 200: json('Replaced', AgentType) },
     errors: ['NOT_READY'],
   },
@@ -380,9 +387,138 @@ export const ROUTES = {
     answers: { 204: { description: 'Terminated' } },
     errors: ['NOT_FOUND', 'CONFLICT'],
   },
+
+  // ---- A2A (docs/a2a.md): served by @a2a-js/sdk's bindings over the plans API (src/api/a2a) ----
+  a2aAgentCard: {
+    method: 'get',
+    path: '/.well-known/agent-card.json',
+    summary: "The orchestrator's A2A Agent Card: a skill per capability, the key schemes, the two bindings",
+    description:
+      'In API_PUBLIC_PATHS by default, so A2A clients can discover the agent before they have a key. Built from the ' +
+      'live registry; the bindings are at A2A_PUBLIC_URL (default: the address the request came to).',
+    scope: 'public',
+    answers: { 200: json('The card', S.A2aAgentCardSchema) },
+    errors: [],
+    servedBy: 'a2a',
+  },
+  a2aJsonRpc: {
+    method: 'post',
+    path: '/a2a/jsonrpc',
+    summary: 'A2A JSON-RPC binding: SendMessage, SendStreamingMessage, GetTask, ListTasks, CancelTask, SubscribeToTask',
+    description:
+      'The scope depends on the method: `submit` to send messages, `operate` to cancel, `read` for the rest (403 ' +
+      'before the call otherwise). Streaming methods answer text/event-stream. Protocol errors come as JSON-RPC errors.',
+    scope: 'read',
+    body: { schema: S.A2aJsonRpcBody, required: true, checkedBy: 'service' },
+    answers: {
+      200: {
+        description: 'The JSON-RPC response (or, for the streaming methods, its stream as text/event-stream)',
+        schema: S.A2aJsonRpcAnswer,
+      },
+    },
+    errors: [],
+    servedBy: 'a2a',
+  },
+  a2aSendMessage: {
+    method: 'post',
+    path: '/a2a/rest/message\\:send',
+    summary: 'A2A SendMessage (HTTP+JSON): start a plan, or answer a task that waits for input; waits for the outcome',
+    description:
+      "A plan as a data part, or one task for `metadata.skill`; a message with `taskId` answers the plan's waiting " +
+      'task. Unless `configuration.returnImmediately`, answers once the task completes, fails, is cancelled or needs input.',
+    scope: 'submit',
+    body: { schema: S.A2aSendMessageBody, required: true, checkedBy: 'service' },
+    answers: {
+      200: { description: 'The task (the plan)', schema: S.A2aSendMessageAnswer, contentType: 'application/a2a+json' },
+    },
+    errors: ['NOT_FOUND'],
+    servedBy: 'a2a',
+  },
+  a2aStreamMessage: {
+    method: 'post',
+    path: '/a2a/rest/message\\:stream',
+    summary:
+      'A2A SendStreamingMessage (HTTP+JSON): as message:send, then the task and its updates as Server-Sent Events',
+    scope: 'submit',
+    body: { schema: S.A2aSendMessageBody, required: true, checkedBy: 'service' },
+    answers: {
+      200: {
+        description: 'The task, then status and artifact updates, until it ends or needs input',
+        schema: z.string(),
+        contentType: 'text/event-stream',
+      },
+    },
+    errors: ['NOT_FOUND'],
+    servedBy: 'a2a',
+  },
+  a2aListTasks: {
+    method: 'get',
+    path: '/a2a/rest/tasks',
+    summary: 'A2A ListTasks (HTTP+JSON): recent plans as A2A tasks, newest first',
+    scope: 'read',
+    answers: { 200: { description: 'The tasks', schema: S.A2aTaskListSchema, contentType: 'application/a2a+json' } },
+    errors: [],
+    servedBy: 'a2a',
+  },
+  a2aGetTask: {
+    method: 'get',
+    path: '/a2a/rest/tasks/:taskId',
+    summary: 'A2A GetTask (HTTP+JSON): a plan as an A2A task, with its outputs as artifacts once it closed',
+    scope: 'read',
+    params: S.A2aTaskParam,
+    answers: { 200: { description: 'The task', schema: S.A2aTaskSchema, contentType: 'application/a2a+json' } },
+    errors: ['NOT_FOUND'],
+    servedBy: 'a2a',
+  },
+  a2aCancelTask: {
+    method: 'post',
+    path: '/a2a/rest/tasks/:taskId\\:cancel',
+    summary: 'A2A CancelTask (HTTP+JSON): cancel the plan; answers once it ended (or after 10 s, as it is then)',
+    scope: 'operate',
+    params: S.A2aTaskParam,
+    answers: { 200: { description: 'The task', schema: S.A2aTaskSchema, contentType: 'application/a2a+json' } },
+    errors: ['NOT_FOUND', 'CONFLICT'],
+    servedBy: 'a2a',
+  },
+  a2aSubscribeTask: {
+    method: 'get',
+    path: '/a2a/rest/tasks/:taskId\\:subscribe',
+    summary: "A2A SubscribeToTask (HTTP+JSON): a running plan's task and its updates as Server-Sent Events",
+    scope: 'read',
+    params: S.A2aTaskParam,
+    answers: {
+      200: {
+        description: 'The task, then its updates, until it ends',
+        schema: z.string(),
+        contentType: 'text/event-stream',
+      },
+    },
+    errors: ['NOT_FOUND'],
+    servedBy: 'a2a',
+  },
+  a2aSubscribeTaskPost: {
+    method: 'post',
+    path: '/a2a/rest/tasks/:taskId\\:subscribe',
+    summary: 'A2A SubscribeToTask (HTTP+JSON), as POST',
+    scope: 'read',
+    params: S.A2aTaskParam,
+    answers: {
+      200: {
+        description: 'The task, then its updates, until it ends',
+        schema: z.string(),
+        contentType: 'text/event-stream',
+      },
+    },
+    errors: ['NOT_FOUND'],
+    servedBy: 'a2a',
+  },
 } as const satisfies Record<string, RouteSpec>;
 
 export type OperationId = keyof typeof ROUTES;
+/** The routes app.ts has a handler for (the others are served by the A2A bindings). */
+export type HandledOperationId = {
+  [K in OperationId]: (typeof ROUTES)[K] extends { servedBy: 'a2a' } ? never : K;
+}[OperationId];
 
 /** The routes as a list, with their operation ids. */
 export const ROUTE_LIST: (RouteSpec & { operationId: OperationId })[] = Object.entries(ROUTES).map(
@@ -396,7 +532,7 @@ export function methodsOf(path: string): string[] {
 
 const patterns = ROUTE_LIST.map((route) => ({
   route,
-  regex: new RegExp(`^${route.path.replace(/[.]/g, '\\.').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`, 'i'),
+  regex: pathPatternOf(route.path),
 }));
 
 /** The route a request goes to (method and path, as Express matches them), or undefined; for auth's scope lookup. */

@@ -399,6 +399,35 @@ export const OpenApiSchema = z.looseObject({
   paths: z.object({}).loose(),
 });
 
+// ---- A2A (docs/a2a.md): the SDK's bindings read and answer these; the A2A v1.0 specification defines them ----
+
+export const A2aTaskParam = z.object({ taskId: z.string().min(1) });
+export const A2aAgentCardSchema = z
+  .looseObject({
+    name: z.string(),
+    supportedInterfaces: z.array(z.looseObject({})),
+    skills: z.array(z.looseObject({})),
+  })
+  .meta({ description: 'An A2A Agent Card (A2A v1.0, AgentCard)' });
+export const A2aSendMessageBody = z
+  .looseObject({ message: z.looseObject({ messageId: z.string(), parts: z.array(z.looseObject({})) }) })
+  .meta({ description: 'An A2A SendMessageRequest (A2A v1.0)' });
+export const A2aJsonRpcBody = z
+  .looseObject({ jsonrpc: z.literal('2.0'), method: z.string(), params: z.looseObject({}).optional() })
+  .meta({ description: 'A JSON-RPC 2.0 request of an A2A v1.0 method (SendMessage, GetTask, ...)' });
+export const A2aJsonRpcAnswer = z
+  .looseObject({ jsonrpc: z.literal('2.0') })
+  .meta({ description: 'A JSON-RPC 2.0 response: `result`, or `error` with the A2A error code' });
+export const A2aSendMessageAnswer = z
+  .looseObject({ task: z.looseObject({}).optional(), message: z.looseObject({}).optional() })
+  .meta({ description: 'An A2A SendMessageResponse: the task (the plan)' });
+export const A2aTaskSchema = z
+  .looseObject({ id: z.string(), contextId: z.string(), status: z.looseObject({}) })
+  .meta({ description: 'An A2A Task: the plan' });
+export const A2aTaskListSchema = z
+  .looseObject({ tasks: z.array(z.looseObject({})), nextPageToken: z.string().optional() })
+  .meta({ description: 'An A2A ListTasksResponse' });
+
 // ---- The answers above hold what the services return (compile-time checks) ----
 
 type Holds<Schema extends z.ZodType, T extends z.input<Schema>> = T;

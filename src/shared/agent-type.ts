@@ -28,13 +28,18 @@ export type McpServer = z.infer<typeof McpServer>;
 /** Tools every model-backed agent can be given without an MCP server. */
 export const BUILTIN_TOOLS = ['send_message', 'current_time'] as const;
 
-export const PROVIDERS = ['offline', 'openai', 'openai-compatible', 'anthropic'] as const;
+export const PROVIDERS = ['offline', 'openai', 'openai-compatible', 'anthropic', 'a2a'] as const;
 
-/** How an agent type thinks: the offline runtime, or a model behind the Vercel AI SDK. */
+/**
+ * How an agent type thinks: the offline runtime, a model behind the Vercel AI SDK, or (`a2a`) a remote A2A agent that
+ * its execute step hands the task to (docs/a2a.md).
+ */
 export const Runtime = z
   .object({
     provider: z.enum(PROVIDERS).default('offline'),
     model: z.string().min(1).optional(),
+    /** `a2a`: the remote agent's Agent Card (e.g. https://agent.example.com/.well-known/agent-card.json). */
+    cardUrl: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL' }).optional(),
     /** The provider's endpoint; required for openai-compatible (e.g. http://localhost:11434/v1 for Ollama). */
     baseUrl: z.url().optional(),
     /** Name of the env variable holding the API key (default OPENAI_API_KEY / ANTHROPIC_API_KEY; none for -compatible). */
@@ -61,7 +66,9 @@ export const Runtime = z
     pricing: z.object({ inputPerMillion: z.number().min(0), outputPerMillion: z.number().min(0) }).optional(),
   })
   .superRefine((r, ctx) => {
-    if (r.provider !== 'offline' && !r.model)
+    if (r.provider === 'a2a' && !r.cardUrl)
+      ctx.addIssue({ code: 'custom', path: ['cardUrl'], message: 'provider "a2a" needs the remote agent\'s cardUrl' });
+    if (r.provider !== 'offline' && r.provider !== 'a2a' && !r.model)
       ctx.addIssue({ code: 'custom', path: ['model'], message: `provider "${r.provider}" needs a model` });
     if (r.provider === 'openai-compatible' && !r.baseUrl)
       ctx.addIssue({ code: 'custom', path: ['baseUrl'], message: 'provider "openai-compatible" needs a baseUrl' });

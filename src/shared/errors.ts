@@ -61,6 +61,16 @@ const FAILURE_TYPES = {
     notTheAgentsFault: true,
   },
   ToolError: { raisedBy: 'step', meaning: 'an MCP tool answered with an error', final: true },
+  RemoteAgentFailed: {
+    raisedBy: 'step',
+    meaning: 'a remote A2A agent ended its task failed, rejected or cancelled, or no longer knows it',
+    final: true,
+  },
+  RemoteAgentUnavailable: {
+    raisedBy: 'step',
+    meaning: 'a remote A2A agent (or its card) could not be reached: the retry resumes the same remote task',
+    notTheAgentsFault: true,
+  },
   AgentTypeUnavailable: { raisedBy: 'step', meaning: "the task's agent type is not in the registry the worker reads" },
   RuntimeUnavailable: { raisedBy: 'step', meaning: 'offline runtime: `OFFLINE_RUNTIME_OUTAGE_FILE` exists' },
   SimulatedFailure: { raisedBy: 'step', meaning: 'offline runtime: `simulate.failAttempts` or `alwaysFail`' },

@@ -9,6 +9,8 @@ import type { HumanInput, InputRequest, TaskSpec, TaskState } from '../shared/ta
 export class HumanQuestion {
   private decision: HumanInput | undefined;
   private asked = false;
+  /** A remote A2A agent's question (its task is input-required), asked each time it comes, whatever the task declares. */
+  private remote?: { question?: string };
   /** The human's data, handed to the execute step. */
   answer: unknown;
 
@@ -19,11 +21,18 @@ export class HumanQuestion {
     return (this.task.requiresApproval || this.task.awaitInput) && !this.asked;
   }
 
+  /** A remote agent asks: the next wait is for the answer to `question`. */
+  reopen(question: string | undefined): void {
+    this.remote = question ? { question } : {};
+    this.decision = undefined;
+  }
+
   request(since: string | undefined): InputRequest {
-    const { task } = this;
+    const { task, remote } = this;
+    const description = remote ? (remote.question ?? task.description) : task.description;
     return {
-      kind: task.requiresApproval ? 'approval' : 'input',
-      ...(task.description ? { description: task.description } : {}),
+      kind: task.requiresApproval && !remote ? 'approval' : 'input',
+      ...(description ? { description } : {}),
       since,
       timeoutSeconds: task.inputTimeoutSeconds,
       onTimeout: task.onInputTimeout,
@@ -46,7 +55,7 @@ export class HumanQuestion {
     this.asked = true;
     const answered = await condition(() => this.decision !== undefined, `${task.inputTimeoutSeconds}s`);
     if (!answered) {
-      const what = task.requiresApproval ? 'approval' : 'input';
+      const what = task.requiresApproval && !this.remote ? 'approval' : 'input';
       if (task.onInputTimeout === 'default') this.decision = { approved: true, data: task.defaultInput };
       else
         throw ApplicationFailure.nonRetryable(

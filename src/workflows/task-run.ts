@@ -386,7 +386,7 @@ export class TaskRun {
         ...executeCtx(),
         ...(revision ? { revision } : {}),
       }));
-    for (let turn = 1; executed.toolCalls !== undefined; turn++) {
+    for (let turn = 1; executed.toolCalls !== undefined || executed.inputRequired !== undefined; turn++) {
       this.record.countAttempts(executed.attempt);
       await this.account(executed.usage);
       if (turn >= MAX_TURNS)
@@ -394,7 +394,23 @@ export class TaskRun {
           `task "${this.task.id}": the agent loop ran ${MAX_TURNS} turns without an answer`,
           Failure.BadInput,
         );
-      const results = await Promise.all(executed.toolCalls.map((call) => this.callTool(call)));
+      const asked = executed.inputRequired;
+      if (asked) {
+        // A remote A2A agent asks for input: the task waits for a human as one that declares awaitInput, and the
+        // answer goes back to the same remote task.
+        this.human.reopen(asked.question);
+        await this.askHuman();
+        this.record.transition('executing');
+        executed = await this.step(
+          'execute',
+          `execute #${turn + 1}`,
+        )({
+          ...executeCtx(),
+          remote: { task: asked.task, answer: this.human.answer, ...(asked.askedIn ? { askedIn: asked.askedIn } : {}) },
+        });
+        continue;
+      }
+      const results = await Promise.all((executed.toolCalls ?? []).map((call) => this.callTool(call)));
       this.budget.check();
       executed = await this.step(
         'execute',

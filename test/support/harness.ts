@@ -178,7 +178,7 @@ export async function startInProcessApi(
   env: Record<string, string> = {},
   /** What the API configures the pool with when it first needs it: the harness's own registry, for its agent types. */
   registry: Registry = DEFAULT_REGISTRY,
-): Promise<{ base: string; close(): Promise<void> }> {
+): Promise<{ base: string; app: ReturnType<typeof createApp>; close(): Promise<void> }> {
   const config = loadConfig({
     TEMPORAL_ADDRESS: h.address,
     TEMPORAL_NAMESPACE: h.namespace,
@@ -193,6 +193,7 @@ export async function startInProcessApi(
   await new Promise((r) => server.once('listening', r));
   return {
     base: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    app,
     close: () =>
       new Promise<void>((r) => {
         closeEventStreams(app); // open streams would keep the server (and their polling) alive

@@ -50,6 +50,7 @@ describe('failure types', () => {
         'ModelServerError',
         'ModelUnavailable',
         'ToolServerUnavailable',
+        'RemoteAgentUnavailable',
       ].sort(),
     );
   });

@@ -1,5 +1,5 @@
 import type { Logger } from '../../observability/logger';
-import { SseStream, type StreamEvent } from './sse';
+import type { StreamEvent } from './sse';
 
 /** What one poll of a watched thing found: its view now, the events since the last poll, and whether it is over. */
 export interface Observation {
@@ -7,6 +7,14 @@ export interface Observation {
   events: { event: string; data: unknown }[];
   /** The thing closed: `events` ends with `end`; no more polls. */
   done?: boolean;
+}
+
+/** Who reads a feed: an SSE response (SseStream), or the A2A bindings following a plan (src/api/a2a). */
+export interface FeedSubscriber {
+  send(e: StreamEvent): void;
+  close(): void;
+  /** Called once, whether the subscriber left or the feed closed it. */
+  onClose(fn: () => void): void;
 }
 
 /** Polls one watched thing (a plan, the pool), diffing each view against the one before. Stateful: one per feed. */
@@ -32,7 +40,7 @@ export class EventFeed {
   private snapshot: unknown;
   private snapshotSeq = this.seq;
   private ended?: StreamEvent;
-  private readonly subscribers = new Set<SseStream>();
+  private readonly subscribers = new Set<FeedSubscriber>();
   private inFlight?: Promise<void>;
   private looping = false;
   private lastPollAt = 0;
@@ -97,7 +105,7 @@ export class EventFeed {
    * Starts sending to `stream`: the events after `lastEventId` if the feed still has them all, else a `snapshot`; then
    * whatever comes next. A finished feed sends `end` and closes the stream.
    */
-  subscribe(stream: SseStream, lastEventId?: number): void {
+  subscribe(stream: FeedSubscriber, lastEventId?: number): void {
     const first = this.buffer[0]?.id ?? this.seq + 1;
     const resumable =
       lastEventId !== undefined && lastEventId >= this.startSeq && lastEventId >= first - 1 && lastEventId <= this.seq;

@@ -12,7 +12,7 @@ import { taskStatusQuery } from '../../workflows/messages';
 import { temporalRpc, type Rpc } from '../temporal-rpc';
 import { ApiError } from '../errors';
 import type { AgentService } from '../agent-service';
-import { EventFeed, type FeedSource } from './event-feed';
+import { EventFeed, type FeedSource, type FeedSubscriber } from './event-feed';
 import { PlanEventSource } from './plan-events';
 import type { PlanViews } from '../plans/plan-views';
 import { PoolEventSource } from './pool-events';
@@ -89,7 +89,7 @@ export class EventStreams {
   }
 
   /** A 429 naming the limit when `tenant` has its streams open; else counts this one until its response closes. */
-  private hold(tenant: string, res: Response): void {
+  private hold(tenant: string, onClose: (fn: () => void) => void): void {
     const max = this.deps.config.TENANT_MAX_EVENT_STREAMS;
     const open = this.openByTenant.get(tenant) ?? 0;
     if (max > 0 && open >= max)
@@ -100,7 +100,7 @@ export class EventStreams {
         5,
       );
     this.openByTenant.set(tenant, open + 1);
-    res.once('close', () => {
+    onClose(() => {
       const left = (this.openByTenant.get(tenant) ?? 1) - 1;
       if (left > 0) this.openByTenant.set(tenant, left);
       else this.openByTenant.delete(tenant);
@@ -114,7 +114,7 @@ export class EventStreams {
     tenant: string,
     source: () => FeedSource,
   ): Promise<void> {
-    this.hold(tenant, res);
+    this.hold(tenant, (fn) => res.once('close', fn));
     const feed = this.feed(key, source);
     try {
       await feed.ready();
@@ -135,22 +135,40 @@ export class EventStreams {
     if (feed.subscriberCount === 0) this.linger(key, feed);
   }
 
+  private planSource(planId: string): FeedSource {
+    return new PlanEventSource(planId, {
+      plans: this.deps.plans,
+      client: this.deps.client,
+      modelTypes: () => this.models(),
+      rpc: this.rpc,
+      finalView: (id, taskId) =>
+        this.rpc(() => this.deps.client.workflow.getHandle(taskWorkflowId(id, taskId)).query(taskStatusQuery)),
+    });
+  }
+
   plan(req: Request, res: Response, planId: string, tenant: string): Promise<void> {
-    return this.serve(
-      req,
-      res,
-      `plan:${planId}`,
-      tenant,
-      () =>
-        new PlanEventSource(planId, {
-          plans: this.deps.plans,
-          client: this.deps.client,
-          modelTypes: () => this.models(),
-          rpc: this.rpc,
-          finalView: (id, taskId) =>
-            this.rpc(() => this.deps.client.workflow.getHandle(taskWorkflowId(id, taskId)).query(taskStatusQuery)),
-        }),
-    );
+    return this.serve(req, res, `plan:${planId}`, tenant, () => this.planSource(planId));
+  }
+
+  /**
+   * The same plan feed for a subscriber inside the API (the A2A bindings' streams): a `snapshot` first, then the plan's
+   * events, until `end` or the subscriber closes. Counts as one of `tenant`'s streams while it is open. Throws as
+   * GET /v1/plans/:planId/events answers (404, 429, 503).
+   */
+  async followPlan(planId: string, tenant: string, subscriber: FeedSubscriber): Promise<void> {
+    this.hold(tenant, (fn) => subscriber.onClose(fn));
+    const key = `plan:${planId}`;
+    const feed = this.feed(key, () => this.planSource(planId));
+    try {
+      await feed.ready();
+    } catch (err) {
+      subscriber.close();
+      if (feed.subscriberCount === 0 && this.feeds.get(key) === feed) this.feeds.delete(key);
+      throw err;
+    }
+    if (this.closed) subscriber.close();
+    else feed.subscribe(subscriber);
+    if (feed.subscriberCount === 0) this.linger(key, feed);
   }
 
   pool(req: Request, res: Response, tenant: string): Promise<void> {
