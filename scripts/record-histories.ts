@@ -143,15 +143,17 @@ async function main(): Promise<void> {
   const native = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  const deps = buildDeps(
+    { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: 'agent-pool', registry },
+    client,
+  );
   const worker = await createWorker({
     connection: native,
     namespace: 'default',
     taskQueue: 'record',
-    deps: buildDeps(
-      { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: 'agent-pool' },
-      client,
-    ),
+    deps,
     pool: {
+      policy: deps.policy,
       client,
       taskQueue: 'record',
       poolInput: () => ({

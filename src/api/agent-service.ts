@@ -204,6 +204,7 @@ export class AgentService {
       peakBusy: view.peakBusy,
       agents,
       usageByType: view.usageByType ?? {},
+      ...(view.refusedTypes ? { refusedTypes: view.refusedTypes } : {}),
     };
   }
 

@@ -267,6 +267,10 @@ export const AgentsSchema = z.strictObject({
   peakBusy: z.number().int(),
   agents: z.array(AgentViewSchema),
   usageByType: z.record(z.string(), UsageSchema),
+  refusedTypes: z
+    .array(z.strictObject({ name: z.string(), reason: z.string(), at: Timestamp.optional() }))
+    .optional()
+    .meta({ description: 'The latest agent types the workers refused (their policy: docs/security.md), newest last' }),
 });
 
 export const AgentDetailSchema = AgentViewSchema.extend({

@@ -105,6 +105,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       OFFLINE_RUNTIME_OUTAGE_FILE: undefined,
       AGENT_POOL_ID: poolId,
       BLOB_STORE_DIR: process.env.TEST_BLOB_DIR,
+      // The harness's registry stands for the worker's registry file: trusted as written.
+      registry,
       ...opts.config,
     },
     client,
@@ -115,7 +117,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     namespace,
     taskQueue,
     deps: { ...base, ...opts.deps },
-    pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
+    pool: {
+      client,
+      taskQueue,
+      poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }),
+      policy: base.policy,
+    },
     // The run's shared bundle has no failure converter: an encrypting worker bundles its own, with the converter in.
     ...(opts.dataConverter?.failureConverterPath
       ? {}
