@@ -179,7 +179,7 @@ export const ConfigSchema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   /** The worker's Prometheus endpoint (its own metrics and the SDK's); 0 = none. */
   WORKER_METRICS_PORT: int(9464, 0, 65535),
-  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Event streams (docs/events.md): how often one watcher per plan (and one for the pool) polls Temporal. */
   EVENTS_POLL_MS: int(500, 50, 60_000),
   /** Seconds between `: keep-alive` comments on an open stream. */
