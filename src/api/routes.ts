@@ -20,6 +20,9 @@ export const ROUTES = {
     method: 'get',
     path: '/readyz',
     summary: 'Readiness: Temporal answers, a worker runs the agent pool, the registry file is applied',
+    description:
+      'Public. With API keys configured, a request without a valid key gets only `status`; the `error` (what is missing, ' +
+      "Temporal's address) goes to a valid key (any scope).",
     scope: 'public',
     answers: {
       200: json('Ready to take plans', S.ReadySchema),

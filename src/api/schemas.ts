@@ -281,7 +281,10 @@ export const HealthSchema = z.strictObject({ status: z.literal('ok') });
 export const ReadySchema = z.strictObject({ status: z.literal('ready') });
 export const UnavailableSchema = z.strictObject({
   status: z.enum(['unavailable', 'not ready']).optional(),
-  error: z.strictObject({ code: z.enum(['TEMPORAL_UNAVAILABLE', 'NOT_READY']), message: z.string() }),
+  error: z
+    .strictObject({ code: z.enum(['TEMPORAL_UNAVAILABLE', 'NOT_READY']), message: z.string() })
+    .optional()
+    .meta({ description: 'What is missing: only without API keys configured, or to a valid key' }),
 });
 export const OpenApiSchema = z.looseObject({
   openapi: z.string(),
