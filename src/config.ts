@@ -146,6 +146,11 @@ export const ConfigSchema = z.object({
   PAYLOAD_ENCRYPTION_KEYS_FILE: z.string().min(1).optional(),
   /** The key that encrypts; the others only decrypt (rotation). */
   PAYLOAD_ENCRYPTION_KEY_ID: z.string().min(1).optional(),
+  /** With encryption on, unencrypted payloads are refused; true reads them (only while turning encryption on). */
+  PAYLOAD_ENCRYPTION_ACCEPT_PLAINTEXT: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** Browser origins allowed to call the codec endpoint (the Web UI's); default: TEMPORAL_UI_URL's origin. */
   CODEC_CORS_ORIGINS: z
     .string()
