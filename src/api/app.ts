@@ -151,7 +151,7 @@ export function createApp({
       res.type(metrics.registry.contentType).send(await metrics.render());
     },
     openapi: (_in, res) => {
-      res.json(openApiDocument());
+      res.json(openApiDocument(keys.length > 0));
     },
 
     codecEncode: async ({ body }, res) => {

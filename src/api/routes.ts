@@ -100,8 +100,8 @@ export const ROUTES = {
     query: S.EventsQuery,
     answers: {
       200: {
-        description: 'The stream (text/event-stream), until `end` or the client closes it',
-        schema: z.string(),
+        description: 'The stream (text/event-stream), until `end` or the client closes it; its schema is one event',
+        schema: S.PlanEventSchema,
         contentType: 'text/event-stream',
       },
       204: { description: 'Resumed after the `end` event: nothing more will come (EventSource stops reconnecting)' },
@@ -281,8 +281,8 @@ export const ROUTES = {
     query: S.EventsQuery,
     answers: {
       200: {
-        description: 'The stream (text/event-stream), until the client closes it',
-        schema: z.string(),
+        description: 'The stream (text/event-stream), until the client closes it; its schema is one event',
+        schema: S.PoolEventSchema,
         contentType: 'text/event-stream',
       },
     },

@@ -48,6 +48,31 @@ export const EventsQuery = z.object({
     .optional(),
   access_token: z.string().optional(),
 });
+/**
+ * One Server-Sent Event of a stream, as a client's parser reads it (the document describes a text/event-stream answer
+ * event by event): its increasing `id`, its name, and `data`, one line of JSON (docs/events.md).
+ */
+const sseEvent = (names: readonly [string, ...string[]]) =>
+  z.looseObject({
+    id: z.string().regex(/^\d+$/).optional(),
+    event: z.enum(names).optional(),
+    data: z.string().optional().meta({ description: 'JSON: what the event says (docs/events.md)' }),
+    retry: z.number().int().optional().meta({ description: 'How soon to reconnect (ms), sent first' }),
+  });
+export const PlanEventSchema = sseEvent([
+  'snapshot',
+  'task',
+  'revision',
+  'message',
+  'input',
+  'usage',
+  'text',
+  'plan',
+  'end',
+]).meta({ description: "One event of a plan's stream" });
+export const PoolEventSchema = sseEvent(['snapshot', 'agent', 'pool']).meta({
+  description: "One event of the pool's stream",
+});
 export const ReasonBody = z.object({ reason: z.string().max(1_000).optional() });
 
 // ---- Answers ----
