@@ -5,6 +5,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { AgentTypePolicy } from '../../src/activities/agent-type-policy';
 import { McpConnections } from '../../src/activities/tools';
 import { AgentType } from '../../src/shared/agent-type';
+import { DEFAULT_REGISTRY } from '../../src/shared/registry';
+import { loadConfig } from '../../src/config';
+import { workerPolicy } from '../../src/worker';
 
 /** The worker's own checks (docs/security.md): what its registry file and WORKER_ALLOW_* let agent types do. */
 
@@ -87,4 +90,19 @@ test('the last line: MCP connections refuse a server the policy does not allow, 
     await conns.closeAll();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the allowances from the environment: comma-separated lists, `none` for nothing, loopback hosts by default', () => {
+  const worker = (env: Record<string, string>) => loadConfig(env, 'worker');
+  expect(worker({}).WORKER_ALLOW_HOSTS).toEqual(['localhost', '127.0.0.1', '::1']);
+  expect(worker({ WORKER_ALLOW_HOSTS: 'none' }).WORKER_ALLOW_HOSTS).toEqual([]);
+  expect(worker({ WORKER_ALLOW_HOSTS: 'ollama, *.corp.test' }).WORKER_ALLOW_HOSTS).toEqual(['ollama', '*.corp.test']);
+  expect(worker({}).WORKER_ALLOW_MCP_COMMANDS).toEqual([]);
+  expect(worker({ WORKER_ALLOW_ENV_VARS: 'GH_TOKEN,SLACK_TOKEN' }).WORKER_ALLOW_ENV_VARS).toEqual([
+    'GH_TOKEN',
+    'SLACK_TOKEN',
+  ]);
+  // The worker's policy: the file's (here the built-in) registry plus these.
+  const policy = workerPolicy(worker({ WORKER_ALLOW_HOSTS: 'none' }), DEFAULT_REGISTRY);
+  expect(policy.problems(type({ baseUrl: 'http://localhost:11434/v1' }))).toHaveLength(1);
 });
