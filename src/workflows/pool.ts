@@ -59,9 +59,10 @@ const VET_AGENT_TYPES = 'vet-agent-types';
  * instances whose task workflow died. Continues-as-new with its whole state so history stays bounded. Deterministic.
  */
 export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
-  // A fresh pool's types came with its start, which anyone with access to Temporal can send: checked below.
+  // A fresh pool's types came with its start, which anyone with access to Temporal can send: checked below, before the
+  // pool grants anything (the registry is published at once: the API reads it to check plans).
   const vetStart = !input.snapshot && patched(VET_AGENT_TYPES);
-  const state = new PoolState(input.settings, vetStart ? [] : input.types, input.snapshot);
+  const state = new PoolState(input.settings, input.types, input.snapshot);
   // The registry is also in the memo, so the API can read it with describe(), which needs no worker (a query does).
   // `applied`: the types a worker's registry file brought (readiness compares the API's file with it).
   const publishRegistry = () =>
@@ -81,6 +82,7 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     }
     return verdict;
   }
+  publishRegistry();
   let dirty = true;
   let inFlightGrants = 0;
   const now = () => new Date();
@@ -197,8 +199,11 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     }
   }
 
-  if (vetStart) for (const t of (await admit(input.types)).accepted) state.upsertType(t);
-  publishRegistry();
+  if (vetStart) {
+    const { refused } = await admit(input.types);
+    for (const r of refused) state.removeType(r.name, now());
+    if (refused.length > 0) publishRegistry();
+  }
 
   let lastSweep = Date.now();
   let tooBigToCarry = false;
