@@ -17,7 +17,8 @@ import { DEFAULT_REGISTRY, Registry } from '../src/shared/registry';
 import { startFakeOpenAI, type ChatRequest } from '../test/support/fake-openai';
 import { DEFAULT_SETTINGS } from '../src/shared/settings';
 import { buildDeps, createWorker } from '../src/worker';
-import { cancelTaskSignal } from '../src/workflows/messages';
+import { cancelTaskSignal, upsertAgentTypeUpdate } from '../src/workflows/messages';
+import { signalPool } from '../src/activities/pool';
 import { startDevServer } from './dev-server';
 
 const out = resolve(__dirname, '../test/fixtures/histories');
@@ -151,25 +152,44 @@ async function main(): Promise<void> {
   const native = await NativeConnection.connect({ address: server.address });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  const deps = buildDeps(
+    { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: 'agent-pool', registry },
+    client,
+  );
+  const pool = {
+    policy: deps.policy,
+    client,
+    taskQueue: 'record',
+    poolInput: () => ({
+      settings: { maxAgents: 100, quarantineAfter: 3, sweepIntervalSeconds: 30, historyLimit: 10_000 },
+      types: registry.agentTypes,
+    }),
+  };
   const worker = await createWorker({
     connection: native,
     namespace: 'default',
     taskQueue: 'record',
-    deps: buildDeps(
-      { AGENT_REGISTRY_FILE: undefined, OFFLINE_RUNTIME_OUTAGE_FILE: undefined, AGENT_POOL_ID: 'agent-pool' },
-      client,
-    ),
-    pool: {
-      client,
-      taskQueue: 'record',
-      poolInput: () => ({
-        settings: { maxAgents: 100, quarantineAfter: 3, sweepIntervalSeconds: 30, historyLimit: 10_000 },
-        types: registry.agentTypes,
-      }),
-    },
+    deps,
+    pool,
   });
   mkdirSync(out, { recursive: true });
   await worker.runUntil(async () => {
+    if (only.length === 0) {
+      // What the pool hears besides plans: a worker's start (its registry file), and a type the worker refuses.
+      await signalPool(pool, 'agent-pool', { kind: 'configure', input: pool.poolInput() });
+      await client.workflow
+        .getHandle('agent-pool')
+        .executeUpdate(upsertAgentTypeUpdate, {
+          args: [
+            {
+              name: 'refused',
+              capabilities: ['x'],
+              runtime: { provider: 'openai', model: 'm', baseUrl: 'http://169.254.169.254/' },
+            },
+          ],
+        })
+        .catch(() => undefined);
+    }
     for (const [name, body] of Object.entries(plans)) {
       if (only.length > 0 && !only.includes(name)) continue;
       const checked = checkPlan(body, registry, { maxTasks: 100, allowSimulate: true }, () => name);

@@ -26,6 +26,20 @@ const ProviderLimits = z.record(
     .strict(),
 );
 
+/** A comma-separated list; `none` is the empty list (an empty variable counts as unset, so it cannot say that). */
+const list = (def: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((v) =>
+      v.trim() === 'none'
+        ? []
+        : v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean),
+    );
+
 /** Every setting the orchestrator reads from the environment; the one place that touches process.env. */
 export const ConfigSchema = z.object({
   AGENT_ORCHESTRATOR_PORT: int(8003, 0, 65535),
@@ -138,6 +152,14 @@ export const ConfigSchema = z.object({
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  // What agent types may make this worker do (docs/security.md, "The worker's own checks"): the worker checks every type
+  // it runs against these, whoever registered it. The registry file's own entries are always allowed.
+  /** Commands stdio MCP servers may run, with any arguments (exact `command` strings), besides the registry file's. */
+  WORKER_ALLOW_MCP_COMMANDS: list(''),
+  /** Hosts model `baseUrl`s and MCP `url`s may point at (`*.example.com` for subdomains), besides the registry file's. */
+  WORKER_ALLOW_HOSTS: list('localhost,127.0.0.1,::1'),
+  /** Variables `${VAR}` (MCP env and headers) and `apiKeyEnv` may read, besides those the registry file names. */
+  WORKER_ALLOW_ENV_VARS: list(''),
   // Where Temporal is, with TLS / API key / profile: read by @temporalio/envconfig (src/temporal/connection.ts).
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).optional(),
@@ -151,6 +173,11 @@ export const ConfigSchema = z.object({
   PAYLOAD_ENCRYPTION_KEYS_FILE: z.string().min(1).optional(),
   /** The key that encrypts; the others only decrypt (rotation). */
   PAYLOAD_ENCRYPTION_KEY_ID: z.string().min(1).optional(),
+  /** With encryption on, unencrypted payloads are refused; true reads them (only while turning encryption on). */
+  PAYLOAD_ENCRYPTION_ACCEPT_PLAINTEXT: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
   /** Browser origins allowed to call the codec endpoint (the Web UI's); default: TEMPORAL_UI_URL's origin. */
   CODEC_CORS_ORIGINS: z
     .string()
@@ -184,7 +211,7 @@ export const ConfigSchema = z.object({
   OTEL_SERVICE_NAME: z.string().min(1).optional(),
   /** The worker's Prometheus endpoint (its own metrics and the SDK's); 0 = none. */
   WORKER_METRICS_PORT: int(9464, 0, 65535),
-  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  WORKER_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Event streams (docs/events.md): how often one watcher per plan (and one for the pool) polls Temporal. */
   EVENTS_POLL_MS: int(500, 50, 60_000),
   /** Seconds between `: keep-alive` comments on an open stream. */

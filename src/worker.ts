@@ -11,7 +11,8 @@ import type { AiRuntime } from './activities/types';
 import { claimCheckOf, type ClaimCheck } from './storage/blob-store';
 import { MessageTooLarge, packMessageBody } from './storage/message-bodies';
 import { taskResultReader } from './storage/output-refs';
-import { createPoolActivities, signalPool, type PoolDeps } from './activities/pool';
+import { createPoolActivities, signalPool, type WorkerPoolDeps } from './activities/pool';
+import { AgentTypePolicy } from './activities/agent-type-policy';
 import type { Messenger } from './activities/types';
 import { ConfigSchema, loadConfigOrExit, poolSettings, type Config } from './config';
 import { dataConverterFor } from './encryption/data-converter';
@@ -107,9 +108,14 @@ type DepsConfig = Pick<Config, 'AGENT_REGISTRY_FILE' | 'OFFLINE_RUNTIME_OUTAGE_F
       | 'MODEL_STREAM_HEARTBEATS_PER_SECOND'
       | 'ALLOW_SIMULATE'
       | 'MESSAGE_MAX_BYTES'
+      | 'WORKER_ALLOW_MCP_COMMANDS'
+      | 'WORKER_ALLOW_HOSTS'
+      | 'WORKER_ALLOW_ENV_VARS'
       | 'encryption'
     >
   > & {
+    /** The worker's own registry, in place of AGENT_REGISTRY_FILE's (tests): trusted as the file would be. */
+    registry?: Registry;
     /** Model calls report spans (AI SDK telemetry) to the tracer provider: tracing is on. */
     tracing?: boolean;
     /** Where a provider limit that binds is reported (once per provider and limit). */
@@ -127,13 +133,33 @@ const DEFAULTS = ConfigSchema.pick({
   MODEL_STREAM_INTERVAL_MS: true,
   MODEL_STREAM_HEARTBEATS_PER_SECOND: true,
   MESSAGE_MAX_BYTES: true,
+  WORKER_ALLOW_MCP_COMMANDS: true,
+  WORKER_ALLOW_HOSTS: true,
+  WORKER_ALLOW_ENV_VARS: true,
 }).parse({});
+
+/** What this worker lets agent types do: its allowances, and its own registry (the file's types) as written. */
+export function workerPolicy(
+  config: Partial<Pick<Config, 'WORKER_ALLOW_MCP_COMMANDS' | 'WORKER_ALLOW_HOSTS' | 'WORKER_ALLOW_ENV_VARS'>>,
+  own: Registry,
+): AgentTypePolicy {
+  return new AgentTypePolicy(
+    {
+      mcpCommands: config.WORKER_ALLOW_MCP_COMMANDS ?? DEFAULTS.WORKER_ALLOW_MCP_COMMANDS,
+      hosts: config.WORKER_ALLOW_HOSTS ?? DEFAULTS.WORKER_ALLOW_HOSTS,
+      envVars: config.WORKER_ALLOW_ENV_VARS ?? DEFAULTS.WORKER_ALLOW_ENV_VARS,
+    },
+    own.agentTypes,
+  );
+}
 
 export type WorkerDeps = ActivityDeps & {
   /** Closes what the deps opened (MCP server connections and processes). */
   close(): Promise<void>;
   /** Model calls per provider: in flight, waiting for a provider limit (for the worker's metrics). */
   providerCalls(): ProviderCallStats[];
+  /** What agent types may make this worker do; the pool's check uses it too (poolDepsOf). */
+  policy: AgentTypePolicy;
 };
 
 /**
@@ -142,7 +168,8 @@ export type WorkerDeps = ActivityDeps & {
  * a few seconds.
  */
 export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.ProcessEnv = process.env): WorkerDeps {
-  const fileRegistry = loadRegistry(config.AGENT_REGISTRY_FILE);
+  const fileRegistry = config.registry ?? loadRegistry(config.AGENT_REGISTRY_FILE);
+  const policy = workerPolicy(config, fileRegistry);
   const offline = new OfflineRuntime(config.OFFLINE_RUNTIME_OUTAGE_FILE);
   const registry = cached(liveRegistry(client, config.AGENT_POOL_ID, fileRegistry), 3_000);
   // A type registered over the API a moment ago may not be in the cached copy yet: look again before giving up.
@@ -151,7 +178,7 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
     (await registry.refresh()).agentTypes.find((t) => t.name === name);
   const claimCheck = claimCheckOf(config);
   const messenger = signalMessenger(client, claimCheck, config.MESSAGE_MAX_BYTES ?? DEFAULTS.MESSAGE_MAX_BYTES);
-  const mcp = new McpConnections(env);
+  const mcp = new McpConnections(policy, env);
   const tools = new AgentToolRunner({ agentType, mcp, messenger });
   const limiter = new ProviderLimiter(
     {
@@ -186,6 +213,8 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
           message: `agent type "${name}" is not in the registry this worker can read (the pool's, or AGENT_REGISTRY_FILE)`,
         });
       }
+      // Whoever registered the type (the API, a signal straight to Temporal): this worker runs only what it allows.
+      policy.check(type);
       if (type.runtime.provider === 'offline') return offline;
       const key = JSON.stringify(type);
       if (type.runtime.provider === 'a2a') {
@@ -217,16 +246,21 @@ export function buildDeps(config: DepsConfig, client: Client, env: NodeJS.Proces
     allowSimulate: config.ALLOW_SIMULATE,
     close: () => mcp.closeAll(),
     providerCalls: () => limiter.stats(),
+    policy,
   };
 }
 
-/** What the worker's pool activities need: the registry file's types and MAX_AGENTS, (re)applied at every start. */
-export function poolDepsOf(config: Config, client: Client): PoolDeps {
+/**
+ * What the worker's pool activities need: the registry file's types and MAX_AGENTS, (re)applied at every start, and
+ * the worker's policy, which the pool checks every agent type against before it takes one.
+ */
+export function poolDepsOf(config: Config, client: Client, policy: AgentTypePolicy): WorkerPoolDeps {
   const registry = loadRegistry(config.AGENT_REGISTRY_FILE);
   return {
     client,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     poolInput: () => ({ settings: poolSettings(config), types: registry.agentTypes }),
+    policy,
   };
 }
 
@@ -235,7 +269,7 @@ export interface CreateWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
-  pool: PoolDeps;
+  pool: WorkerPoolDeps;
   /** Payload encryption (dataConverterFor); the clients talking to these workflows must use the same. */
   dataConverter?: DataConverter;
   /** A pre-built bundle (tests build one per run); otherwise the workflows are bundled at start. */
@@ -339,8 +373,8 @@ async function main(): Promise<void> {
   });
   const added = await ensureSearchAttributes(connection.operatorService, config.TEMPORAL_NAMESPACE);
   if (added.length > 0) log.info(`registered search attributes: ${added.join(', ')}`);
-  const pool = poolDepsOf(config, client);
   const deps = buildDeps({ ...config, tracing: tracing !== undefined, log }, client);
+  const pool = poolDepsOf(config, client, deps.policy);
   metrics?.watchProviderCalls(() => deps.providerCalls());
   if (metrics) deps.onVerdict = (agentType, by, accepted) => metrics.verdict(agentType, by, accepted);
   const worker = await createWorker({

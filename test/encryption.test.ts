@@ -12,7 +12,12 @@ import { EncryptionCodec } from '../src/encryption/payload-codec';
 import { DEFAULT_REGISTRY, Registry } from '../src/shared/registry';
 import { type AgentType } from '../src/shared/agent-type';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI } from './support/fake-openai';
-import { startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { eventually, FAST_SETTINGS, startInProcessApi, startHarness, uniqueId, type Harness } from './support/harness';
+import { Client } from '@temporalio/client';
+import { checkPlan } from '../src/shared/plan-check';
+import { compactPlan } from '../src/shared/plan-codec';
+import { TASK_DEFAULTS } from '../src/shared/task';
+import type { planWorkflow } from '../src/workflows/plan';
 import { startMcpHttpServer } from './support/mcp-everything';
 import { freePort } from './support/processes';
 
@@ -54,13 +59,21 @@ describe('the AES-256-GCM payload codec', () => {
     );
   });
 
-  test('tampering is detected; payloads written before encryption pass through', async () => {
+  test('tampering is detected; an unencrypted payload is refused, unless only shown or while turning encryption on', async () => {
     const codec = new EncryptionCodec(keyring({ k1: K1 }));
     const [sealed] = await codec.encode([payload]);
     const data = Buffer.from(sealed?.data ?? []);
     data[20] = (data[20] ?? 0) ^ 1;
     await expect(codec.decode([{ ...sealed, data }])).rejects.toThrow();
-    expect(await codec.decode([payload])).toEqual([payload]);
+    await expect(codec.decode([payload])).rejects.toThrow(
+      /an unencrypted payload \(encoding "json\/plain"\) was refused/,
+    );
+    expect(await new EncryptionCodec(keyring({ k1: K1 }), 'display').decode([payload])).toEqual([payload]);
+    const migrating = loadKeyring({
+      PAYLOAD_ENCRYPTION_KEYS: JSON.stringify({ k1: K1 }),
+      PAYLOAD_ENCRYPTION_ACCEPT_PLAINTEXT: true,
+    }) as Keyring;
+    expect(await new EncryptionCodec(migrating).decode([payload])).toEqual([payload]);
   });
 
   test('bad key settings are refused, never echoing key material', () => {
@@ -254,6 +267,47 @@ describe('nothing readable in history or the blob store', () => {
     const { secret, history } = await refused(sealed);
     expect(history).not.toContain(secret);
     expect(history).toContain('Encoded failure');
+  });
+
+  test('the worker refuses an unencrypted payload: a plan started by a client without the codec never runs', async () => {
+    // What someone with access to Temporal's frontend but not the keys can send: a plain client, a valid plan.
+    const stranger = new Client({ connection: sealed.client.connection, namespace: sealed.namespace });
+    const checked = checkPlan(
+      { tasks: [{ id: 'forged', description: 'do something' }] },
+      DEFAULT_REGISTRY,
+      { maxTasks: 10 },
+      () => uniqueId('forged'),
+    );
+    if (!checked.ok) throw new Error(JSON.stringify(checked.issues));
+    const handle = await stranger.workflow.start<typeof planWorkflow>('planWorkflow', {
+      workflowId: `plan-${checked.plan.id}`,
+      taskQueue: sealed.taskQueue,
+      args: [{ plan: compactPlan(checked.plan, TASK_DEFAULTS), settings: { ...FAST_SETTINGS, poolId: sealed.poolId } }],
+    });
+    try {
+      // The worker's first workflow task either fails (refused) or the plan runs.
+      const events = await eventually(async () => {
+        const all = (await handle.fetchHistory()).events ?? [];
+        const settled = all.some((e) => e.workflowTaskFailedEventAttributes || e.workflowTaskCompletedEventAttributes);
+        return settled ? all : undefined;
+      }, 'the worker to take the forged plan');
+      const acted = events.filter(
+        (e) =>
+          e.workflowTaskCompletedEventAttributes ||
+          e.activityTaskScheduledEventAttributes ||
+          e.startChildWorkflowExecutionInitiatedEventAttributes,
+      );
+      expect(acted).toEqual([]);
+      // Why, as the Web UI shows it through the codec endpoint (the failure's text is encrypted like any other).
+      const failure = events.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes
+        ?.failure;
+      const [attributes] = failure?.encodedAttributes
+        ? await new EncryptionCodec(keyring({ k1: K1 })).decode([failure.encodedAttributes as Payload])
+        : [];
+      expect(`${failure?.message} ${text(attributes?.data)}`).toMatch(/an unencrypted payload .* was refused/);
+    } finally {
+      await handle.terminate('test over');
+    }
   });
 
   test('the codec endpoint: decrypts for an authorized key (API and `temporal --codec-endpoint`), CORS for the UI', async () => {

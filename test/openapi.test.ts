@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import Ajv2020 from 'ajv/dist/2020';
 import { join } from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import { ServiceError } from '@temporalio/client';
@@ -63,6 +64,34 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(doc.paths['/v1/plans/{planId}/result'].get.responses)).toContain('400');
     expect(Object.keys(doc.paths['/v1/plans/{planId}/pause'].post.responses)).toContain('404');
     expect(Object.keys(doc.paths['/v1/plans/{planId}/resume'].post.responses)).toContain('404');
+  });
+
+  test("a plan the document calls valid is one the API's own rules take: a task needs a description or an input", () => {
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    ajv.addSchema({ $id: 'doc', components: doc.components });
+    const plan = ajv.compile({ $ref: 'doc#/components/schemas/Plan' });
+    const withTask = (task: object) => ({ tasks: [{ id: 't', ...task }] });
+    expect(plan(withTask({ description: 'd' }))).toBe(true);
+    expect(plan(withTask({ input: { x: 1 } }))).toBe(true);
+    expect(plan(withTask({ capabilities: ['general'] }))).toBe(false); // the API answers 400: the document says so
+    expect(plan({ tasks: [{ id: 'lead', description: 'd', subtasks: [{ id: 'sub' }] }] })).toBe(false);
+    for (const file of readdirSync(join(__dirname, '..', 'examples')).filter((f) => f.endsWith('.json')))
+      expect([file, plan(JSON.parse(readFileSync(join(__dirname, '..', 'examples', file), 'utf8')))]).toEqual([
+        file,
+        true,
+      ]);
+  });
+
+  test('asks for a key exactly when the API has keys configured', () => {
+    const open = buildOpenApiDocument({ keyed: false }) as Json;
+    expect(open.security).toBeUndefined();
+    expect(open.components.securitySchemes).toBeUndefined();
+    const secured = Object.values(open.paths as Record<string, Record<string, Json>>).flatMap((methods) =>
+      Object.values(methods).filter((op) => op.security !== undefined),
+    );
+    expect(secured).toEqual([]);
+    expect(doc.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
+    expect(doc.paths['/readyz'].get.security).toEqual([]);
   });
 
   test('the route table gives the scope of a request, for auth', () => {

@@ -237,21 +237,23 @@ describe('agent pool against a real server', () => {
   test('two workers share one plan: activities run on both', async () => {
     const h = await startHarness();
     const second = await NativeConnection.connect({ address: h.address });
+    const otherDeps = buildDeps(
+      {
+        AGENT_REGISTRY_FILE: undefined,
+        OFFLINE_RUNTIME_OUTAGE_FILE: undefined,
+        AGENT_POOL_ID: h.poolId,
+        ALLOW_SIMULATE: true,
+      },
+      h.client,
+    );
     const other = await createWorker({
       connection: second,
       namespace: 'default',
       taskQueue: h.taskQueue,
       identity: 'second-worker',
-      deps: buildDeps(
-        {
-          AGENT_REGISTRY_FILE: undefined,
-          OFFLINE_RUNTIME_OUTAGE_FILE: undefined,
-          AGENT_POOL_ID: h.poolId,
-          ALLOW_SIMULATE: true,
-        },
-        h.client,
-      ),
+      deps: otherDeps,
       pool: {
+        policy: otherDeps.policy,
         client: h.client,
         taskQueue: h.taskQueue,
         poolInput: () => ({

@@ -126,12 +126,13 @@ export async function startRig(
     cleanups.add('client connection', () => connection.close());
     const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
 
-    const pool = poolDepsOf(config, client);
+    const deps = buildDeps(config, client);
+    const pool = poolDepsOf(config, client, deps.policy);
     const worker: Worker = await createWorker({
       connection: nativeConnection,
       namespace: config.TEMPORAL_NAMESPACE,
       taskQueue,
-      deps: buildDeps(config, client),
+      deps,
       pool,
       workflowBundle: { code },
       identity: `bench@${process.pid}`,

@@ -26,8 +26,8 @@ async function main(): Promise<void> {
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
   const clientConnection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
   const client = new Client({ connection: clientConnection, namespace: config.TEMPORAL_NAMESPACE });
-  const pool = poolDepsOf(config, client);
   const deps = buildDeps(config, client);
+  const pool = poolDepsOf(config, client, deps.policy);
   const worker = await createWorker({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,

@@ -272,7 +272,8 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
         return { ...base, output: await deps.claimCheck.offload(output), isError: false };
       } catch (err) {
         // The tool said no (bad arguments, unknown tool, its own error): the model is told and decides what next.
-        if (err instanceof ApplicationFailure && err.nonRetryable)
+        // A server this worker refuses to run or reach is the operator's business, not the model's: the step fails.
+        if (err instanceof ApplicationFailure && err.nonRetryable && err.type !== Failure.AgentTypeRefused)
           return { ...base, output: err.message, isError: true };
         throw err;
       }

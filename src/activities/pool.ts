@@ -1,5 +1,8 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { PoolInput, PoolRequest } from '../shared/pool';
+import type { AgentTypeVerdict, PoolInput, PoolRequest } from '../shared/pool';
+import { AgentType } from '../shared/agent-type';
+import { describeIssues } from '../shared/zod-issues';
+import type { AgentTypePolicy } from './agent-type-policy';
 import { poolSignalOf } from '../workflows/messages';
 import type { agentPoolWorkflow } from '../workflows/pool';
 
@@ -11,6 +14,11 @@ export interface PoolActivities {
   closedWorkflows(workflowIds: string[]): Promise<string[]>;
   /** Signals the pool, starting it if it is not running yet (signal-with-start). Idempotent by request id. */
   signalPool(poolId: string, message: PoolRequest): Promise<void>;
+  /**
+   * Checks agent types, as they reached the pool (a signal or update anyone with access to Temporal can send), against
+   * the schema and this worker's policy: those it may run, and the others with why. No side effects.
+   */
+  vetAgentTypes(types: unknown[]): Promise<AgentTypeVerdict>;
 }
 
 export interface PoolDeps {
@@ -36,8 +44,27 @@ export async function signalPool(deps: PoolDeps, poolId: string, message: PoolRe
   });
 }
 
-export function createPoolActivities(deps: PoolDeps): PoolActivities {
+/** What a worker's pool activities need besides the client: the worker's policy for agent types. */
+export type WorkerPoolDeps = PoolDeps & { policy: AgentTypePolicy };
+
+export function createPoolActivities(deps: WorkerPoolDeps): PoolActivities {
   return {
+    async vetAgentTypes(types) {
+      const verdict: AgentTypeVerdict = { accepted: [], refused: [] };
+      for (const raw of types) {
+        const parsed = AgentType.safeParse(raw);
+        const name = (raw as { name?: unknown } | null)?.name;
+        if (!parsed.success) {
+          const reason = describeIssues(parsed.error.issues);
+          verdict.refused.push({ name: typeof name === 'string' ? name.slice(0, 100) : '?', reason });
+          continue;
+        }
+        const problems = deps.policy.problems(parsed.data);
+        if (problems.length > 0) verdict.refused.push({ name: parsed.data.name, reason: problems.join('; ') });
+        else verdict.accepted.push(parsed.data);
+      }
+      return verdict;
+    },
     async closedWorkflows(workflowIds) {
       const closed: string[] = [];
       // Twenty at a time: a pool leased to hundreds of plans must not take longer than the activity's timeout.

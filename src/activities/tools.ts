@@ -7,16 +7,7 @@ import { inSpan } from '../observability/spans';
 import { BUILTIN_TOOLS, type AgentType, type McpServer } from '../shared/agent-type';
 import type { Messenger, ToolCallOptions, ToolDefinition, ToolRunner } from './types';
 import { Failure } from '../shared/errors';
-
-/** `${VAR}` in MCP server env values and headers comes from the worker's environment (secrets stay out of the registry). */
-function interpolate(values: Record<string, string> | undefined, env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(
-    Object.entries(values ?? {}).map(([k, v]) => [
-      k,
-      v.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, n: string) => env[n] ?? ''),
-    ]),
-  );
-}
+import type { AgentTypePolicy } from './agent-type-policy';
 
 interface Connection {
   client: Client;
@@ -26,7 +17,8 @@ interface Connection {
 /**
  * One MCP client per configured server per worker process, connected on first use and re-connected after a drop.
  * Connections unused for `idleMs` are closed (stdio servers exit), which also retires those of a server whose settings
- * were edited in the registry.
+ * were edited in the registry. Nothing is started or reached that the worker's policy does not allow, whatever the
+ * registry says: this is the last check before a command runs or a request leaves (docs/security.md).
  */
 export class McpConnections {
   private readonly open = new Map<string, Promise<Connection>>();
@@ -34,6 +26,7 @@ export class McpConnections {
   private readonly inUse = new Map<string, number>();
 
   constructor(
+    private readonly policy: AgentTypePolicy,
     private readonly env: NodeJS.ProcessEnv = process.env,
     private readonly idleMs = 10 * 60_000,
   ) {}
@@ -75,18 +68,19 @@ export class McpConnections {
   }
 
   private async connect(server: McpServer, onClose: () => void): Promise<Connection> {
+    this.policy.checkServer(server);
     const client = new Client({ name: 'agent-orchestrator', version: '0.1.0' });
     const transport =
       server.transport === 'stdio'
         ? new StdioClientTransport({
             command: server.command,
             args: server.args,
-            env: { ...getDefaultEnvironment(), ...interpolate(server.env, this.env) },
+            env: { ...getDefaultEnvironment(), ...this.policy.expand(server.env, this.env) },
             ...(server.cwd ? { cwd: server.cwd } : {}),
             stderr: 'ignore',
           })
         : new StreamableHTTPClientTransport(new URL(server.url), {
-            requestInit: { headers: interpolate(server.headers, this.env) },
+            requestInit: { headers: this.policy.expand(server.headers, this.env) },
           });
     client.onclose = onClose;
     try {

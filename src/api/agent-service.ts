@@ -146,9 +146,14 @@ export class AgentService {
     }
     if (desc.status.name !== 'RUNNING')
       return { ready: false, reason: `the agent pool is ${desc.status.name.toLowerCase()}: ${this.noWorker()}` };
-    const types = desc.memo?.registry;
+    // Types a worker has applied from its registry file count even when removed since (DELETE /v1/agent-types) or
+    // refused by its policy (shown in GET /v1/agents): readiness is about the worker having seen the file, not the
+    // registry as it is now. Pools from before `applied` have only their registry to go by. (Temporal drops a memo
+    // field set to an empty list: a registry emptied by removals has no `registry` field.)
+    const applied = Array.isArray(desc.memo?.applied) ? (desc.memo.applied as string[]) : undefined;
+    const types = desc.memo?.registry ?? (applied ? [] : undefined);
     if (!Array.isArray(types)) return { ready: false, reason: this.noWorker() };
-    const have = new Set((types as AgentType[]).map((t) => t.name));
+    const have = new Set([...(types as AgentType[]).map((t) => t.name), ...(applied ?? [])]);
     const missing = this.fileRegistry.agentTypes.map((t) => t.name).filter((n) => !have.has(n));
     if (missing.length > 0)
       return { ready: false, reason: `the worker has not applied the registry yet (missing: ${missing.join(', ')})` };
@@ -212,6 +217,7 @@ export class AgentService {
       peakBusy: view.peakBusy,
       agents,
       usageByType: view.usageByType ?? {},
+      ...(view.refusedTypes ? { refusedTypes: view.refusedTypes } : {}),
     };
   }
 

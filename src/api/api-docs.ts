@@ -135,7 +135,12 @@ export function renderApiDocs(doc: Json): string {
   ];
   for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, Json>)) {
     if (name.startsWith('Error')) continue;
-    lines.push(`### ${name}`, '', ...properties(schema));
+    lines.push(
+      `### ${name}`,
+      '',
+      ...(schema.description ? [String(schema.description), ''] : []),
+      ...properties(schema),
+    );
   }
   lines.push(
     '### Errors',

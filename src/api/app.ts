@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import type { Config } from '../config';
 import type { Registry } from '../shared/registry';
 import { ApiError, errorHandler, parseInput as parse } from './errors';
-import { authenticate, loadApiKeys, principalOf, type Principal, type StoredKey } from './auth';
+import { authenticate, loadApiKeys, principalFrom, principalOf, type Principal, type StoredKey } from './auth';
 import { codecCors, codecOf } from './codec-endpoint';
 import { failedAuthLimiter, InFlightLimiter, requestRateLimit } from './quotas';
 import { temporalAnswers, temporalRpc } from './temporal-rpc';
@@ -146,14 +146,18 @@ export function createApp({
     health: (_in, res) => {
       res.json({ status: 'ok' });
     },
+    // Public, for load balancers: with keys configured, what is missing and where Temporal is go only to a valid key.
     ready: async (_in, res) => {
+      const detailed = keys.length === 0 || principalFrom(keys, res.req) !== undefined;
+      const notReady = (code: 'TEMPORAL_UNAVAILABLE' | 'NOT_READY', status: string, message: string) =>
+        res.status(503).json(detailed ? unavailable(code, status, message) : { status });
       if (!(await temporalAnswers(client))) {
-        res.status(503).json(unavailable('TEMPORAL_UNAVAILABLE', 'unavailable', temporalDown()));
+        notReady('TEMPORAL_UNAVAILABLE', 'unavailable', temporalDown());
         return;
       }
       const r = await agents.readiness();
       if (r.ready) res.json({ status: 'ready' });
-      else res.status(503).json(unavailable('NOT_READY', 'not ready', r.reason));
+      else notReady('NOT_READY', 'not ready', r.reason);
     },
     metrics: async (_in, res) => {
       const [pool, plansByStatus] = await Promise.all([agents.poolView(), plans.views.countByStatus()]);
@@ -161,7 +165,7 @@ export function createApp({
       res.type(metrics.registry.contentType).send(await metrics.render());
     },
     openapi: (_in, res) => {
-      res.json(openApiDocument());
+      res.json(openApiDocument(keys.length > 0));
     },
 
     codecEncode: async ({ body }, res) => {

@@ -118,6 +118,12 @@ export function findKey(keys: readonly StoredKey[], candidate: string): Principa
   return found;
 }
 
+/** Who a request's key belongs to, whatever its path (a public route that tells more to a key: /readyz). */
+export function principalFrom(keys: readonly StoredKey[], req: Request): Principal | undefined {
+  const key = presented(req);
+  return key === undefined ? undefined : findKey(keys, key);
+}
+
 /** Which scope a request needs (the route table's); routes it does not have need `read`, so probing reveals nothing. */
 export function scopeFor(method: string, path: string): Scope | 'public' {
   return routeScope(method, path) ?? 'read';

@@ -54,7 +54,8 @@ export function codecCors(origins: readonly string[]) {
 
 /** Encodes or decodes with the payload codec; 404 when encryption is off, 400 for payloads it cannot decode. */
 export function codecOf(keyring: Keyring | undefined) {
-  const codec = keyring ? new EncryptionCodec(keyring) : undefined;
+  // Decoding here only shows payloads to a person: plaintext ones (from before encryption) are shown as they are.
+  const codec = keyring ? new EncryptionCodec(keyring, 'display') : undefined;
   return async (op: 'encode' | 'decode', body: CodecPayloadsBody): Promise<CodecPayloadsBody> => {
     if (!codec)
       throw new ApiError('NOT_FOUND', 'payload encryption is off (no PAYLOAD_ENCRYPTION_KEYS): nothing to decode');

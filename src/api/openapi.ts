@@ -91,10 +91,18 @@ class Components {
   }
 }
 
-/** `z.number().int()` says "a safe integer" with two 16-digit bounds: noise in a document, dropped. */
-function override({ jsonSchema }: { jsonSchema: Json }): void {
+/**
+ * `z.number().int()` says "a safe integer" with two 16-digit bounds: noise in a document, dropped. A task needs a
+ * description or an input (src/shared/plan-check.ts checks it; the zod schema cannot say it in JSON Schema): said here,
+ * so a client (or a fuzzer) that follows the document sends no task the API refuses.
+ */
+function override({ zodSchema, jsonSchema }: { zodSchema: unknown; jsonSchema: Json }): void {
   if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
   if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+  if (zodSchema === TaskInput) {
+    jsonSchema.anyOf = [{ required: ['description'] }, { required: ['input'] }];
+    jsonSchema.description = 'A task: it needs a `description` or an `input` (or both).';
+  }
 }
 
 const ref = (id: string) => ({ $ref: `#/components/schemas/${id}` });
@@ -184,7 +192,7 @@ function answer(c: Components, route: RouteSpec & { operationId: OperationId }, 
   };
 }
 
-function operation(c: Components, route: RouteSpec & { operationId: OperationId }): Json {
+function operation(c: Components, route: RouteSpec & { operationId: OperationId }, keyed: boolean): Json {
   const responses: Record<string, Json> = {};
   for (const [status, a] of Object.entries(route.answers)) responses[status] = answer(c, route, Number(status), a);
   const byStatus = new Map<number, ErrorCode[]>();
@@ -219,21 +227,26 @@ function operation(c: Components, route: RouteSpec & { operationId: OperationId 
         ?.replace(/\.json$/, '') ?? 'api',
     ],
     'x-scope': route.scope,
-    // Public routes need no key; the others take one of the two ways of sending it (docs/security.md).
-    ...(route.scope === 'public' ? { security: [] } : {}),
+    // Public routes need no key; the others take one of the two ways of sending it (docs/security.md). Without keys
+    // configured nothing needs one, and the document says so (no security requirement anywhere).
+    ...(route.scope === 'public' && keyed ? { security: [] } : {}),
     ...(params.length ? { parameters: params } : {}),
     ...body,
     responses: Object.fromEntries(Object.entries(responses).sort(([a], [b]) => Number(a) - Number(b))),
   };
 }
 
-/** The OpenAPI 3.1 document, generated from the route table and the zod schemas the routes validate with. */
-export function buildOpenApiDocument(): Json {
+/**
+ * The OpenAPI 3.1 document, generated from the route table and the zod schemas the routes validate with. `keyed`: the
+ * API has keys configured, so every route but the public ones needs one; without keys (an API open on loopback) no
+ * route does, and the document asks for none. What a key's scopes allow is `x-scope` either way.
+ */
+export function buildOpenApiDocument({ keyed = true }: { keyed?: boolean } = {}): Json {
   const c = new Components();
   const paths: Record<string, Record<string, Json>> = {};
   for (const route of ROUTE_LIST) {
     const path = openApiPathOf(route.path);
-    paths[path] = { ...paths[path], [route.method]: operation(c, route) };
+    paths[path] = { ...paths[path], [route.method]: operation(c, route, keyed) };
   }
   return {
     openapi: '3.1.0',
@@ -241,24 +254,31 @@ export function buildOpenApiDocument(): Json {
       title: 'Agent Orchestrator',
       version: '1',
       description:
-        'Plans of agent tasks run as Temporal workflows. Errors come as `{"error": {"code", "message", "issues"?}}`; a known path with a method it does not have answers 405 with `Allow`. `x-scope` on each operation is the API-key scope it needs.',
+        'Plans of agent tasks run as Temporal workflows. Errors come as `{"error": {"code", "message", "issues"?}}`; a known path with a method it does not have answers 405 with `Allow`. `x-scope` on each operation is the API-key scope it needs when the API has keys configured' +
+        (keyed ? '.' : ': this one has none, so it answers every request without a key (and listens on loopback).'),
     },
     paths,
     // Keys are checked only when the API has some configured (API_KEYS / API_KEYS_FILE); without, it is open on loopback.
-    security: [{ bearer: [] }, { apiKey: [] }],
+    ...(keyed ? { security: [{ bearer: [] }, { apiKey: [] }] } : {}),
     components: {
       schemas: c.schemas(),
-      securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
-        apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
-      },
+      ...(keyed
+        ? {
+            securitySchemes: {
+              bearer: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API key>' },
+              apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+            },
+          }
+        : {}),
     },
   };
 }
 
-let cached: Json | undefined;
+const cached = new Map<boolean, Json>();
 
-export function openApiDocument(): Json {
-  cached ??= buildOpenApiDocument();
-  return cached;
+/** The document as this API is configured (with keys or without), built once each. */
+export function openApiDocument(keyed: boolean): Json {
+  let doc = cached.get(keyed);
+  if (!doc) cached.set(keyed, (doc = buildOpenApiDocument({ keyed })));
+  return doc;
 }

@@ -20,6 +20,9 @@ export const ROUTES = {
     method: 'get',
     path: '/readyz',
     summary: 'Readiness: Temporal answers, a worker runs the agent pool, the registry file is applied',
+    description:
+      'Public. With API keys configured, a request without a valid key gets only `status`; the `error` (what is missing, ' +
+      "Temporal's address) goes to a valid key (any scope).",
     scope: 'public',
     answers: {
       200: json('Ready to take plans', S.ReadySchema),
@@ -97,8 +100,8 @@ export const ROUTES = {
     query: S.EventsQuery,
     answers: {
       200: {
-        description: 'The stream (text/event-stream), until `end` or the client closes it',
-        schema: z.string(),
+        description: 'The stream (text/event-stream), until `end` or the client closes it; its schema is one event',
+        schema: S.PlanEventSchema,
         contentType: 'text/event-stream',
       },
       204: { description: 'Resumed after the `end` event: nothing more will come (EventSource stops reconnecting)' },
@@ -359,8 +362,8 @@ export const ROUTES = {
     query: S.EventsQuery,
     answers: {
       200: {
-        description: 'The stream (text/event-stream), until the client closes it',
-        schema: z.string(),
+        description: 'The stream (text/event-stream), until the client closes it; its schema is one event',
+        schema: S.PoolEventSchema,
         contentType: 'text/event-stream',
       },
     },

@@ -59,6 +59,31 @@ export const EventsQuery = z.object({
     .optional(),
   access_token: z.string().optional(),
 });
+/**
+ * One Server-Sent Event of a stream, as a client's parser reads it (the document describes a text/event-stream answer
+ * event by event): its increasing `id`, its name, and `data`, one line of JSON (docs/events.md).
+ */
+const sseEvent = (names: readonly [string, ...string[]]) =>
+  z.looseObject({
+    id: z.string().regex(/^\d+$/).optional(),
+    event: z.enum(names).optional(),
+    data: z.string().optional().meta({ description: 'JSON: what the event says (docs/events.md)' }),
+    retry: z.number().int().optional().meta({ description: 'How soon to reconnect (ms), sent first' }),
+  });
+export const PlanEventSchema = sseEvent([
+  'snapshot',
+  'task',
+  'revision',
+  'message',
+  'input',
+  'usage',
+  'text',
+  'plan',
+  'end',
+]).meta({ description: "One event of a plan's stream" });
+export const PoolEventSchema = sseEvent(['snapshot', 'agent', 'pool']).meta({
+  description: "One event of the pool's stream",
+});
 export const ReasonBody = z.object({ reason: z.string().max(1_000).optional() });
 
 /** How often and how long: a number and a unit, milliseconds to days. */
@@ -331,6 +356,10 @@ export const AgentsSchema = z.strictObject({
   peakBusy: z.number().int(),
   agents: z.array(AgentViewSchema),
   usageByType: z.record(z.string(), UsageSchema),
+  refusedTypes: z
+    .array(z.strictObject({ name: z.string(), reason: z.string(), at: Timestamp.optional() }))
+    .optional()
+    .meta({ description: 'The latest agent types the workers refused (their policy: docs/security.md), newest last' }),
 });
 
 export const AgentDetailSchema = AgentViewSchema.extend({
@@ -391,7 +420,10 @@ export const HealthSchema = z.strictObject({ status: z.literal('ok') });
 export const ReadySchema = z.strictObject({ status: z.literal('ready') });
 export const UnavailableSchema = z.strictObject({
   status: z.enum(['unavailable', 'not ready']).optional(),
-  error: z.strictObject({ code: z.enum(['TEMPORAL_UNAVAILABLE', 'NOT_READY']), message: z.string() }),
+  error: z
+    .strictObject({ code: z.enum(['TEMPORAL_UNAVAILABLE', 'NOT_READY']), message: z.string() })
+    .optional()
+    .meta({ description: 'What is missing: only without API keys configured, or to a valid key' }),
 });
 export const OpenApiSchema = z.looseObject({
   openapi: z.string(),

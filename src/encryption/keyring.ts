@@ -11,6 +11,11 @@ export interface Keyring {
   current: { id: string; key: Buffer };
   byId(id: string): Buffer | undefined;
   ids(): string[];
+  /**
+   * Whether unencrypted payloads are read rather than refused (PAYLOAD_ENCRYPTION_ACCEPT_PLAINTEXT): only while turning
+   * encryption on for workflows that started without it.
+   */
+  acceptPlaintext?: boolean;
 }
 
 const KeyMap = z.record(
@@ -34,6 +39,7 @@ export function loadKeyring(cfg: {
   PAYLOAD_ENCRYPTION_KEYS?: string;
   PAYLOAD_ENCRYPTION_KEYS_FILE?: string;
   PAYLOAD_ENCRYPTION_KEY_ID?: string;
+  PAYLOAD_ENCRYPTION_ACCEPT_PLAINTEXT?: boolean;
 }): Keyring | undefined {
   const source = cfg.PAYLOAD_ENCRYPTION_KEYS_FILE ? 'PAYLOAD_ENCRYPTION_KEYS_FILE' : 'PAYLOAD_ENCRYPTION_KEYS';
   const raw = cfg.PAYLOAD_ENCRYPTION_KEYS_FILE
@@ -58,5 +64,10 @@ export function loadKeyring(cfg: {
     throw new KeyringError(`${source} has ${keys.size} keys: set PAYLOAD_ENCRYPTION_KEY_ID to the one that encrypts`);
   const current = keys.get(currentId);
   if (!current) throw new KeyringError(`PAYLOAD_ENCRYPTION_KEY_ID="${currentId}" is not one of the keys in ${source}`);
-  return { current: { id: currentId, key: current }, byId: (id) => keys.get(id), ids: () => [...keys.keys()] };
+  return {
+    current: { id: currentId, key: current },
+    byId: (id) => keys.get(id),
+    ids: () => [...keys.keys()],
+    ...(cfg.PAYLOAD_ENCRYPTION_ACCEPT_PLAINTEXT ? { acceptPlaintext: true } : {}),
+  };
 }

@@ -14,9 +14,17 @@ const text = (b: Uint8Array | null | undefined) => (b ? new TextDecoder().decode
  * Encrypts every payload with the keyring's current key (AES-256-GCM); the key's id rides in the payload's metadata
  * so older keys can still decrypt after a rotation. What is encrypted is the whole serialized payload (its metadata
  * and data): the server, and anyone reading history without the key, sees only `binary/encrypted`.
+ *
+ * An unencrypted payload is refused: it was not written by a process holding the keys (a client without the codec,
+ * someone with access to Temporal's frontend), so a worker must not act on it. `reading: 'display'` (the codec
+ * endpoint, which only shows payloads to a person) and the keyring's acceptPlaintext (while turning encryption on)
+ * let it through.
  */
 export class EncryptionCodec implements PayloadCodec {
-  constructor(private readonly keyring: Keyring) {}
+  constructor(
+    private readonly keyring: Keyring,
+    private readonly reading: 'act' | 'display' = 'act',
+  ) {}
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => ({
@@ -27,11 +35,26 @@ export class EncryptionCodec implements PayloadCodec {
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
     return payloads.map((p) => {
-      if (text(p.metadata?.[ENCODING]) !== ENCRYPTED_ENCODING) return p; // written before encryption was turned on
+      const encoding = text(p.metadata?.[ENCODING]);
+      if (encoding !== ENCRYPTED_ENCODING) {
+        if (this.reading === 'display' || this.keyring.acceptPlaintext) return p;
+        throw new UnencryptedPayloadError(encoding);
+      }
       const id = text(p.metadata?.[KEY_ID]);
       if (!id) throw new Error('an encrypted payload carries no key id');
       return deserialize(decrypt(keyFor(this.keyring, id), p.data ?? new Uint8Array()));
     });
+  }
+}
+
+export class UnencryptedPayloadError extends Error {
+  constructor(encoding: string | undefined) {
+    super(
+      `an unencrypted payload (encoding ${JSON.stringify(encoding ?? null)}) was refused: payload encryption is on, ` +
+        'and whoever sent it did not hold the keys (a client without the codec?). While turning encryption on for ' +
+        'workflows started without it, PAYLOAD_ENCRYPTION_ACCEPT_PLAINTEXT=true reads such payloads (docs/security.md)',
+    );
+    this.name = 'UnencryptedPayloadError';
   }
 }
 

@@ -72,6 +72,13 @@ const FAILURE_TYPES = {
     notTheAgentsFault: true,
   },
   AgentTypeUnavailable: { raisedBy: 'step', meaning: "the task's agent type is not in the registry the worker reads" },
+  AgentTypeRefused: {
+    raisedBy: 'step',
+    meaning:
+      "the worker's configuration does not allow what the agent type asks: a stdio command, a host, a variable (WORKER_ALLOW_*)",
+    final: true,
+    notTheAgentsFault: true,
+  },
   RuntimeUnavailable: { raisedBy: 'step', meaning: 'offline runtime: `OFFLINE_RUNTIME_OUTAGE_FILE` exists' },
   SimulatedFailure: { raisedBy: 'step', meaning: 'offline runtime: `simulate.failAttempts` or `alwaysFail`' },
   SimulatedAgentFailure: {

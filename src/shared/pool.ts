@@ -96,12 +96,31 @@ export interface PoolView {
   recentlyTerminated: AgentInstance[];
   /** Tokens and cost of model calls by agent type, since the pool started. */
   usageByType: Record<string, Usage>;
+  /** The latest agent types the pool refused, with why (the worker's policy, docs/security.md); newest last. */
+  refusedTypes?: RefusedAgentType[];
 }
 
 /** What GET /v1/agents answers: the pool's counts, and each instance with its live lifecycle step. */
-export interface PoolAnswer extends Pick<PoolView, 'maxAgents' | 'active' | 'queued' | 'busy' | 'peakBusy'> {
+export interface PoolAnswer extends Pick<
+  PoolView,
+  'maxAgents' | 'active' | 'queued' | 'busy' | 'peakBusy' | 'refusedTypes'
+> {
   agents: AgentView[];
   usageByType: Record<string, Usage>;
+}
+
+/** An agent type the pool did not take: the worker's policy (or the schema) refused it. */
+export interface RefusedAgentType {
+  name: string;
+  reason: string;
+  /** When it was refused (ISO-8601); set by the pool. */
+  at?: string;
+}
+
+/** The pool's check of agent types that reached it (the vetAgentTypes local activity). */
+export interface AgentTypeVerdict {
+  accepted: AgentType[];
+  refused: RefusedAgentType[];
 }
 
 export interface PoolSnapshot {
@@ -119,6 +138,10 @@ export interface PoolSnapshot {
   finishedRequests: string[];
   terminated: AgentInstance[];
   usageByType?: Record<string, Usage>;
+  /** The latest agent types the pool refused (vetAgentTypes), newest last. */
+  refusedTypes?: RefusedAgentType[];
+  /** The names of the types the latest configurePool signal carried (a worker's registry file), taken or refused. */
+  applied?: string[];
 }
 
 export interface PoolInput {

@@ -1,5 +1,5 @@
 import type { AgentType } from '../shared/agent-type';
-import type { AcquireRequest, Grant, PoolSnapshot, PoolView, Release } from '../shared/pool';
+import type { AcquireRequest, Grant, PoolSnapshot, PoolView, RefusedAgentType, Release } from '../shared/pool';
 import type { AgentInstance } from '../shared/agent';
 import type { PoolSettings } from '../shared/settings';
 import { remember } from '../shared/agent';
@@ -12,6 +12,8 @@ import { priorityBands, serveInTurn, yieldsFor, type Queued, type Yield } from '
 /** Request ids remembered to ignore a repeated signal (a retried local activity may deliver one twice). */
 const MAX_FINISHED = 1_000;
 const MAX_TERMINATED = 50;
+/** Refused agent types the pool shows (the latest). */
+const MAX_REFUSED = 20;
 
 interface PassIndex {
   idle: Map<string, AgentInstance[]>;
@@ -42,6 +44,8 @@ function carriedFrom(s: PoolSnapshot | undefined): Carried {
     finishedRequests: [...(s?.finishedRequests ?? [])],
     terminated: [...(s?.terminated ?? [])],
     usageByType: { ...s?.usageByType },
+    refusedTypes: [...(s?.refusedTypes ?? [])],
+    applied: [...(s?.applied ?? [])],
   };
 }
 
@@ -68,14 +72,32 @@ export class PoolState {
   }
 
   snapshot(): PoolSnapshot {
-    const { usageByType, ...carried } = this.carried;
+    const { usageByType, refusedTypes, applied, ...carried } = this.carried;
     return {
       settings: this.settings,
       types: [...this.types.values()],
       packed: packInstances(this.instances.values()),
       ...carried,
       ...(Object.keys(usageByType).length > 0 ? { usageByType } : {}),
+      ...(refusedTypes.length > 0 ? { refusedTypes } : {}),
+      ...(applied.length > 0 ? { applied } : {}),
     };
+  }
+
+  /** Agent types the worker's check refused: shown (the latest MAX_REFUSED) in the pool's view, never run. */
+  refuse(refused: RefusedAgentType[], now: Date): void {
+    const at = now.toISOString();
+    this.carried.refusedTypes = [...this.carried.refusedTypes, ...refused.map((r) => ({ ...r, at }))].slice(
+      -MAX_REFUSED,
+    );
+  }
+
+  /** The names a worker's configurePool carried (taken or refused): what readiness compares the registry file with. */
+  get applied(): string[] {
+    return this.carried.applied;
+  }
+  set applied(names: string[]) {
+    this.carried.applied = names;
   }
 
   registry(): AgentType[] {
@@ -393,6 +415,7 @@ export class PoolState {
         })),
       recentlyTerminated: this.carried.terminated,
       usageByType: this.carried.usageByType,
+      ...(this.carried.refusedTypes.length > 0 ? { refusedTypes: this.carried.refusedTypes } : {}),
     };
   }
 

@@ -6,13 +6,15 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { PoolActivities } from '../activities/pool';
-import type { Grant, PoolInput } from '../shared/pool';
+import type { AgentTypeVerdict, Grant, PoolInput } from '../shared/pool';
 import { PoolState } from './pool-state';
 import type { Yield } from './fair-share';
 import {
@@ -41,15 +43,47 @@ const { closedWorkflows } = proxyActivities<PoolActivities>({
   summary: 'check holders of busy agents',
 });
 
+const { vetAgentTypes } = proxyLocalActivities<PoolActivities>({
+  startToCloseTimeout: '10s',
+  retry: { maximumAttempts: 3 },
+  summary: "check agent types against this worker's policy",
+});
+
+/**
+ * Agent types are checked against the worker's policy (vetAgentTypes) before the pool takes them: a signal or update
+ * reaches the pool from anyone with access to Temporal. Histories from before record no check, and replay without one.
+ */
+const VET_AGENT_TYPES = 'vet-agent-types';
+
 /**
  * The agent pool: one entity workflow owning every live agent instance, the registry of agent types, and the queue of
  * tasks waiting for an agent. Signals in, grants out (signals to the waiting task workflows); a periodic sweep frees
  * instances whose task workflow died. Continues-as-new with its whole state so history stays bounded. Deterministic.
  */
 export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
+  // A fresh pool's types came with its start, which anyone with access to Temporal can send: checked below, before the
+  // pool grants anything (the registry is published at once: the API reads it to check plans).
+  const vetStart = !input.snapshot && patched(VET_AGENT_TYPES);
   const state = new PoolState(input.settings, input.types, input.snapshot);
   // The registry is also in the memo, so the API can read it with describe(), which needs no worker (a query does).
-  const publishRegistry = () => upsertMemo({ registry: state.registry() });
+  // `applied`: the types a worker's registry file brought (readiness compares the API's file with it).
+  const publishRegistry = () =>
+    upsertMemo({ registry: state.registry(), ...(state.applied.length > 0 ? { applied: state.applied } : {}) });
+  /** The types the worker's policy allows; the others are recorded as refused (the pool's view, the worker's log). */
+  async function admit(raw: unknown[]): Promise<AgentTypeVerdict> {
+    const verdict = await vetAgentTypes(raw).catch((err: unknown) => {
+      if (isCancellation(err)) throw err;
+      // Refusing what could not be checked keeps the pool running; the sender can send it again.
+      const reason = `could not be checked: ${String(err)}`;
+      return { accepted: [], refused: raw.map((t) => ({ name: String((t as { name?: unknown })?.name), reason })) };
+    });
+    if (verdict.refused.length > 0) {
+      state.refuse(verdict.refused, now());
+      for (const r of verdict.refused) log.warn(`agent type "${r.name}" refused by the worker: ${r.reason}`);
+      touch();
+    }
+    return verdict;
+  }
   publishRegistry();
   let dirty = true;
   let inFlightGrants = 0;
@@ -71,8 +105,10 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
     else state.cancel(requestId, now());
     touch();
   });
-  setHandler(configurePoolSignal, ({ types, maxAgents }) => {
-    for (const t of types) state.upsertType(t);
+  setHandler(configurePoolSignal, async ({ types, maxAgents }) => {
+    const vetted = patched(VET_AGENT_TYPES);
+    for (const t of vetted ? (await admit(types)).accepted : types) state.upsertType(t);
+    if (vetted) state.applied = types.map((t) => String(t.name));
     state.settings = { ...state.settings, maxAgents };
     publishRegistry();
     touch();
@@ -81,8 +117,14 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
   setHandler(registryQuery, () => state.registry());
   setHandler(
     upsertAgentTypeUpdate,
-    (raw) => {
+    async (raw) => {
       const type = agentTypes().parseStoredAgentType(raw);
+      const refused = patched(VET_AGENT_TYPES) ? (await admit([raw])).refused[0] : undefined;
+      if (refused)
+        throw ApplicationFailure.create({
+          type: Failure.BadInput,
+          message: `agent type "${type.name}" refused by the worker: ${refused.reason}`,
+        });
       state.upsertType(type);
       publishRegistry();
       touch();
@@ -166,6 +208,12 @@ export async function agentPoolWorkflow(input: PoolInput): Promise<void> {
         .signal(yieldAgentsSignal, count)
         .catch(() => state.forgetOwed(holder));
     }
+  }
+
+  if (vetStart) {
+    const { refused } = await admit(input.types);
+    for (const r of refused) state.removeType(r.name, now());
+    if (refused.length > 0) publishRegistry();
   }
 
   let lastSweep = Date.now();

@@ -106,6 +106,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       AGENT_POOL_ID: poolId,
       BLOB_STORE_DIR: process.env.TEST_BLOB_DIR,
       ALLOW_SIMULATE: true,
+      // The harness's registry stands for the worker's registry file: trusted as written.
+      registry,
       ...opts.config,
     },
     client,
@@ -116,7 +118,12 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     namespace,
     taskQueue,
     deps: { ...base, ...opts.deps },
-    pool: { client, taskQueue, poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }) },
+    pool: {
+      client,
+      taskQueue,
+      poolInput: () => ({ settings: poolSettings, types: registry.agentTypes }),
+      policy: base.policy,
+    },
     // The run's shared bundle has no failure converter: an encrypting worker bundles its own, with the converter in.
     ...(opts.dataConverter?.failureConverterPath
       ? {}

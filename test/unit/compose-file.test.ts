@@ -93,9 +93,34 @@ describe('docker-compose.yml: the environment of the worker and the API', () => 
 
   test('the UI port moves the published port and the links the API returns together', () => {
     const moved = loadCompose('docker-compose.yml', { TEMPORAL_UI_PORT: '18080', API_KEYS: KEYS });
-    expect(moved.services['temporal-ui']!.ports).toEqual(['18080:8080']);
+    expect(moved.services['temporal-ui']!.ports).toEqual(['127.0.0.1:18080:8080']);
     expect(loadConfig(envOf(moved.services.api!)).TEMPORAL_UI_URL).toBe('http://localhost:18080');
-    expect(compose.services['temporal-ui']!.ports).toEqual(['8080:8080']);
+    expect(compose.services['temporal-ui']!.ports).toEqual(['127.0.0.1:8080:8080']);
+  });
+
+  test("Temporal's frontend, its UI and Prometheus (no auth of their own) are published on loopback unless told", () => {
+    const published = (c: typeof compose, service: string) => c.services[service]!.ports;
+    expect(published(compose, 'temporal')).toEqual(['127.0.0.1:7233:7233']);
+    expect(published(compose, 'temporal-ui')).toEqual(['127.0.0.1:8080:8080']);
+    expect(published(compose, 'prometheus')).toEqual(['127.0.0.1:9090:9090']);
+    // Every published port binds an address, except the API's, which refuses to start there without keys.
+    for (const [name, service] of Object.entries(compose.services))
+      for (const port of service.ports ?? [])
+        expect([name, port.split(':').length]).toEqual([name, name === 'api' ? 2 : 3]);
+    const open = loadCompose('docker-compose.yml', {
+      TEMPORAL_HOST_BIND: '0.0.0.0',
+      TEMPORAL_UI_HOST_BIND: '0.0.0.0',
+      PROMETHEUS_HOST_BIND: '0.0.0.0',
+    });
+    expect(published(open, 'temporal')).toEqual(['0.0.0.0:7233:7233']);
+    expect(published(open, 'temporal-ui')).toEqual(['0.0.0.0:8080:8080']);
+    expect(published(open, 'prometheus')).toEqual(['0.0.0.0:9090:9090']);
+  });
+
+  test('worker metrics bind to loopback by default; compose opens them to its own network only', () => {
+    expect(loadConfig({}, 'worker').WORKER_METRICS_HOST).toBe('127.0.0.1');
+    expect(envOf(compose.services.worker!).WORKER_METRICS_HOST).toBe('0.0.0.0');
+    expect(compose.services.worker!.ports).toBeUndefined();
   });
 
   test('traces are off unless OTEL_EXPORTER_OTLP_ENDPOINT is set; the observability profile has the collector', () => {

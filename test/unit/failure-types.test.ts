@@ -43,6 +43,7 @@ describe('failure types', () => {
     ]);
     expect([...NOT_THE_AGENTS_FAULT].sort()).toEqual(
       [
+        'AgentTypeRefused',
         'BudgetExhausted',
         'ModelAuthFailed',
         'ModelBadRequest',

@@ -1,5 +1,6 @@
 import type { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { McpConnections } from '../../src/activities/tools';
+import { AgentTypePolicy } from '../../src/activities/agent-type-policy';
 import type { McpServer } from '../../src/shared/agent-type';
 import { MCP_EVERYTHING } from '../support/mcp-everything';
 
@@ -21,7 +22,8 @@ const alive = (pid: number) => {
 };
 
 test('an MCP connection left idle is closed (its stdio server exits); one in use is kept', async () => {
-  const conns = new McpConnections(process.env, 300);
+  const policy = new AgentTypePolicy({ mcpCommands: [process.execPath], hosts: [], envVars: [] }, []);
+  const conns = new McpConnections(policy, process.env, 300);
   try {
     const a = await conns.get(server('a'));
     const pidA = (a.client.transport as StdioClientTransport).pid as number;

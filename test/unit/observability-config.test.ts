@@ -6,7 +6,7 @@ describe('observability settings', () => {
     const c = loadConfig({});
     expect(c.LOG_LEVEL).toBe('info');
     expect(tracesUrl(c)).toBeUndefined();
-    expect([c.WORKER_METRICS_HOST, c.WORKER_METRICS_PORT]).toEqual(['0.0.0.0', 9464]);
+    expect([c.WORKER_METRICS_HOST, c.WORKER_METRICS_PORT]).toEqual(['127.0.0.1', 9464]);
   });
 
   test('traces go to <endpoint>/v1/traces, or to the traces endpoint as given', () => {
