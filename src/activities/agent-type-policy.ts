@@ -53,6 +53,7 @@ export class AgentTypePolicy {
       if (t.runtime.apiKeyEnv) this.vars.add(t.runtime.apiKeyEnv);
       const urls = [
         t.runtime.baseUrl,
+        t.runtime.cardUrl,
         ...t.runtime.mcpServers.map((m) => (m.transport === 'http' ? m.url : undefined)),
       ];
       for (const u of urls) if (u) this.hosts.push(bare(new URL(u).hostname));
@@ -104,8 +105,12 @@ export class AgentTypePolicy {
   problems(type: AgentType): string[] {
     const r = type.runtime;
     const out: string[] = [];
-    if (r.baseUrl) {
-      const url = this.urlProblem(r.baseUrl, 'runtime.baseUrl');
+    // A model's base URL and a remote A2A agent's card (where the step sends the task) are both requests it makes.
+    for (const [u, where] of [
+      [r.baseUrl, 'runtime.baseUrl'],
+      [r.cardUrl, 'runtime.cardUrl'],
+    ] as const) {
+      const url = u ? this.urlProblem(u, where) : undefined;
       if (url) out.push(url);
     }
     if (r.apiKeyEnv && !this.vars.has(r.apiKeyEnv) && !PROVIDER_KEY_VARS.includes(r.apiKeyEnv))

@@ -58,6 +58,15 @@ test('model and MCP URLs reach only allowed hosts: the configured ones and the r
   expect(policy.problems(mcp('https://elsewhere.example/mcp'))).toHaveLength(1);
 });
 
+test('a remote A2A agent’s card URL reaches only allowed hosts too', () => {
+  const remote = (cardUrl: string) =>
+    AgentType.parse({ name: 'r', capabilities: ['x'], runtime: { provider: 'a2a', cardUrl } });
+  expect(policy.problems(remote('http://localhost:9999/.well-known/agent-card.json'))).toEqual([]);
+  expect(policy.problems(remote('http://169.254.169.254/latest/meta-data/'))).toEqual([
+    expect.stringMatching(/runtime\.cardUrl: host "169\.254\.169\.254" is not one this worker allows/),
+  ]);
+});
+
 test('${VAR} and apiKeyEnv read only allowed variables; the others are never expanded', () => {
   const headers = (h: Record<string, string>) =>
     type({ mcpServers: [{ name: 'h', transport: 'http', url: 'http://localhost/mcp', headers: h }] });
