@@ -70,9 +70,8 @@ beforeAll(async () => {
   });
   const registryFile = join(dir, 'registry.json');
   writeFileSync(registryFile, JSON.stringify(registry));
-  const [port, metricsPort] = [await freePort(), await freePort()];
+  const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
   const extra = {
     AGENT_REGISTRY_FILE: registryFile,
     BLOB_STORE_DIR: join(dir, 'blobs'),
@@ -80,10 +79,25 @@ beforeAll(async () => {
     OPENAI_API_KEY: SECRET,
   };
   const env = { address: testAddress(), taskQueue: uniqueId('obs'), port };
-  worker = await startWorker({
-    ...env,
-    extra: { ...extra, LOG_LEVEL: 'debug', WORKER_METRICS_PORT: String(metricsPort), WORKER_METRICS_HOST: '127.0.0.1' },
-  });
+  // A free port can be taken by someone else's outgoing connection before the worker binds it: then another one.
+  for (let attempt = 1; ; attempt++) {
+    const metricsPort = await freePort();
+    try {
+      worker = await startWorker({
+        ...env,
+        extra: {
+          ...extra,
+          LOG_LEVEL: 'debug',
+          WORKER_METRICS_PORT: String(metricsPort),
+          WORKER_METRICS_HOST: '127.0.0.1',
+        },
+      });
+      workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(String(err))) throw err;
+    }
+  }
   api = await startApiProcess({ ...env, extra });
   // Everything they print from here on (the first lines are in output()).
   output.worker = worker.output();
