@@ -137,14 +137,14 @@ export function createActivities(deps: ActivityDeps): AgentActivities {
   /** Inputs with output references and claim checks replaced by the outputs themselves. */
   const resolve = (ctx: StepContext, values: Record<string, unknown>) =>
     resolveOutputs(values, scopedSources(deps, { planId: ctx.planId, tenant: tenantOrDefault(ctx.tenant) }));
+  /** The step's view of the agent's memory only (what validation needs): its entries, read when a claim check. */
+  const recall = async <T extends StepContext>(ctx: T): Promise<T> =>
+    Array.isArray(ctx.memory) ? ctx : { ...ctx, memory: (await deps.claimCheck.resolve(ctx.memory)) as MemoryEntry[] };
   /**
    * The step's inputs as the agent sees them: its memory's entries, its dependencies' (and sub-agents') outputs and
    * its messages' bodies, read from task results and the blob store. Once only: what a reference resolved to is data,
    * never resolved again (a lifecycle step hands its prepared context to the steps it runs).
    */
-  /** The step's view of the agent's memory only (what validation needs): its entries, read when a claim check. */
-  const recall = async <T extends StepContext>(ctx: T): Promise<T> =>
-    Array.isArray(ctx.memory) ? ctx : { ...ctx, memory: (await deps.claimCheck.resolve(ctx.memory)) as MemoryEntry[] };
   const prepare = async <T extends StepContext>(c: StepControl, ctx: T): Promise<T> => {
     if ((ctx as { [PREPARED]?: true })[PREPARED]) return ctx;
     const memory = (await recall(ctx)).memory;

@@ -13,8 +13,12 @@ const READ_DEADLINE_MS = 30_000;
 /** Whose references a read serves: those of the plan's own tasks, or of other plans of the same tenant. */
 export interface RefScope {
   planId: string;
-  tenant: string;
+  /** The reader's tenant, or how to learn it: asked only for a reference to another plan's task. */
+  tenant: string | (() => Promise<string>);
 }
+
+const tenantIn = async (scope: RefScope): Promise<string> =>
+  typeof scope.tenant === 'string' ? scope.tenant : scope.tenant();
 
 /**
  * Where referenced outputs are read from: a task workflow's result (for a `$taskResult` reference, see TaskResultRef)
@@ -42,6 +46,7 @@ export function taskResultReader(
     const own = `${planWorkflowId(scope.planId)}-task-`;
     if (workflowId.startsWith(own) && workflowId.length > own.length) return scope.planId;
     // plan-<planId>-task-<taskId>: try each split, the plan must exist and be the reader's tenant's.
+    const tenant = await tenantIn(scope);
     for (let at = workflowId.indexOf('-task-'); at > 5; at = workflowId.indexOf('-task-', at + 1)) {
       if (!workflowId.startsWith('plan-')) break;
       const planId = workflowId.slice(5, at);
@@ -50,13 +55,13 @@ export function taskResultReader(
       );
       if (desc?.type !== 'planWorkflow') continue;
       const memo = desc.memo?.tenant;
-      if (tenantOrDefault(typeof memo === 'string' ? memo : undefined) === scope.tenant) return planId;
+      if (tenantOrDefault(typeof memo === 'string' ? memo : undefined) === tenant) return planId;
     }
     return undefined;
   };
   return async (workflowId, scope) => {
     if (!(await planOf(workflowId, scope)))
-      throw refuse(workflowId, `is not a task of a plan of tenant "${scope.tenant}"`);
+      throw refuse(workflowId, `is not a task of a plan of tenant "${await tenantIn(scope)}"`);
     const handle = client.workflow.getHandle(workflowId);
     const desc = await call(() => handle.describe()).catch(() => undefined);
     if (desc?.type !== 'agentTaskWorkflow') throw refuse(workflowId, 'names no task workflow');

@@ -106,7 +106,7 @@ export class PlanLookup {
    * workflow for a task that ran inline there.
    */
   async taskOutput(planId: string, taskId: string, inline = false): Promise<unknown> {
-    const from = await this.sourcesFor(planId);
+    const from = this.sourcesFor(planId);
     if (!inline) return resolveOutput(taskResultRef(planId, taskId), from);
     const output = await this.rpc(() => this.handle(planId).query(inlineTaskOutputQuery, taskId));
     return resolveOutput(output, from);
@@ -114,11 +114,18 @@ export class PlanLookup {
 
   /** A plan's outputs with references and claim checks resolved, fifty at a time. */
   async resolveOutputs(planId: string, outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
-    return resolveOutputs(outputs, await this.sourcesFor(planId), 50);
+    return resolveOutputs(outputs, this.sourcesFor(planId), 50);
   }
 
-  /** Where a plan's references are read from: only its own tasks' outputs, or those of its tenant's other plans. */
-  private async sourcesFor(planId: string) {
-    return scopedSources(this.outputs, { planId, tenant: planTenant(await this.describe(planId)) });
+  /**
+   * Where a plan's references are read from: only its own tasks' outputs, or those of its tenant's other plans (the
+   * plan's tenant is asked only for such a reference, once).
+   */
+  private sourcesFor(planId: string) {
+    let tenant: Promise<string> | undefined;
+    return scopedSources(this.outputs, {
+      planId,
+      tenant: () => (tenant ??= this.describe(planId).then(planTenant)),
+    });
   }
 }
