@@ -13,7 +13,8 @@ import { silentLogger, type Logger } from '../observability/logger';
 import { observeRequests } from '../observability/http';
 import { openApiDocument } from './openapi';
 import { AgentService } from './agent-service';
-import { planServices, spansTenants, tenantOf, type Submitted } from './plans';
+import { planServices, PlanReruns, spansTenants, tenantOf, type Submitted } from './plans';
+import type { RerunBody } from './schemas';
 import { ScheduleService } from './schedules/schedule-service';
 import { dashboardRoutes } from './dashboard';
 import { EventStreams } from './events/event-streams';
@@ -141,6 +142,25 @@ export function createApp({
     );
   };
 
+  /** POST /v1/plans/:planId/rerun: checked like a submission, then the same quota (tasks that run again) and start. */
+  const rerun = async (sourceId: string, body: z.output<typeof RerunBody>, who: Principal | undefined) => {
+    const forked = await plans.reruns.prepare(sourceId, body);
+    const { prepared, fork } = forked;
+    const r = await inFlight.admit(
+      { who, tasks: prepared.taskCount, planId: prepared.plan.id },
+      async () => {
+        const started = await plans.submission.start(prepared, who, fork);
+        if (started.created) plans.gate.remember(started.answer.planId, fork.tenant);
+        return { ...started, planId: started.answer.planId };
+      },
+      async () => {
+        const known = await plans.submission.existing(prepared, who, fork.tenant);
+        return known && { ...known, planId: known.answer.planId };
+      },
+    );
+    return { created: r.created, answer: { ...r.answer, ...PlanReruns.lineage(forked) } };
+  };
+
   const handlers: Handlers = {
     // Liveness only: a restart would not bring Temporal back, so its absence is /readyz's business.
     health: (_in, res) => {
@@ -177,6 +197,13 @@ export function createApp({
 
     submitPlan: async ({ body }, res) => {
       const { created, answer } = await submit(body, principalOf(res));
+      res
+        .status(created ? 202 : 200)
+        .location(answer.links.self)
+        .json(answer);
+    },
+    rerunPlan: async ({ params, body }, res) => {
+      const { created, answer } = await rerun(params.planId, body, principalOf(res));
       res
         .status(created ? 202 : 200)
         .location(answer.links.self)

@@ -66,6 +66,27 @@ export const ROUTES = {
     },
     errors: ['CONFLICT', 'PAYLOAD_TOO_LARGE', 'NOT_READY'],
   },
+  rerunPlan: {
+    method: 'post',
+    path: '/v1/plans/:planId/rerun',
+    summary: 'Rerun a plan from some of its tasks: a new plan reuses the outputs of every other completed task',
+    description:
+      'Starts a new plan (docs/plans.md, "Rerun"): the `from` tasks run again with their `overrides`, and so does ' +
+      'everything that depends on them, every coordinator above them and every task that had not completed; every ' +
+      'other completed task is reused by reference (not executed again, no cost). The source plan may be running (it is ' +
+      'left alone) or closed. 400 for unknown tasks or an override that breaks the plan; 409 when a reused output can ' +
+      'no longer be read (retention, blob store, keys). Idempotent by `id` like a submission.',
+    scope: 'submit',
+    params: S.PlanIdParam,
+    body: { schema: S.RerunBody, required: true },
+    answers: {
+      202: json('Started', S.RerunAnswerSchema, { Location: 'The new plan: /v1/plans/{planId}' }),
+      200: json('Same id and body as an earlier rerun', S.RerunAnswerSchema, {
+        Location: 'The new plan: /v1/plans/{planId}',
+      }),
+    },
+    errors: ['NOT_FOUND', 'CONFLICT', 'PAYLOAD_TOO_LARGE', 'NOT_READY'],
+  },
   listPlans: {
     method: 'get',
     path: '/v1/plans',

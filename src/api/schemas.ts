@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AGENT_STATES } from '../shared/agent';
 import { PLAN_STATUSES, PlanInput } from '../shared/plan';
-import { Id } from '../shared/task';
+import { Id, TaskInput } from '../shared/task';
 import { TASK_STATES } from '../shared/task';
 import type { MailLogEntry } from '../shared/agent-mail';
 import type { PlanResult, PlanView } from '../shared/plan';
@@ -42,6 +42,7 @@ export const ScheduleListQuery = z.object({ limit: z.coerce.number().int().min(1
 export const ListQuery = z.object({
   status: z.enum(PLAN_STATUSES).optional(),
   schedule: ScheduleId.optional().meta({ description: 'Only the plans this schedule started' }),
+  rerunOf: PlanIdParam.shape.planId.optional().meta({ description: 'Only the plans forked from this one (reruns)' }),
   limit: z.coerce.number().int().min(1).max(1_000).default(50),
 });
 export const MessageBody = z.object({
@@ -50,6 +51,38 @@ export const MessageBody = z.object({
   to: z.string().min(1).max(200),
   body: z.unknown().refine((b) => b !== undefined, 'body is required'),
 });
+/** POST /v1/plans/:planId/rerun (docs/plans.md, "Rerun"). */
+const TaskOverride = TaskInput.pick({
+  description: true,
+  input: true,
+  agentType: true,
+  capabilities: true,
+  output: true,
+  acceptance: true,
+})
+  .partial()
+  .strict();
+export const RerunBody = z
+  .object({
+    id: PlanInput.shape.id.meta({
+      description: "The new plan's id (default: a fresh UUID); the same id and body again answer 200",
+    }),
+    from: z.union([z.literal('failed'), z.array(Id).max(1_000)]).meta({
+      description:
+        'The tasks to run again (any depth), with everything that depends on them and every coordinator above them; ' +
+        '"failed": every failed, skipped or cancelled task',
+    }),
+    overrides: z
+      .record(Id, TaskOverride)
+      .optional()
+      .meta({ description: 'By task id: what changes; a task with an override runs again too' }),
+    settings: PlanInput.pick({ name: true, failurePolicy: true, maxConcurrency: true, budget: true })
+      .partial()
+      .strict()
+      .optional()
+      .meta({ description: "The new plan's name, failure policy, concurrency and budget (default: the source's)" }),
+  })
+  .strict();
 export const InputBody = z.object({ approved: z.boolean(), data: z.unknown().optional() });
 /** Event streams: where to resume (EventSource sends the Last-Event-ID header instead), and the key for EventSource. */
 export const EventsQuery = z.object({
@@ -157,6 +190,10 @@ export const UsageReportSchema = z.strictObject({
   total: UsageSchema,
   byAgentType: z.record(z.string(), UsageSchema),
   byTask: z.record(z.string(), UsageSchema),
+  reused: z
+    .array(z.string())
+    .optional()
+    .meta({ description: "A rerun's reused tasks: no model call in this plan, no cost" }),
 });
 const TaskErrorSchema = z.strictObject({ message: z.string(), type: z.string() });
 
@@ -214,6 +251,10 @@ export const TaskViewSchema = z.strictObject({
     description:
       "It runs (or ran) inline in its plan's workflow (INLINE_SHORT_TASKS): no task workflow of its own; its step is an activity in the plan's history",
   }),
+  reused: z.literal(true).optional().meta({
+    description: 'A rerun reused its output: it did not run in this plan (state `completed`); `reusedFrom` ran it',
+  }),
+  reusedFrom: z.string().optional().meta({ description: 'The plan whose output a reused task has' }),
 });
 
 const ProgressSchema = z.strictObject({
@@ -238,6 +279,7 @@ export const PlanViewSchema = z.strictObject({
   usage: UsageReportSchema.optional(),
   reason: z.string().optional(),
   schedule: z.string().optional().meta({ description: 'The schedule that started the plan, if one did' }),
+  rerunOf: z.string().optional().meta({ description: 'The plan this one was forked from (a rerun), if it was' }),
   startedAt: Timestamp,
   closedAt: Timestamp.nullable(),
   links: z
@@ -258,12 +300,21 @@ export const SubmitAnswerSchema = z.strictObject({
   links: z.strictObject({ self: z.string(), result: z.string(), ui: z.string().optional() }),
 });
 
+export const RerunAnswerSchema = SubmitAnswerSchema.extend({
+  rerunOf: z.string(),
+  runs: z.array(z.string()).meta({ description: 'The tasks that run again, at every depth, in plan order' }),
+  reused: z
+    .record(z.string(), z.string())
+    .meta({ description: 'The tasks whose outputs are reused: task id → the plan that ran it' }),
+});
+
 const PlanSummarySchema = z.strictObject({
   planId: z.string(),
   workflowId: z.string(),
   name: z.string().optional(),
   status: PlanStatus,
   schedule: z.string().optional().meta({ description: 'The schedule that started the plan, if one did' }),
+  rerunOf: z.string().optional().meta({ description: 'The plan this one was forked from (a rerun), if it was' }),
   startedAt: Timestamp,
   closedAt: Timestamp.nullable(),
 });
@@ -293,6 +344,11 @@ export const PlanResultSchema = z.strictObject({
   nested: z.boolean().optional(),
   revisions: z.record(z.string(), z.array(RevisionSchema)).optional(),
   tasks: z.record(z.string(), TaskSummarySchema).optional(),
+  rerunOf: z.string().optional().meta({ description: 'The plan this one was forked from (a rerun), if it was' }),
+  reused: z
+    .record(z.string(), z.string())
+    .optional()
+    .meta({ description: "A rerun's reused tasks at every depth: task id → the plan that ran it" }),
 });
 
 export const PlanRunningSchema = z.strictObject({

@@ -5,6 +5,7 @@ import type { ExecutionSettings } from './settings';
 import type { UsageReport } from './usage';
 import type { DagSnapshot } from '../workflows/dag-carry';
 import type { RouterSnapshot } from '../workflows/mail-router';
+import type { RerunSeed } from './rerun';
 
 export const PlanMode = z.enum(['parallel', 'sequential', 'hierarchical', 'dag']);
 export type PlanMode = z.infer<typeof PlanMode>;
@@ -57,6 +58,8 @@ export interface PlanView {
   reason?: string;
   /** The schedule that started it (GET /v1/schedules/:scheduleId), if one did. */
   schedule?: string;
+  /** The plan it was forked from (POST /v1/plans/:planId/rerun); its reused tasks say `reused: true`. */
+  rerunOf?: string;
   startedAt: string;
   closedAt: string | null;
 }
@@ -79,6 +82,10 @@ export interface PlanResult {
    * results): where it sits, its state, agent, error, usage and, when completed, its output.
    */
   tasks?: Record<string, unknown>;
+  /** The plan it was forked from (POST /v1/plans/:planId/rerun). */
+  rerunOf?: string;
+  /** A rerun's reused tasks, at every depth: task id → the plan that ran it (its output is that plan's). */
+  reused?: Record<string, string>;
 }
 
 /** Where a plan's answers link to; `ui` is absent when the Web UI's address is unknown (self-hosted, no TEMPORAL_UI_URL). */
@@ -96,6 +103,8 @@ export interface PlanSummary {
   status: PlanStatus;
   /** The schedule that started it, if one did. */
   schedule?: string;
+  /** The plan it was forked from, if it is a rerun. */
+  rerunOf?: string;
   startedAt: string;
   closedAt: string | null;
 }
@@ -121,4 +130,6 @@ export interface PlanWorkflowInput {
    * (`plan-<prefix>-<scheduled time>`: Temporal appends the time), not the template's, so every run has its own.
    */
   schedule?: string;
+  /** A rerun (POST /v1/plans/:planId/rerun): the plan it was forked from and the completed tasks it reuses. */
+  rerun?: RerunSeed;
 }

@@ -27,4 +27,7 @@ export const TenantKey = keyword('Tenant');
 /** The schedule that started a plan (docs/schedules.md); Temporal's own TemporalScheduledById says the same. */
 export const ScheduleKey = keyword('Schedule');
 
+/** The plan a rerun was forked from (POST /v1/plans/:planId/rerun): finds every fork of a plan. */
+export const RerunOfKey = keyword('RerunOf');
+
 export const SEARCH_ATTRIBUTES = (Object.keys(definitions) as SearchAttributeName[]).map(keyword);

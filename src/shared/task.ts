@@ -6,6 +6,7 @@ import type { FailurePolicy } from './plan';
 import type { ExecutionSettings } from './settings';
 import type { Usage } from './usage';
 import type { LifecycleResult } from '../activities/types';
+import type { RerunSeed } from './rerun';
 
 /** Ids go into workflow ids (`plan-<planId>-task-<taskId>`), so they are kept to a safe alphabet. */
 export const Id = z
@@ -143,6 +144,12 @@ export interface TaskView {
    * its step is the activity `reason → execute → validate · <task> · <agent>` in the plan's history.
    */
   inline?: true;
+  /**
+   * A rerun reused its output from an earlier plan (POST /v1/plans/:planId/rerun): it did not run in this plan, its
+   * state is `completed` and `reusedFrom` is the plan that ran it.
+   */
+  reused?: true;
+  reusedFrom?: string;
 }
 
 /** What a task waiting for a human asks (POST /v1/plans/:planId/tasks/:taskId/input answers it). */
@@ -225,6 +232,8 @@ export interface TaskWorkflowInput {
   leanSteps?: true;
   /** Set when the task began inline in its plan's workflow: where it got to there. */
   handover?: Handover;
+  /** A coordinator in a rerun plan: the sub-agents of its subtree whose outputs are reused (src/shared/rerun.ts). */
+  rerun?: RerunSeed;
 }
 
 /** Every task of the tree, depth first. */

@@ -46,4 +46,6 @@ export interface UsageReport {
   total: Usage;
   byAgentType: Record<string, Usage>;
   byTask: Record<string, Usage>;
+  /** A rerun's reused tasks (at every depth): they made no model call in this plan and cost it nothing. */
+  reused?: string[];
 }

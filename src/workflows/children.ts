@@ -17,6 +17,7 @@ import {
 import { taskPriority } from './task-priority';
 import type { ExecutionSettings } from '../shared/settings';
 import type { TaskOutcome, TaskWorkflowInput } from '../shared/task';
+import { seedFor, subtreeIds, type RerunSeed } from '../shared/rerun';
 import { BUDGET_EXHAUSTED } from '../shared/usage';
 import type { DagExecutor, StartTask, TaskLaunch } from './dag';
 import { runInline, runsInline } from './inline-task';
@@ -39,6 +40,8 @@ export interface ChildContext {
   maxConcurrency: number;
   depth: number;
   budgeted?: boolean;
+  /** A rerun's reused tasks at every depth: a coordinator is handed those of its subtree. */
+  rerun?: RerunSeed;
 }
 
 /**
@@ -48,6 +51,7 @@ export interface ChildContext {
 export function taskStarter(ctx: ChildContext): StartTask {
   return (launch: TaskLaunch): Promise<TaskOutcome> => {
     const { task, dependencies, inbox, agent, onStarted } = launch;
+    const rerun = task.subtasks.length > 0 ? seedFor(ctx.rerun, subtreeIds(task.subtasks)) : undefined;
     const input: TaskWorkflowInput = {
       planId: ctx.planId,
       task,
@@ -59,6 +63,7 @@ export function taskStarter(ctx: ChildContext): StartTask {
       depth: ctx.depth,
       ...(ctx.budgeted ? { budgeted: true } : {}),
       ...(agent ? { agent } : {}),
+      ...(rerun ? { rerun } : {}),
       leanSteps: true,
     };
     if (!runsInline(input, launch.inlineRoom)) return startTaskWorkflow(input, onStarted);

@@ -22,6 +22,8 @@ export interface TaskRecord extends Pick<
   started?: boolean;
   /** It ran inline in this workflow (TaskView.inline): its output is kept here, not in a task workflow. */
   inline?: boolean;
+  /** Reused from this earlier plan by a rerun (src/shared/rerun.ts): never run here; `output` refers to that plan's. */
+  reusedFrom?: string;
 }
 
 /**

@@ -5,6 +5,7 @@ import type { TaskError, TaskOutcome, TaskState, TaskView } from '../shared/task
 import { packRecord, unpackRecord, type DagSnapshot, type TaskRecord } from './dag-carry';
 import type { Shortfall } from './agent-lease';
 import { ReadyQueue } from './ready-queue';
+import type { ReusedTask } from '../shared/rerun';
 import { Failure } from '../shared/errors';
 
 export interface DagOptions {
@@ -47,12 +48,19 @@ export class DagSchedule {
     private readonly options: DagOptions,
     carried?: DagSnapshot,
     outputRef?: (taskId: string) => unknown,
+    /** A rerun's reused tasks (src/shared/rerun.ts): completed from the start, never run. */
+    reused?: ReadonlyMap<string, ReusedTask>,
   ) {
     const saved = new Map((carried?.records ?? []).map((r) => [r[0], r]));
     tasks.forEach((spec, index) => {
       const packed = saved.get(spec.id);
       const fresh: TaskRecord = { spec, index, state: 'pending', attempts: 0, assignments: [], subtasks: [] };
-      const rec = packed ? unpackRecord(fresh, packed, outputRef) : fresh;
+      const reuse = reused?.get(spec.id);
+      const rec = reuse
+        ? { ...fresh, state: 'completed' as const, output: reuse.output, reusedFrom: reuse.from }
+        : packed
+          ? unpackRecord(fresh, packed, outputRef)
+          : fresh;
       if (rec.inline) this.inlineOutputBytes += jsonBytes(rec.output);
       this.records.set(spec.id, rec);
       for (const dep of spec.dependsOn) this.dependents.set(dep, [...(this.dependents.get(dep) ?? []), spec.id]);
@@ -70,10 +78,13 @@ export class DagSchedule {
   /**
    * What a continued-as-new run needs to pick up where this one stopped: the finished tasks (pending ones start afresh;
    * none may be running). Outputs are not carried (the next run refers to them through `outputRef`), except those of
-   * tasks that ran inline, which have no task workflow to refer to.
+   * tasks that ran inline, which have no task workflow to refer to. Reused tasks are not carried either: the next run
+   * is seeded with them again.
    */
   snapshot(): DagSnapshot {
-    const records = [...this.records.values()].filter((r) => r.state !== 'pending').map(packRecord);
+    const records = [...this.records.values()]
+      .filter((r) => r.state !== 'pending' && r.reusedFrom === undefined)
+      .map(packRecord);
     return { paused: this.paused, records, ...(this.stoppedFor ? { stopped: this.stoppedFor } : {}) };
   }
 
@@ -265,6 +276,7 @@ export class DagSchedule {
       ...(r.revisions ? { revisions: r.revisions } : {}),
       ...(r.transitions ? { transitions: r.transitions } : {}),
       ...(r.inline ? { inline: true as const } : {}),
+      ...(r.reusedFrom !== undefined ? { reused: true as const, reusedFrom: r.reusedFrom } : {}),
     }));
   }
 

@@ -10,6 +10,7 @@ import { DagSchedule, type DagOptions } from './dag-schedule';
 import { describeFailure } from './failures';
 import { typesOf } from './ready-queue';
 import { Failure } from '../shared/errors';
+import type { ReusedTask } from '../shared/rerun';
 
 export type { CarriedRecord, DagSnapshot } from './dag-carry';
 
@@ -52,6 +53,8 @@ export interface DagHooks {
   lease?: AgentLease;
   /** A task ended (completed or failed) carrying usage nobody was told of by signal: the plan counts it here. */
   onUsage?(taskId: string, byAgentType: Record<string, Usage>): void;
+  /** A rerun's reused tasks (src/shared/rerun.ts): completed from the start, their outputs referring to earlier plans. */
+  reused?: ReadonlyMap<string, ReusedTask>;
 }
 
 /** Inputs bigger than this (as JSON) pass outputs by reference, so many mid-sized outputs cannot add up past 2 MB. */
@@ -95,7 +98,7 @@ export class DagExecutor {
     private readonly hooks: DagHooks = {},
     carried?: DagSnapshot,
   ) {
-    this.schedule = new DagSchedule(tasks, options, carried, this.hooks.outputRef);
+    this.schedule = new DagSchedule(tasks, options, carried, this.hooks.outputRef, this.hooks.reused);
   }
 
   get paused(): boolean {
@@ -249,10 +252,20 @@ export class DagExecutor {
     return this.schedule.outputs();
   }
 
-  /** The output of a task that ran inline (it has no task workflow to read it from). */
+  /** The outputs of the completed tasks that ran inline, by id (a rerun reuses them from here). */
+  inlineOutputs(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const rec of this.schedule.all()) if (rec.inline && rec.state === 'completed') out[rec.spec.id] = rec.output;
+    return out;
+  }
+
+  /**
+   * The output of a task that ran inline (it has no task workflow to read it from), or what a reused task was seeded
+   * with (a reference to an earlier plan's task workflow, or the value).
+   */
   inlineOutput(taskId: string): unknown {
     const rec = this.schedule.record(taskId);
-    return rec?.inline ? rec.output : undefined;
+    return rec?.inline || rec?.reusedFrom !== undefined ? rec.output : undefined;
   }
 
   /** The outputs to hand on (a result, a coordinator's synthesis): by reference when together they are large. */
@@ -261,13 +274,16 @@ export class DagExecutor {
     return refOf ? byReferenceIfLarge(this.outputs(), refOf) : this.outputs();
   }
 
-  /** How a task's output is referred to: its task workflow's result, or the output itself when it ran inline. */
+  /**
+   * How a task's output is referred to: its task workflow's result, or the output itself when it ran inline, or, for a
+   * reused task, what the rerun was seeded with (a reference to the earlier plan's task workflow, or the value).
+   */
   private refOf(): ((taskId: string) => unknown) | undefined {
     const outputRef = this.hooks.outputRef;
     if (!outputRef) return undefined;
     return (taskId) => {
       const rec = this.schedule.record(taskId);
-      return rec?.inline ? rec.output : outputRef(taskId);
+      return rec?.inline || rec?.reusedFrom !== undefined ? rec.output : outputRef(taskId);
     };
   }
 

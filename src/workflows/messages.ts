@@ -4,7 +4,8 @@ import type { AgentType } from '../shared/agent-type';
 import type { Usage } from '../shared/usage';
 import type { AgentMail, MailLogEntry } from '../shared/agent-mail';
 import type { HumanInput, TaskState, TaskView } from '../shared/task';
-import type { PlanView } from '../shared/plan';
+import type { PlanView, PlanWorkflowInput } from '../shared/plan';
+import type { RerunSeed } from '../shared/rerun';
 
 /** The plan's live status: what `GET /v1/plans/:id` serves and `temporal workflow query --type planStatus` prints. */
 export const planStatusQuery = defineQuery<PlanView>('planStatus');
@@ -14,6 +15,16 @@ export const planProgressQuery = defineQuery<Pick<PlanView, 'status' | 'progress
 export const taskStatusQuery = defineQuery<TaskView>('taskStatus');
 /** The output of a task that ran inline in the plan's workflow (TaskView.inline); undefined for any other task. */
 export const inlineTaskOutputQuery = defineQuery<unknown, [string]>('inlineTaskOutput');
+
+/**
+ * What a rerun of the plan starts from (POST /v1/plans/:planId/rerun): its spec as submitted, its own rerun seed (a
+ * chain reuses from the plans that ran the tasks) and the outputs of its tasks that ran inline (no task workflow holds them).
+ */
+export const rerunSourceQuery = defineQuery<{
+  plan: PlanWorkflowInput['plan'];
+  rerun?: RerunSeed;
+  kept: Record<string, unknown>;
+}>('rerunSource');
 
 /** Cancels the whole plan: running tasks end `cancelled`, nothing new starts, the plan ends `cancelled`. */
 export const cancelPlanSignal = defineSignal<[{ reason?: string }]>('cancelPlan');

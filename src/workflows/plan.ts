@@ -37,12 +37,14 @@ import {
   planProgressQuery,
   inlineTaskOutputQuery,
   planStatusQuery,
+  rerunSourceQuery,
   resumePlanSignal,
   taskAssignedSignal,
   usageAckSignal,
   usageReportSignal,
 } from './messages';
 import { MessageRouter } from './mail-router';
+import { reusedOrigins, reusedTasks } from '../shared/rerun';
 
 /** Temporal rejects payloads over 2 MB; keep the continue-as-new input under this. */
 const MAX_CARRY_BYTES = 1_900_000;
@@ -91,6 +93,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     for (const [agentType, u] of Object.entries(byAgentType)) count(taskId, agentType, u);
   };
   const router = new MessageRouter(plan.id, () => dag, carried?.router);
+  const reused = reusedTasks(input.rerun);
   const dag: DagExecutor = new DagExecutor(
     plan.tasks,
     { failurePolicy: plan.failurePolicy, maxConcurrency: plan.maxConcurrency },
@@ -100,6 +103,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       failurePolicy: plan.failurePolicy,
       maxConcurrency: plan.maxConcurrency,
       depth: 0,
+      ...(input.rerun ? { rerun: input.rerun } : {}),
       ...(plan.budget?.maxTokens !== undefined || plan.budget?.maxCostUsd !== undefined ? { budgeted: true } : {}),
     }),
     {
@@ -109,6 +113,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       outputRef: (taskId) => taskResultRef(plan.id, taskId),
       lease,
       onUsage: (taskId, byAgentType) => countUnreported(taskId, byAgentType),
+      reused,
     },
     carried?.dag,
   );
@@ -144,9 +149,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     paused: dag.paused,
     progress: dag.progress(),
     tasks: withUsage(dag.views()),
-    usage,
+    usage: usageReport(),
     ...(dag.stopReason ? { reason: dag.stopReason } : {}),
     ...(input.schedule ? { schedule: input.schedule } : {}),
+    ...(input.rerun ? { rerunOf: input.rerun.of } : {}),
     startedAt,
     closedAt,
   }));
@@ -158,6 +164,16 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
       return { ...t, subtasks, ...(own ? { usage: own } : {}) };
     });
   }
+  /** The usage so far; a rerun's says which tasks it reused (they cost it nothing). */
+  function usageReport(): UsageReport {
+    return reused.size > 0 ? { ...usage, reused: [...reused.keys()] } : usage;
+  }
+  // What a rerun of this plan starts from: its spec, and the outputs no task workflow holds.
+  setHandler(rerunSourceQuery, () => ({
+    plan: input.plan,
+    ...(input.rerun ? { rerun: input.rerun } : {}),
+    kept: dag.inlineOutputs(),
+  }));
   setHandler(planProgressQuery, () => ({ status, progress: dag.progress(), paused: dag.paused }));
   setHandler(inlineTaskOutputQuery, (taskId) => dag.inlineOutput(taskId));
   setHandler(cancelPlanSignal, () => dag.cancelAll());
@@ -201,6 +217,7 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
         router: router.snapshot(),
         ...(usage.total.modelCalls > 0 ? { usage } : {}),
       },
+      ...(input.rerun ? { rerun: input.rerun } : {}),
     };
     if (JSON.stringify(next).length < MAX_CARRY_BYTES) await continueAsNew<typeof planWorkflow>(next);
     // Too big to carry (huge messages or errors): run on in this history rather than fail to continue.
@@ -228,9 +245,10 @@ export async function planWorkflow(input: PlanWorkflowInput): Promise<PlanResult
     outputs: dag.outputsToHandOn(),
     errors: dag.errors(),
     ...(cutByBudget ? { reason: dag.stopReason } : {}),
-    ...(usage.total.modelCalls > 0 ? { usage } : {}),
+    ...(usage.total.modelCalls > 0 || reused.size > 0 ? { usage: usageReport() } : {}),
     ...(dag.hasSubAgents() ? { nested: true } : {}),
     ...revisionsOf(dag.views()),
+    ...(input.rerun ? { rerunOf: input.rerun.of, reused: reusedOrigins(input.rerun) } : {}),
   };
 }
 

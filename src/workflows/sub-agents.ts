@@ -1,6 +1,7 @@
 import { ApplicationFailure, CancellationScope, workflowInfo } from '@temporalio/workflow';
 import type { AgentMail } from '../shared/agent-mail';
 import { taskResultRef } from '../shared/claim-check';
+import { reusedTasks } from '../shared/rerun';
 import { requestPrefix } from './request-ids';
 import { Failure } from '../shared/errors';
 import type { Grant } from '../shared/pool';
@@ -145,6 +146,7 @@ export class SubAgents {
         takeInbox: (id) => router.takeInbox(id),
         onStarted: (id) => router.flush(id),
         onEnded: (id) => router.ended(id),
+        reused: reusedTasks(input.rerun),
       },
     );
     const router = new MessageRouter(input.planId, () => dag);

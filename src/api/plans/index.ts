@@ -11,6 +11,7 @@ import { PlanControl } from './control';
 import { PlanLookup } from './plan-lookup';
 import { PlanViews } from './plan-views';
 import { PlanResults } from './results';
+import { PlanReruns } from './rerun';
 import { PlanSubmission } from './submission';
 import { TaskViews } from './task-views';
 import { TenantGate } from './tenant-gate';
@@ -23,6 +24,8 @@ export interface PlanServices {
   tasks: TaskViews;
   results: PlanResults;
   control: PlanControl;
+  /** Reruns: new plans forked from earlier ones, reusing their completed tasks. */
+  reruns: PlanReruns;
   /** Every route naming a plan asks it first: another tenant's plan is no plan (404). */
   gate: TenantGate;
 }
@@ -39,17 +42,20 @@ export function planServices(
 ): PlanServices {
   const lookup = new PlanLookup(client, config);
   const views = new PlanViews(lookup);
+  const submission = new PlanSubmission(lookup, registry, fallback);
   return {
     lookup,
-    submission: new PlanSubmission(lookup, registry, fallback),
+    submission,
     views,
     tasks: new TaskViews(lookup, views),
     results: new PlanResults(lookup),
     control: new PlanControl(lookup, views),
+    reruns: new PlanReruns(lookup, views, submission, registry),
     gate: new TenantGate(lookup),
   };
 }
 
 export type { PreparedPlan, SubmitAnswer, Submitted } from './submission';
+export { PlanReruns } from './rerun';
 export type { PlanStatusView } from './plan-views';
 export { spansTenants, tenantOf } from './tenant-gate';

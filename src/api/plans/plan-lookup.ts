@@ -17,6 +17,7 @@ import type { TaskView } from '../../shared/task';
 import { inlineTaskOutputQuery, taskStatusQuery } from '../../workflows/messages';
 import { ApiError, isTemporalUnavailable } from '../errors';
 import { temporalRpc, type Rpc } from '../temporal-rpc';
+import type { TaskAt } from './tasks';
 
 /** A running task's own view is asked for with this deadline: a slow one keeps the plan's view of it. */
 const LIVE_TASK_DEADLINE_MS = 2_000;
@@ -112,9 +113,43 @@ export class PlanLookup {
     return resolveOutput(output, from);
   }
 
+  /**
+   * A completed task's output where it lives: its own workflow's result, its plan's workflow (it ran inline there, or
+   * a rerun reused it: the plan holds what it was seeded with), or, for a sub-agent a rerun reused, the result of the
+   * task workflow of the plan that ran it.
+   */
+  outputOf(planId: string, { task, path }: TaskAt): Promise<unknown> {
+    if (task.reusedFrom !== undefined && path.length > 1) return this.taskOutput(task.reusedFrom, task.id);
+    return this.taskOutput(planId, task.id, task.inline === true || task.reusedFrom !== undefined);
+  }
+
   /** A plan's outputs with references and claim checks resolved, fifty at a time. */
   async resolveOutputs(planId: string, outputs: Record<string, unknown>): Promise<Record<string, unknown>> {
     return resolveOutputs(outputs, this.sourcesFor(planId), 50);
+  }
+
+  /**
+   * Which of `values` (outputs or references to them) can no longer be read in `planId`'s scope, by key, with why:
+   * their task workflow is gone (retention) or did not complete, their blob is gone, no key decrypts them. Fifty at a
+   * time; an unreachable Temporal is an error, not an unreadable output.
+   */
+  async unreadable(planId: string, values: Record<string, unknown>): Promise<Record<string, string>> {
+    const from = this.sourcesFor(planId);
+    const entries = Object.entries(values);
+    const out: Record<string, string> = {};
+    for (let i = 0; i < entries.length; i += 50) {
+      await Promise.all(
+        entries.slice(i, i + 50).map(async ([key, value]) => {
+          try {
+            await resolveOutput(value, from);
+          } catch (err) {
+            if (isTemporalUnavailable(err)) throw err;
+            out[key] = err instanceof Error ? err.message : String(err);
+          }
+        }),
+      );
+    }
+    return out;
   }
 
   /**

@@ -2,7 +2,7 @@ import { FINAL_TASK_STATES, type TaskView } from '../../shared/task';
 import { PLAN_STATUSES, type PlanLinks, type PlanStatus, type PlanSummary, type PlanView } from '../../shared/plan';
 import type { MailLogEntry } from '../../shared/agent-mail';
 import { planIdOfWorkflowId } from '../../shared/ids';
-import { PlanIdKey, ScheduleKey } from '../../shared/search-attributes';
+import { PlanIdKey, RerunOfKey, ScheduleKey } from '../../shared/search-attributes';
 import { planMessagesQuery, planProgressQuery, planStatusQuery } from '../../workflows/messages';
 import { statusOf, type PlanLookup } from './plan-lookup';
 import { tenantFilter } from './tenant-gate';
@@ -73,30 +73,34 @@ export class PlanViews {
 
   /**
    * Recent plans, newest first: of one tenant, or (`tenant` undefined: an admin, or an API without keys) of all;
-   * `schedule`: only the plans that schedule started (its id is checked: ids have no quotes).
+   * `schedule`: only the plans that schedule started; `rerunOf`: only the reruns of that plan (ids are checked: they
+   * have no quotes).
    */
   async list(
-    filter: { status?: PlanStatus; schedule?: string },
+    filter: { status?: PlanStatus; schedule?: string; rerunOf?: string },
     limit: number,
     tenant?: string,
   ): Promise<PlanSummary[]> {
-    const { status, schedule } = filter;
+    const { status, schedule, rerunOf } = filter;
     const query =
       `WorkflowType = 'planWorkflow' AND ExecutionStatus != 'ContinuedAsNew'` +
       (status ? ` AND PlanStatus = '${status}'` : '') +
       (schedule ? ` AND ${ScheduleKey.name} = '${schedule}'` : '') +
+      (rerunOf ? ` AND ${RerunOfKey.name} = '${rerunOf}'` : '') +
       (tenant !== undefined ? ` AND ${tenantFilter(tenant)}` : '');
     const plans: PlanSummary[] = [];
     await this.lookup.rpc(async () => {
       for await (const wf of this.lookup.client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {
         const planId = wf.typedSearchAttributes.get(PlanIdKey) ?? planIdOfWorkflowId(wf.workflowId);
         const from = wf.typedSearchAttributes.get(ScheduleKey);
+        const parent = wf.typedSearchAttributes.get(RerunOfKey);
         plans.push({
           planId,
           workflowId: wf.workflowId,
           ...(typeof wf.memo?.name === 'string' ? { name: wf.memo.name } : {}),
           status: statusOf(wf),
           ...(from ? { schedule: from } : {}),
+          ...(parent ? { rerunOf: parent } : {}),
           startedAt: wf.startTime.toISOString(),
           closedAt: wf.closeTime?.toISOString() ?? null,
         });

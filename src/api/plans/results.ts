@@ -71,7 +71,7 @@ export class PlanResults {
               ? undefined
               : top
                 ? result.outputs[id]
-                : await this.lookup.taskOutput(planId, id).catch(() => undefined);
+                : await this.lookup.outputOf(planId, at).catch(() => undefined);
           out[id] = summaryOf(at, view.usage?.byTask[id], output);
         }),
       );

@@ -12,7 +12,8 @@ import { checkPlan } from '../../shared/plan-check';
 import { compactPlan, type CompactPlan } from '../../shared/plan-codec';
 import type { PlanLinks, PlanSpec, PlanStatus, PlanWorkflowInput } from '../../shared/plan';
 import type { Registry } from '../../shared/registry';
-import { PlanIdKey, PlanStatusKey, SubmitterKey, TenantKey } from '../../shared/search-attributes';
+import { PlanIdKey, PlanStatusKey, RerunOfKey, SubmitterKey, TenantKey } from '../../shared/search-attributes';
+import type { RerunSeed } from '../../shared/rerun';
 import { TASK_DEFAULTS } from '../../shared/task';
 import type { planWorkflow } from '../../workflows/plan';
 import type { Principal } from '../auth';
@@ -39,6 +40,12 @@ export interface PreparedPlan {
   bodyHash: string;
   /** Tasks declared at every depth: what the tenant's tasks-in-flight limit counts. */
   taskCount: number;
+}
+
+/** A rerun's start: the source plan's tenant and the seed (src/shared/rerun.ts). */
+export interface Fork {
+  tenant: string;
+  seed: RerunSeed;
 }
 
 export interface Submitted {
@@ -126,13 +133,19 @@ export class PlanSubmission {
    * attributes, memo, fairness key and summary. The one builder of them: a submission starts with it, a schedule's
    * action is made of it (api/schedules). `who`: the request's principal: the key's name is stamped as the Submitter
    * search attribute (quotas count by it), its tenant as the Tenant search attribute, in the memo and in the settings.
+   * `fork`: a rerun's (api/plans/rerun.ts): the source plan's tenant (an admin's rerun stays in it) and the seed, which
+   * the plan takes and the RerunOf search attribute names.
    */
-  startOptions(prepared: PreparedPlan, who: Principal | undefined) {
+  startOptions(prepared: PreparedPlan, who: Principal | undefined, fork?: Fork) {
     const { plan, compact, bodyHash } = prepared;
     const { config } = this.lookup;
     const count = plan.tasks.length;
-    const tenant = tenantOf(who);
-    const input: PlanWorkflowInput = { plan: compact, settings: { ...executionSettings(config), tenant } };
+    const tenant = fork?.tenant ?? tenantOf(who);
+    const input: PlanWorkflowInput = {
+      plan: compact,
+      settings: { ...executionSettings(config), tenant },
+      ...(fork ? { rerun: fork.seed } : {}),
+    };
     return {
       workflowId: planWorkflowId(plan.id),
       taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -142,11 +155,20 @@ export class PlanSubmission {
         { key: PlanStatusKey, value: 'running' },
         { key: TenantKey, value: tenant },
         ...(who ? [{ key: SubmitterKey, value: who.name }] : []),
+        ...(fork ? [{ key: RerunOfKey, value: fork.seed.of }] : []),
       ] satisfies SearchAttributePair[],
-      memo: { bodyHash, tenant, tasks: prepared.taskCount, ...(plan.name ? { name: plan.name } : {}) },
+      memo: {
+        bodyHash,
+        tenant,
+        tasks: prepared.taskCount,
+        ...(plan.name ? { name: plan.name } : {}),
+        ...(fork ? { rerunOf: fork.seed.of } : {}),
+      },
       // Every task queue task of the plan (its own, its task workflows', their steps') inherits the fairness key.
       ...(config.FAIR_SHARE ? { priority: { fairnessKey: tenant } } : {}),
-      staticSummary: `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}`,
+      staticSummary:
+        `${plan.name ?? plan.id} · ${plan.mode} · ${count} task${count === 1 ? '' : 's'}` +
+        (fork ? ` · rerun of ${fork.seed.of}` : ''),
     };
   }
 
@@ -154,10 +176,10 @@ export class PlanSubmission {
    * Starts a prepared plan; an existing plan with the same id and body answers as it is (`created: false`), one with
    * another body (or another tenant's) is a 409. `who`: the request's principal (startOptions).
    */
-  async start(prepared: PreparedPlan, who: Principal | undefined): Promise<Submitted> {
+  async start(prepared: PreparedPlan, who: Principal | undefined, fork?: Fork): Promise<Submitted> {
     const { plan } = prepared;
     const { client, rpc } = this.lookup;
-    const options = this.startOptions(prepared, who);
+    const options = this.startOptions(prepared, who, fork);
     try {
       await rpc(() =>
         client.workflow.start<typeof planWorkflow>('planWorkflow', {
@@ -176,7 +198,7 @@ export class PlanSubmission {
       };
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
-      const known = await this.existing(prepared, who);
+      const known = await this.existing(prepared, who, fork?.tenant);
       if (!known) throw err;
       return known;
     }
@@ -186,7 +208,11 @@ export class PlanSubmission {
    * The plan a resubmission names, when it exists with the same body (`created: false`); a 409 when it exists with
    * another body; undefined when there is none (or the body gave no id, so it names none).
    */
-  async existing(prepared: PreparedPlan, who: Principal | undefined): Promise<Submitted | undefined> {
+  async existing(
+    prepared: PreparedPlan,
+    who: Principal | undefined,
+    tenant = tenantOf(who),
+  ): Promise<Submitted | undefined> {
     if (!prepared.idGiven) return undefined;
     const { plan, bodyHash } = prepared;
     const workflowId = planWorkflowId(plan.id);
@@ -198,7 +224,7 @@ export class PlanSubmission {
       throw err;
     }
     // Another tenant's plan of that id answers as one with another body: nothing says whose it is.
-    if (desc.memo?.bodyHash !== bodyHash || planTenant(desc) !== tenantOf(who)) {
+    if (desc.memo?.bodyHash !== bodyHash || planTenant(desc) !== tenant) {
       throw new ApiError('CONFLICT', `plan "${plan.id}" already exists with a different body`);
     }
     return {

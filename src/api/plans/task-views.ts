@@ -22,7 +22,7 @@ export class TaskViews {
     if (task.state !== 'pending' && !FINAL_TASK_STATES.includes(task.state) && found.path.length > 1)
       task = (await this.lookup.liveTask(planId, taskId)) ?? task;
     const usage = view.usage?.byTask[taskId];
-    const output = task.state === 'completed' ? await this.lookup.taskOutput(planId, taskId, task.inline) : undefined;
+    const output = task.state === 'completed' ? await this.lookup.outputOf(planId, found) : undefined;
     return {
       ...task,
       ...(usage ? { usage } : {}),

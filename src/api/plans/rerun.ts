@@ -1,0 +1,114 @@
+import type { z } from 'zod';
+import { expandPlan } from '../../shared/plan-codec';
+import type { Registry } from '../../shared/registry';
+import { reusedOrigins, reusedTasks } from '../../shared/rerun';
+import { TASK_DEFAULTS } from '../../shared/task';
+import { rerunSourceQuery } from '../../workflows/messages';
+import type { RerunBody } from '../schemas';
+import { ApiError } from '../errors';
+import type { PlanLookup } from './plan-lookup';
+import type { PlanViews } from './plan-views';
+import { planRerun } from './rerun-plan';
+import { bodyHashOf, type Fork, type PlanSubmission, type PreparedPlan } from './submission';
+import { planTenant } from './tenant-gate';
+
+/** Leaves room under Temporal's 2 MB payload limit for the rest of the workflow input (as a submission does). */
+const MAX_INPUT_PAYLOAD = 1_500_000;
+
+/** A rerun ready to start: the new plan, checked like any submission, and how it forks from its source. */
+export interface PreparedRerun {
+  prepared: PreparedPlan;
+  fork: Fork;
+  runs: string[];
+}
+
+/**
+ * POST /v1/plans/:planId/rerun: a new plan from an earlier one (docs/plans.md, "Rerun"). Reads the source's spec and
+ * how its tasks ended, works the rerun out (rerun-plan.ts), checks the new plan like any submission, and refuses it
+ * when a reused output can no longer be read. Starting it is the submission's (with the fork's tenant and seed).
+ */
+export class PlanReruns {
+  constructor(
+    private readonly lookup: PlanLookup,
+    private readonly views: PlanViews,
+    private readonly submission: PlanSubmission,
+    private readonly registry: () => Promise<Registry>,
+  ) {}
+
+  async prepare(sourceId: string, body: z.output<typeof RerunBody>): Promise<PreparedRerun> {
+    const { lookup } = this;
+    const desc = await lookup.describe(sourceId);
+    // The view and the spec come from queries: a closed plan is replayed on a worker to answer them.
+    const [view, source, registry] = await Promise.all([
+      this.views.status(sourceId),
+      lookup.rpc(() => lookup.handle(sourceId).query(rerunSourceQuery)),
+      this.registry(),
+    ]);
+    const spec = 'typeSets' in source.plan ? expandPlan(source.plan, () => TASK_DEFAULTS) : source.plan;
+    const checked = planRerun(
+      {
+        planId: sourceId,
+        spec,
+        tasks: view.tasks,
+        ...(source.rerun ? { seed: source.rerun } : {}),
+        kept: source.kept,
+      },
+      {
+        from: body.from,
+        ...(body.overrides ? { overrides: body.overrides } : {}),
+        ...(body.settings ? { settings: body.settings } : {}),
+      },
+      registry,
+    );
+    if (!checked.ok) {
+      const first = checked.issues[0];
+      const more = checked.issues.length > 1 ? ` (and ${checked.issues.length - 1} more)` : '';
+      throw new ApiError(
+        'VALIDATION_ERROR',
+        `invalid rerun: ${first?.path ? `${first.path}: ` : ''}${first?.message}${more}`,
+        checked.issues,
+      );
+    }
+    const { seed, runs } = checked.plan;
+    // The new plan goes through every check a submission does (an override can break it: a cycle, a capability no
+    // agent type has, a bad output schema).
+    const prepared = await this.submission.prepare({ ...checked.plan.body, ...(body.id ? { id: body.id } : {}) });
+    const size = JSON.stringify(prepared.compact).length + JSON.stringify(seed).length;
+    if (size > MAX_INPUT_PAYLOAD)
+      throw new ApiError(
+        'PAYLOAD_TOO_LARGE',
+        `the rerun's plan and reused outputs are ${size} bytes; the limit is ${MAX_INPUT_PAYLOAD} (Temporal payloads are capped at 2 MB)`,
+      );
+    await this.checkReadable(sourceId, seed);
+    return {
+      // The same rerun asked again (same id) answers as the plan it started: the request is what is hashed.
+      prepared: { ...prepared, bodyHash: bodyHashOf({ rerunOf: sourceId, ...body }), taskCount: runs.length },
+      fork: { tenant: planTenant(desc), seed },
+      runs,
+    };
+  }
+
+  /** The answer's lineage: which tasks run, which are reused and from where. */
+  static lineage(rerun: PreparedRerun) {
+    return { rerunOf: rerun.fork.seed.of, runs: rerun.runs, reused: reusedOrigins(rerun.fork.seed) };
+  }
+
+  /**
+   * Every reused output must still be readable where it lives: its task workflow within retention and completed, its
+   * blob in the store, a key that decrypts it. Otherwise the rerun is refused (409) before anything starts.
+   */
+  private async checkReadable(sourceId: string, seed: Fork['seed']): Promise<void> {
+    const outputs = Object.fromEntries([...reusedTasks(seed)].map(([id, t]) => [id, t.output]));
+    const gone = await this.lookup.unreadable(sourceId, outputs);
+    const ids = Object.keys(gone);
+    if (ids.length === 0) return;
+    const first = ids[0] as string;
+    throw new ApiError(
+      'CONFLICT',
+      `plan "${sourceId}" cannot be rerun: the output of task "${first}" can no longer be read (${gone[first]})` +
+        (ids.length > 1 ? ` (and ${ids.length - 1} more)` : '') +
+        '; rerun it too (name it in "from") or submit the plan afresh',
+      ids.map((id) => ({ path: `from`, message: `task "${id}": ${gone[id]}` })),
+    );
+  }
+}
