@@ -196,6 +196,34 @@ describe('rerun: a plan goes back to any task and goes on from there', () => {
     expect((res.tasks?.[t('l1')] as { output?: unknown }).output).toBeDefined();
   });
 
+  test('a running plan can be rerun: it is left alone, the fork reuses what has completed so far', async () => {
+    const p = uniqueId('rrlive');
+    const plan = {
+      id: p,
+      tasks: [
+        { id: 'done', description: 'quick' },
+        { id: 'slow', description: 'slow', input: { simulate: { latencyMs: 4_000 } }, dependsOn: ['done'] },
+      ],
+    };
+    expect((await http('POST', '/v1/plans', plan)).status).toBe(202);
+    await eventually(async () => {
+      const v = await view(p);
+      return v.tasks.find((x) => x.id === 'slow')?.state === 'executing' ? v : undefined;
+    }, 'the slow task to run');
+    const r = await http('POST', `/v1/plans/${p}/rerun`, {
+      from: ['slow'],
+      overrides: { slow: { input: { simulate: { latencyMs: 10 } } } },
+    });
+    expect(r.status).toBe(202);
+    expect(r.json).toMatchObject({ runs: ['slow'], reused: { done: p } });
+    expect((await result(r.json.planId)).status).toBe('completed');
+    // The source went on as it was: its slow task ran to the end once.
+    const source = await result(p);
+    expect(source.status).toBe('completed');
+    expect(source.rerunOf).toBeUndefined();
+    expect(ran('done')).toBe(1);
+  });
+
   test('a rerun that cannot be honoured is refused with a 4xx, and nothing starts', async () => {
     const p = uniqueId('rrbad');
     const plan = {

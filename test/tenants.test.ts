@@ -87,6 +87,7 @@ describe('tenants: a key sees and touches only its tenant’s plans', () => {
       ['POST', `/v1/plans/${planId}/messages`, { to: 'ask', body: 'hello from team-b' }],
       ['POST', `/v1/plans/${planId}/tasks/ask/input`, { approved: true, data: 'forged by team-b' }],
       ['POST', `/v1/plans/${planId}/pause`, {}],
+      ['POST', `/v1/plans/${planId}/rerun`, { id: uniqueId('b-fork'), from: ['ask'] }],
       ['POST', `/v1/plans/${planId}/tasks/ask/cancel`, {}],
       ['POST', `/v1/plans/${planId}/cancel`, {}],
     ];
@@ -181,6 +182,21 @@ describe('tenants: a key sees and touches only its tenant’s plans', () => {
       /^BadInput: .*has not completed \(RUNNING\)/,
     );
     await call(KEY.b, 'POST', `/v1/plans/${running}/cancel`, {});
+  });
+
+  test('a rerun stays in its source plan’s tenant, even an admin’s; its forks are listed only to that tenant', async () => {
+    const planId = await submit(KEY.a, { id: uniqueId('a-rr'), tasks: [{ id: 'one', description: 'one' }] });
+    expect((await result(KEY.a, planId)).status).toBe('completed');
+    const fork = await call(KEY.admin, 'POST', `/v1/plans/${planId}/rerun`, { from: ['one'] });
+    expect(fork.status).toBe(202);
+    expect((await result(KEY.a, fork.body.planId)).status).toBe('completed');
+    expect((await call(KEY.b, 'GET', `/v1/plans/${fork.body.planId}`)).status).toBe(404);
+    const mine = await eventually(async () => {
+      const r = await call(KEY.a, 'GET', `/v1/plans?rerunOf=${planId}`);
+      return r.body.plans.length === 1 ? r.body.plans : undefined;
+    }, 'the fork in team-a’s listing');
+    expect(mine[0]).toMatchObject({ planId: fork.body.planId, rerunOf: planId });
+    expect((await call(KEY.b, 'GET', `/v1/plans?rerunOf=${planId}`)).body.plans).toEqual([]);
   });
 
   test('an agent serving both tenants recalls only the notes of the tenant it works for', async () => {

@@ -469,4 +469,32 @@ describe('DagSchedule (pure)', () => {
       expect(again.views()).toEqual(s.views());
     });
   });
+
+  describe('a rerun seeded with reused tasks', () => {
+    const tasks = () => [spec('a'), spec('b', { dependsOn: ['a'] }), spec('c', { dependsOn: ['b'] })];
+    const reused = new Map([['a', { from: 'first', output: { $taskResult: 'plan-first-task-a' } }]]);
+    const options = { failurePolicy: 'fail-fast', maxConcurrency: 10 } as const;
+
+    test('a reused task is completed from the start, never handed out; its dependants get its reference', () => {
+      const d = drive(tasks(), options, new DagSchedule(tasks(), options, undefined, undefined, reused));
+      expect(d.state()).toMatchObject({ a: 'completed', b: 'pending' });
+      expect(d.s.views()[0]).toMatchObject({ id: 'a', reused: true, reusedFrom: 'first', attempts: 0 });
+      expect(d.launch()).toEqual(['b']);
+      expect(d.inputs.b).toEqual({ a: { $taskResult: 'plan-first-task-a' } });
+      expect(d.s.progress()).toMatchObject({ completed: 1, pending: 1, running: 1 });
+    });
+
+    test('across continue-as-new: reused tasks are not carried, the next run is seeded with them again', () => {
+      const d = drive(tasks(), options, new DagSchedule(tasks(), options, undefined, undefined, reused));
+      d.launch();
+      d.complete('b');
+      const carried = JSON.parse(JSON.stringify(d.s.snapshot()));
+      expect(carried.records.map((r: unknown[]) => r[0])).toEqual(['b']);
+      const refs = (id: string) => ({ ref: id });
+      const again = drive(tasks(), options, new DagSchedule(tasks(), options, carried, refs, reused));
+      expect(again.s.outputs()).toEqual({ a: { $taskResult: 'plan-first-task-a' }, b: { ref: 'b' } });
+      expect(again.launch()).toEqual(['c']);
+      expect(again.s.views()[0]).toMatchObject({ reused: true, reusedFrom: 'first' });
+    });
+  });
 });
