@@ -194,6 +194,16 @@ describe('rerun: a plan goes back to any task and goes on from there', () => {
     expect(JSON.stringify(res.outputs)).not.toContain('$taskResult');
     expect(res.tasks?.[t('l1')]).toMatchObject({ state: 'completed' });
     expect((res.tasks?.[t('l1')] as { output?: unknown }).output).toBeDefined();
+
+    // A fork that reused the whole tree ("after" only), then a rerun of a leaf from that fork: the leaf's siblings
+    // are reused from the plan that ran them, the first one.
+    const whole = await http('POST', `/v1/plans/${p}-fork/rerun`, { id: `${p}-after`, from: [t('after')] });
+    expect(whole.json.reused).toEqual({ [t('boss')]: `${p}-fork`, [t('aside')]: p });
+    expect((await result(`${p}-after`)).status).toBe('completed');
+    const leaf = await http('POST', `/v1/plans/${p}-after/rerun`, { id: `${p}-leaf`, from: [t('l3')] });
+    expect(leaf.status).toBe(202);
+    expect(leaf.json.runs).toEqual([t('boss'), t('mid'), t('l3'), t('after')]);
+    expect(leaf.json.reused).toEqual({ [t('l1')]: p, [t('l2')]: `${p}-fork`, [t('side')]: p, [t('aside')]: p });
   });
 
   test('a running plan can be rerun: it is left alone, the fork reuses what has completed so far', async () => {
@@ -202,14 +212,14 @@ describe('rerun: a plan goes back to any task and goes on from there', () => {
       id: p,
       tasks: [
         { id: 'done', description: 'quick' },
-        { id: 'slow', description: 'slow', input: { simulate: { latencyMs: 4_000 } }, dependsOn: ['done'] },
+        { id: 'slow', description: 'slow', input: { simulate: { latencyMs: 2_000 } }, dependsOn: ['done'] },
       ],
     };
     expect((await http('POST', '/v1/plans', plan)).status).toBe(202);
     await eventually(async () => {
       const v = await view(p);
-      return v.tasks.find((x) => x.id === 'slow')?.state === 'executing' ? v : undefined;
-    }, 'the slow task to run');
+      return v.tasks.find((x) => x.id === 'done')?.state === 'completed' ? v : undefined;
+    }, 'the first task to complete');
     const r = await http('POST', `/v1/plans/${p}/rerun`, {
       from: ['slow'],
       overrides: { slow: { input: { simulate: { latencyMs: 10 } } } },

@@ -2,13 +2,14 @@ import type { z } from 'zod';
 import { expandPlan } from '../../shared/plan-codec';
 import type { Registry } from '../../shared/registry';
 import { reusedOrigins, reusedTasks } from '../../shared/rerun';
-import { TASK_DEFAULTS } from '../../shared/task';
+import { TASK_DEFAULTS, type TaskSpec, type TaskView } from '../../shared/task';
 import { rerunSourceQuery } from '../../workflows/messages';
 import type { RerunBody } from '../schemas';
 import { ApiError } from '../errors';
 import type { PlanLookup } from './plan-lookup';
 import type { PlanViews } from './plan-views';
 import { planRerun } from './rerun-plan';
+import { findTask } from './tasks';
 import { bodyHashOf, type Fork, type PlanSubmission, type PreparedPlan } from './submission';
 import { planTenant } from './tenant-gate';
 
@@ -49,7 +50,7 @@ export class PlanReruns {
       {
         planId: sourceId,
         spec,
-        tasks: view.tasks,
+        tasks: await this.withReusedSubtrees(view.tasks, declaresSubtasks(spec.tasks)),
         ...(source.rerun ? { seed: source.rerun } : {}),
         kept: source.kept,
       },
@@ -88,6 +89,40 @@ export class PlanReruns {
     };
   }
 
+  /**
+   * A coordinator the source reused shows no sub-agents there (they ran in the plan that ran it): they are read from
+   * that plan, so a rerun of one of them reuses its siblings from where they ran. When that plan is gone, its
+   * sub-agents show as not completed, and run.
+   */
+  private async withReusedSubtrees(tasks: TaskView[], coordinators: ReadonlySet<string>): Promise<TaskView[]> {
+    const views = new Map<string, Promise<TaskView[] | undefined>>();
+    const planTasks = (planId: string) => {
+      let v = views.get(planId);
+      if (!v)
+        views.set(
+          planId,
+          (v = this.views.status(planId).then(
+            (p) => p.tasks,
+            () => undefined,
+          )),
+        );
+      return v;
+    };
+    const graft = async (t: TaskView): Promise<TaskView> => {
+      if (t.reusedFrom === undefined || t.subtasks.length > 0 || !coordinators.has(t.id))
+        return { ...t, subtasks: await Promise.all(t.subtasks.map(graft)) };
+      const there = findTask((await planTasks(t.reusedFrom)) ?? [], t.id)?.task;
+      const from = t.reusedFrom;
+      const mark = (s: TaskView): TaskView => ({
+        ...s,
+        ...(s.state === 'completed' && s.reusedFrom === undefined ? { reused: true as const, reusedFrom: from } : {}),
+        subtasks: s.subtasks.map(mark),
+      });
+      return { ...t, subtasks: await Promise.all((there?.subtasks ?? []).map((s) => graft(mark(s)))) };
+    };
+    return Promise.all(tasks.map(graft));
+  }
+
   /** The answer's lineage: which tasks run, which are reused and from where. */
   static lineage(rerun: PreparedRerun) {
     return { rerunOf: rerun.fork.seed.of, runs: rerun.runs, reused: reusedOrigins(rerun.fork.seed) };
@@ -111,4 +146,13 @@ export class PlanReruns {
       ids.map((id) => ({ path: `from`, message: `task "${id}": ${gone[id]}` })),
     );
   }
+}
+
+/** The ids of the tasks that declare sub-agents, at every depth. */
+function declaresSubtasks(tasks: TaskSpec[], into = new Set<string>()): Set<string> {
+  for (const t of tasks) {
+    if (t.subtasks.length > 0) into.add(t.id);
+    declaresSubtasks(t.subtasks, into);
+  }
+  return into;
 }
