@@ -125,6 +125,7 @@ describe('nothing readable in history or the blob store', () => {
   let mcp: ChildProcess;
   let plain: Harness;
   let sealed: Harness;
+  let registry: Registry;
   const blobDir = mkdtempSync(join(tmpdir(), 'encrypted-blobs-'));
   const keys = JSON.stringify({ k1: K1 });
   const cli = ensureTemporalCli();
@@ -168,7 +169,7 @@ describe('nothing readable in history or the blob store', () => {
         tools: ['remote/echo'],
       } as unknown as AgentType['runtime'],
     };
-    const registry = Registry.parse({ agentTypes: [...DEFAULT_REGISTRY.agentTypes, scribe] });
+    registry = Registry.parse({ agentTypes: [...DEFAULT_REGISTRY.agentTypes, scribe] });
     const env = { SCRIBE_KEY: PROVIDER_KEY, SCRIBE_MCP_TOKEN: MCP_TOKEN };
     plain = await startHarness({ registry, env });
     const ring = keyring({ k1: K1 });
@@ -245,6 +246,48 @@ describe('nothing readable in history or the blob store', () => {
     const blobs = files.map((f) => readFileSync(f, 'utf8')).join('\n');
     expect(blobs).not.toContain(s.model);
     expect(blobs).toMatch(/^aoenc1:k1:/);
+  });
+
+  test('a rerun reuses encrypted outputs by reference: read back with the keys, never copied into the new plan', async () => {
+    const api = await startInProcessApi(
+      sealed,
+      { BLOB_STORE_DIR: blobDir, BLOB_THRESHOLD_BYTES: '1024', PAYLOAD_ENCRYPTION_KEYS: keys },
+      registry,
+    );
+    try {
+      const id = uniqueId('encrr');
+      const s = secretsOf(id);
+      const post = (path: string, body: unknown) =>
+        fetch(`${api.base}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const plan = {
+        id,
+        tasks: [
+          { id: 'echo', description: s.description, capabilities: ['scribing'] },
+          { id: 'after', description: 'after', dependsOn: ['echo'] },
+        ],
+      };
+      expect((await post('/v1/plans', plan)).status).toBe(202);
+      const resultOf = async (planId: string) =>
+        (await (await fetch(`${api.base}/v1/plans/${planId}/result?wait=30`)).json()) as {
+          status: string;
+          outputs: Record<string, unknown>;
+        };
+      expect((await resultOf(id)).status).toBe('completed');
+      const fork = await post(`/v1/plans/${id}/rerun`, { id: `${id}-fork`, from: ['after'] });
+      expect(fork.status).toBe(202);
+      const result = await resultOf(`${id}-fork`);
+      expect(result.status).toBe('completed');
+      expect(String(result.outputs.echo)).toContain(s.model); // read from the first plan's task, decrypted
+      const history = rawHistory(sealed, `plan-${id}-fork`);
+      expect(history).toContain('binary/encrypted');
+      for (const secret of [s.description, s.model, s.tool]) expect(history).not.toContain(secret);
+    } finally {
+      await api.close();
+    }
   });
 
   /** A task the provider refuses: the plan fails, and the client with the codec reads the provider's words. */
