@@ -18,6 +18,8 @@ import { checkPlan } from '../src/shared/plan-check';
 import { compactPlan } from '../src/shared/plan-codec';
 import { TASK_DEFAULTS } from '../src/shared/task';
 import type { planWorkflow } from '../src/workflows/plan';
+import type { PlanWorkflowInput } from '../src/shared/plan';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow';
 import { startMcpHttpServer } from './support/mcp-everything';
 import { freePort } from './support/processes';
 
@@ -285,6 +287,12 @@ describe('nothing readable in history or the blob store', () => {
       const history = rawHistory(sealed, `plan-${id}-fork`);
       expect(history).toContain('binary/encrypted');
       for (const secret of [s.description, s.model, s.tool]) expect(history).not.toContain(secret);
+      // Decrypted, the fork's input holds a reference to the first plan's task, not its output.
+      const events = (await sealed.client.workflow.getHandle(`plan-${id}-fork`).fetchHistory()).events ?? [];
+      const started = events[0]?.workflowExecutionStartedEventAttributes?.input?.payloads ?? [];
+      const [input] = await decodeArrayFromPayloads(sealed.client.options.loadedDataConverter, started);
+      expect((input as PlanWorkflowInput).rerun).toEqual({ of: id, reused: { [id]: ['echo'] } });
+      expect(JSON.stringify(input)).not.toContain(s.model);
     } finally {
       await api.close();
     }
