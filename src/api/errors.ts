@@ -36,6 +36,17 @@ export class ApiError extends Error {
   }
 }
 
+/** A 400 for a checked body (a plan, a rerun): the first issue in the message, every issue in `issues`. */
+export function invalid(what: string, issues: ValidationIssue[]): ApiError {
+  const first = issues[0];
+  const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+  return new ApiError(
+    'VALIDATION_ERROR',
+    `invalid ${what}: ${first?.path ? `${first.path}: ` : ''}${first?.message}${more}`,
+    issues,
+  );
+}
+
 /** Parses a request's part (`where`: body, query, ...) with its schema; a 400 naming every problem when it does not fit. */
 export function parseInput<T extends z.ZodType>(schema: T, value: unknown, where: string): z.output<T> {
   const parsed = schema.safeParse(value);

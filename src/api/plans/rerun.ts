@@ -5,7 +5,7 @@ import { reusedOrigins, reusedTasks } from '../../shared/rerun';
 import { TASK_DEFAULTS, type TaskSpec, type TaskView } from '../../shared/task';
 import { rerunSourceQuery } from '../../workflows/messages';
 import type { RerunBody } from '../schemas';
-import { ApiError } from '../errors';
+import { ApiError, invalid } from '../errors';
 import type { PlanLookup } from './plan-lookup';
 import type { PlanViews } from './plan-views';
 import { planRerun } from './rerun-plan';
@@ -61,15 +61,7 @@ export class PlanReruns {
       },
       registry,
     );
-    if (!checked.ok) {
-      const first = checked.issues[0];
-      const more = checked.issues.length > 1 ? ` (and ${checked.issues.length - 1} more)` : '';
-      throw new ApiError(
-        'VALIDATION_ERROR',
-        `invalid rerun: ${first?.path ? `${first.path}: ` : ''}${first?.message}${more}`,
-        checked.issues,
-      );
-    }
+    if (!checked.ok) throw invalid('rerun', checked.issues);
     const { seed, runs } = checked.plan;
     // The new plan goes through every check a submission does (an override can break it: a cycle, a capability no
     // agent type has, a bad output schema).

@@ -17,7 +17,7 @@ import type { RerunSeed } from '../../shared/rerun';
 import { TASK_DEFAULTS } from '../../shared/task';
 import type { planWorkflow } from '../../workflows/plan';
 import type { Principal } from '../auth';
-import { ApiError, isTemporalUnavailable } from '../errors';
+import { ApiError, invalid, isTemporalUnavailable } from '../errors';
 import { statusOf, type PlanLookup } from './plan-lookup';
 import { planTenant, tenantOf } from './tenant-gate';
 
@@ -101,15 +101,7 @@ export class PlanSubmission {
       { maxTasks: config.PLAN_MAX_TASKS, allowSimulate: config.ALLOW_SIMULATE },
       () => randomUUID(),
     );
-    if (!checked.ok) {
-      const first = checked.issues[0];
-      const more = checked.issues.length > 1 ? ` (and ${checked.issues.length - 1} more)` : '';
-      throw new ApiError(
-        'VALIDATION_ERROR',
-        `invalid plan: ${first?.path ? `${first.path}: ` : ''}${first?.message}${more}`,
-        checked.issues,
-      );
-    }
+    if (!checked.ok) throw invalid('plan', checked.issues);
     const { plan } = checked;
     const compact = compactPlan(plan, TASK_DEFAULTS);
     const size = JSON.stringify(compact).length;
