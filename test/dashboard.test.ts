@@ -224,6 +224,103 @@ describe('dashboard', () => {
     await page.close();
   }, 120_000);
 
+  test('reruns a failed task from its detail with an edited input; the rerun links its parent, which lists it', async () => {
+    const id = uniqueId('rerun');
+    // A chain whose middle task fails for want of a good input (the plan fails fast: `report` never runs).
+    await submit({
+      id,
+      mode: 'dag',
+      tasks: [
+        { id: 'fetch', description: 'fetch the data' },
+        {
+          id: 'enrich',
+          description: 'enrich the data',
+          dependsOn: ['fetch'],
+          input: { simulate: { alwaysFail: true, nonRetryable: true } },
+        },
+        { id: 'report', description: 'write the report', dependsOn: ['enrich'] },
+      ],
+    });
+    const page = await open(`/plans/${id}`);
+    const reruns: Json[] = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/rerun')) reruns.push(r.postDataJSON());
+    });
+    await planStatus(page, 'failed');
+    await page.click('tr[data-task-id="enrich"]');
+    await page.waitForSelector('.task-detail[data-task-id="enrich"][data-state="failed"]');
+    await page.click('.task-detail button:has-text("Rerun from here")');
+
+    // The form holds the task's description and input as the plan declares them.
+    const form = '.rerun-form[data-task-id="enrich"]';
+    const input = `${form} textarea[name="input"]`;
+    const description = `${form} textarea[name="description"]`;
+    const start = `${form} button[type="submit"]`;
+    await page.waitForSelector(input);
+    expect(JSON.parse(await page.inputValue(input))).toEqual({ simulate: { alwaysFail: true, nonRetryable: true } });
+    expect(await page.inputValue(description)).toBe('enrich the data');
+
+    // JSON that does not parse is caught on the page: nothing is sent.
+    await page.fill(input, '{"simulate": ');
+    await page.click(start);
+    await page.waitForSelector(`${form} .error:has-text("not valid JSON")`);
+    expect(reruns).toEqual([]);
+    // An input the API refuses (an unknown simulate directive): its 400 and error message are shown, no plan starts.
+    await page.fill(input, '{"simulate": {"alwaysFial": true}}');
+    await page.click(start);
+    await page.waitForSelector(`${form} .error:has-text("400 VALIDATION_ERROR")`);
+    expect(await page.textContent(`${form} .error`)).toMatch(/alwaysFial/);
+    expect(reruns).toEqual([
+      { from: ['enrich'], overrides: { enrich: { input: { simulate: { alwaysFial: true } } } } },
+    ]);
+    expect(await page.getAttribute('.plan-page', 'data-plan-id')).toBe(id);
+    if (process.env.DASHBOARD_SCREENSHOTS)
+      await page.screenshot({ path: resolve(process.env.DASHBOARD_SCREENSHOTS, 'rerun-form.png') });
+
+    // Without the directive it succeeds: the page opens the new plan, which completes.
+    await page.fill(input, '{"region": "eu"}');
+    await page.fill(description, 'enrich the data, for the EU');
+    await page.click(start);
+    const opened = await page.waitForSelector(`.plan-page:not([data-plan-id="${id}"])`);
+    const rerunId = (await opened.getAttribute('data-plan-id')) ?? '';
+    expect(new URL(page.url()).pathname).toBe(`/plans/${encodeURIComponent(rerunId)}`);
+    // Only what changed went as the override (both fields, this time).
+    expect(reruns.at(-1)).toEqual({
+      from: ['enrich'],
+      overrides: { enrich: { description: 'enrich the data, for the EU', input: { region: 'eu' } } },
+    });
+    await planStatus(page, 'completed');
+    await page.waitForSelector('[data-testid="plan-graph"][data-node-states="completed:3"]');
+
+    // Its lineage: the parent linked; `fetch` reused from it (not run again), the other two ran in this plan.
+    expect(await page.textContent('[data-testid="lineage"] .rerun-of')).toBe(`Rerun of ${id}`);
+    await page.waitForSelector('tr[data-task-id="fetch"][data-state="completed"][data-reused="true"]');
+    expect(await page.textContent('tr[data-task-id="fetch"] .badge.reused')).toBe(`reused from ${id}`);
+    expect(await page.$$('tr[data-reused="true"]')).toHaveLength(1);
+    await page.click('tr[data-task-id="fetch"] td:first-child');
+    await page.waitForSelector('.task-detail[data-task-id="fetch"][data-reused="true"] .reused-note');
+    if (process.env.DASHBOARD_SCREENSHOTS)
+      await page.screenshot({ path: resolve(process.env.DASHBOARD_SCREENSHOTS, 'rerun-plan.png') });
+    const view = await getJson(`/v1/plans/${rerunId}`);
+    expect(view).toMatchObject({ rerunOf: id, status: 'completed' });
+    expect(view.tasks.map((t: Json) => [t.id, t.state, t.reusedFrom])).toEqual([
+      ['fetch', 'completed', id],
+      ['enrich', 'completed', undefined],
+      ['report', 'completed', undefined],
+    ]);
+
+    // The parent's page lists it among its reruns (the listing comes from Temporal visibility: waited for, not timed).
+    await page.click('[data-testid="lineage"] .rerun-of a');
+    await page.waitForSelector(`.plan-page[data-plan-id="${id}"][data-status="failed"]`);
+    const fork = await page.waitForSelector(`[data-testid="lineage"] .fork[data-plan-id="${rerunId}"] a`);
+    if (process.env.DASHBOARD_SCREENSHOTS)
+      await page.screenshot({ path: resolve(process.env.DASHBOARD_SCREENSHOTS, 'rerun-parent.png') });
+    // And its link opens the rerun again.
+    await fork.click();
+    await page.waitForSelector(`.plan-page[data-plan-id="${rerunId}"][data-status="completed"]`);
+    await page.close();
+  }, 120_000);
+
   test('lists schedules with their next run and recent plans, links to those plans, and pauses one', async () => {
     const id = uniqueId('dash-sched');
     const created = await fetch(`${api.base}/v1/schedules`, {

@@ -261,6 +261,13 @@ describe('the API answers as its document says', () => {
     }
     expect(state).toBe('waiting');
     conforms('getTask', await call('GET', `/v1/plans/${planId}/tasks/helper`));
+    // A declared task at any depth: its description and input as the plan has them (the dashboard's rerun form).
+    const spec = await call('GET', `/v1/plans/${planId}/tasks/helper/spec`);
+    expect(spec.body).toEqual({ planId, taskId: 'helper', description: 'help' });
+    conforms('getTaskSpec', spec);
+    const undeclared = await call('GET', `/v1/plans/${planId}/tasks/nobody/spec`);
+    expect(undeclared.status).toBe(404);
+    conforms('getTaskSpec', undeclared);
     conforms('sendMessage', await call('POST', `/v1/plans/${planId}/messages`, { to: 'ask', body: { hi: 1 } }));
     conforms('listMessages', await call('GET', `/v1/plans/${planId}/messages`));
     conforms('taskInput', await call('POST', `/v1/plans/${planId}/tasks/nobody/input`, { approved: true }));

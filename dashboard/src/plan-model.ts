@@ -24,6 +24,8 @@ export interface TaskNode {
   error?: TaskError;
   reason?: string;
   usage?: Usage;
+  /** A rerun reused its output: it did not run in this plan; `reusedFrom` is the plan that ran it. */
+  reusedFrom?: string;
 }
 
 export interface InputRequest {
@@ -57,6 +59,8 @@ export class PlanModel {
   usageByTask: Record<string, Usage> = {};
   links?: PlanLinks;
   reason?: string;
+  /** The plan this one was forked from (a rerun: POST /v1/plans/:planId/rerun). */
+  rerunOf?: string;
   ended = false;
   loaded = false;
   readonly tasks = new Map<string, TaskNode>();
@@ -86,6 +90,7 @@ export class PlanModel {
     this.paused = view.paused;
     this.progress = view.progress;
     this.reason = view.reason;
+    this.rerunOf = view.rerunOf;
     if (view.links) this.links = view.links;
     if (view.usage) {
       this.usage = view.usage.total;
@@ -103,6 +108,7 @@ export class PlanModel {
           ...(t.reason ? { reason: t.reason } : {}),
           ...(t.usage ? { usage: t.usage } : {}),
           ...(t.dependsOn ? { dependsOn: t.dependsOn } : {}),
+          ...(t.reused && t.reusedFrom ? { reusedFrom: t.reusedFrom } : {}),
         });
         if (t.state === 'waiting' && t.input)
           this.inputs.set(t.id, { taskId: t.id, path, details: { ...t.input } as Record<string, unknown> });

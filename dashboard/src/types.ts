@@ -47,3 +47,22 @@ export type PlanStatusView = PlanView & { links?: PlanLinks };
 
 /** GET /v1/plans/:planId/tasks/:taskId. */
 export type TaskDetailView = TaskView & { path: string[]; output?: unknown };
+
+/** GET /v1/plans/:planId/tasks/:taskId/spec: a task as its plan declares it (what a rerun's overrides start from). */
+export interface TaskSpecView {
+  planId: string;
+  taskId: string;
+  description?: string;
+  input?: Record<string, unknown>;
+}
+
+/** POST /v1/plans/:planId/rerun: the new plan, the tasks that run again, and the reused ones with the plan that ran each. */
+export interface RerunAnswer {
+  planId: string;
+  workflowId: string;
+  status: PlanStatus;
+  links: PlanLinks;
+  rerunOf: string;
+  runs: string[];
+  reused: Record<string, string>;
+}

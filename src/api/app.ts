@@ -231,6 +231,9 @@ export function createApp({
     getTask: async ({ params }, res) => {
       res.json(await plans.tasks.task(params.planId, params.taskId));
     },
+    getTaskSpec: async ({ params }, res) => {
+      res.json(await plans.tasks.declared(params.planId, params.taskId));
+    },
     cancelPlan: async ({ params: { planId }, body }, res) => {
       await plans.control.cancel(planId, body.reason);
       res.status(202).json({ planId, status: 'cancelling' });

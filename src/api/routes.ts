@@ -155,6 +155,18 @@ export const ROUTES = {
     answers: { 200: json('The task', S.TaskDetailSchema) },
     errors: ['NOT_FOUND'],
   },
+  getTaskSpec: {
+    method: 'get',
+    path: '/v1/plans/:planId/tasks/:taskId/spec',
+    summary: "A task as its plan declares it: its description and input (what a rerun's overrides change)",
+    description:
+      'Any depth, for a task declared in the plan (as submitted, or as the rerun that started the plan set it). A ' +
+      'sub-agent a coordinator made by reasoning is not declared (404): a rerun of its coordinator makes it afresh.',
+    scope: 'read',
+    params: S.PlanTaskParams,
+    answers: { 200: json('The task as declared', S.TaskSpecSchema) },
+    errors: ['NOT_FOUND'],
+  },
   cancelPlan: {
     method: 'post',
     path: '/v1/plans/:planId/cancel',

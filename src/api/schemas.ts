@@ -293,6 +293,14 @@ export const TaskDetailSchema = TaskViewSchema.extend({
   output: z.unknown().optional(),
 });
 
+/** GET /v1/plans/:planId/tasks/:taskId/spec: the fields of a task a rerun's `overrides` start from. */
+export const TaskSpecSchema = z.strictObject({
+  planId: z.string(),
+  taskId: z.string(),
+  description: TaskInput.shape.description,
+  input: TaskInput.shape.input,
+});
+
 export const SubmitAnswerSchema = z.strictObject({
   planId: z.string(),
   workflowId: z.string(),

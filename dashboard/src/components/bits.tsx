@@ -45,3 +45,12 @@ export function ErrorNote({ error }: { error: string | undefined }) {
     </p>
   ) : null;
 }
+
+/** A task a rerun did not run: its output is that of the plan that ran it (a link to that plan's page). */
+export function ReusedBadge({ from }: { from: string }) {
+  return (
+    <Link class="badge reused" href={`/plans/${encodeURIComponent(from)}`}>
+      <span title={`reused from plan ${from}: it did not run in this plan`}>reused from {from}</span>
+    </Link>
+  );
+}

@@ -22,7 +22,7 @@ export function Login({ onLogin }: { onLogin: () => void }) {
       <h2>API key</h2>
       <p>
         This API needs a key (a key with the <code>read</code> scope to watch; <code>operate</code> to cancel or pause;{' '}
-        <code>submit</code> to answer a human-input request). It stays in this browser tab only.
+        <code>submit</code> to answer a human-input request or start a rerun). It stays in this browser tab only.
       </p>
       <input
         type="password"

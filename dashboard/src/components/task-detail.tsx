@@ -3,8 +3,9 @@ import { api } from '../api';
 import { errorText, fmtTime, fmtUsage, preview } from '../format';
 import { isFinalState, type PlanModel, type TaskNode } from '../plan-model';
 import type { TaskDetailView } from '../types';
-import { StateBadge } from './bits';
+import { Link, ReusedBadge, StateBadge } from './bits';
 import { InputRequestRow } from './input-requests';
+import { RerunForm } from './rerun-form';
 
 /**
  * The Web UI's page of a task's workflow (`plan-<planId>-task-<taskId>`), next to its plan's; the plan's own page for a
@@ -28,6 +29,8 @@ export function TaskDetail({
   const [detail, setDetail] = useState<TaskDetailView>();
   const [error, setError] = useState<string>();
   const [cancelling, setCancelling] = useState(false);
+  const [rerunning, setRerunning] = useState(false);
+  useEffect(() => setRerunning(false), [planId, task.id]);
   useEffect(() => {
     let stale = false;
     api<TaskDetailView>(`/v1/plans/${encodeURIComponent(planId)}/tasks/${encodeURIComponent(task.id)}`)
@@ -60,20 +63,34 @@ export function TaskDetail({
   const messages = model.messagesOf(task);
   const text = model.texts.get(task.id);
   const inline = detail?.inline === true;
-  const ui = taskUiLink(model.links?.ui, task.id, inline);
+  const reusedFrom = task.reusedFrom ?? (detail?.reused ? detail.reusedFrom : undefined);
+  // A reused task has no workflow in this plan: the plan that ran it (linked above) has its own.
+  const ui = reusedFrom === undefined ? taskUiLink(model.links?.ui, task.id, inline) : undefined;
   const err = detail?.error ?? task.error;
   const request = model.inputs.get(task.id);
   return (
-    <div class="task-detail" data-task-id={task.id} data-state={task.state}>
+    <div
+      class="task-detail"
+      data-task-id={task.id}
+      data-state={task.state}
+      data-reused={String(reusedFrom !== undefined)}
+    >
       <div class="detail-head">
         <h2>
           {task.id} <StateBadge state={task.state} />
+          {reusedFrom !== undefined ? <ReusedBadge from={reusedFrom} /> : null}
         </h2>
         <button class="link" onClick={onClose} title="Close">
           ×
         </button>
       </div>
       {task.path.length > 1 ? <div class="muted small">in {task.path.slice(0, -1).join(' › ')}</div> : null}
+      {reusedFrom !== undefined ? (
+        <p class="muted small reused-note">
+          Not run in this plan: its output is the one it had in{' '}
+          <Link href={`/plans/${encodeURIComponent(reusedFrom)}`}>{reusedFrom}</Link>, reused by this rerun.
+        </p>
+      ) : null}
       <dl>
         <dt>Agent</dt>
         <dd>
@@ -107,6 +124,13 @@ export function TaskDetail({
           Cancel task
         </button>
       ) : null}
+      {rerunning ? (
+        <RerunForm planId={planId} taskId={task.id} onClose={() => setRerunning(false)} />
+      ) : (
+        <button class="rerun" onClick={() => setRerunning(true)} title="Start a new plan from this task">
+          Rerun from here
+        </button>
+      )}
       {error ? <p class="error small">{error}</p> : null}
       {err ? (
         <div class="task-error">

@@ -2,7 +2,7 @@ import { Component } from 'preact';
 import { useState } from 'preact/hooks';
 import { fmtInt } from '../format';
 import type { PlanModel, TaskNode } from '../plan-model';
-import { StateBadge } from './bits';
+import { ReusedBadge, StateBadge } from './bits';
 
 interface RowProps {
   task: TaskNode;
@@ -22,11 +22,13 @@ class TaskRow extends Component<RowProps> {
         class={selected ? 'selected' : ''}
         data-task-id={task.id}
         data-state={task.state}
+        data-reused={task.reusedFrom !== undefined ? 'true' : undefined}
         onClick={() => onSelect(task.id)}
       >
         <td style={{ paddingLeft: `${task.path.length * 12}px` }}>{task.id}</td>
         <td>
           <StateBadge state={task.state} />
+          {task.reusedFrom !== undefined ? <ReusedBadge from={task.reusedFrom} /> : null}
         </td>
         <td class="muted">{task.agentType}</td>
         <td>{task.agentId ?? ''}</td>
@@ -88,7 +90,7 @@ export function TaskList({
               <TaskRow
                 key={t.id}
                 task={t}
-                sig={`${t.state}|${t.agentId}|${t.attempts}|${t.error?.message}`}
+                sig={`${t.state}|${t.agentId}|${t.attempts}|${t.error?.message}|${t.reusedFrom}`}
                 selected={t.id === selected}
                 onSelect={onSelect}
               />

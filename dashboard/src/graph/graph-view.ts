@@ -43,6 +43,8 @@ const STYLE: StylesheetJson = [
       'compound-sizing-wrt-labels': 'include',
     },
   },
+  // A task a rerun reused (it did not run in this plan): a dashed outline.
+  { selector: 'node[?reused]', style: { 'border-style': 'dashed', 'border-width': 2 } },
   {
     selector: 'node:selected',
     style: { 'border-width': 3, 'border-color': '#0f172a', 'underlay-color': '#0f172a', 'underlay-opacity': 0.15 },
@@ -67,6 +69,7 @@ const nodeData = (t: TaskNode) => ({
   state: t.state,
   color: colorOf(t.state),
   textColor: textColorOf(t.state),
+  reused: t.reusedFrom !== undefined,
 });
 
 /**

@@ -11,11 +11,13 @@ import { follow, type LiveMode } from '../live';
 import { perf } from '../perf';
 import { PlanModel } from '../plan-model';
 import { useFrameTicker } from '../ticker';
-import type { MailLogEntry, PlanStatusView } from '../types';
+import type { MailLogEntry, PlanStatusView, PlanSummary } from '../types';
 
 /** The events of GET /v1/plans/:planId/events (docs/dashboard.md). */
 const PLAN_EVENTS = ['snapshot', 'task', 'message', 'input', 'usage', 'text', 'plan', 'end'] as const;
 const POLL_MS = 1_000;
+/** How often the plan's reruns are listed again (a rerun started elsewhere shows up). */
+const FORKS_MS = 5_000;
 
 /** One plan, live: its graph, the tasks waiting for a human, the selected task, every task in a list. */
 export function PlanPage({ planId }: { planId: string }) {
@@ -89,6 +91,24 @@ export function PlanPage({ planId }: { planId: string }) {
 
   useEffect(() => graph.current?.select(selected), [selected]);
 
+  // Its reruns (GET /v1/plans?rerunOf=): listed from Temporal visibility, which may lag a new one by a moment.
+  const [forks, setForks] = useState<PlanSummary[]>([]);
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = async () => {
+      const r = await api<{ plans: PlanSummary[] }>(`/v1/plans?rerunOf=${enc}&limit=100`).catch(() => undefined);
+      if (stopped) return;
+      if (r) setForks(r.plans);
+      timer = setTimeout(() => void load(), FORKS_MS);
+    };
+    void load();
+    return () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    };
+  }, [enc]);
+
   const task = selected ? model.tasks.get(selected) : undefined;
   return (
     <section
@@ -124,6 +144,7 @@ export function PlanPage({ planId }: { planId: string }) {
               </>
             ) : null}
           </div>
+          <Lineage rerunOf={model.rerunOf} forks={forks} />
         </div>
         <ProgressBar progress={model.progress} />
         <PlanActions planId={planId} model={model} onError={setError} />
@@ -148,5 +169,32 @@ export function PlanPage({ planId }: { planId: string }) {
       </div>
       <TaskList model={model} selected={selected} onSelect={setSelected} />
     </section>
+  );
+}
+
+const planHref = (planId: string) => `/plans/${encodeURIComponent(planId)}`;
+
+/** Where the plan comes from (a rerun: its parent) and the reruns made from it, each a link to its page. */
+function Lineage({ rerunOf, forks }: { rerunOf: string | undefined; forks: PlanSummary[] }) {
+  if (!rerunOf && forks.length === 0) return null;
+  return (
+    <div class="lineage small" data-testid="lineage">
+      {rerunOf ? (
+        <div class="rerun-of">
+          Rerun of <Link href={planHref(rerunOf)}>{rerunOf}</Link>
+        </div>
+      ) : null}
+      {forks.length > 0 ? (
+        <div class="forks">
+          Reruns of this plan:{' '}
+          {forks.map((f, i) => (
+            <span key={f.planId} class="fork" data-plan-id={f.planId}>
+              {i > 0 ? ', ' : ''}
+              <Link href={planHref(f.planId)}>{f.planId}</Link> <StateBadge state={f.status} />
+            </span>
+          ))}
+        </div>
+      ) : null}
+    </div>
   );
 }

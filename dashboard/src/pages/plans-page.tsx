@@ -102,6 +102,11 @@ export function PlansPage() {
                   <td>
                     <Link href={`/plans/${encodeURIComponent(p.planId)}`}>{p.name ?? p.planId}</Link>
                     {p.name ? <div class="muted small">{p.planId}</div> : null}
+                    {p.rerunOf ? (
+                      <div class="muted small rerun-of">
+                        rerun of <Link href={`/plans/${encodeURIComponent(p.rerunOf)}`}>{p.rerunOf}</Link>
+                      </div>
+                    ) : null}
                   </td>
                   <td>
                     <StateBadge state={p.status} />

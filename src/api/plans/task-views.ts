@@ -1,5 +1,7 @@
 import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
-import { FINAL_TASK_STATES, type TaskView } from '../../shared/task';
+import { expandPlan } from '../../shared/plan-codec';
+import { FINAL_TASK_STATES, TASK_DEFAULTS, type TaskSpec, type TaskView } from '../../shared/task';
+import { rerunSourceQuery } from '../../workflows/messages';
 import { ApiError } from '../errors';
 import type { PlanLookup } from './plan-lookup';
 import type { PlanViews } from './plan-views';
@@ -28,6 +30,35 @@ export class TaskViews {
       ...(usage ? { usage } : {}),
       path: found.path,
       ...(output !== undefined ? { output } : {}),
+    };
+  }
+
+  /**
+   * A task as its plan declares it (GET /v1/plans/:planId/tasks/:taskId/spec): its description and input, what a
+   * rerun's overrides start from. Read from the plan's spec as its workflow keeps it (the query a rerun reads too; a
+   * closed plan is replayed on a worker to answer it). A sub-agent made by reasoning is not declared: 404.
+   */
+  async declared(
+    planId: string,
+    taskId: string,
+  ): Promise<{ planId: string; taskId: string; description?: string; input?: Record<string, unknown> }> {
+    await this.lookup.describe(planId);
+    const { plan } = await this.lookup.rpc(() => this.lookup.handle(planId).query(rerunSourceQuery));
+    const spec = 'typeSets' in plan ? expandPlan(plan, () => TASK_DEFAULTS) : plan;
+    const find = (tasks: TaskSpec[]): TaskSpec | undefined =>
+      tasks.find((t) => t.id === taskId) ?? tasks.map((t) => find(t.subtasks)).find(Boolean);
+    const task = find(spec.tasks);
+    if (!task)
+      throw new ApiError(
+        'NOT_FOUND',
+        `no task "${taskId}" declared in plan "${planId}" (a sub-agent made by its coordinator's reasoning is not ` +
+          'declared: rerun its coordinator)',
+      );
+    return {
+      planId,
+      taskId,
+      ...(task.description !== undefined ? { description: task.description } : {}),
+      ...(task.input !== undefined ? { input: task.input } : {}),
     };
   }
 
