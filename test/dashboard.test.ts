@@ -271,7 +271,11 @@ describe('dashboard', () => {
     await page.waitForSelector(`${form} .error:has-text("400 VALIDATION_ERROR")`);
     expect(await page.textContent(`${form} .error`)).toMatch(/alwaysFial/);
     expect(reruns).toEqual([
-      { from: ['enrich'], overrides: { enrich: { input: { simulate: { alwaysFial: true } } } } },
+      {
+        id: expect.any(String),
+        from: ['enrich'],
+        overrides: { enrich: { input: { simulate: { alwaysFial: true } } } },
+      },
     ]);
     expect(await page.getAttribute('.plan-page', 'data-plan-id')).toBe(id);
     if (process.env.DASHBOARD_SCREENSHOTS)
@@ -285,10 +289,13 @@ describe('dashboard', () => {
     const rerunId = (await opened.getAttribute('data-plan-id')) ?? '';
     expect(new URL(page.url()).pathname).toBe(`/plans/${encodeURIComponent(rerunId)}`);
     // Only what changed went as the override (both fields, this time).
+    // The form named the new plan when it opened: a resent request would answer for this plan, not start another.
     expect(reruns.at(-1)).toEqual({
+      id: rerunId,
       from: ['enrich'],
       overrides: { enrich: { description: 'enrich the data, for the EU', input: { region: 'eu' } } },
     });
+    expect(reruns[0].id).toBe(rerunId);
     await planStatus(page, 'completed');
     await page.waitForSelector('[data-testid="plan-graph"][data-node-states="completed:3"]');
 

@@ -37,6 +37,8 @@ export function RerunForm({ planId, taskId, onClose }: { planId: string; taskId:
   const [input, setInput] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  // The new plan's id, chosen once: the same request sent again (a retry after a lost answer) starts one plan, not two.
+  const [newId] = useState(() => crypto.randomUUID());
   const plan = encodeURIComponent(planId);
 
   useEffect(() => {
@@ -69,6 +71,7 @@ export function RerunForm({ planId, taskId, onClose }: { planId: string; taskId:
     if (description !== (spec.description ?? '')) override.description = description;
     if (canonical(read.input ?? {}) !== canonical(spec.input ?? {})) override.input = read.input ?? {};
     const body = {
+      id: newId,
       from: [taskId],
       ...(Object.keys(override).length > 0 ? { overrides: { [taskId]: override } } : {}),
     };

@@ -11,10 +11,13 @@ import {
 import { planTenant } from './tenant-gate';
 import { taskResultRef } from '../../shared/claim-check';
 import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
-import type { PlanLinks, PlanStatus } from '../../shared/plan';
+import type { PlanLinks, PlanSpec, PlanStatus } from '../../shared/plan';
 import { PlanStatusKey } from '../../shared/search-attributes';
 import type { TaskView } from '../../shared/task';
-import { inlineTaskOutputQuery, taskStatusQuery } from '../../workflows/messages';
+import { inlineTaskOutputQuery, rerunSourceQuery, taskStatusQuery } from '../../workflows/messages';
+import { expandPlan } from '../../shared/plan-codec';
+import type { RerunSeed } from '../../shared/rerun';
+import { TASK_DEFAULTS } from '../../shared/task';
 import { ApiError, isTemporalUnavailable } from '../errors';
 import { temporalRpc, type Rpc } from '../temporal-rpc';
 import type { TaskAt } from './tasks';
@@ -111,6 +114,16 @@ export class PlanLookup {
     if (!inline) return resolveOutput(taskResultRef(planId, taskId), from);
     const output = await this.rpc(() => this.handle(planId).query(inlineTaskOutputQuery, taskId));
     return resolveOutput(output, from);
+  }
+
+  /**
+   * What a rerun of the plan starts from (the rerunSource query: a closed plan is replayed on a worker to answer it):
+   * its spec as submitted, expanded; its own rerun seed; the outputs of its tasks that ran inline.
+   */
+  async source(planId: string): Promise<{ spec: PlanSpec; rerun?: RerunSeed; kept: Record<string, unknown> }> {
+    const { plan, rerun, kept } = await this.rpc(() => this.handle(planId).query(rerunSourceQuery));
+    const spec = 'typeSets' in plan ? expandPlan(plan, () => TASK_DEFAULTS) : plan;
+    return { spec, ...(rerun ? { rerun } : {}), kept };
   }
 
   /**

@@ -1,9 +1,7 @@
 import type { z } from 'zod';
-import { expandPlan } from '../../shared/plan-codec';
 import type { Registry } from '../../shared/registry';
 import { reusedOrigins, reusedTasks } from '../../shared/rerun';
-import { TASK_DEFAULTS, type TaskSpec, type TaskView } from '../../shared/task';
-import { rerunSourceQuery } from '../../workflows/messages';
+import type { TaskSpec, TaskView } from '../../shared/task';
 import type { RerunBody } from '../schemas';
 import { ApiError, invalid } from '../errors';
 import type { PlanLookup } from './plan-lookup';
@@ -42,10 +40,10 @@ export class PlanReruns {
     // The view and the spec come from queries: a closed plan is replayed on a worker to answer them.
     const [view, source, registry] = await Promise.all([
       this.views.status(sourceId),
-      lookup.rpc(() => lookup.handle(sourceId).query(rerunSourceQuery)),
+      lookup.source(sourceId),
       this.registry(),
     ]);
-    const spec = 'typeSets' in source.plan ? expandPlan(source.plan, () => TASK_DEFAULTS) : source.plan;
+    const { spec } = source;
     const checked = planRerun(
       {
         planId: sourceId,

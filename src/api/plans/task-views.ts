@@ -1,7 +1,5 @@
 import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
-import { expandPlan } from '../../shared/plan-codec';
-import { FINAL_TASK_STATES, TASK_DEFAULTS, type TaskSpec, type TaskView } from '../../shared/task';
-import { rerunSourceQuery } from '../../workflows/messages';
+import { FINAL_TASK_STATES, type TaskSpec, type TaskView } from '../../shared/task';
 import { ApiError } from '../errors';
 import type { PlanLookup } from './plan-lookup';
 import type { PlanViews } from './plan-views';
@@ -43,8 +41,7 @@ export class TaskViews {
     taskId: string,
   ): Promise<{ planId: string; taskId: string; description?: string; input?: Record<string, unknown> }> {
     await this.lookup.describe(planId);
-    const { plan } = await this.lookup.rpc(() => this.lookup.handle(planId).query(rerunSourceQuery));
-    const spec = 'typeSets' in plan ? expandPlan(plan, () => TASK_DEFAULTS) : plan;
+    const { spec } = await this.lookup.source(planId);
     const find = (tasks: TaskSpec[]): TaskSpec | undefined =>
       tasks.find((t) => t.id === taskId) ?? tasks.map((t) => find(t.subtasks)).find(Boolean);
     const task = find(spec.tasks);
