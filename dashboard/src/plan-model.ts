@@ -124,9 +124,15 @@ export class PlanModel {
   apply(event: string, data: unknown): void {
     const d = (data ?? {}) as Record<string, unknown>;
     switch (event) {
-      case 'snapshot':
+      case 'snapshot': {
+        // A stream's snapshot (its first event, and the first after a reconnect that could not resume) carries the
+        // bus's messages so far: the `message` events missed while disconnected are in it.
+        const { messages } = data as { messages?: MailLogEntry[] };
+        if (Array.isArray(messages))
+          for (const m of messages) if (typeof m?.id === 'string') this.messages.set(m.id, m);
         this.applySnapshot(data as PlanStatusView);
         return;
+      }
       case 'task': {
         const taskId = String(d.taskId);
         const path = Array.isArray(d.path) ? (d.path as string[]) : undefined;

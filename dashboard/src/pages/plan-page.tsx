@@ -63,6 +63,8 @@ export function PlanPage({ planId }: { planId: string }) {
       onEvent(name, data) {
         model.apply(name, data);
         if (name === 'snapshot') loaded();
+        // The plan closed: read the bus once more, so its last deliveries show whatever the stream carried.
+        if (name === 'end') void loadMessages();
         schedule();
       },
       async poll() {
