@@ -267,6 +267,7 @@ describe('nothing readable in history or the blob store', () => {
         });
       const plan = {
         id,
+        name: `NAME-SECRET-${id}`,
         tasks: [
           { id: 'echo', description: s.description, capabilities: ['scribing'] },
           { id: 'after', description: 'after', dependsOn: ['echo'] },
@@ -293,6 +294,19 @@ describe('nothing readable in history or the blob store', () => {
       const [input] = await decodeArrayFromPayloads(sealed.client.options.loadedDataConverter, started);
       expect((input as PlanWorkflowInput).rerun).toEqual({ of: id, reused: { [id]: ['echo'] } });
       expect(JSON.stringify(input)).not.toContain(s.model);
+      // An API without the keys still lists plans: these rows come without the name it cannot decrypt, not a 500.
+      const list = async (base: string) =>
+        ((await (await fetch(`${base}/v1/plans?limit=1000`)).json()) as { plans: { planId: string; name?: string }[] })
+          .plans;
+      expect((await list(api.base)).find((p) => p.planId === id)?.name).toBe(`NAME-SECRET-${id}`);
+      const keyless = await startInProcessApi(plain, {}, registry);
+      try {
+        const rows = await list(keyless.base);
+        expect(rows.find((p) => p.planId === `${id}-fork`)).toMatchObject({ rerunOf: id });
+        expect(rows.find((p) => p.planId === id)?.name).toBeUndefined();
+      } finally {
+        await keyless.close();
+      }
     } finally {
       await api.close();
     }

@@ -1,3 +1,4 @@
+import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
 import { FINAL_TASK_STATES, type TaskView } from '../../shared/task';
 import { PLAN_STATUSES, type PlanLinks, type PlanStatus, type PlanSummary, type PlanView } from '../../shared/plan';
 import type { MailLogEntry } from '../../shared/agent-mail';
@@ -89,23 +90,40 @@ export class PlanViews {
       (rerunOf ? ` AND ${RerunOfKey.name} = '${rerunOf}'` : '') +
       (tenant !== undefined ? ` AND ${tenantFilter(tenant)}` : '');
     const plans: PlanSummary[] = [];
+    const { client } = this.lookup;
+    const { namespace, loadedDataConverter: converter } = client.options;
     await this.lookup.rpc(async () => {
-      for await (const wf of this.lookup.client.workflow.list({ query, pageSize: Math.min(limit, 1_000) })) {
-        const planId = wf.typedSearchAttributes.get(PlanIdKey) ?? planIdOfWorkflowId(wf.workflowId);
-        const from = wf.typedSearchAttributes.get(ScheduleKey);
-        const parent = wf.typedSearchAttributes.get(RerunOfKey);
-        plans.push({
-          planId,
-          workflowId: wf.workflowId,
-          ...(typeof wf.memo?.name === 'string' ? { name: wf.memo.name } : {}),
-          status: statusOf(wf),
-          ...(from ? { schedule: from } : {}),
-          ...(parent ? { rerunOf: parent } : {}),
-          startedAt: wf.startTime.toISOString(),
-          closedAt: wf.closeTime?.toISOString() ?? null,
+      let nextPageToken: Uint8Array = Buffer.alloc(0);
+      do {
+        const page = await client.workflowService.listWorkflowExecutions({
+          namespace,
+          query,
+          pageSize: Math.min(limit, 1_000),
+          nextPageToken,
         });
-        if (plans.length >= limit) break;
-      }
+        for (const raw of page.executions) {
+          // A row whose memo no key of this API decrypts (a plan written under another key set) is listed without its
+          // name rather than failing the whole listing.
+          const wf = await executionInfoFromRaw(raw, converter, raw, namespace).catch(() =>
+            executionInfoFromRaw({ ...raw, memo: null }, converter, raw, namespace),
+          );
+          const planId = wf.typedSearchAttributes.get(PlanIdKey) ?? planIdOfWorkflowId(wf.workflowId);
+          const from = wf.typedSearchAttributes.get(ScheduleKey);
+          const parent = wf.typedSearchAttributes.get(RerunOfKey);
+          plans.push({
+            planId,
+            workflowId: wf.workflowId,
+            ...(typeof wf.memo?.name === 'string' ? { name: wf.memo.name } : {}),
+            status: statusOf(wf),
+            ...(from ? { schedule: from } : {}),
+            ...(parent ? { rerunOf: parent } : {}),
+            startedAt: wf.startTime.toISOString(),
+            closedAt: wf.closeTime?.toISOString() ?? null,
+          });
+          if (plans.length >= limit) return;
+        }
+        nextPageToken = page.nextPageToken;
+      } while (nextPageToken.length > 0);
     });
     return plans;
   }
