@@ -187,6 +187,9 @@ describe('rerun: a plan goes back to any task and goes on from there', () => {
     expect(byId(v.tasks, t('l1'))).toMatchObject({ state: 'completed', reused: true, reusedFrom: p });
     expect(byId(v.tasks, t('side'))).toMatchObject({ state: 'completed', reused: true, reusedFrom: p });
     expect(byId(v.tasks, t('mid')).reused).toBeUndefined();
+    // The override changed the description only: the leaf keeps its capabilities and so its agent type.
+    expect(byId(v.tasks, t('l2')).agentType).toBe(byId((await view(p)).tasks, t('l2')).agentType);
+    expect(byId(v.tasks, t('l2')).agentType).toBe('researcher');
     // The coordinators synthesized from every sub-agent's output, the reused ones read from the first plan.
     const boss = res.outputs[t('boss')] as { subtasks: Record<string, { subtasks: Record<string, unknown> }> };
     expect(Object.keys(boss.subtasks).sort()).toEqual([t('mid'), t('side')].sort());

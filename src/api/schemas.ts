@@ -52,15 +52,17 @@ export const MessageBody = z.object({
   body: z.unknown().refine((b) => b !== undefined, 'body is required'),
 });
 /** POST /v1/plans/:planId/rerun (docs/plans.md, "Rerun"). */
-const TaskOverride = TaskInput.pick({
-  description: true,
-  input: true,
-  agentType: true,
-  capabilities: true,
-  output: true,
-  acceptance: true,
-})
-  .partial()
+// Spelled out, not TaskInput.pick().partial(): a picked field keeps its default (capabilities: []), and an override
+// naming only a description would then clear the task's capabilities.
+const TaskOverride = z
+  .object({
+    description: TaskInput.shape.description,
+    input: TaskInput.shape.input,
+    agentType: TaskInput.shape.agentType,
+    capabilities: TaskInput.shape.capabilities.unwrap().optional(),
+    output: TaskInput.shape.output,
+    acceptance: TaskInput.shape.acceptance,
+  })
   .strict();
 export const RerunBody = z
   .object({
