@@ -78,8 +78,14 @@ export const RerunBody = z
       .record(Id, TaskOverride)
       .optional()
       .meta({ description: 'By task id: what changes; a task with an override runs again too' }),
-    settings: PlanInput.pick({ name: true, failurePolicy: true, maxConcurrency: true, budget: true })
-      .partial()
+    // Spelled out too: failurePolicy and maxConcurrency have defaults, which would replace the source's.
+    settings: z
+      .object({
+        name: PlanInput.shape.name,
+        failurePolicy: PlanInput.shape.failurePolicy.unwrap().optional(),
+        maxConcurrency: PlanInput.shape.maxConcurrency.unwrap().optional(),
+        budget: PlanInput.shape.budget,
+      })
       .strict()
       .optional()
       .meta({ description: "The new plan's name, failure policy, concurrency and budget (default: the source's)" }),
