@@ -128,8 +128,7 @@ export class PlanModel {
         // A stream's snapshot (its first event, and the first after a reconnect that could not resume) carries the
         // bus's messages so far: the `message` events missed while disconnected are in it.
         const { messages } = data as { messages?: MailLogEntry[] };
-        if (Array.isArray(messages))
-          for (const m of messages) if (typeof m?.id === 'string') this.messages.set(m.id, m);
+        if (Array.isArray(messages)) this.applyMessages(messages);
         this.applySnapshot(data as PlanStatusView);
         return;
       }

@@ -51,7 +51,7 @@ export interface ChildContext {
 export function taskStarter(ctx: ChildContext): StartTask {
   return (launch: TaskLaunch): Promise<TaskOutcome> => {
     const { task, dependencies, inbox, agent, onStarted } = launch;
-    const rerun = task.subtasks.length > 0 ? seedFor(ctx.rerun, subtreeIds(task.subtasks)) : undefined;
+    const rerun = ctx.rerun && task.subtasks.length > 0 ? seedFor(ctx.rerun, subtreeIds(task.subtasks)) : undefined;
     const input: TaskWorkflowInput = {
       planId: ctx.planId,
       task,

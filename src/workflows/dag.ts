@@ -68,6 +68,12 @@ export const INLINE_OUTPUTS_LIMIT = 256 * 1024;
 export const INLINE_TASK_OUTPUTS_LIMIT = 256 * 1024;
 export const INLINE_TASKS_RUNNING_LIMIT = 256;
 
+/**
+ * The record holds the task's output itself, for no task workflow of this plan does: it ran inline here, or a rerun
+ * reused it (its output is then what the rerun was seeded with: a reference to the earlier plan's, or the value).
+ */
+const holdsOutput = (rec: TaskRecord): boolean => rec.inline === true || rec.reusedFrom !== undefined;
+
 /** Outputs by task id, or references to them (resolved by the activities) when together they are large. */
 function byReferenceIfLarge(
   outputs: Record<string, unknown>,
@@ -265,7 +271,7 @@ export class DagExecutor {
    */
   inlineOutput(taskId: string): unknown {
     const rec = this.schedule.record(taskId);
-    return rec?.inline || rec?.reusedFrom !== undefined ? rec.output : undefined;
+    return rec && holdsOutput(rec) ? rec.output : undefined;
   }
 
   /** The outputs to hand on (a result, a coordinator's synthesis): by reference when together they are large. */
@@ -283,7 +289,7 @@ export class DagExecutor {
     if (!outputRef) return undefined;
     return (taskId) => {
       const rec = this.schedule.record(taskId);
-      return rec?.inline || rec?.reusedFrom !== undefined ? rec.output : outputRef(taskId);
+      return rec && holdsOutput(rec) ? rec.output : outputRef(taskId);
     };
   }
 

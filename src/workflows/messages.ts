@@ -13,7 +13,10 @@ export const planStatusQuery = defineQuery<PlanView>('planStatus');
 export const planProgressQuery = defineQuery<Pick<PlanView, 'status' | 'progress' | 'paused'>>('planProgress');
 /** One task workflow's live lifecycle state, with its sub-agents' states. */
 export const taskStatusQuery = defineQuery<TaskView>('taskStatus');
-/** The output of a task that ran inline in the plan's workflow (TaskView.inline); undefined for any other task. */
+/**
+ * The output of a task that ran inline in the plan's workflow (TaskView.inline), or what a reused task was seeded with
+ * (TaskView.reused: a reference to the plan that ran it, or the value); undefined for any other task.
+ */
 export const inlineTaskOutputQuery = defineQuery<unknown, [string]>('inlineTaskOutput');
 
 /**

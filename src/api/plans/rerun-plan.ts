@@ -2,7 +2,7 @@ import type { PlanInput, PlanSpec } from '../../shared/plan';
 import type { ValidationIssue } from '../../shared/plan-check';
 import { eligibleAgentTypes, type Registry } from '../../shared/registry';
 import { reusedTasks, type RerunSeed } from '../../shared/rerun';
-import type { TaskInput, TaskSpec, TaskView } from '../../shared/task';
+import { allTasks, type TaskInput, type TaskSpec, type TaskView } from '../../shared/task';
 import { inSequence } from '../../workflows/dag-schedule';
 import { flattenTasks } from './tasks';
 
@@ -55,9 +55,7 @@ const NOT_COMPLETED_AGAIN = new Set(['failed', 'skipped', 'cancelled']);
  */
 export function planRerun(source: RerunSource, request: RerunRequest, registry: Registry): RerunCheck {
   const issues: ValidationIssue[] = [];
-  const declared = new Map<string, TaskSpec>();
-  const visit = (tasks: TaskSpec[]) => tasks.forEach((t) => (declared.set(t.id, t), visit(t.subtasks)));
-  visit(source.spec.tasks);
+  const declared = new Set(allTasks(source.spec.tasks).map((t) => t.id));
   const seen = new Map(flattenTasks(source.tasks).map((at) => [at.task.id, at]));
   const known = (id: string, path: string): boolean => {
     if (declared.has(id)) return true;
@@ -72,7 +70,7 @@ export function planRerun(source: RerunSource, request: RerunRequest, registry: 
   };
   const from = new Set<string>();
   if (request.from === 'failed') {
-    for (const id of declared.keys()) if (NOT_COMPLETED_AGAIN.has(seen.get(id)?.task.state ?? '')) from.add(id);
+    for (const id of declared) if (NOT_COMPLETED_AGAIN.has(seen.get(id)?.task.state ?? '')) from.add(id);
   } else request.from.forEach((id, i) => known(id, `from[${i}]`) && from.add(id));
   for (const id of Object.keys(request.overrides ?? {})) if (known(id, `overrides.${id}`)) from.add(id);
   if (issues.length > 0) return { ok: false, issues };
@@ -137,10 +135,9 @@ export function planRerun(source: RerunSource, request: RerunRequest, registry: 
   collect(source.spec.tasks);
   if (issues.length > 0) return { ok: false, issues };
 
-  const order: string[] = [];
-  const inOrder = (tasks: TaskSpec[]) =>
-    tasks.forEach((t) => (runs.has(t.id) && order.push(t.id), inOrder(t.subtasks)));
-  inOrder(source.spec.tasks);
+  const order = allTasks(source.spec.tasks)
+    .map((t) => t.id)
+    .filter((id) => runs.has(id));
   const { spec } = source;
   const settings = request.settings ?? {};
   const body: Omit<PlanInput, 'id'> = {

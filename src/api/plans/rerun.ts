@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { Registry } from '../../shared/registry';
 import { reusedOrigins, reusedTasks } from '../../shared/rerun';
-import type { TaskSpec, TaskView } from '../../shared/task';
+import { allTasks, type TaskView } from '../../shared/task';
 import type { RerunBody } from '../schemas';
 import { ApiError, invalid } from '../errors';
 import type { PlanLookup } from './plan-lookup';
@@ -48,7 +48,14 @@ export class PlanReruns {
       {
         planId: sourceId,
         spec,
-        tasks: await this.withReusedSubtrees(view.tasks, declaresSubtasks(spec.tasks)),
+        tasks: await this.withReusedSubtrees(
+          view.tasks,
+          new Set(
+            allTasks(spec.tasks)
+              .filter((t) => t.subtasks.length > 0)
+              .map((t) => t.id),
+          ),
+        ),
         ...(source.rerun ? { seed: source.rerun } : {}),
         kept: source.kept,
       },
@@ -61,8 +68,8 @@ export class PlanReruns {
     );
     if (!checked.ok) throw invalid('rerun', checked.issues);
     const { seed, runs } = checked.plan;
-    // The new plan goes through every check a submission does (an override can break it: a cycle, a capability no
-    // agent type has, a bad output schema).
+    // The new plan goes through every check a submission does (an override can break it: a capability no agent type
+    // has, a bad output schema, a bad simulate directive).
     const prepared = await this.submission.prepare({ ...checked.plan.body, ...(body.id ? { id: body.id } : {}) });
     const size = JSON.stringify(prepared.compact).length + JSON.stringify(seed).length;
     if (size > MAX_INPUT_PAYLOAD)
@@ -136,13 +143,4 @@ export class PlanReruns {
       ids.map((id) => ({ path: `from`, message: `task "${id}": ${gone[id]}` })),
     );
   }
-}
-
-/** The ids of the tasks that declare sub-agents, at every depth. */
-function declaresSubtasks(tasks: TaskSpec[], into = new Set<string>()): Set<string> {
-  for (const t of tasks) {
-    if (t.subtasks.length > 0) into.add(t.id);
-    declaresSubtasks(t.subtasks, into);
-  }
-  return into;
 }

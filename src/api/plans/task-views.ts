@@ -1,5 +1,5 @@
 import { planWorkflowId, taskWorkflowId } from '../../shared/ids';
-import { FINAL_TASK_STATES, type TaskSpec, type TaskView } from '../../shared/task';
+import { allTasks, FINAL_TASK_STATES, type TaskView } from '../../shared/task';
 import { ApiError } from '../errors';
 import type { PlanLookup } from './plan-lookup';
 import type { PlanViews } from './plan-views';
@@ -42,9 +42,7 @@ export class TaskViews {
   ): Promise<{ planId: string; taskId: string; description?: string; input?: Record<string, unknown> }> {
     await this.lookup.describe(planId);
     const { spec } = await this.lookup.source(planId);
-    const find = (tasks: TaskSpec[]): TaskSpec | undefined =>
-      tasks.find((t) => t.id === taskId) ?? tasks.map((t) => find(t.subtasks)).find(Boolean);
-    const task = find(spec.tasks);
+    const task = allTasks(spec.tasks).find((t) => t.id === taskId);
     if (!task)
       throw new ApiError(
         'NOT_FOUND',
